@@ -81,6 +81,20 @@ pub fn days_in_month(year: i32, month: u8) -> u8 {
 }
 
 impl Date {
+    /// 0001-01-01, the earliest date this type holds.
+    pub const MIN: Date = Date {
+        year: 1,
+        month: 1,
+        day: 1,
+    };
+
+    /// 9999-12-31, the latest date this type holds.
+    pub const MAX: Date = Date {
+        year: 9999,
+        month: 12,
+        day: 31,
+    };
+
     /// The date `year`-`month`-`day`, or `NoSuchDate` when it does not exist
     /// (years outside 1–9999 included).
     pub fn new(year: i32, month: u8, day: u8) -> Result<Self, DateError> {

@@ -39,6 +39,26 @@ pub(crate) fn plain(input: &str, min: usize, max: usize) -> Result<&str, TextPro
     Ok(s)
 }
 
+/// `TryFrom<String>` through `parse` and `From<T> for String`, so a type (de)serialises as its
+/// string and cannot be deserialised invalid.
+macro_rules! string_conversions {
+    ($t:ident, $e:ident) => {
+        impl TryFrom<String> for $t {
+            type Error = $e;
+            fn try_from(s: String) -> Result<Self, Self::Error> {
+                Self::parse(&s)
+            }
+        }
+
+        impl From<$t> for String {
+            fn from(v: $t) -> Self {
+                v.0
+            }
+        }
+    };
+}
+pub(crate) use string_conversions;
+
 #[cfg(test)]
 mod tests {
     use super::*;

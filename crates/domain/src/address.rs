@@ -35,6 +35,9 @@ impl From<TextProblem> for AddressError {
 /// 地址: 5–200 characters (counted as characters, not bytes) after trimming
 /// surrounding whitespace, with no control or invisible character
 /// (see [`crate::text::is_forbidden_char`]).
+///
+/// Personal data: there is no `Display`; pages that show the whole value call `as_str`,
+/// and `Debug` prints the masked form.
 #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Address(String);
@@ -57,12 +60,6 @@ impl Address {
 }
 
 string_conversions!(Address, AddressError);
-
-impl fmt::Display for Address {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
 
 /// Debug never prints the whole 地址, so a stray `{:?}` cannot leak it into a log.
 impl fmt::Debug for Address {

@@ -25,6 +25,9 @@ pub enum BankAccountError {
 /// There is deliberately no Luhn check: card numbers carry one, but Chinese corporate
 /// settlement accounts (对公账户) are numbered by each bank's own scheme and many valid ones
 /// fail it. A wrong number is caught by the micro-deposit of 金融认证 instead.
+///
+/// Personal data: there is no `Display`; pages that show the whole value call `as_str`,
+/// and `Debug` prints the masked form.
 #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct BankAccount(String);

@@ -34,6 +34,9 @@ pub enum EmailError {
 /// 63 characters; the last label letters only, or an `xn--` IDN label). The domain is stored
 /// in lower case, the local part as typed. Quoted local parts, IP-literal domains and
 /// non-ASCII addresses are refused; they do not occur in practice for 电子发票 mailboxes.
+///
+/// Personal data: there is no `Display`; pages that show the whole value call `as_str`,
+/// and `Debug` prints the masked form.
 #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Email(String);
@@ -114,12 +117,6 @@ fn valid_domain(domain: &str) -> bool {
 }
 
 string_conversions!(Email, EmailError);
-
-impl fmt::Display for Email {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
 
 /// Debug never prints the whole address, so a stray `{:?}` cannot leak it into a log.
 impl fmt::Debug for Email {

@@ -62,6 +62,9 @@ const EARLIEST_BIRTH: (i32, u8, u8) = (1900, 1, 1);
 /// - the 18th character is the ISO 7064 MOD 11-2 check character of the first 17.
 ///
 /// A 15-digit first-generation number is refused with its own message.
+///
+/// Personal data: there is no `Display`; pages that show the whole value call `as_str`,
+/// and `Debug` prints the masked form.
 #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct IdNumber(String);

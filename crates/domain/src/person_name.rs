@@ -39,6 +39,9 @@ pub enum PersonNameError {
 ///
 /// Digits, control characters and a mix of the two scripts are refused. Surrounding whitespace
 /// is removed.
+///
+/// Personal data: there is no `Display`; pages that show the whole value call `as_str`,
+/// and `Debug` prints the masked form.
 #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct PersonName(String);
@@ -133,12 +136,6 @@ impl PersonName {
 }
 
 string_conversions!(PersonName, PersonNameError);
-
-impl fmt::Display for PersonName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
 
 /// Debug never prints the whole name, so a stray `{:?}` cannot leak it into a log.
 impl fmt::Debug for PersonName {

@@ -32,6 +32,9 @@ pub enum TaxNumberError {
 /// - 15, 17 or 20 letters and digits: older numbers (6-digit region + 9-character organisation
 ///   code; or a 15/18-digit ID number + 2), which still appear on some records. Only their
 ///   length and alphabet are checked.
+///
+/// Personal data: there is no `Display`; pages that show the whole value call `as_str`,
+/// and `Debug` prints the masked form.
 #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct TaxNumber(String);

@@ -6,6 +6,7 @@
 pub mod address;
 pub mod bank_account;
 pub mod bank_name;
+pub mod calendar;
 pub mod credit_code;
 pub mod date;
 pub mod email;
@@ -23,6 +24,7 @@ pub mod unit_name;
 pub use address::{Address, AddressError};
 pub use bank_account::{BankAccount, BankAccountError};
 pub use bank_name::{BankName, BankNameError};
+pub use calendar::{CalendarError, DayKind, Holiday, WorkCalendar, YearSchedule};
 pub use credit_code::{CreditCode, CreditCodeError};
 pub use date::{Date, DateError, DateTime, Weekday};
 pub use email::{Email, EmailError};

@@ -8,7 +8,7 @@ use std::fmt;
 /// Why a date or date-time was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DateError {
-    /// Not written as YYYY-MM-DD (or YYYY-MM-DD HH:MM[:SS] for a date-time).
+    /// Not written as `YYYY-MM-DD` (or `YYYY-MM-DD HH:MM[:SS]` for a date-time).
     #[error("日期格式不正确,请按 YYYY-MM-DD 填写,例如 2026-01-31")]
     Format,
     /// Month, day or time of day out of range (e.g. 2月30日, 25时).

@@ -55,7 +55,8 @@ mod tests {
     #[test]
     fn every_parser_refuses_control_characters() {
         let today = Date::new(2026, 11, 23).unwrap();
-        let valid: [(&str, &dyn Fn(&str) -> bool); 13] = [
+        type Accepts<'a> = &'a dyn Fn(&str) -> bool;
+        let valid: [(&str, Accepts); 13] = [
             ("11010519491231002X", &|s| IdNumber::parse(s, today).is_ok()),
             ("91110000600037341L", &|s| CreditCode::parse(s).is_ok()),
             ("13800138000", &|s| Phone::parse(s).is_ok()),

@@ -65,6 +65,20 @@ struct RawHoliday {
     work: Vec<String>,
 }
 
+/// The parser's message, prefixed with the line it concerns when known.
+fn toml_problem(text: &str, e: &toml::de::Error) -> String {
+    match e.span() {
+        Some(span) => {
+            let line = text
+                .get(..span.start)
+                .map_or(0, |t| t.matches('\n').count())
+                + 1;
+            format!("第{line}行:{}", e.message())
+        }
+        None => e.message().to_owned(),
+    }
+}
+
 /// One holiday of a year's schedule (e.g. 国庆节): its days off and its adjusted working days.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Holiday {
@@ -116,7 +130,7 @@ impl YearSchedule {
     /// Saturday or Sunday; no date both off and work.
     pub fn parse_toml(text: &str) -> Result<Self, CalendarError> {
         let raw: RawSchedule =
-            toml::from_str(text).map_err(|e| CalendarError::Toml(e.message().to_owned()))?;
+            toml::from_str(text).map_err(|e| CalendarError::Toml(toml_problem(text, &e)))?;
         let year = i32::try_from(raw.year)
             .ok()
             .filter(|y| (1900..=9999).contains(y))

@@ -29,6 +29,11 @@ pub async fn start(backend: Backend) -> TestHall {
 
 /// Starts a hall on `backend` with the given edge settings.
 pub async fn start_with(backend: Backend, cfg: web::WebConfig) -> TestHall {
+    start_custom(backend, cfg, Arc::new(gateways::sms::SandboxSms)).await
+}
+
+/// Starts a hall with a given SMS provider.
+pub async fn start_custom(backend: Backend, cfg: web::WebConfig, sms: Arc<dyn app::ports::Sms>) -> TestHall {
     let clock = Arc::new(ManualClock::new(T0));
     let store = store::testing::fresh_store(backend, T0)
         .await
@@ -41,7 +46,7 @@ pub async fn start_with(backend: Backend, cfg: web::WebConfig) -> TestHall {
     };
     let app = app::App {
         store: Arc::new(store.clone()),
-        sms: Arc::new(gateways::sms::SandboxSms),
+        sms,
         clock: clock.clone(),
         policy,
         templates: Arc::new(app::policy::SmsTemplates::default()),

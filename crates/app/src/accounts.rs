@@ -30,7 +30,7 @@ pub fn check_new_password(
     confirm: Option<&str>,
 ) -> AppResult<()> {
     let n = password.chars().count();
-    if n < 8 || n > 64 {
+    if !(8..=64).contains(&n) {
         return Err(AppError::invalid(field, "密码长度应为8至64位"));
     }
     if password.chars().any(char::is_control) {

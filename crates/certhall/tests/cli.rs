@@ -1,6 +1,8 @@
 //! The command line as an operator uses it: migrate, staff, audit verify on a real data
 //! directory, and tampering with the SQLite file by hand.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::Path;
 use std::process::{Command, Output};
 

@@ -1,5 +1,7 @@
 //! The hall over real HTTP: accounts, limits, the edge's refusals, staff roles.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use app::clock::Clock;
 use app::model::Role;
 use certhall::testing::{start, start_custom, Backend, TestHall};

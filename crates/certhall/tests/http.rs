@@ -874,3 +874,53 @@ async fn browser_flow_through_forms_without_javascript() {
     assert_eq!(s, StatusCode::OK);
     assert!(html.contains("我的业务单") && html.contains("我的订单"));
 }
+
+#[derive(Clone, Default)]
+struct LogBuffer(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn logs_never_hold_a_phone_number_or_a_code() {
+    // The test runtime has one thread, so the hall's tasks log through this subscriber too.
+    let buf = LogBuffer::default();
+    let writer = buf.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let hall = start(Backend::Sqlite).await;
+    let b = Browser::new(&hall).await;
+    register(&hall, &b, PHONE, Some("abc12345")).await;
+    b.post(
+        "/api/v1/auth/login/password",
+        json!({"account": PHONE, "password": "wrong999"}),
+    )
+    .await;
+    b.get(&format!("/sandbox/sms.json?phone={PHONE}")).await;
+    b.post(
+        "/api/v1/auth/code",
+        json!({"phone": "13900139000", "purpose": "login"}),
+    )
+    .await;
+    let code = hall.last_code("13900139000").await;
+    let logs = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("http.path=/api/v1/auth/code"),
+        "the edge logged requests: {logs}"
+    );
+    for secret in [PHONE, "13900139000", "abc12345", code.as_str()] {
+        assert!(!logs.contains(secret), "{secret} appears in the logs");
+    }
+    assert!(!logs.contains("138****8000"), "not even the masked phone");
+}

@@ -243,10 +243,8 @@ async fn check(
         .get(CSRF_HEADER)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    if !exempt {
-        if foreign_origin(req.headers()) {
-            return Err(csrf_refused(state, ctx, path));
-        }
+    if !exempt && foreign_origin(req.headers()) {
+        return Err(csrf_refused(state, ctx, path));
     }
     if multipart {
         // Uploads are streamed by their handler, which enforces its own per-file limit; the

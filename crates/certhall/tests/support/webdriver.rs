@@ -254,19 +254,38 @@ impl Session {
         }
     }
 
+    /// Runs `path_of(element)` with `body` on the element matched by `css`, finding it again
+    /// when the page changed underneath (a stale reference right after a navigation).
+    async fn on_element(&self, css: &str, action: &str, body: Option<Value>) -> Value {
+        let started = Instant::now();
+        loop {
+            let e = self.find(css).await;
+            let method = if body.is_some() {
+                reqwest::Method::POST
+            } else {
+                reqwest::Method::GET
+            };
+            let url = format!("{}/element/{}/{action}", self.url, e.0);
+            match call(&self.http, method, &url, body.clone()).await {
+                Ok(v) => return v,
+                Err(err) if err.contains("stale element") && started.elapsed() < WAIT => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(err) => panic!("WebDriver {action} on `{css}`: {err}"),
+            }
+        }
+    }
+
     /// Clears the field matched by `css` and types `text` into it.
     pub async fn fill(&self, css: &str, text: &str) {
-        let e = self.find(css).await;
-        self.post(&format!("/element/{}/clear", e.0), json!({}))
-            .await;
-        self.post(&format!("/element/{}/value", e.0), json!({ "text": text }))
+        self.on_element(css, "clear", Some(json!({}))).await;
+        self.on_element(css, "value", Some(json!({ "text": text })))
             .await;
     }
 
     /// The current value of the input matched by `css`.
     pub async fn value(&self, css: &str) -> String {
-        let e = self.find(css).await;
-        self.get(&format!("/element/{}/property/value", e.0))
+        self.on_element(css, "property/value", None)
             .await
             .as_str()
             .unwrap_or_default()
@@ -275,21 +294,18 @@ impl Session {
 
     /// Clicks the element matched by `css`.
     pub async fn click(&self, css: &str) {
-        let e = self.find(css).await;
-        self.post(&format!("/element/{}/click", e.0), json!({}))
-            .await;
+        self.on_element(css, "click", Some(json!({}))).await;
     }
 
-    /// The visible text of the page body.
+    /// The visible text of the page body; empty while a page is being replaced.
     pub async fn body_text(&self) -> String {
-        match self.try_find("body").await {
-            Some(e) => self
-                .get(&format!("/element/{}/text", e.0))
-                .await
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
-            None => String::new(),
+        let Some(e) = self.try_find("body").await else {
+            return String::new();
+        };
+        let url = format!("{}/element/{}/text", self.url, e.0);
+        match call(&self.http, reqwest::Method::GET, &url, None).await {
+            Ok(v) => v.as_str().unwrap_or_default().to_owned(),
+            Err(_) => String::new(),
         }
     }
 

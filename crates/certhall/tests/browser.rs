@@ -56,7 +56,8 @@ async fn register_logout_and_log_in_with_password() {
     b.fill("#code", &code).await;
     b.fill("#password", PASSWORD).await;
     b.fill("#password_confirm", PASSWORD).await;
-    b.click("button[name=action][value=submit]").await;
+    b.click("button[name=action][value=submit]:not(.default-submit)")
+        .await;
 
     b.wait_path(base, "/account").await;
     let text = b.wait_text("账号与安全").await;
@@ -82,7 +83,8 @@ async fn register_logout_and_log_in_with_password() {
     b.goto(&format!("{base}/login?tab=password")).await;
     b.fill("#account", PHONE).await;
     b.fill("#password", PASSWORD).await;
-    b.click("button[name=action][value=submit]").await;
+    b.click("button[name=action][value=submit]:not(.default-submit)")
+        .await;
     b.wait_path(base, "/account").await;
     let text = b.wait_text("账号与安全").await;
     assert!(text.contains("退出"), "{text}");
@@ -179,7 +181,8 @@ async fn pages_render_and_screenshots() {
         .await;
     let code = code_from_sandbox(&hall, PHONE).await;
     b.fill("#code", &code).await;
-    b.click("button[name=action][value=submit]").await;
+    b.click("button[name=action][value=submit]:not(.default-submit)")
+        .await;
     b.wait_path(base, "/account").await;
     shots.page(&b, "account", "个人中心", "账号与安全").await;
 

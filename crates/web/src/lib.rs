@@ -7,8 +7,11 @@ pub mod api;
 pub mod config;
 pub mod edge;
 pub mod error;
+pub mod orders_api;
 pub mod pages;
+pub mod pdf;
 pub mod staff;
+pub mod wizard;
 
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -64,7 +67,34 @@ pub fn router(state: AppState, extra: Option<Router>) -> Router {
     let mut r = Router::new()
         .route("/", get(pages::home))
         .route("/faq", get(pages::faq))
-        .route("/apply", get(pages::apply))
+        .route("/apply", get(wizard::start_page).post(wizard::start))
+        .route("/orders/{no}", get(wizard::order))
+        .route(
+            "/orders/{no}/agreement",
+            get(wizard::agreement).post(wizard::agreement_post),
+        )
+        .route(
+            "/orders/{no}/application",
+            get(wizard::application).post(wizard::application_post),
+        )
+        .route(
+            "/orders/{no}/data",
+            get(wizard::data).post(wizard::data_post),
+        )
+        .route(
+            "/orders/{no}/preview",
+            get(wizard::preview).post(wizard::preview_post),
+        )
+        .route("/orders/{no}/letter", get(wizard::letter))
+        .route("/orders/{no}/letter.pdf", get(wizard::letter_pdf))
+        .route("/orders/{no}/uploads", get(wizard::uploads))
+        .route(
+            "/orders/{no}/uploads/{kind}",
+            get(wizard::upload_get).post(wizard::upload_post),
+        )
+        .route("/orders/{no}/submit", post(wizard::submit))
+        .route("/orders/{no}/cancel", post(wizard::cancel))
+        .route("/templates/seal-form.pdf", get(wizard::seal_form_pdf))
         .route("/register", get(pages::register_form).post(pages::register))
         .route("/login", get(pages::login_form).post(pages::login))
         .route("/password/reset", get(pages::reset_form).post(pages::reset))

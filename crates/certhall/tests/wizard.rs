@@ -598,3 +598,147 @@ fn huge_png() -> Vec<u8> {
     p[29..33].copy_from_slice(&(!c).to_be_bytes());
     p
 }
+
+#[tokio::test]
+async fn the_api_follows_the_same_rules() {
+    let hall = start(Backend::Postgres).await;
+    let b = Browser::login(&hall, "13800138000").await;
+    let call = |method: reqwest::Method, path: String, body: Option<Value>| {
+        let mut r =
+            b.c.request(method, format!("{}{path}", b.base))
+                .header("x-csrf-token", &b.csrf);
+        if let Some(v) = body {
+            r = r.json(&v);
+        }
+        async move {
+            let r = r.send().await.unwrap();
+            (r.status(), r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    use reqwest::Method;
+    let (s, v) = call(Method::GET, "/api/v1/catalogue".into(), None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["projects"][0]["name"], "深圳市交易集团招投标平台 SM2");
+    let (s, v) = call(Method::POST, "/api/v1/orders".into(), None).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let no = v["order_no"].as_str().unwrap().to_owned();
+    let form: Value = {
+        let mut m = serde_json::Map::new();
+        let mut persons = vec![json!({}), json!({})];
+        for (k, val) in valid_fields() {
+            if let Some(rest) = k.strip_prefix("persons.") {
+                let (i, f) = rest.split_once('.').unwrap();
+                persons[i.parse::<usize>().unwrap()][f] = json!(val);
+            } else if k == "org_cert" {
+                m.insert(k.into(), json!(true));
+            } else if k != "action" {
+                m.insert(k.into(), json!(val));
+            }
+        }
+        m.insert("persons".into(), json!(persons));
+        Value::Object(m)
+    };
+    let (s, v) = call(
+        Method::PUT,
+        format!("/api/v1/orders/{no}/data"),
+        Some(form.clone()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert_eq!(v["error"]["message"], "请先阅读并同意电子认证服务协议");
+    let (s, v) = call(
+        Method::POST,
+        format!("/api/v1/orders/{no}/agreement"),
+        Some(json!({"agree": false})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    call(
+        Method::POST,
+        format!("/api/v1/orders/{no}/agreement"),
+        Some(json!({"agree": true})),
+    )
+    .await;
+    let (s, _) = call(
+        Method::POST,
+        format!("/api/v1/orders/{no}/application"),
+        Some(json!({"project": "szjt-sm2", "option": "szjt-platforms", "acknowledged": true})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let mut bad = form.clone();
+    bad["handler_id"] = json!("110105491231002");
+    bad["invoice_email"] = json!("not-an-email");
+    bad["persons"][1]["years"] = json!("6");
+    let (s, v) = call(Method::PUT, format!("/api/v1/orders/{no}/data"), Some(bad)).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let fields = v["error"]["fields"].as_object().unwrap();
+    assert_eq!(fields.len(), 3, "{v}");
+    assert!(
+        fields["handler_id"].as_str().unwrap().contains("15位"),
+        "{v}"
+    );
+    assert_eq!(fields["persons.1.years"], "请选择办理年限(1-5年)");
+    let (s, _) = call(Method::PUT, format!("/api/v1/orders/{no}/data"), Some(form)).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = call(Method::POST, format!("/api/v1/orders/{no}/preview"), None).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, v) = call(Method::GET, format!("/api/v1/orders/{no}"), None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["price"]["total_fen"], 240000);
+    assert_eq!(v["form"]["handler_id"], ID);
+    for kind in [
+        "letter",
+        "license",
+        "person_id_0",
+        "person_id_1",
+        "seal_form",
+    ] {
+        let r =
+            b.c.post(format!("{}/api/v1/orders/{no}/uploads/{kind}", b.base))
+                .header("x-csrf-token", &b.csrf)
+                .multipart(multipart::Form::new().part(
+                    "file",
+                    multipart::Part::bytes(PDF.to_vec()).file_name("a.pdf"),
+                ))
+                .send()
+                .await
+                .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{kind}");
+    }
+    let other = Browser::login(&hall, "13900139000").await;
+    for path in [
+        format!("/api/v1/orders/{no}"),
+        "/api/v1/orders/XB20261123999999".into(),
+    ] {
+        let r = other
+            .c
+            .get(format!("{}{path}", other.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["error"]["code"], "not_found");
+    }
+    let (s, v) = call(Method::POST, format!("/api/v1/orders/{no}/submit"), None).await;
+    assert_eq!(
+        (s, v["state_label"].as_str()),
+        (StatusCode::OK, Some("待认证"))
+    );
+    let (_, v) = call(Method::GET, "/api/v1/orders".into(), None).await;
+    assert_eq!(v["orders"][0]["state"], "pending_verification");
+    let doc: Value = reqwest::get(format!("{}/api/v1/openapi.json", hall.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for p in [
+        "/api/v1/orders",
+        "/api/v1/orders/{no}/data",
+        "/api/v1/orders/{no}/uploads/{kind}",
+    ] {
+        assert!(doc["paths"][p].is_object(), "{p}");
+    }
+}

@@ -15,7 +15,7 @@ pub mod wizard;
 
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::Router;
 use std::sync::Arc;
 
@@ -128,6 +128,25 @@ pub fn router(state: AppState, extra: Option<Router>) -> Router {
         .route("/api/v1/account", get(api::account))
         .route("/api/v1/account/password", post(api::change_password))
         .route("/api/v1/account/phone", post(api::change_phone))
+        .route("/api/v1/catalogue", get(orders_api::catalogue))
+        .route(
+            "/api/v1/orders",
+            get(orders_api::list).post(orders_api::create),
+        )
+        .route("/api/v1/orders/{no}", get(orders_api::show))
+        .route("/api/v1/orders/{no}/agreement", post(orders_api::agreement))
+        .route(
+            "/api/v1/orders/{no}/application",
+            post(orders_api::application),
+        )
+        .route("/api/v1/orders/{no}/data", put(orders_api::data))
+        .route("/api/v1/orders/{no}/preview", post(orders_api::preview))
+        .route(
+            "/api/v1/orders/{no}/uploads/{kind}",
+            post(orders_api::upload),
+        )
+        .route("/api/v1/orders/{no}/submit", post(orders_api::submit))
+        .route("/api/v1/orders/{no}/cancel", post(orders_api::cancel))
         .route("/api/v1/openapi.json", get(api::openapi))
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))

@@ -369,6 +369,12 @@ async fn the_whole_wizard_through_the_pages() {
         let (s, body) = b.upload(&no, kind, "scan.png", png(40, 30)).await;
         assert_eq!(s, StatusCode::SEE_OTHER, "{kind}: {body}");
     }
+    // A 9 MB scan is fine (the per-file limit is 10 MB, not the framework's default 2 MB).
+    let mut big = b"%PDF-1.4\n".to_vec();
+    big.resize(9 * 1024 * 1024, b' ');
+    big.extend_from_slice(b"\n%%EOF\n");
+    let (s, body) = b.upload(&no, "license", "license.pdf", big).await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
     let (s, _) = b.upload(&no, "letter", "letter.pdf", PDF.to_vec()).await;
     assert_eq!(s, StatusCode::SEE_OTHER);
     let r =

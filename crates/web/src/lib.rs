@@ -90,7 +90,10 @@ pub fn router(state: AppState, extra: Option<Router>) -> Router {
         .route("/orders/{no}/uploads", get(wizard::uploads))
         .route(
             "/orders/{no}/uploads/{kind}",
-            get(wizard::upload_get).post(wizard::upload_post),
+            // The handler streams and enforces its own per-file limit.
+            get(wizard::upload_get)
+                .post(wizard::upload_post)
+                .layer(axum::extract::DefaultBodyLimit::disable()),
         )
         .route("/orders/{no}/submit", post(wizard::submit))
         .route("/orders/{no}/cancel", post(wizard::cancel))
@@ -143,7 +146,7 @@ pub fn router(state: AppState, extra: Option<Router>) -> Router {
         .route("/api/v1/orders/{no}/preview", post(orders_api::preview))
         .route(
             "/api/v1/orders/{no}/uploads/{kind}",
-            post(orders_api::upload),
+            post(orders_api::upload).layer(axum::extract::DefaultBodyLimit::disable()),
         )
         .route("/api/v1/orders/{no}/submit", post(orders_api::submit))
         .route("/api/v1/orders/{no}/cancel", post(orders_api::cancel))

@@ -748,3 +748,41 @@ async fn the_api_follows_the_same_rules() {
         assert!(doc["paths"][p].is_object(), "{p}");
     }
 }
+
+#[tokio::test]
+async fn staff_read_the_catalogue() {
+    use app::clock::Clock;
+    let hall = start(Backend::Sqlite).await;
+    let c = hall
+        .app
+        .create_staff(None, "reviewer1", "", app::model::Role::Reviewer)
+        .await
+        .unwrap();
+    let b = Browser::new(&hall).await;
+    let totp = app::secrets::totp_now(&c.staff.totp_secret, hall.clock.now());
+    let (s, _, _) = b
+        .form(
+            "/staff/login",
+            &[
+                ("username", "reviewer1"),
+                ("password", &c.password),
+                ("totp", &totp),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (s, body) = b.get("/staff/catalogue").await;
+    assert_eq!(s, StatusCode::OK);
+    for needle in [
+        "深圳市交易集团招投标平台 SM2",
+        "500.00",
+        "300.00",
+        "200.00",
+        "版本 2026.1",
+        "办理指南",
+    ] {
+        assert!(body.contains(needle), "{needle}");
+    }
+    let anon = Browser::new(&hall).await;
+    assert_eq!(anon.get("/staff/catalogue").await.0, StatusCode::SEE_OTHER);
+}

@@ -118,6 +118,7 @@ pub fn router(state: AppState, extra: Option<Router>) -> Router {
             post(staff::toggle_account),
         )
         .route("/staff/audit", get(staff::audit))
+        .route("/staff/catalogue", get(staff::catalogue))
         .route("/staff/outbox", get(staff::outbox))
         .route("/staff/jobs", get(staff::jobs))
         .route("/staff/jobs/{id}/retry", post(staff::retry_job))

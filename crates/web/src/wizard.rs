@@ -482,11 +482,11 @@ fn data_page(
                 .iter()
                 .filter_map(|t| {
                     p.price_per_year(*t)
-                        .map(|m| format!("{} {}元/年", t.label(), m.yuan_string()))
+                        .map(|m| format!("{} {}/年", t.label(), m.yuan_string()))
                 })
                 .collect();
             parts.push(format!(
-                "电子印章 {}元",
+                "电子印章 {}",
                 domain::Money::from_fen(p.seal_price_fen).yuan_string()
             ));
             parts.join(";")

@@ -786,3 +786,49 @@ async fn staff_read_the_catalogue() {
     let anon = Browser::new(&hall).await;
     assert_eq!(anon.get("/staff/catalogue").await.0, StatusCode::SEE_OTHER);
 }
+
+#[tokio::test]
+async fn a_draft_survives_logout_and_another_browser() {
+    let hall = start(Backend::Sqlite).await;
+    let b = Browser::login(&hall, "13800138000").await;
+    let no = new_order(&b).await;
+    b.form(&format!("/orders/{no}/agreement"), &[("agree", "1")])
+        .await;
+    b.form(
+        &format!("/orders/{no}/application"),
+        &[
+            ("project", "szjt-sm2"),
+            ("option", "szjt-platforms"),
+            ("acknowledged", "1"),
+        ],
+    )
+    .await;
+    let (s, _, _) = b.form(&format!("/orders/{no}/data"), &valid_fields()).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (s, _, _) = b.form("/logout", &[]).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert_eq!(
+        b.get(&format!("/orders/{no}/data")).await.0,
+        StatusCode::SEE_OTHER,
+        "logged out"
+    );
+    // Another browser, same account (a minute later: the SMS cool-down): the order is listed
+    // and continues at the preview.
+    hall.clock.advance(61_000);
+    let other = Browser::login(&hall, "13800138000").await;
+    let (_, body) = other.get("/account").await;
+    assert!(body.contains(&format!("/orders/{no}/preview")), "{body}");
+    let (s, body) = other.get(&format!("/orders/{no}/data")).await;
+    assert_eq!(s, StatusCode::OK);
+    for v in [
+        "value=\"深圳市某某科技有限公司\"",
+        "value=\"赵二\"",
+        &format!("value=\"{HANDLER_PHONE}\""),
+    ] {
+        assert!(body.contains(v), "{v}");
+    }
+    // /apply does not pile up a new empty order for each visit.
+    let a = new_order(&other).await;
+    assert_eq!(new_order(&other).await, a);
+    assert_ne!(a, no);
+}

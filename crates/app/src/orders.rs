@@ -258,6 +258,12 @@ impl App {
                     self.event(user_id, "保存申请信息"),
                 )
                 .await?;
+                // Files of 申请人 rows that are gone or now hold someone else.
+                for (k, u) in &o.draft.uploads {
+                    if !d.uploads.contains_key(k) {
+                        let _ = self.blobs.delete(&u.blob).await;
+                    }
+                }
                 Ok(Ok(()))
             }
         }

@@ -717,6 +717,14 @@ impl Draft {
         let project = self.project(catalogue).ok_or(StepError::NeedApplication)?;
         match form.parse(project, today) {
             Ok(app) => {
+                // An ID copy belongs to the person in its row: when a row now holds someone
+                // else (a row removed above it, or the number changed), its upload goes.
+                for (i, old) in self.form.persons.iter().enumerate() {
+                    let same = form.persons.get(i).is_some_and(|p| same_person(p, old));
+                    if !same {
+                        self.uploads.remove(&format!("person_id_{i}"));
+                    }
+                }
                 self.form = form;
                 self.progress = 3;
                 // Person rows may have shrunk: drop their uploads.
@@ -793,6 +801,11 @@ impl Draft {
         }
         Ok(())
     }
+}
+
+fn same_person(a: &PersonInput, b: &PersonInput) -> bool {
+    let norm = |s: &str| s.trim().to_ascii_uppercase();
+    norm(&a.id_number) == norm(&b.id_number) && a.name.trim() == b.name.trim()
 }
 
 /// Refuses any change to an order that is not a draft.
@@ -923,6 +936,14 @@ mod tests {
         // Editing the data again requires a new preview.
         d.save_form(&c, valid_form(), today()).unwrap().unwrap();
         assert_eq!(d.check_submit(), Err(StepError::NeedPreview));
+        assert_eq!(d.uploads.len(), 5, "same people, same files");
+        // Removing the first 申请人: the second moves up, and neither row keeps an ID copy
+        // that is not theirs.
+        let mut fewer = valid_form();
+        fewer.persons.remove(0);
+        d.save_form(&c, fewer, today()).unwrap().unwrap();
+        assert!(!d.uploads.contains_key("person_id_0") && !d.uploads.contains_key("person_id_1"));
+        assert_eq!(d.uploads.len(), 3);
         assert_eq!(
             require_draft(OrderState::PendingVerification),
             Err(StepError::Closed("提交"))

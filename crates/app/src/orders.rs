@@ -121,7 +121,7 @@ impl App {
         beijing_date(self.now())
     }
 
-    fn event(&self, user_id: i64, what: impl Into<String>) -> OrderEvent {
+    fn order_event(&self, user_id: i64, what: impl Into<String>) -> OrderEvent {
         OrderEvent {
             at: self.now(),
             actor: format!("user:{user_id}"),
@@ -154,7 +154,7 @@ impl App {
                 user_id,
                 self.today(),
                 &Draft::default(),
-                &self.event(user_id, "创建业务单(证书新办)"),
+                &self.order_event(user_id, "创建业务单(证书新办)"),
             )
             .await?;
         Ok(rec.no)
@@ -171,7 +171,7 @@ impl App {
         require_draft(o.state).map_err(step)?;
         let mut d = o.draft.clone();
         f(&mut d).map_err(step)?;
-        self.save(&o, OrderState::Draft, &d, self.event(user_id, what))
+        self.save(&o, OrderState::Draft, &d, self.order_event(user_id, what))
             .await
     }
 
@@ -255,7 +255,7 @@ impl App {
                     &o,
                     OrderState::Draft,
                     &d,
-                    self.event(user_id, "保存申请信息"),
+                    self.order_event(user_id, "保存申请信息"),
                 )
                 .await?;
                 // Files of 申请人 rows that are gone or now hold someone else.
@@ -323,7 +323,7 @@ impl App {
             &file.sha256[..16]
         );
         if let Err(e) = self
-            .save(&o, OrderState::Draft, &d, self.event(user_id, what))
+            .save(&o, OrderState::Draft, &d, self.order_event(user_id, what))
             .await
         {
             let _ = self.blobs.delete(&blob).await;
@@ -358,7 +358,7 @@ impl App {
             &o,
             OrderState::PendingVerification,
             &d,
-            self.event(user_id, "提交申请资料,等待经办人在线认证(待认证)"),
+            self.order_event(user_id, "提交申请资料,等待经办人在线认证(待认证)"),
         )
         .await
     }
@@ -371,7 +371,7 @@ impl App {
             &o,
             OrderState::Cancelled,
             &o.draft,
-            self.event(user_id, "取消业务单"),
+            self.order_event(user_id, "取消业务单"),
         )
         .await
     }

@@ -1,6 +1,10 @@
 //! A small W3C WebDriver client over reqwest, enough to drive headless Chromium through
 //! chromedriver: open pages, find elements by CSS selector, type, click, read text, take
 //! screenshots, and set the viewport through Chrome's DevTools bridge.
+//!
+//! Each test file uses only some of it.
+
+#![allow(dead_code)]
 
 use base64::Engine as _;
 use serde_json::{json, Value};
@@ -290,6 +294,86 @@ impl Session {
             .as_str()
             .unwrap_or_default()
             .to_owned()
+    }
+
+    /// Types `text` into the element matched by `css` without clearing it first. For an
+    /// `<input type=file>` the text is the absolute path of the file to choose.
+    pub async fn send_keys(&self, css: &str, text: &str) {
+        self.on_element(css, "value", Some(json!({ "text": text })))
+            .await;
+    }
+
+    /// The visible text of the element matched by `css`.
+    pub async fn text(&self, css: &str) -> String {
+        self.on_element(css, "text", None)
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// How many elements match `css` right now.
+    pub async fn count(&self, css: &str) -> usize {
+        call(
+            &self.http,
+            reqwest::Method::POST,
+            &format!("{}/elements", self.url),
+            Some(json!({ "using": "css selector", "value": css })),
+        )
+        .await
+        .ok()
+        .and_then(|v| v.as_array().map(Vec::len))
+        .unwrap_or(0)
+    }
+
+    /// The browser's cookies for the current page as a `Cookie` header value (HttpOnly ones
+    /// included), for fetching a link outside the browser.
+    pub async fn cookie_header(&self) -> String {
+        let v = self.get("/cookie").await;
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|c| {
+                        format!(
+                            "{}={}",
+                            c["name"].as_str().unwrap_or_default(),
+                            c["value"].as_str().unwrap_or_default()
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            })
+            .unwrap_or_default()
+    }
+
+    /// A PNG of the whole page (beyond the viewport) at the current viewport width, through
+    /// DevTools.
+    pub async fn full_page_screenshot(&self) -> Vec<u8> {
+        let m = self
+            .post(
+                "/goog/cdp/execute",
+                json!({ "cmd": "Page.getLayoutMetrics", "params": {} }),
+            )
+            .await;
+        let size = &m["cssContentSize"];
+        let width = size["width"].as_f64().unwrap_or(1280.0);
+        let height = size["height"].as_f64().unwrap_or(900.0);
+        let v = self
+            .post(
+                "/goog/cdp/execute",
+                json!({
+                    "cmd": "Page.captureScreenshot",
+                    "params": {
+                        "format": "png",
+                        "captureBeyondViewport": true,
+                        "clip": { "x": 0, "y": 0, "width": width, "height": height, "scale": 1 },
+                    }
+                }),
+            )
+            .await;
+        base64::engine::general_purpose::STANDARD
+            .decode(v["data"].as_str().unwrap_or_default())
+            .unwrap_or_else(|e| panic!("full-page screenshot is not base64: {e}"))
     }
 
     /// Clicks the element matched by `css`.

@@ -181,7 +181,7 @@ fn sm4_ecb(key: &[u8; 16], data: &[u8; 32], encrypt: bool) -> [u8; 32] {
 pub struct Envelope {
     /// DER `SM2EnvelopedKey`.
     pub der: Vec<u8>,
-    /// GM/T 0016 `ENVELOPEDKEYBLOB`, 452 octets.
+    /// GM/T 0016 `ENVELOPEDKEYBLOB`, 388 octets (16-octet SM4 key as CipherLen).
     pub skf_blob: Vec<u8>,
 }
 
@@ -223,7 +223,7 @@ pub const SGD_SM4_ECB: u32 = 0x0000_0401;
 ///   ULONG CipherLen; BYTE Cipher[]; } ECCCIPHERBLOB;
 /// ```
 fn skf_blob(c: &Sm2Cipher, pub_pt: &[u8], enc_d: &[u8; 32]) -> Result<Vec<u8>> {
-    let mut b = Vec::with_capacity(452);
+    let mut b = Vec::with_capacity(388);
     b.extend_from_slice(&1u32.to_le_bytes());
     b.extend_from_slice(&SGD_SM4_ECB.to_le_bytes());
     b.extend_from_slice(&256u32.to_le_bytes());
@@ -276,7 +276,7 @@ pub fn open(der_bytes: &[u8], recipient: &sm2::SecretKey) -> Result<sm2::SecretK
 
 /// Open a GM/T 0016 `ENVELOPEDKEYBLOB` with the recipient's private key.
 pub fn open_skf(blob: &[u8], recipient: &sm2::SecretKey) -> Result<sm2::SecretKey> {
-    if blob.len() < 436 {
+    if blob.len() < 372 {
         return Err(PkiError::Envelope("ENVELOPEDKEYBLOB too short".into()));
     }
     let u32le = |o: usize| u32::from_le_bytes([blob[o], blob[o + 1], blob[o + 2], blob[o + 3]]);

@@ -1,1 +1,45 @@
-//! placeholder
+//! certhall's use cases. Handlers in `web` and commands in the binary call these; they decide
+//! and authorise, then act through the ports in [`ports`]. No SQL, no HTML here.
+#![forbid(unsafe_code)]
+
+pub mod accounts;
+pub mod audit;
+pub mod authz;
+pub mod clock;
+pub mod error;
+pub mod jobs;
+pub mod model;
+pub mod policy;
+pub mod ports;
+pub mod secrets;
+pub mod staff;
+
+use std::sync::Arc;
+
+pub use error::{AppError, AppResult, GatewayError, StoreError};
+
+/// Everything a use case needs, shared by all requests.
+#[derive(Clone)]
+pub struct App {
+    /// Persistence.
+    pub store: Arc<dyn ports::Store>,
+    /// SMS provider.
+    pub sms: Arc<dyn ports::Sms>,
+    /// Time.
+    pub clock: Arc<dyn clock::Clock>,
+    /// Account rules.
+    pub policy: policy::AuthPolicy,
+    /// SMS texts.
+    pub templates: Arc<policy::SmsTemplates>,
+    /// Key of the SMS-code HMAC (32 bytes from the data directory's key file).
+    pub code_key: Arc<Vec<u8>>,
+    /// Issuer name shown in authenticator apps.
+    pub totp_issuer: String,
+}
+
+impl App {
+    /// Now, from the injected clock.
+    pub fn now(&self) -> clock::Millis {
+        self.clock.now()
+    }
+}

@@ -8,7 +8,10 @@ pub fn mask_middle(value: &str, keep_start: usize, keep_end: usize) -> String {
         return "*".repeat(chars.len());
     }
     let mut out: String = chars[..keep_start].iter().collect();
-    out.extend(std::iter::repeat_n('*', chars.len() - keep_start - keep_end));
+    out.extend(std::iter::repeat_n(
+        '*',
+        chars.len() - keep_start - keep_end,
+    ));
     out.extend(&chars[chars.len() - keep_end..]);
     out
 }
@@ -19,7 +22,10 @@ mod tests {
 
     #[test]
     fn masks_the_middle() {
-        assert_eq!(mask_middle("11010519491231002X", 4, 4), "1101**********002X");
+        assert_eq!(
+            mask_middle("11010519491231002X", 4, 4),
+            "1101**********002X"
+        );
         assert_eq!(mask_middle("张三", 1, 0), "张*");
         assert_eq!(mask_middle("abc", 2, 2), "***");
     }

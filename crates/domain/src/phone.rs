@@ -33,10 +33,18 @@ impl Phone {
         let digits = digits
             .strip_prefix("+86")
             .or_else(|| digits.strip_prefix("0086"))
-            .or_else(|| (digits.len() == 13).then(|| digits.strip_prefix("86")).flatten())
+            .or_else(|| {
+                (digits.len() == 13)
+                    .then(|| digits.strip_prefix("86"))
+                    .flatten()
+            })
             .unwrap_or(&digits);
         let b = digits.as_bytes();
-        if b.len() != 11 || !b.iter().all(u8::is_ascii_digit) || b[0] != b'1' || !(b'3'..=b'9').contains(&b[1]) {
+        if b.len() != 11
+            || !b.iter().all(u8::is_ascii_digit)
+            || b[0] != b'1'
+            || !(b'3'..=b'9').contains(&b[1])
+        {
             return Err(PhoneError::Format);
         }
         Ok(Self(digits.to_owned()))
@@ -80,14 +88,27 @@ mod tests {
     #[test]
     fn accepts_mainland_mobiles_with_decoration() {
         assert_eq!(Phone::parse("13800138000").unwrap().as_str(), "13800138000");
-        assert_eq!(Phone::parse("+86 138-0013-8000").unwrap().as_str(), "13800138000");
-        assert_eq!(Phone::parse("8619912345678").unwrap().as_str(), "19912345678");
+        assert_eq!(
+            Phone::parse("+86 138-0013-8000").unwrap().as_str(),
+            "13800138000"
+        );
+        assert_eq!(
+            Phone::parse("8619912345678").unwrap().as_str(),
+            "19912345678"
+        );
     }
 
     #[test]
     fn refuses_other_shapes() {
         assert_eq!(Phone::parse(""), Err(PhoneError::Empty));
-        for bad in ["1380013800", "138001380001", "12800138000", "23800138000", "1380013800a", "１３８００１３８０００"] {
+        for bad in [
+            "1380013800",
+            "138001380001",
+            "12800138000",
+            "23800138000",
+            "1380013800a",
+            "１３８００１３８０００",
+        ] {
             assert_eq!(Phone::parse(bad), Err(PhoneError::Format), "{bad}");
         }
     }

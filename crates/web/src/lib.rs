@@ -1,1 +1,93 @@
-//! placeholder
+//! certhall's HTTP edge (axum): applicant pages, staff console, JSON API, static assets.
+//! Handlers parse and authenticate, call an `app` use case, and render; they never decide
+//! permissions and never touch SQL.
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod config;
+pub mod edge;
+pub mod error;
+pub mod pages;
+pub mod staff;
+
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use std::sync::Arc;
+
+pub use config::{Brand, WebConfig};
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    /// The use cases.
+    pub app: app::App,
+    /// Edge settings.
+    pub cfg: Arc<WebConfig>,
+}
+
+async fn static_file(axum::extract::Path(name): axum::extract::Path<String>) -> Response {
+    let (body, mime) = match name.as_str() {
+        "app.css" => (include_str!("../static/app.css"), "text/css; charset=utf-8"),
+        "app.js" => (include_str!("../static/app.js"), "text/javascript; charset=utf-8"),
+        "favicon.svg" => (include_str!("../static/favicon.svg"), "image/svg+xml"),
+        _ => return (StatusCode::NOT_FOUND, "not found").into_response(),
+    };
+    ([(header::CONTENT_TYPE, mime), (header::CACHE_CONTROL, "public, max-age=3600")], body).into_response()
+}
+
+async fn not_found(axum::extract::State(state): axum::extract::State<AppState>, ctx: edge::Ctx, uri: axum::http::Uri) -> Response {
+    if uri.path().starts_with("/api/") {
+        return error::ApiError(app::AppError::NotFound).into_response();
+    }
+    pages::not_found_page(pages::layout_for(&state, &ctx).await)
+}
+
+/// The whole router; `extra` routes (CRL, OCSP…) are merged in before the edge middleware.
+pub fn router(state: AppState, extra: Option<Router>) -> Router {
+    let sandbox = state.app.sms.is_sandbox();
+    let mut r = Router::new()
+        .route("/", get(pages::home))
+        .route("/faq", get(pages::faq))
+        .route("/apply", get(pages::apply))
+        .route("/register", get(pages::register_form).post(pages::register))
+        .route("/login", get(pages::login_form).post(pages::login))
+        .route("/password/reset", get(pages::reset_form).post(pages::reset))
+        .route("/account", get(pages::account))
+        .route("/account/password", post(pages::account_password))
+        .route("/account/phone", post(pages::account_phone))
+        .route("/logout", post(pages::logout))
+        .route("/logout-all", post(pages::logout_all))
+        .route("/staff/login", get(staff::login_form).post(staff::login))
+        .route("/staff/logout", post(staff::logout))
+        .route("/staff", get(staff::home))
+        .route("/staff/accounts", get(staff::accounts).post(staff::create_account))
+        .route("/staff/accounts/{username}/{op}", post(staff::toggle_account))
+        .route("/staff/audit", get(staff::audit))
+        .route("/staff/outbox", get(staff::outbox))
+        .route("/staff/jobs", get(staff::jobs))
+        .route("/staff/jobs/{id}/retry", post(staff::retry_job))
+        .route("/api/v1/session", get(api::session))
+        .route("/api/v1/auth/code", post(api::request_code))
+        .route("/api/v1/auth/login/code", post(api::login_code))
+        .route("/api/v1/auth/login/password", post(api::login_password))
+        .route("/api/v1/auth/password/reset", post(api::reset_password))
+        .route("/api/v1/auth/logout", post(api::logout))
+        .route("/api/v1/auth/logout-all", post(api::logout_all))
+        .route("/api/v1/account", get(api::account))
+        .route("/api/v1/account/password", post(api::change_password))
+        .route("/api/v1/account/phone", post(api::change_phone))
+        .route("/api/v1/openapi.json", get(api::openapi))
+        .route("/healthz", get(api::healthz))
+        .route("/readyz", get(api::readyz))
+        .route("/static/{name}", get(static_file));
+    if sandbox {
+        r = r.route("/sandbox/sms", get(pages::sandbox_sms)).route("/sandbox/sms.json", get(api::sandbox_sms));
+    }
+    let mut r: Router = r.fallback(not_found).method_not_allowed_fallback(not_found).with_state(state.clone());
+    if let Some(extra) = extra {
+        r = r.merge(extra);
+    }
+    r.layer(axum::middleware::from_fn_with_state(state, edge::edge))
+}

@@ -1,0 +1,596 @@
+//! Applicant accounts (A1–A3, A5): SMS codes, registration, login, passwords, sessions.
+
+use crate::clock::{Millis, DAY, HOUR};
+use crate::error::{AppError, AppResult};
+use crate::model::*;
+use crate::secrets;
+use crate::App;
+use domain::Phone;
+use serde_json::json;
+
+/// The reply to every code request that was not refused by a limit: the same whether or not
+/// the number has an account.
+pub const CODE_SENT: &str = "验证码已发送,5分钟内有效";
+
+/// Start of the Beijing calendar day containing `now`, the window of the daily code limit.
+fn beijing_day_start(now: Millis) -> Millis {
+    let offset = 8 * HOUR;
+    (now + offset).div_euclid(DAY) * DAY - offset
+}
+
+/// Parses the phone field of a form.
+pub fn parse_phone(input: &str) -> AppResult<Phone> {
+    Phone::parse(input).map_err(|e| AppError::invalid("phone", e.to_string()))
+}
+
+/// Checks a new password: 8–64 characters with at least two of letters, digits, symbols.
+pub fn check_new_password(
+    field: &'static str,
+    password: &str,
+    confirm: Option<&str>,
+) -> AppResult<()> {
+    let n = password.chars().count();
+    if n < 8 || n > 64 {
+        return Err(AppError::invalid(field, "密码长度应为8至64位"));
+    }
+    if password.chars().any(char::is_control) {
+        return Err(AppError::invalid(field, "密码不能包含控制字符"));
+    }
+    let kinds = [
+        password.chars().any(|c| c.is_alphabetic()),
+        password.chars().any(|c| c.is_ascii_digit()),
+        password.chars().any(|c| !c.is_alphanumeric()),
+    ];
+    if kinds.iter().filter(|k| **k).count() < 2 {
+        return Err(AppError::invalid(
+            field,
+            "密码须包含字母、数字、符号中的至少两种",
+        ));
+    }
+    if let Some(c) = confirm {
+        if c != password {
+            return Err(AppError::invalid(
+                "password_confirm",
+                "两次输入的密码不一致",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A new session: the token goes into the cookie, the record into the store.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    /// The secret cookie value (256 random bits, hex).
+    pub token: String,
+    /// Whose session.
+    pub principal: Principal,
+}
+
+impl App {
+    fn audit_event(
+        &self,
+        actor: String,
+        action: &str,
+        subject: String,
+        ip: Option<&str>,
+        detail: serde_json::Value,
+    ) -> AuditEvent {
+        AuditEvent {
+            at: self.now(),
+            actor,
+            action: action.into(),
+            subject,
+            ip: ip.map(str::to_owned),
+            detail,
+        }
+    }
+
+    /// Sends a 6-digit code to `phone` for `purpose` (A3). Limits: cool-down per phone and
+    /// purpose, a daily count per phone, an hourly count per client IP. The reply does not say
+    /// whether the number has an account.
+    pub async fn request_code(
+        &self,
+        phone_input: &str,
+        purpose: CodePurpose,
+        ip: &str,
+    ) -> AppResult<&'static str> {
+        let phone = parse_phone(phone_input)?;
+        let now = self.now();
+        let p = &self.policy;
+        if let Some(last) = self.store.last_code_at(&phone, purpose).await? {
+            let wait = last + p.code_cooldown_ms - now;
+            if wait > 0 {
+                return Err(AppError::RateLimited(format!(
+                    "验证码发送过于频繁,请{}秒后再试",
+                    (wait + 999) / 1000
+                )));
+            }
+        }
+        let ip_hits = self
+            .store
+            .hit_counter(&format!("code-ip:{ip}"), now.div_euclid(HOUR) * HOUR)
+            .await?;
+        if ip_hits > p.code_ip_hourly_limit {
+            self.store
+                .append_audit(vec![self.audit_event(
+                    "anonymous".into(),
+                    "code.ip_limited",
+                    format!("ip:{ip}"),
+                    Some(ip),
+                    json!({}),
+                )])
+                .await?;
+            return Err(AppError::RateLimited("请求过于频繁,请稍后再试".into()));
+        }
+        let phone_hits = self
+            .store
+            .hit_counter(
+                &format!("code-phone:{}", phone.as_str()),
+                beijing_day_start(now),
+            )
+            .await?;
+        if phone_hits > p.code_daily_limit {
+            return Err(AppError::RateLimited(
+                "该手机号今日获取验证码次数已达上限,请明天再试".into(),
+            ));
+        }
+        // A reset code for a number without an account is not sent, but the reply is the same.
+        let user = self.store.user_by_phone(&phone).await?;
+        if purpose == CodePurpose::ResetPassword && user.is_none() {
+            return Ok(CODE_SENT);
+        }
+        let code = secrets::six_digit_code();
+        let hash = secrets::code_hash(&self.code_key, phone.as_str(), purpose.as_str(), &code);
+        let subject = user
+            .as_ref()
+            .map(|u| format!("user:{}", u.id))
+            .unwrap_or_else(|| "unregistered".into());
+        let effects = Effects {
+            audit: vec![self.audit_event(
+                "anonymous".into(),
+                "code.requested",
+                subject,
+                Some(ip),
+                json!({"purpose": purpose.as_str()}),
+            )],
+            sms: vec![OutgoingSms {
+                phone: phone.clone(),
+                template: purpose.template().into(),
+                params: vec![("code".into(), code)],
+                order_no: None,
+                queued_at: now,
+            }],
+        };
+        let new = NewCode {
+            phone,
+            purpose,
+            code_hash: hash,
+            created_at: now,
+            expires_at: now + p.code_ttl_ms,
+        };
+        self.store.insert_code(new, effects).await?;
+        Ok(CODE_SENT)
+    }
+
+    /// Uses the code for `phone` and `purpose` once, or says why not.
+    pub async fn verify_code(
+        &self,
+        phone: &Phone,
+        purpose: CodePurpose,
+        code: &str,
+        ip: &str,
+    ) -> AppResult<()> {
+        let code = code.trim();
+        if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(AppError::invalid("code", "请输入6位数字验证码"));
+        }
+        let now = self.now();
+        let max = self.policy.code_max_attempts;
+        let stale = || AppError::invalid("code", "验证码已失效,请重新获取");
+        let stored = self
+            .store
+            .active_code(phone, purpose)
+            .await?
+            .ok_or_else(stale)?;
+        if stored.expires_at <= now || stored.attempts >= max {
+            return Err(stale());
+        }
+        let hash = secrets::code_hash(&self.code_key, phone.as_str(), purpose.as_str(), code);
+        if !secrets::constant_time_eq(&hash, &stored.code_hash) {
+            let attempts = self.store.code_failed(stored.id).await?;
+            if attempts >= max {
+                self.store
+                    .append_audit(vec![self.audit_event(
+                        "anonymous".into(),
+                        "code.voided",
+                        "code".into(),
+                        Some(ip),
+                        json!({"purpose": purpose.as_str(), "attempts": attempts}),
+                    )])
+                    .await?;
+                return Err(AppError::invalid(
+                    "code",
+                    "验证码错误次数过多,已失效,请重新获取",
+                ));
+            }
+            return Err(AppError::invalid(
+                "code",
+                format!("验证码错误,还可尝试{}次", max - attempts),
+            ));
+        }
+        if !self.store.use_code(stored.id, now, max).await? {
+            return Err(stale());
+        }
+        Ok(())
+    }
+
+    async fn start_session(
+        &self,
+        principal: Principal,
+        ip: &str,
+        action: &str,
+    ) -> AppResult<NewSession> {
+        let token = secrets::random_hex(32);
+        let now = self.now();
+        let record = SessionRecord {
+            token_hash: secrets::token_hash(&token),
+            principal,
+            created_at: now,
+            last_seen_at: now,
+        };
+        let name = principal.audit_name();
+        let effects =
+            Effects::audit(self.audit_event(name.clone(), action, name, Some(ip), json!({})));
+        self.store.create_session(&record, effects).await?;
+        Ok(NewSession { token, principal })
+    }
+
+    /// Logs in with mobile number + SMS code, registering the number on first use (A1, A2).
+    /// With `password`, also sets the account's password (registration with a password).
+    pub async fn login_with_code(
+        &self,
+        phone_input: &str,
+        code: &str,
+        password: Option<(&str, &str)>,
+        ip: &str,
+    ) -> AppResult<NewSession> {
+        let phone = parse_phone(phone_input)?;
+        if let Some((pw, confirm)) = password {
+            check_new_password("password", pw, Some(confirm))?;
+        }
+        self.verify_code(&phone, CodePurpose::Login, code, ip)
+            .await?;
+        let now = self.now();
+        let user = match self.store.user_by_phone(&phone).await? {
+            Some(u) => u,
+            None => {
+                let created = self.audit_event(
+                    "anonymous".into(),
+                    "user.registered",
+                    "new".into(),
+                    Some(ip),
+                    json!({}),
+                );
+                self.store
+                    .create_user(&phone, None, now, Effects::audit(created))
+                    .await?
+            }
+        };
+        if let Some((pw, _)) = password {
+            let hash = self
+                .policy
+                .password_cost()
+                .hash(pw)
+                .map_err(AppError::Internal)?;
+            let ev = self.audit_event(
+                format!("user:{}", user.id),
+                "user.password_set",
+                format!("user:{}", user.id),
+                Some(ip),
+                json!({}),
+            );
+            self.store
+                .set_user_password(user.id, &hash, Effects::audit(ev))
+                .await?;
+        }
+        self.store.user_login_ok(user.id).await?;
+        self.start_session(Principal::User(user.id), ip, "user.login")
+            .await
+    }
+
+    /// Logs in with account (the mobile number) + password (A2). Five wrong passwords lock
+    /// password login for a while; SMS login still works.
+    pub async fn login_with_password(
+        &self,
+        account: &str,
+        password: &str,
+        ip: &str,
+    ) -> AppResult<NewSession> {
+        let wrong = || AppError::Unauthorized("账号或密码错误".into());
+        let cost = self.policy.password_cost();
+        let phone = parse_phone(account)
+            .map_err(|_| AppError::invalid("account", "请输入注册时使用的手机号码"))?;
+        if password.is_empty() {
+            return Err(AppError::invalid("password", "请输入密码"));
+        }
+        let now = self.now();
+        let Some(user) = self.store.user_by_phone(&phone).await? else {
+            cost.waste(password);
+            self.store
+                .append_audit(vec![self.audit_event(
+                    "anonymous".into(),
+                    "user.login_failed",
+                    "unregistered".into(),
+                    Some(ip),
+                    json!({"reason": "no_account"}),
+                )])
+                .await?;
+            return Err(wrong());
+        };
+        let subject = format!("user:{}", user.id);
+        if user.locked_until.is_some_and(|t| t > now) {
+            self.store
+                .append_audit(vec![self.audit_event(
+                    "anonymous".into(),
+                    "user.login_refused",
+                    subject,
+                    Some(ip),
+                    json!({"reason": "locked"}),
+                )])
+                .await?;
+            return Err(AppError::RateLimited(
+                "密码错误次数过多,账号已临时锁定,请15分钟后再试或使用验证码登录".into(),
+            ));
+        }
+        let Some(phc) = user.password_hash.as_deref() else {
+            cost.waste(password);
+            return Err(AppError::Unauthorized(
+                "该账号尚未设置密码,请使用验证码登录".into(),
+            ));
+        };
+        if !cost.verify(password, phc) {
+            let ev = self.audit_event(
+                "anonymous".into(),
+                "user.login_failed",
+                subject.clone(),
+                Some(ip),
+                json!({"reason": "password"}),
+            );
+            let p = &self.policy;
+            let n = self
+                .store
+                .user_login_failed(
+                    user.id,
+                    p.password_max_failures,
+                    now + p.password_lock_ms,
+                    Effects::audit(ev),
+                )
+                .await?;
+            if n >= p.password_max_failures {
+                self.store
+                    .append_audit(vec![self.audit_event(
+                        "system".into(),
+                        "user.locked",
+                        subject,
+                        Some(ip),
+                        json!({"failures": n}),
+                    )])
+                    .await?;
+                return Err(AppError::RateLimited(
+                    "密码错误次数过多,账号已临时锁定,请15分钟后再试或使用验证码登录".into(),
+                ));
+            }
+            return Err(wrong());
+        }
+        self.store.user_login_ok(user.id).await?;
+        self.start_session(Principal::User(user.id), ip, "user.login")
+            .await
+    }
+
+    /// Resets the password with an SMS code (A5); every session of the account ends.
+    pub async fn reset_password(
+        &self,
+        phone_input: &str,
+        code: &str,
+        password: &str,
+        confirm: &str,
+        ip: &str,
+    ) -> AppResult<()> {
+        let phone = parse_phone(phone_input)?;
+        check_new_password("password", password, Some(confirm))?;
+        self.verify_code(&phone, CodePurpose::ResetPassword, code, ip)
+            .await?;
+        let user = self
+            .store
+            .user_by_phone(&phone)
+            .await?
+            .ok_or_else(|| AppError::invalid("code", "验证码已失效,请重新获取"))?;
+        let hash = self
+            .policy
+            .password_cost()
+            .hash(password)
+            .map_err(AppError::Internal)?;
+        let subject = format!("user:{}", user.id);
+        let ev = self.audit_event(
+            "anonymous".into(),
+            "user.password_reset",
+            subject.clone(),
+            Some(ip),
+            json!({}),
+        );
+        self.store
+            .set_user_password(user.id, &hash, Effects::audit(ev))
+            .await?;
+        self.store.user_login_ok(user.id).await?;
+        self.store
+            .delete_sessions_of(Principal::User(user.id), Effects::default())
+            .await?;
+        Ok(())
+    }
+
+    /// Sets a first password or changes it (the current one is required once one exists).
+    pub async fn change_password(
+        &self,
+        user_id: i64,
+        current: Option<&str>,
+        new: &str,
+        confirm: &str,
+        ip: &str,
+    ) -> AppResult<()> {
+        let user = self
+            .store
+            .user_by_id(user_id)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        check_new_password("password", new, Some(confirm))?;
+        let cost = self.policy.password_cost();
+        if let Some(phc) = user.password_hash.as_deref() {
+            if !cost.verify(current.unwrap_or(""), phc) {
+                return Err(AppError::invalid("current_password", "当前密码不正确"));
+            }
+        }
+        let hash = cost.hash(new).map_err(AppError::Internal)?;
+        let subject = format!("user:{}", user.id);
+        let ev = self.audit_event(
+            subject.clone(),
+            "user.password_changed",
+            subject,
+            Some(ip),
+            json!({}),
+        );
+        self.store
+            .set_user_password(user.id, &hash, Effects::audit(ev))
+            .await
+            .map_err(Into::into)
+    }
+
+    /// Moves the account to a new mobile number proven by a code sent to it (A5).
+    pub async fn change_phone(
+        &self,
+        user_id: i64,
+        new_phone: &str,
+        code: &str,
+        ip: &str,
+    ) -> AppResult<()> {
+        let phone = parse_phone(new_phone)?;
+        let user = self
+            .store
+            .user_by_id(user_id)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        if user.phone == phone {
+            return Err(AppError::invalid("phone", "新手机号码与当前号码相同"));
+        }
+        self.verify_code(&phone, CodePurpose::ChangePhone, code, ip)
+            .await?;
+        let subject = format!("user:{}", user.id);
+        let ev = self.audit_event(
+            subject.clone(),
+            "user.phone_changed",
+            subject,
+            Some(ip),
+            json!({}),
+        );
+        match self
+            .store
+            .change_user_phone(user.id, &phone, Effects::audit(ev))
+            .await
+        {
+            Err(crate::StoreError::Duplicate(_)) => {
+                Err(AppError::invalid("phone", "该手机号码已注册其他账号"))
+            }
+            other => other.map_err(Into::into),
+        }
+    }
+
+    /// The principal of a session token, if the session is still alive. Sliding idle timeout,
+    /// fixed absolute timeout; an expired session is deleted.
+    pub async fn resolve_session(&self, token: &str) -> AppResult<Option<Principal>> {
+        if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(None);
+        }
+        let hash = secrets::token_hash(token);
+        let Some(s) = self.store.session(&hash).await? else {
+            return Ok(None);
+        };
+        let now = self.now();
+        if now - s.last_seen_at >= self.policy.session_idle_ms
+            || now - s.created_at >= self.policy.session_absolute_ms
+        {
+            self.store.delete_session(&hash, Effects::default()).await?;
+            return Ok(None);
+        }
+        // Writing on every request would make reads write; a minute's precision is enough.
+        if now - s.last_seen_at > 60_000 {
+            self.store.touch_session(&hash, now).await?;
+        }
+        Ok(Some(s.principal))
+    }
+
+    /// Ends one session (log out).
+    pub async fn logout(&self, token: &str, ip: &str) -> AppResult<()> {
+        let hash = secrets::token_hash(token);
+        if let Some(s) = self.store.session(&hash).await? {
+            let name = s.principal.audit_name();
+            let action = match s.principal {
+                Principal::User(_) => "user.logout",
+                Principal::Staff(_) => "staff.logout",
+            };
+            let ev = self.audit_event(name.clone(), action, name, Some(ip), json!({}));
+            self.store.delete_session(&hash, Effects::audit(ev)).await?;
+        }
+        Ok(())
+    }
+
+    /// Ends every session of the principal (log out everywhere); returns how many ended.
+    pub async fn logout_everywhere(&self, principal: Principal, ip: &str) -> AppResult<u64> {
+        let name = principal.audit_name();
+        let ev = self.audit_event(
+            name.clone(),
+            "session.logout_all",
+            name,
+            Some(ip),
+            json!({}),
+        );
+        Ok(self
+            .store
+            .delete_sessions_of(principal, Effects::audit(ev))
+            .await?)
+    }
+
+    /// The account behind a user session.
+    pub async fn current_user(&self, user_id: i64) -> AppResult<User> {
+        self.store
+            .user_by_id(user_id)
+            .await?
+            .ok_or(AppError::Unauthenticated)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn beijing_day_starts_at_16_utc() {
+        // 2026-11-23T15:59:59Z is still 23:59:59 on the 23rd in Beijing.
+        let t = 1_795_449_599_000;
+        assert_eq!(beijing_day_start(t), 1_795_363_200_000);
+        assert_eq!(beijing_day_start(t + 1000), t + 1000);
+    }
+
+    #[test]
+    fn password_rules() {
+        assert!(check_new_password("password", "abcdefgh", None).is_err());
+        assert!(check_new_password("password", "abc12", None).is_err());
+        assert!(check_new_password("password", "abcd1234", Some("abcd1234")).is_ok());
+        assert!(matches!(
+            check_new_password("password", "abcd1234", Some("abcd1235")),
+            Err(AppError::Invalid {
+                field: "password_confirm",
+                ..
+            })
+        ));
+    }
+}

@@ -1,0 +1,321 @@
+//! What every request goes through: request id, client address, body limit, CSRF check,
+//! security headers, one log event. Also the extractors handlers use.
+
+use crate::error::{error_page, ApiError};
+use crate::pages::Layout;
+use crate::AppState;
+use app::model::Principal;
+use app::AppError;
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request, State};
+use axum::http::header::{self, HeaderMap, HeaderValue};
+use axum::http::request::Parts;
+use axum::http::{Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::de::DeserializeOwned;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+/// Cookie holding the applicant session token.
+pub const USER_COOKIE: &str = "certhall_session";
+/// Cookie holding the staff session token.
+pub const STAFF_COOKIE: &str = "certhall_staff";
+/// Cookie holding the CSRF token (double submit).
+pub const CSRF_COOKIE: &str = "certhall_csrf";
+/// Form field carrying the CSRF token.
+pub const CSRF_FIELD: &str = "_csrf";
+/// Header carrying the CSRF token (JSON API).
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// Paths whose POSTs come from machines that cannot hold our cookie (OCSP clients, payment
+/// gateways); they authenticate by other means.
+const CSRF_EXEMPT: &[&str] = &["/ocsp", "/api/v1/callbacks/"];
+
+/// Per-request facts the edge worked out.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    /// Short id tying log lines of one request together.
+    pub request_id: String,
+    /// Client address.
+    pub ip: String,
+    /// The CSRF token to embed in forms.
+    pub csrf: String,
+    /// Cookies of the request.
+    pub cookies: Vec<(String, String)>,
+}
+
+impl Ctx {
+    /// A cookie's value.
+    pub fn cookie(&self, name: &str) -> Option<&str> {
+        self.cookies.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+}
+
+fn parse_cookies(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| {
+            let (k, v) = pair.trim().split_once('=')?;
+            Some((k.trim().to_owned(), v.trim().to_owned()))
+        })
+        .collect()
+}
+
+fn client_ip(req: &Request, trust_proxy: bool) -> String {
+    if trust_proxy {
+        if let Some(first) = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok()).and_then(|v| v.split(',').next()) {
+            if let Ok(ip) = first.trim().parse::<std::net::IpAddr>() {
+                return ip.to_string();
+            }
+        }
+    }
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "0.0.0.0".into())
+}
+
+/// A `Set-Cookie` value with the hall's attributes.
+pub fn cookie(name: &str, value: &str, secure: bool, max_age: Option<i64>, same_site: &str) -> HeaderValue {
+    let mut s = format!("{name}={value}; Path=/; HttpOnly; SameSite={same_site}");
+    if secure {
+        s.push_str("; Secure");
+    }
+    if let Some(age) = max_age {
+        s.push_str(&format!("; Max-Age={age}"));
+    }
+    HeaderValue::from_str(&s).unwrap_or_else(|_| HeaderValue::from_static("invalid=1"))
+}
+
+fn is_api(path: &str) -> bool {
+    path.starts_with("/api/") || path.starts_with("/sandbox/sms.json")
+}
+
+fn refuse(state: &AppState, ctx: &Ctx, path: &str, status: StatusCode, message: &str) -> Response {
+    if is_api(path) {
+        let code = if status == StatusCode::PAYLOAD_TOO_LARGE { "too_large" } else { "csrf" };
+        return (status, axum::Json(serde_json::json!({"error": {"code": code, "message": message, "field": null}}))).into_response();
+    }
+    let title = if status == StatusCode::PAYLOAD_TOO_LARGE { "提交内容过大" } else { "页面已过期" };
+    error_page(Layout::anonymous(state, ctx), status, title, message)
+}
+
+fn form_field(body: &[u8], name: &str) -> Option<String> {
+    serde_urlencoded::from_bytes::<Vec<(String, String)>>(body).ok()?.into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
+}
+
+/// The edge middleware.
+pub async fn edge(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let cookies = parse_cookies(req.headers());
+    let existing = cookies.iter().find(|(k, _)| k == CSRF_COOKIE).map(|(_, v)| v.clone()).filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()));
+    let csrf = existing.clone().unwrap_or_else(|| app::secrets::random_hex(32));
+    let ctx = Ctx { request_id: app::secrets::random_hex(6), ip: client_ip(&req, state.cfg.trust_proxy), csrf: csrf.clone(), cookies };
+
+    let response = match check(&state, &ctx, &method, &path, existing.as_deref(), req).await {
+        Ok(mut req) => {
+            req.extensions_mut().insert(ctx.clone());
+            next.run(req).await
+        }
+        Err(resp) => resp,
+    };
+    let mut response = response;
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"),
+    );
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if existing.is_none() {
+        h.append(header::SET_COOKIE, cookie(CSRF_COOKIE, &csrf, state.cfg.secure_cookies, None, "Strict"));
+    }
+    // One event per request; the query string is left out because it may hold personal data.
+    tracing::info!(
+        request.id = %ctx.request_id,
+        http.method = %method,
+        http.path = %path,
+        http.status = response.status().as_u16(),
+        duration_ms = started.elapsed().as_millis() as u64,
+        "request"
+    );
+    response
+}
+
+async fn check(state: &AppState, ctx: &Ctx, method: &Method, path: &str, cookie_token: Option<&str>, req: Request) -> Result<Request, Response> {
+    let limit = state.cfg.max_body_bytes;
+    let too_large = || refuse(state, ctx, path, StatusCode::PAYLOAD_TOO_LARGE, &format!("提交的内容超过{}KB,请精简后重试", limit / 1024));
+    if let Some(len) = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok()) {
+        if len > limit {
+            return Err(too_large());
+        }
+    }
+    if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        return Ok(req);
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| too_large())?;
+    if !CSRF_EXEMPT.iter().any(|p| path.starts_with(p)) {
+        let expired = "页面已过期或请求来源不明,请刷新页面后重试";
+        if let Some(origin) = parts.headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+            let host = parts.headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+            let origin_host = origin.split("://").nth(1).unwrap_or("");
+            if origin != "null" && origin_host != host {
+                return Err(refuse(state, ctx, path, StatusCode::FORBIDDEN, expired));
+            }
+        }
+        let sent = parts
+            .headers
+            .get(CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .or_else(|| form_field(&bytes, CSRF_FIELD));
+        let ok = match (cookie_token, sent) {
+            (Some(c), Some(s)) => app::secrets::constant_time_eq(c, &s),
+            _ => false,
+        };
+        if !ok {
+            return Err(refuse(state, ctx, path, StatusCode::FORBIDDEN, expired));
+        }
+    }
+    Ok(Request::from_parts(parts, Body::from(bytes)))
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Ctx {
+    type Rejection = Response;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts.extensions.get::<Ctx>().cloned().ok_or_else(|| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+    }
+}
+
+/// A urlencoded form; a body that does not parse gets a Chinese 400 page, not a bare error.
+pub struct Form<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for Form<T> {
+    type Rejection = Response;
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let ctx = req.extensions().get::<Ctx>().cloned();
+        let bytes = Bytes::from_request(req, state).await.map_err(IntoResponse::into_response)?;
+        serde_urlencoded::from_bytes(&bytes).map(Form).map_err(|_| {
+            let layout = ctx.as_ref().map(|c| Layout::anonymous(state, c)).unwrap_or_else(|| Layout::bare(state));
+            error_page(layout, StatusCode::BAD_REQUEST, "表单内容有误", "提交的表单内容无法识别,请刷新页面后重新填写")
+        })
+    }
+}
+
+/// A JSON body; malformed JSON gets the API's error shape with a Chinese message.
+pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for Json<T> {
+    type Rejection = Response;
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state).await.map_err(IntoResponse::into_response)?;
+        serde_json::from_slice(&bytes).map(Json).map_err(|e| {
+            let msg = format!("请求内容不是有效的JSON或缺少字段(第{}行第{}列)", e.line(), e.column());
+            (StatusCode::BAD_REQUEST, axum::Json(serde_json::json!({"error": {"code": "invalid_json", "message": msg, "field": null}}))).into_response()
+        })
+    }
+}
+
+/// The logged-in applicant, for pages: no session redirects to the login page.
+pub struct PageUser {
+    /// The account.
+    pub user: app::model::User,
+    /// The session token (for logout).
+    pub token: String,
+}
+
+impl FromRequestParts<AppState> for PageUser {
+    type Rejection = Response;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let ctx = Ctx::from_request_parts(parts, state).await?;
+        let to_login = || {
+            let next = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/account");
+            Redirect::to(&format!("/login?next={}", urlencode(next))).into_response()
+        };
+        match user_of(state, &ctx).await {
+            Ok(Some((user, token))) => Ok(Self { user, token }),
+            Ok(None) => Err(to_login()),
+            Err(e) => Err(crate::error::PageError { layout: Layout::anonymous(state, &ctx), error: e }.into_response()),
+        }
+    }
+}
+
+/// The logged-in applicant, for the JSON API: no session answers 401.
+pub struct ApiUser {
+    /// The account.
+    pub user: app::model::User,
+    /// The session token.
+    pub token: String,
+}
+
+impl FromRequestParts<AppState> for ApiUser {
+    type Rejection = Response;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let ctx = Ctx::from_request_parts(parts, state).await?;
+        match user_of(state, &ctx).await {
+            Ok(Some((user, token))) => Ok(Self { user, token }),
+            Ok(None) => Err(ApiError(AppError::Unauthenticated).into_response()),
+            Err(e) => Err(ApiError(e).into_response()),
+        }
+    }
+}
+
+/// The applicant behind the session cookie, if any.
+pub async fn user_of(state: &AppState, ctx: &Ctx) -> Result<Option<(app::model::User, String)>, AppError> {
+    let Some(token) = ctx.cookie(USER_COOKIE) else { return Ok(None) };
+    match state.app.resolve_session(token).await? {
+        Some(Principal::User(id)) => Ok(Some((state.app.current_user(id).await?, token.to_owned()))),
+        _ => Ok(None),
+    }
+}
+
+/// The logged-in staff member, for staff pages: no session redirects to the staff login.
+pub struct PageStaff {
+    /// Who acts, with the role the app layer checks.
+    pub actor: app::authz::StaffActor,
+    /// The session token.
+    pub token: String,
+}
+
+impl FromRequestParts<AppState> for PageStaff {
+    type Rejection = Response;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let ctx = Ctx::from_request_parts(parts, state).await?;
+        let to_login = || Redirect::to("/staff/login").into_response();
+        let Some(token) = ctx.cookie(STAFF_COOKIE) else { return Err(to_login()) };
+        match state.app.resolve_session(token).await {
+            Ok(Some(Principal::Staff(id))) => match state.app.staff_actor(id, Some(&ctx.ip)).await {
+                Ok(actor) => Ok(Self { actor, token: token.to_owned() }),
+                Err(_) => Err(to_login()),
+            },
+            Ok(_) => Err(to_login()),
+            Err(e) => Err(crate::error::PageError { layout: Layout::anonymous(state, &ctx), error: e }.into_response()),
+        }
+    }
+}
+
+/// Percent-encodes a string for a query parameter.
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}
+
+/// A safe local redirect target: only paths on this site.
+pub fn local_next(next: Option<&str>, default: &str) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && !n.starts_with("/staff") => n.to_owned(),
+        _ => default.to_owned(),
+    }
+}

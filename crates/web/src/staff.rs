@@ -1,0 +1,338 @@
+//! The staff console under `/staff`: login with password + TOTP, home with the queues of the
+//! member's role, and the admin pages (accounts, audit log, SMS outbox, jobs). Permissions
+//! are checked by the use cases; these handlers only render what they are given.
+
+use crate::edge::{cookie, Ctx, Form, PageStaff, STAFF_COOKIE};
+use crate::error::PageError;
+use crate::pages::{render, FieldErrors, Layout};
+use crate::AppState;
+use app::authz::{Permission, StaffActor};
+use app::model::{AuditRow, Job, JobStatus, OutboxSms, Role, Staff};
+use app::AppError;
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::header::SET_COOKIE;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+/// Frame of staff pages.
+fn staff_layout(state: &AppState, ctx: &Ctx, actor: Option<&StaffActor>, title: &str, active: &'static str) -> Layout {
+    let mut l = Layout::anonymous(state, ctx).page(title, active);
+    l.staff = Some(actor.map(|a| format!("{}({})", a.display_name, a.role.label())).unwrap_or_default());
+    l
+}
+
+fn fail(state: &AppState, ctx: &Ctx, actor: &StaffActor, e: AppError) -> Response {
+    PageError { layout: staff_layout(state, ctx, Some(actor), "无权访问", ""), error: e }.into_response()
+}
+
+/// Navigation entries a staff member may see.
+pub struct Nav {
+    /// Path.
+    pub href: &'static str,
+    /// Label.
+    pub label: &'static str,
+}
+
+fn nav_for(actor: &StaffActor) -> Vec<Nav> {
+    let mut v = vec![Nav { href: "/staff", label: "工作台" }];
+    let entries = [
+        (Permission::ManageStaff, "/staff/accounts", "员工账号"),
+        (Permission::ViewOutbox, "/staff/outbox", "短信记录"),
+        (Permission::ManageJobs, "/staff/jobs", "后台任务"),
+        (Permission::ViewAudit, "/staff/audit", "审计日志"),
+    ];
+    for (p, href, label) in entries {
+        if actor.can(p) {
+            v.push(Nav { href, label });
+        }
+    }
+    v
+}
+
+#[derive(Template)]
+#[template(path = "staff/login.html")]
+struct StaffLoginPage {
+    l: Layout,
+    username: String,
+    error: String,
+}
+
+/// `GET /staff/login`.
+pub async fn login_form(State(state): State<AppState>, ctx: Ctx) -> Response {
+    render(&StaffLoginPage { l: staff_layout(&state, &ctx, None, "员工登录", "staff"), username: String::new(), error: String::new() })
+}
+
+/// Fields of the staff login form.
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+pub struct StaffLoginForm {
+    /// Login name.
+    pub username: String,
+    /// Password.
+    pub password: String,
+    /// TOTP code.
+    pub totp: String,
+}
+
+/// `POST /staff/login`.
+pub async fn login(State(state): State<AppState>, ctx: Ctx, Form(f): Form<StaffLoginForm>) -> Response {
+    match state.app.staff_login(&f.username, &f.password, &f.totp, &ctx.ip).await {
+        Ok(s) => {
+            let mut resp = Redirect::to("/staff").into_response();
+            let max_age = state.app.policy.session_absolute_ms / 1000;
+            resp.headers_mut().append(SET_COOKIE, cookie(STAFF_COOKIE, &s.token, state.cfg.secure_cookies, Some(max_age), "Strict"));
+            resp
+        }
+        Err(e) => {
+            let status = crate::error::status_of(&e);
+            if let AppError::Internal(cause) = &e {
+                tracing::error!(error = %cause, "staff login failed");
+            }
+            let page = StaffLoginPage { l: staff_layout(&state, &ctx, None, "员工登录", "staff"), username: f.username, error: e.to_string() };
+            (status, render(&page)).into_response()
+        }
+    }
+}
+
+/// `POST /staff/logout`.
+pub async fn logout(State(state): State<AppState>, ctx: Ctx) -> Response {
+    if let Some(token) = ctx.cookie(STAFF_COOKIE) {
+        let _ = state.app.logout(token, &ctx.ip).await;
+    }
+    let mut resp = Redirect::to("/staff/login").into_response();
+    resp.headers_mut().append(SET_COOKIE, cookie(STAFF_COOKIE, "", state.cfg.secure_cookies, Some(0), "Strict"));
+    resp
+}
+
+/// A queue card on the staff home page.
+pub struct Queue {
+    /// Title.
+    pub title: &'static str,
+    /// What it holds.
+    pub description: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "staff/home.html")]
+struct StaffHome {
+    l: Layout,
+    nav: Vec<Nav>,
+    role: &'static str,
+    queues: Vec<Queue>,
+}
+
+/// `GET /staff`: the queues of the member's role.
+pub async fn home(State(state): State<AppState>, ctx: Ctx, s: PageStaff) -> Response {
+    let a = &s.actor;
+    let mut queues = Vec::new();
+    if a.can(Permission::ReviewOrders) {
+        queues.push(Queue { title: "待审核", description: "已付款并通过认证、等待审核的业务单,按提交时间排序,三个工作日内处理" });
+    }
+    if a.can(Permission::ManagePayments) {
+        queues.push(Queue { title: "待确认款项", description: "公对公转账待匹配、网厅缴费待核对的订单" });
+    }
+    if a.can(Permission::IssueCertificates) {
+        queues.push(Queue { title: "待制证", description: "审核通过、等待签发证书的业务单" });
+    }
+    if a.can(Permission::ShipOrders) {
+        queues.push(Queue { title: "待邮寄", description: "已制证、等待寄出USB Key的业务单" });
+    }
+    if a.can(Permission::ManageStaff) {
+        queues.push(Queue { title: "系统管理", description: "员工账号、短信记录、后台任务与审计日志" });
+    }
+    render(&StaffHome { l: staff_layout(&state, &ctx, Some(a), "工作台", "staff"), nav: nav_for(a), role: a.role.label(), queues })
+}
+
+#[derive(Template)]
+#[template(path = "staff/accounts.html")]
+struct AccountsPage {
+    l: Layout,
+    nav: Vec<Nav>,
+    staff: Vec<Staff>,
+    roles: Vec<(&'static str, &'static str)>,
+    errors: FieldErrors,
+    created: Option<(String, String, String, String)>,
+    form_username: String,
+    form_name: String,
+}
+
+impl AccountsPage {
+    fn fmt_time(&self, ms: &i64) -> String {
+        app::clock::format_beijing(*ms)
+    }
+}
+
+async fn accounts_page(state: &AppState, ctx: &Ctx, a: &StaffActor) -> Result<AccountsPage, AppError> {
+    Ok(AccountsPage {
+        l: staff_layout(state, ctx, Some(a), "员工账号", "staff"),
+        nav: nav_for(a),
+        staff: state.app.list_staff(a).await?,
+        roles: Role::ALL.iter().map(|r| (r.as_str(), r.label())).collect(),
+        errors: FieldErrors::default(),
+        created: None,
+        form_username: String::new(),
+        form_name: String::new(),
+    })
+}
+
+/// `GET /staff/accounts` (admin).
+pub async fn accounts(State(state): State<AppState>, ctx: Ctx, s: PageStaff) -> Response {
+    match accounts_page(&state, &ctx, &s.actor).await {
+        Ok(p) => render(&p),
+        Err(e) => fail(&state, &ctx, &s.actor, e),
+    }
+}
+
+/// Fields of the new-staff form.
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+pub struct NewStaffForm {
+    /// Login name.
+    pub username: String,
+    /// Display name.
+    pub display_name: String,
+    /// Role name.
+    pub role: String,
+}
+
+/// `POST /staff/accounts`: creates an account and shows its one-time secrets.
+pub async fn create_account(State(state): State<AppState>, ctx: Ctx, s: PageStaff, Form(f): Form<NewStaffForm>) -> Response {
+    let a = &s.actor;
+    let role = Role::parse(&f.role);
+    let result = match role {
+        Some(role) => state.app.create_staff(Some(a), &f.username, &f.display_name, role).await,
+        None => Err(AppError::invalid("role", "请选择角色")),
+    };
+    let mut page = match accounts_page(&state, &ctx, a).await {
+        Ok(p) => p,
+        Err(e) => return fail(&state, &ctx, a, e),
+    };
+    match result {
+        Ok(c) => {
+            page.staff = state.app.list_staff(a).await.unwrap_or(page.staff);
+            page.created = Some((c.staff.username, c.password, c.totp_base32, c.otpauth_uri));
+            render(&page)
+        }
+        Err(AppError::Invalid { field, message }) => {
+            page.errors.0.insert(field.into(), message);
+            page.form_username = f.username;
+            page.form_name = f.display_name;
+            (axum::http::StatusCode::BAD_REQUEST, render(&page)).into_response()
+        }
+        Err(e) => fail(&state, &ctx, a, e),
+    }
+}
+
+/// `POST /staff/accounts/{username}/disable` and `/enable`.
+pub async fn toggle_account(State(state): State<AppState>, ctx: Ctx, s: PageStaff, Path((username, op)): Path<(String, String)>) -> Response {
+    let disabled = match op.as_str() {
+        "disable" => true,
+        "enable" => false,
+        _ => return crate::pages::not_found_page(staff_layout(&state, &ctx, Some(&s.actor), "页面不存在", "")),
+    };
+    match state.app.set_staff_disabled(Some(&s.actor), &username, disabled).await {
+        Ok(()) => Redirect::to("/staff/accounts").into_response(),
+        Err(e) => fail(&state, &ctx, &s.actor, e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "staff/audit.html")]
+struct AuditPage {
+    l: Layout,
+    nav: Vec<Nav>,
+    rows: Vec<AuditRow>,
+    next_before: Option<i64>,
+}
+
+impl AuditPage {
+    fn fmt_time(&self, ms: &i64) -> String {
+        app::clock::format_beijing(*ms)
+    }
+}
+
+/// Paging query.
+#[derive(Debug, Deserialize, Default)]
+pub struct BeforeQuery {
+    /// Show rows before this sequence number.
+    #[serde(default)]
+    pub before: Option<i64>,
+    /// Status filter.
+    #[serde(default)]
+    pub status: Option<String>,
+}
+
+/// `GET /staff/audit` (admin).
+pub async fn audit(State(state): State<AppState>, ctx: Ctx, s: PageStaff, Query(q): Query<BeforeQuery>) -> Response {
+    match state.app.audit_page(&s.actor, q.before).await {
+        Ok(rows) => {
+            let next_before = (rows.len() == 100).then(|| rows.last().map(|r| r.seq)).flatten();
+            render(&AuditPage { l: staff_layout(&state, &ctx, Some(&s.actor), "审计日志", "staff"), nav: nav_for(&s.actor), rows, next_before })
+        }
+        Err(e) => fail(&state, &ctx, &s.actor, e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "staff/outbox.html")]
+struct OutboxPage {
+    l: Layout,
+    nav: Vec<Nav>,
+    rows: Vec<OutboxSms>,
+}
+
+impl OutboxPage {
+    fn fmt_time(&self, ms: &i64) -> String {
+        app::clock::format_beijing(*ms)
+    }
+    fn fmt_opt(&self, ms: &Option<i64>) -> String {
+        ms.map(app::clock::format_beijing).unwrap_or_else(|| "-".into())
+    }
+}
+
+/// `GET /staff/outbox`: every SMS with template, masked recipient and result; never the text,
+/// which may hold a code or PIN.
+pub async fn outbox(State(state): State<AppState>, ctx: Ctx, s: PageStaff) -> Response {
+    match state.app.outbox(&s.actor).await {
+        Ok(rows) => render(&OutboxPage { l: staff_layout(&state, &ctx, Some(&s.actor), "短信记录", "staff"), nav: nav_for(&s.actor), rows }),
+        Err(e) => fail(&state, &ctx, &s.actor, e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "staff/jobs.html")]
+struct JobsPage {
+    l: Layout,
+    nav: Vec<Nav>,
+    rows: Vec<Job>,
+    filter: String,
+}
+
+impl JobsPage {
+    fn fmt_time(&self, ms: &i64) -> String {
+        app::clock::format_beijing(*ms)
+    }
+}
+
+/// `GET /staff/jobs` (admin).
+pub async fn jobs(State(state): State<AppState>, ctx: Ctx, s: PageStaff, Query(q): Query<BeforeQuery>) -> Response {
+    let status = q.status.as_deref().filter(|s| !s.is_empty()).map(JobStatus::parse);
+    match state.app.jobs(&s.actor, status).await {
+        Ok(rows) => render(&JobsPage {
+            l: staff_layout(&state, &ctx, Some(&s.actor), "后台任务", "staff"),
+            nav: nav_for(&s.actor),
+            rows,
+            filter: status.map(|s| s.as_str().to_owned()).unwrap_or_default(),
+        }),
+        Err(e) => fail(&state, &ctx, &s.actor, e),
+    }
+}
+
+/// `POST /staff/jobs/{id}/retry` (admin).
+pub async fn retry_job(State(state): State<AppState>, ctx: Ctx, s: PageStaff, Path(id): Path<i64>) -> Response {
+    match state.app.retry_job(&s.actor, id).await {
+        Ok(()) => Redirect::to("/staff/jobs").into_response(),
+        Err(e) => fail(&state, &ctx, &s.actor, e),
+    }
+}

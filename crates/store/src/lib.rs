@@ -3,6 +3,7 @@
 //! [`Vault`] before it reaches a table.
 #![forbid(unsafe_code)]
 
+pub mod ca;
 pub mod migrate;
 mod sql_store;
 pub mod testing;

@@ -7,11 +7,14 @@ use app::StoreError;
 use sqlx::Row;
 
 /// The migrations, in order: (version, name, SQL).
-pub const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "foundation",
-    include_str!("../migrations/0001_foundation.sql"),
-)];
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "foundation",
+        include_str!("../migrations/0001_foundation.sql"),
+    ),
+    (20, "ca", include_str!("../migrations/0020_ca.sql")),
+];
 
 /// Rewrites one migration for a dialect.
 pub fn render(sql: &str, dialect: Dialect) -> String {

@@ -1,1 +1,334 @@
-//! certhall
+//! The certhall command line: `serve`, `migrate`, `staff …`, `audit verify` (and the CA
+//! commands). `main.rs` only calls [`run`]; tests drive the same functions.
+
+pub mod config;
+pub mod keys;
+pub mod testing;
+
+use anyhow::{bail, Context, Result};
+use app::audit::ChainCheck;
+use app::clock::{Clock, SystemClock};
+use app::model::Role;
+use clap::{Args, Parser, Subcommand};
+use config::Config;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// certhall: the online business hall and SM2 CA.
+#[derive(Debug, Parser)]
+#[command(
+    name = "certhall",
+    version,
+    about = "网上营业厅 and SM2 certificate authority"
+)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command that opens the hall's data shares.
+#[derive(Debug, Clone, Args)]
+pub struct Common {
+    /// Directory of the SQLite database, keys and files (created if missing).
+    #[arg(long, default_value = "./data", global = true)]
+    pub data: PathBuf,
+    /// Configuration file (TOML).
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the hall: migrations, first admin, job worker, HTTP.
+    Serve {
+        /// Shared options.
+        #[command(flatten)]
+        common: Common,
+        /// Address to listen on (overrides the config file).
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Apply database migrations and exit.
+    Migrate {
+        /// Shared options.
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Staff accounts.
+    Staff {
+        /// Shared options.
+        #[command(flatten)]
+        common: Common,
+        /// What to do.
+        #[command(subcommand)]
+        action: StaffAction,
+    },
+    /// The audit log.
+    Audit {
+        /// Shared options.
+        #[command(flatten)]
+        common: Common,
+        /// What to do.
+        #[command(subcommand)]
+        action: AuditAction,
+    },
+}
+
+/// `certhall staff …`.
+#[derive(Debug, Subcommand)]
+pub enum StaffAction {
+    /// Create an account; prints its initial password and TOTP secret once.
+    Add {
+        /// Login name.
+        username: String,
+        /// admin, reviewer, finance or production.
+        #[arg(long)]
+        role: String,
+        /// Display name.
+        #[arg(long, default_value = "")]
+        name: String,
+    },
+    /// List accounts.
+    List,
+    /// Disable an account (its sessions end).
+    Disable {
+        /// Login name.
+        username: String,
+    },
+    /// Enable a disabled account.
+    Enable {
+        /// Login name.
+        username: String,
+    },
+}
+
+/// `certhall audit …`.
+#[derive(Debug, Subcommand)]
+pub enum AuditAction {
+    /// Check the hash chain; names the first changed or missing row.
+    Verify,
+}
+
+/// Everything `serve` and the commands build from the configuration.
+pub struct Hall {
+    /// The use cases.
+    pub app: app::App,
+    /// The database.
+    pub db: store::Db,
+    /// Loaded configuration.
+    pub config: Config,
+}
+
+/// Opens the database (migrating it), loads keys and providers, and builds the use cases.
+pub async fn open(common: &Common, clock: Arc<dyn Clock>) -> Result<Hall> {
+    std::fs::create_dir_all(&common.data)
+        .with_context(|| format!("cannot create data directory {}", common.data.display()))?;
+    let config = Config::load(common.config.as_deref())?;
+    let keys = keys::load_or_create(&config.keys_file(&common.data))?;
+    let url = config.database_url(&common.data);
+    let db = store::Db::connect(&url)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot open database: {e}"))?;
+    db.migrate(clock.now())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let sms_cfg = match &config.sms {
+        Some(c) => c.clone(),
+        None => toml::from_str("").context("sms defaults")?,
+    };
+    let sms = gateways::sms::build(&sms_cfg).map_err(|e| anyhow::anyhow!("[sms]: {e}"))?;
+    let store = store::SqlStore::new(db.clone(), keys.vault);
+    let app = app::App {
+        store: Arc::new(store),
+        sms,
+        clock,
+        policy: config.auth.clone(),
+        templates: Arc::new(config.templates()),
+        code_key: Arc::new(keys.code_key),
+        totp_issuer: config.brand.short.clone(),
+    };
+    Ok(Hall { app, db, config })
+}
+
+/// The web settings from the configuration.
+pub fn web_config(config: &Config) -> web::WebConfig {
+    web::WebConfig {
+        brand: config.brand.clone(),
+        secure_cookies: config.server.secure_cookies,
+        trust_proxy: config.server.trust_proxy,
+        max_body_bytes: config.server.max_body_bytes,
+    }
+}
+
+/// The router of a hall (pages, API and any extra routes).
+pub fn router(hall: &Hall) -> axum_router::Router {
+    web::router(
+        web::AppState {
+            app: hall.app.clone(),
+            cfg: Arc::new(web_config(&hall.config)),
+        },
+        None,
+    )
+}
+
+/// Re-export of the router type so callers need not depend on axum.
+pub mod axum_router {
+    pub use web::RouterType as Router;
+}
+
+fn print_credentials(c: &app::staff::StaffCredentials, now: i64) {
+    println!("  用户名 username : {}", c.staff.username);
+    println!("  初始密码 password: {}", c.password);
+    println!("  TOTP 密钥 secret : {}", c.totp_base32);
+    println!("  TOTP URI         : {}", c.otpauth_uri);
+    println!(
+        "  当前动态口令      : {} (changes every 30 s; add the secret to an authenticator app)",
+        app::secrets::totp_now(&c.staff.totp_secret, now)
+    );
+}
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> Result<()> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    match cli.command {
+        Command::Serve { common, listen } => serve(&common, listen, clock).await,
+        Command::Migrate { common } => {
+            let hall = open(&common, clock).await?;
+            let tables = hall
+                .db
+                .table_names()
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "database is up to date; {} tables: {}",
+                tables.len(),
+                tables.join(", ")
+            );
+            Ok(())
+        }
+        Command::Staff { common, action } => {
+            let hall = open(&common, clock.clone()).await?;
+            staff_command(&hall, action, clock.now()).await
+        }
+        Command::Audit {
+            common,
+            action: AuditAction::Verify,
+        } => {
+            let hall = open(&common, clock).await?;
+            match hall
+                .app
+                .verify_audit()
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+            {
+                ChainCheck::Intact { rows } => {
+                    println!("audit log intact: {rows} rows, every hash links");
+                    Ok(())
+                }
+                ChainCheck::Broken { seq, problem } => {
+                    bail!("audit log BROKEN at row {seq}: {problem}")
+                }
+            }
+        }
+    }
+}
+
+async fn staff_command(hall: &Hall, action: StaffAction, now: i64) -> Result<()> {
+    let err = |e: app::AppError| match e {
+        app::AppError::Invalid { message, .. } => anyhow::anyhow!("{message}"),
+        other => anyhow::anyhow!("{other}"),
+    };
+    match action {
+        StaffAction::Add {
+            username,
+            role,
+            name,
+        } => {
+            let role = Role::parse(&role).with_context(|| {
+                format!("unknown role {role}: use admin, reviewer, finance or production")
+            })?;
+            let c = hall
+                .app
+                .create_staff(None, &username, &name, role)
+                .await
+                .map_err(err)?;
+            println!("staff account created ({}):", role.label());
+            print_credentials(&c, now);
+        }
+        StaffAction::List => {
+            for s in hall
+                .app
+                .store
+                .list_staff()
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+            {
+                println!(
+                    "{:<20} {:<10} {:<8} {}",
+                    s.username,
+                    s.role.as_str(),
+                    if s.disabled { "disabled" } else { "active" },
+                    s.display_name
+                );
+            }
+        }
+        StaffAction::Disable { username } => {
+            hall.app
+                .set_staff_disabled(None, &username, true)
+                .await
+                .map_err(err)?;
+            println!("{username} disabled; its sessions ended");
+        }
+        StaffAction::Enable { username } => {
+            hall.app
+                .set_staff_disabled(None, &username, false)
+                .await
+                .map_err(err)?;
+            println!("{username} enabled");
+        }
+    }
+    Ok(())
+}
+
+/// `certhall serve`.
+pub async fn serve(common: &Common, listen: Option<String>, clock: Arc<dyn Clock>) -> Result<()> {
+    let hall = open(common, clock.clone()).await?;
+    let listen = listen.unwrap_or_else(|| hall.config.server.listen.clone());
+    if let Some(c) = hall
+        .app
+        .ensure_first_admin()
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+    {
+        println!("first start: created the admin staff account (shown once):");
+        print_credentials(&c, clock.now());
+        println!("  staff console    : http://{listen}/staff/login");
+    }
+    let worker = hall.app.clone();
+    tokio::spawn(worker.job_worker(std::time::Duration::from_millis(300)));
+    let router = router(&hall);
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    println!(
+        "certhall 网上营业厅 listening on http://{listen}  (data: {}, sms: {})",
+        data_display(&common.data),
+        hall.app.sms.name()
+    );
+    axum_serve(listener, router).await
+}
+
+fn data_display(p: &Path) -> String {
+    p.display().to_string()
+}
+
+/// Serves a router until Ctrl-C / SIGTERM, with client addresses available to handlers.
+pub async fn axum_serve(listener: tokio::net::TcpListener, router: web::RouterType) -> Result<()> {
+    web::serve(listener, router, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+    .context("server failed")
+}

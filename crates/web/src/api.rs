@@ -36,8 +36,14 @@ pub struct CodeRequest {
 }
 
 /// `POST /api/v1/auth/code`.
-pub async fn request_code(State(state): State<AppState>, ctx: Ctx, Json(b): Json<CodeRequest>) -> ApiResult {
-    let purpose = CodePurpose::parse(&b.purpose).ok_or_else(|| AppError::invalid("purpose", "用途应为 login、reset_password 或 change_phone"))?;
+pub async fn request_code(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Json(b): Json<CodeRequest>,
+) -> ApiResult {
+    let purpose = CodePurpose::parse(&b.purpose).ok_or_else(|| {
+        AppError::invalid("purpose", "用途应为 login、reset_password 或 change_phone")
+    })?;
     let message = state.app.request_code(&b.phone, purpose, &ctx.ip).await?;
     ok(json!({"message": message, "cooldown_seconds": state.app.policy.code_cooldown_ms / 1000}))
 }
@@ -60,14 +66,34 @@ pub struct CodeLogin {
 fn with_session(state: &AppState, token: &str) -> Response {
     let mut resp = axum::Json(json!({"authenticated": true})).into_response();
     let max_age = state.app.policy.session_absolute_ms / 1000;
-    resp.headers_mut().append(SET_COOKIE, cookie(USER_COOKIE, token, state.cfg.secure_cookies, Some(max_age), "Lax"));
+    resp.headers_mut().append(
+        SET_COOKIE,
+        cookie(
+            USER_COOKIE,
+            token,
+            state.cfg.secure_cookies,
+            Some(max_age),
+            "Lax",
+        ),
+    );
     resp
 }
 
 /// `POST /api/v1/auth/login/code`: log in (registering on first use) with an SMS code.
-pub async fn login_code(State(state): State<AppState>, ctx: Ctx, Json(b): Json<CodeLogin>) -> ApiResult {
-    let pw = b.password.as_deref().filter(|p| !p.is_empty()).map(|p| (p, b.password_confirm.as_deref().unwrap_or("")));
-    let s = state.app.login_with_code(&b.phone, &b.code, pw, &ctx.ip).await?;
+pub async fn login_code(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Json(b): Json<CodeLogin>,
+) -> ApiResult {
+    let pw = b
+        .password
+        .as_deref()
+        .filter(|p| !p.is_empty())
+        .map(|p| (p, b.password_confirm.as_deref().unwrap_or("")));
+    let s = state
+        .app
+        .login_with_code(&b.phone, &b.code, pw, &ctx.ip)
+        .await?;
     Ok(with_session(&state, &s.token))
 }
 
@@ -81,8 +107,15 @@ pub struct PasswordLogin {
 }
 
 /// `POST /api/v1/auth/login/password`.
-pub async fn login_password(State(state): State<AppState>, ctx: Ctx, Json(b): Json<PasswordLogin>) -> ApiResult {
-    let s = state.app.login_with_password(&b.account, &b.password, &ctx.ip).await?;
+pub async fn login_password(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Json(b): Json<PasswordLogin>,
+) -> ApiResult {
+    let s = state
+        .app
+        .login_with_password(&b.account, &b.password, &ctx.ip)
+        .await?;
     Ok(with_session(&state, &s.token))
 }
 
@@ -100,8 +133,15 @@ pub struct ResetBody {
 }
 
 /// `POST /api/v1/auth/password/reset`.
-pub async fn reset_password(State(state): State<AppState>, ctx: Ctx, Json(b): Json<ResetBody>) -> ApiResult {
-    state.app.reset_password(&b.phone, &b.code, &b.password, &b.password_confirm, &ctx.ip).await?;
+pub async fn reset_password(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Json(b): Json<ResetBody>,
+) -> ApiResult {
+    state
+        .app
+        .reset_password(&b.phone, &b.code, &b.password, &b.password_confirm, &ctx.ip)
+        .await?;
     ok(json!({"message": "密码已重置,请使用新密码登录"}))
 }
 
@@ -111,15 +151,24 @@ pub async fn logout(State(state): State<AppState>, ctx: Ctx) -> ApiResult {
         state.app.logout(t, &ctx.ip).await?;
     }
     let mut resp = axum::Json(json!({"authenticated": false})).into_response();
-    resp.headers_mut().append(SET_COOKIE, cookie(USER_COOKIE, "", state.cfg.secure_cookies, Some(0), "Lax"));
+    resp.headers_mut().append(
+        SET_COOKIE,
+        cookie(USER_COOKIE, "", state.cfg.secure_cookies, Some(0), "Lax"),
+    );
     Ok(resp)
 }
 
 /// `POST /api/v1/auth/logout-all`.
 pub async fn logout_all(State(state): State<AppState>, ctx: Ctx, u: ApiUser) -> ApiResult {
-    let n = state.app.logout_everywhere(Principal::User(u.user.id), &ctx.ip).await?;
+    let n = state
+        .app
+        .logout_everywhere(Principal::User(u.user.id), &ctx.ip)
+        .await?;
     let mut resp = axum::Json(json!({"sessions_ended": n})).into_response();
-    resp.headers_mut().append(SET_COOKIE, cookie(USER_COOKIE, "", state.cfg.secure_cookies, Some(0), "Lax"));
+    resp.headers_mut().append(
+        SET_COOKIE,
+        cookie(USER_COOKIE, "", state.cfg.secure_cookies, Some(0), "Lax"),
+    );
     Ok(resp)
 }
 
@@ -146,8 +195,22 @@ pub struct ChangePassword {
 }
 
 /// `POST /api/v1/account/password`.
-pub async fn change_password(State(state): State<AppState>, ctx: Ctx, u: ApiUser, Json(b): Json<ChangePassword>) -> ApiResult {
-    state.app.change_password(u.user.id, b.current_password.as_deref(), &b.password, &b.password_confirm, &ctx.ip).await?;
+pub async fn change_password(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    u: ApiUser,
+    Json(b): Json<ChangePassword>,
+) -> ApiResult {
+    state
+        .app
+        .change_password(
+            u.user.id,
+            b.current_password.as_deref(),
+            &b.password,
+            &b.password_confirm,
+            &ctx.ip,
+        )
+        .await?;
     ok(json!({"message": "密码已保存"}))
 }
 
@@ -161,8 +224,16 @@ pub struct ChangePhone {
 }
 
 /// `POST /api/v1/account/phone`.
-pub async fn change_phone(State(state): State<AppState>, ctx: Ctx, u: ApiUser, Json(b): Json<ChangePhone>) -> ApiResult {
-    state.app.change_phone(u.user.id, &b.phone, &b.code, &ctx.ip).await?;
+pub async fn change_phone(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    u: ApiUser,
+    Json(b): Json<ChangePhone>,
+) -> ApiResult {
+    state
+        .app
+        .change_phone(u.user.id, &b.phone, &b.code, &ctx.ip)
+        .await?;
     ok(json!({"message": "手机号码已更换"}))
 }
 
@@ -195,7 +266,11 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         Ok(()) => axum::Json(json!({"status": "ready"})).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "readiness check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, axum::Json(json!({"status": "database unreachable"}))).into_response()
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(json!({"status": "database unreachable"})),
+            )
+                .into_response()
         }
     }
 }

@@ -45,6 +45,11 @@ pub struct WebConfig {
 
 impl Default for WebConfig {
     fn default() -> Self {
-        Self { brand: Brand::default(), secure_cookies: false, trust_proxy: false, max_body_bytes: 1024 * 1024 }
+        Self {
+            brand: Brand::default(),
+            secure_cookies: false,
+            trust_proxy: false,
+            max_body_bytes: 1024 * 1024,
+        }
     }
 }

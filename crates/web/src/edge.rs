@@ -48,7 +48,10 @@ pub struct Ctx {
 impl Ctx {
     /// A cookie's value.
     pub fn cookie(&self, name: &str) -> Option<&str> {
-        self.cookies.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.cookies
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -67,7 +70,12 @@ fn parse_cookies(headers: &HeaderMap) -> Vec<(String, String)> {
 
 fn client_ip(req: &Request, trust_proxy: bool) -> String {
     if trust_proxy {
-        if let Some(first) = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok()).and_then(|v| v.split(',').next()) {
+        if let Some(first) = req
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+        {
             if let Ok(ip) = first.trim().parse::<std::net::IpAddr>() {
                 return ip.to_string();
             }
@@ -80,7 +88,13 @@ fn client_ip(req: &Request, trust_proxy: bool) -> String {
 }
 
 /// A `Set-Cookie` value with the hall's attributes.
-pub fn cookie(name: &str, value: &str, secure: bool, max_age: Option<i64>, same_site: &str) -> HeaderValue {
+pub fn cookie(
+    name: &str,
+    value: &str,
+    secure: bool,
+    max_age: Option<i64>,
+    same_site: &str,
+) -> HeaderValue {
     let mut s = format!("{name}={value}; Path=/; HttpOnly; SameSite={same_site}");
     if secure {
         s.push_str("; Secure");
@@ -97,15 +111,33 @@ fn is_api(path: &str) -> bool {
 
 fn refuse(state: &AppState, ctx: &Ctx, path: &str, status: StatusCode, message: &str) -> Response {
     if is_api(path) {
-        let code = if status == StatusCode::PAYLOAD_TOO_LARGE { "too_large" } else { "csrf" };
-        return (status, axum::Json(serde_json::json!({"error": {"code": code, "message": message, "field": null}}))).into_response();
+        let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            "too_large"
+        } else {
+            "csrf"
+        };
+        return (
+            status,
+            axum::Json(
+                serde_json::json!({"error": {"code": code, "message": message, "field": null}}),
+            ),
+        )
+            .into_response();
     }
-    let title = if status == StatusCode::PAYLOAD_TOO_LARGE { "提交内容过大" } else { "页面已过期" };
+    let title = if status == StatusCode::PAYLOAD_TOO_LARGE {
+        "提交内容过大"
+    } else {
+        "页面已过期"
+    };
     error_page(Layout::anonymous(state, ctx), status, title, message)
 }
 
 fn form_field(body: &[u8], name: &str) -> Option<String> {
-    serde_urlencoded::from_bytes::<Vec<(String, String)>>(body).ok()?.into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
+    serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
+        .ok()?
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
 }
 
 /// The edge middleware.
@@ -114,9 +146,20 @@ pub async fn edge(State(state): State<AppState>, req: Request, next: Next) -> Re
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let cookies = parse_cookies(req.headers());
-    let existing = cookies.iter().find(|(k, _)| k == CSRF_COOKIE).map(|(_, v)| v.clone()).filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()));
-    let csrf = existing.clone().unwrap_or_else(|| app::secrets::random_hex(32));
-    let ctx = Ctx { request_id: app::secrets::random_hex(6), ip: client_ip(&req, state.cfg.trust_proxy), csrf: csrf.clone(), cookies };
+    let existing = cookies
+        .iter()
+        .find(|(k, _)| k == CSRF_COOKIE)
+        .map(|(_, v)| v.clone())
+        .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()));
+    let csrf = existing
+        .clone()
+        .unwrap_or_else(|| app::secrets::random_hex(32));
+    let ctx = Ctx {
+        request_id: app::secrets::random_hex(6),
+        ip: client_ip(&req, state.cfg.trust_proxy),
+        csrf: csrf.clone(),
+        cookies,
+    };
 
     let response = match check(&state, &ctx, &method, &path, existing.as_deref(), req).await {
         Ok(mut req) => {
@@ -131,14 +174,23 @@ pub async fn edge(State(state): State<AppState>, req: Request, next: Next) -> Re
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"),
     );
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     if !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     if existing.is_none() {
-        h.append(header::SET_COOKIE, cookie(CSRF_COOKIE, &csrf, state.cfg.secure_cookies, None, "Strict"));
+        h.append(
+            header::SET_COOKIE,
+            cookie(CSRF_COOKIE, &csrf, state.cfg.secure_cookies, None, "Strict"),
+        );
     }
     // One event per request; the query string is left out because it may hold personal data.
     tracing::info!(
@@ -152,10 +204,30 @@ pub async fn edge(State(state): State<AppState>, req: Request, next: Next) -> Re
     response
 }
 
-async fn check(state: &AppState, ctx: &Ctx, method: &Method, path: &str, cookie_token: Option<&str>, req: Request) -> Result<Request, Response> {
+async fn check(
+    state: &AppState,
+    ctx: &Ctx,
+    method: &Method,
+    path: &str,
+    cookie_token: Option<&str>,
+    req: Request,
+) -> Result<Request, Response> {
     let limit = state.cfg.max_body_bytes;
-    let too_large = || refuse(state, ctx, path, StatusCode::PAYLOAD_TOO_LARGE, &format!("提交的内容超过{}KB,请精简后重试", limit / 1024));
-    if let Some(len) = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok()) {
+    let too_large = || {
+        refuse(
+            state,
+            ctx,
+            path,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!("提交的内容超过{}KB,请精简后重试", limit / 1024),
+        )
+    };
+    if let Some(len) = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+    {
         if len > limit {
             return Err(too_large());
         }
@@ -164,11 +236,21 @@ async fn check(state: &AppState, ctx: &Ctx, method: &Method, path: &str, cookie_
         return Ok(req);
     }
     let (parts, body) = req.into_parts();
-    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| too_large())?;
+    let bytes = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| too_large())?;
     if !CSRF_EXEMPT.iter().any(|p| path.starts_with(p)) {
         let expired = "页面已过期或请求来源不明,请刷新页面后重试";
-        if let Some(origin) = parts.headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
-            let host = parts.headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+        if let Some(origin) = parts
+            .headers
+            .get(header::ORIGIN)
+            .and_then(|v| v.to_str().ok())
+        {
+            let host = parts
+                .headers
+                .get(header::HOST)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
             let origin_host = origin.split("://").nth(1).unwrap_or("");
             if origin != "null" && origin_host != host {
                 return Err(refuse(state, ctx, path, StatusCode::FORBIDDEN, expired));
@@ -194,7 +276,11 @@ async fn check(state: &AppState, ctx: &Ctx, method: &Method, path: &str, cookie_
 impl<S: Send + Sync> FromRequestParts<S> for Ctx {
     type Rejection = Response;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        parts.extensions.get::<Ctx>().cloned().ok_or_else(|| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+        parts
+            .extensions
+            .get::<Ctx>()
+            .cloned()
+            .ok_or_else(|| StatusCode::INTERNAL_SERVER_ERROR.into_response())
     }
 }
 
@@ -205,10 +291,20 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Form<T> {
     type Rejection = Response;
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let ctx = req.extensions().get::<Ctx>().cloned();
-        let bytes = Bytes::from_request(req, state).await.map_err(IntoResponse::into_response)?;
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
         serde_urlencoded::from_bytes(&bytes).map(Form).map_err(|_| {
-            let layout = ctx.as_ref().map(|c| Layout::anonymous(state, c)).unwrap_or_else(|| Layout::bare(state));
-            error_page(layout, StatusCode::BAD_REQUEST, "表单内容有误", "提交的表单内容无法识别,请刷新页面后重新填写")
+            let layout = ctx
+                .as_ref()
+                .map(|c| Layout::anonymous(state, c))
+                .unwrap_or_else(|| Layout::bare(state));
+            error_page(
+                layout,
+                StatusCode::BAD_REQUEST,
+                "表单内容有误",
+                "提交的表单内容无法识别,请刷新页面后重新填写",
+            )
         })
     }
 }
@@ -219,7 +315,9 @@ pub struct Json<T>(pub T);
 impl<T: DeserializeOwned> FromRequest<AppState> for Json<T> {
     type Rejection = Response;
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(req, state).await.map_err(IntoResponse::into_response)?;
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
         serde_json::from_slice(&bytes).map(Json).map_err(|e| {
             let msg = format!("请求内容不是有效的JSON或缺少字段(第{}行第{}列)", e.line(), e.column());
             (StatusCode::BAD_REQUEST, axum::Json(serde_json::json!({"error": {"code": "invalid_json", "message": msg, "field": null}}))).into_response()
@@ -237,16 +335,27 @@ pub struct PageUser {
 
 impl FromRequestParts<AppState> for PageUser {
     type Rejection = Response;
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let ctx = Ctx::from_request_parts(parts, state).await?;
         let to_login = || {
-            let next = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/account");
+            let next = parts
+                .uri
+                .path_and_query()
+                .map(|p| p.as_str())
+                .unwrap_or("/account");
             Redirect::to(&format!("/login?next={}", urlencode(next))).into_response()
         };
         match user_of(state, &ctx).await {
             Ok(Some((user, token))) => Ok(Self { user, token }),
             Ok(None) => Err(to_login()),
-            Err(e) => Err(crate::error::PageError { layout: Layout::anonymous(state, &ctx), error: e }.into_response()),
+            Err(e) => Err(crate::error::PageError {
+                layout: Layout::anonymous(state, &ctx),
+                error: e,
+            }
+            .into_response()),
         }
     }
 }
@@ -261,7 +370,10 @@ pub struct ApiUser {
 
 impl FromRequestParts<AppState> for ApiUser {
     type Rejection = Response;
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let ctx = Ctx::from_request_parts(parts, state).await?;
         match user_of(state, &ctx).await {
             Ok(Some((user, token))) => Ok(Self { user, token }),
@@ -272,10 +384,17 @@ impl FromRequestParts<AppState> for ApiUser {
 }
 
 /// The applicant behind the session cookie, if any.
-pub async fn user_of(state: &AppState, ctx: &Ctx) -> Result<Option<(app::model::User, String)>, AppError> {
-    let Some(token) = ctx.cookie(USER_COOKIE) else { return Ok(None) };
+pub async fn user_of(
+    state: &AppState,
+    ctx: &Ctx,
+) -> Result<Option<(app::model::User, String)>, AppError> {
+    let Some(token) = ctx.cookie(USER_COOKIE) else {
+        return Ok(None);
+    };
     match state.app.resolve_session(token).await? {
-        Some(Principal::User(id)) => Ok(Some((state.app.current_user(id).await?, token.to_owned()))),
+        Some(Principal::User(id)) => {
+            Ok(Some((state.app.current_user(id).await?, token.to_owned())))
+        }
         _ => Ok(None),
     }
 }
@@ -290,17 +409,31 @@ pub struct PageStaff {
 
 impl FromRequestParts<AppState> for PageStaff {
     type Rejection = Response;
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let ctx = Ctx::from_request_parts(parts, state).await?;
         let to_login = || Redirect::to("/staff/login").into_response();
-        let Some(token) = ctx.cookie(STAFF_COOKIE) else { return Err(to_login()) };
+        let Some(token) = ctx.cookie(STAFF_COOKIE) else {
+            return Err(to_login());
+        };
         match state.app.resolve_session(token).await {
-            Ok(Some(Principal::Staff(id))) => match state.app.staff_actor(id, Some(&ctx.ip)).await {
-                Ok(actor) => Ok(Self { actor, token: token.to_owned() }),
-                Err(_) => Err(to_login()),
-            },
+            Ok(Some(Principal::Staff(id))) => {
+                match state.app.staff_actor(id, Some(&ctx.ip)).await {
+                    Ok(actor) => Ok(Self {
+                        actor,
+                        token: token.to_owned(),
+                    }),
+                    Err(_) => Err(to_login()),
+                }
+            }
             Ok(_) => Err(to_login()),
-            Err(e) => Err(crate::error::PageError { layout: Layout::anonymous(state, &ctx), error: e }.into_response()),
+            Err(e) => Err(crate::error::PageError {
+                layout: Layout::anonymous(state, &ctx),
+                error: e,
+            }
+            .into_response()),
         }
     }
 }
@@ -308,14 +441,27 @@ impl FromRequestParts<AppState> for PageStaff {
 /// Percent-encodes a string for a query parameter.
 pub fn urlencode(s: &str) -> String {
     s.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect()
 }
 
 /// A safe local redirect target: only paths on this site.
 pub fn local_next(next: Option<&str>, default: &str) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && !n.starts_with("/staff") => n.to_owned(),
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && !n.starts_with("/staff") =>
+        {
+            n.to_owned()
+        }
         _ => default.to_owned(),
     }
 }

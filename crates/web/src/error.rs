@@ -105,7 +105,12 @@ impl IntoResponse for PageError {
 
 /// Renders the error page with any status and message.
 pub fn error_page(layout: Layout, status: StatusCode, title: &str, message: &str) -> Response {
-    let page = ErrorPage { l: layout, title: title.into(), message: message.into(), status: status.as_u16() };
+    let page = ErrorPage {
+        l: layout,
+        title: title.into(),
+        message: message.into(),
+        status: status.as_u16(),
+    };
     match page.render() {
         Ok(html) => (status, Html(html)).into_response(),
         Err(_) => (status, message.to_owned()).into_response(),

@@ -30,14 +30,28 @@ pub struct AppState {
 async fn static_file(axum::extract::Path(name): axum::extract::Path<String>) -> Response {
     let (body, mime) = match name.as_str() {
         "app.css" => (include_str!("../static/app.css"), "text/css; charset=utf-8"),
-        "app.js" => (include_str!("../static/app.js"), "text/javascript; charset=utf-8"),
+        "app.js" => (
+            include_str!("../static/app.js"),
+            "text/javascript; charset=utf-8",
+        ),
         "favicon.svg" => (include_str!("../static/favicon.svg"), "image/svg+xml"),
         _ => return (StatusCode::NOT_FOUND, "not found").into_response(),
     };
-    ([(header::CONTENT_TYPE, mime), (header::CACHE_CONTROL, "public, max-age=3600")], body).into_response()
+    (
+        [
+            (header::CONTENT_TYPE, mime),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        body,
+    )
+        .into_response()
 }
 
-async fn not_found(axum::extract::State(state): axum::extract::State<AppState>, ctx: edge::Ctx, uri: axum::http::Uri) -> Response {
+async fn not_found(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    ctx: edge::Ctx,
+    uri: axum::http::Uri,
+) -> Response {
     if uri.path().starts_with("/api/") {
         return error::ApiError(app::AppError::NotFound).into_response();
     }
@@ -62,8 +76,14 @@ pub fn router(state: AppState, extra: Option<Router>) -> Router {
         .route("/staff/login", get(staff::login_form).post(staff::login))
         .route("/staff/logout", post(staff::logout))
         .route("/staff", get(staff::home))
-        .route("/staff/accounts", get(staff::accounts).post(staff::create_account))
-        .route("/staff/accounts/{username}/{op}", post(staff::toggle_account))
+        .route(
+            "/staff/accounts",
+            get(staff::accounts).post(staff::create_account),
+        )
+        .route(
+            "/staff/accounts/{username}/{op}",
+            post(staff::toggle_account),
+        )
         .route("/staff/audit", get(staff::audit))
         .route("/staff/outbox", get(staff::outbox))
         .route("/staff/jobs", get(staff::jobs))
@@ -83,11 +103,33 @@ pub fn router(state: AppState, extra: Option<Router>) -> Router {
         .route("/readyz", get(api::readyz))
         .route("/static/{name}", get(static_file));
     if sandbox {
-        r = r.route("/sandbox/sms", get(pages::sandbox_sms)).route("/sandbox/sms.json", get(api::sandbox_sms));
+        r = r
+            .route("/sandbox/sms", get(pages::sandbox_sms))
+            .route("/sandbox/sms.json", get(api::sandbox_sms));
     }
-    let mut r: Router = r.fallback(not_found).method_not_allowed_fallback(not_found).with_state(state.clone());
+    let mut r: Router = r
+        .fallback(not_found)
+        .method_not_allowed_fallback(not_found)
+        .with_state(state.clone());
     if let Some(extra) = extra {
         r = r.merge(extra);
     }
     r.layer(axum::middleware::from_fn_with_state(state, edge::edge))
+}
+
+/// The router type handlers are served by.
+pub type RouterType = Router;
+
+/// Serves `router` on `listener` until `shutdown` completes; handlers see the client address.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

@@ -47,7 +47,15 @@ impl Layout {
     }
     /// A frame without request context (only for errors before the edge ran).
     pub fn bare(state: &AppState) -> Self {
-        Self::anonymous(state, &Ctx { request_id: String::new(), ip: String::new(), csrf: String::new(), cookies: Vec::new() })
+        Self::anonymous(
+            state,
+            &Ctx {
+                request_id: String::new(),
+                ip: String::new(),
+                csrf: String::new(),
+                cookies: Vec::new(),
+            },
+        )
     }
     /// Sets the title and current navigation item.
     pub fn page(mut self, title: &str, active: &'static str) -> Self {
@@ -109,7 +117,9 @@ struct HomePage {
 
 /// `GET /`: the hall's front page.
 pub async fn home(State(state): State<AppState>, ctx: Ctx) -> Response {
-    render(&HomePage { l: layout_for(&state, &ctx).await.page("首页", "home") })
+    render(&HomePage {
+        l: layout_for(&state, &ctx).await.page("首页", "home"),
+    })
 }
 
 #[derive(Template)]
@@ -120,7 +130,9 @@ struct FaqPage {
 
 /// `GET /faq`: the guide's six questions.
 pub async fn faq(State(state): State<AppState>, ctx: Ctx) -> Response {
-    render(&FaqPage { l: layout_for(&state, &ctx).await.page("常见问题", "faq") })
+    render(&FaqPage {
+        l: layout_for(&state, &ctx).await.page("常见问题", "faq"),
+    })
 }
 
 #[derive(Template)]
@@ -132,7 +144,9 @@ struct ApplyPage {
 /// `GET /apply`: 证书新办. The wizard lands in a later change; until then the page explains
 /// the process and where to get help, and asks to log in first.
 pub async fn apply(State(state): State<AppState>, ctx: Ctx, user: PageUser) -> Response {
-    let l = Layout::anonymous(&state, &ctx).with_user(user.user.phone.masked()).page("证书新办", "apply");
+    let l = Layout::anonymous(&state, &ctx)
+        .with_user(user.user.phone.masked())
+        .page("证书新办", "apply");
     render(&ApplyPage { l })
 }
 
@@ -203,21 +217,49 @@ pub struct NextQuery {
 }
 
 /// `GET /register`.
-pub async fn register_form(State(state): State<AppState>, ctx: Ctx, Query(q): Query<NextQuery>) -> Response {
-    let v = AuthView { next: local_next(q.next.as_deref(), "/account"), ..Default::default() };
-    render(&RegisterPage { l: Layout::anonymous(&state, &ctx).page("注册", "register"), v })
+pub async fn register_form(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<NextQuery>,
+) -> Response {
+    let v = AuthView {
+        next: local_next(q.next.as_deref(), "/account"),
+        ..Default::default()
+    };
+    render(&RegisterPage {
+        l: Layout::anonymous(&state, &ctx).page("注册", "register"),
+        v,
+    })
 }
 
 /// `GET /login`.
-pub async fn login_form(State(state): State<AppState>, ctx: Ctx, Query(q): Query<NextQuery>) -> Response {
-    let tab = if q.tab.as_deref() == Some("password") { "password" } else { "code" };
-    let v = AuthView { next: local_next(q.next.as_deref(), "/account"), tab: tab.into(), ..Default::default() };
-    render(&LoginPage { l: Layout::anonymous(&state, &ctx).page("登录", "login"), v })
+pub async fn login_form(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<NextQuery>,
+) -> Response {
+    let tab = if q.tab.as_deref() == Some("password") {
+        "password"
+    } else {
+        "code"
+    };
+    let v = AuthView {
+        next: local_next(q.next.as_deref(), "/account"),
+        tab: tab.into(),
+        ..Default::default()
+    };
+    render(&LoginPage {
+        l: Layout::anonymous(&state, &ctx).page("登录", "login"),
+        v,
+    })
 }
 
 /// `GET /password/reset`.
 pub async fn reset_form(State(state): State<AppState>, ctx: Ctx) -> Response {
-    render(&ResetPage { l: Layout::anonymous(&state, &ctx).page("找回密码", "login"), v: AuthView::default() })
+    render(&ResetPage {
+        l: Layout::anonymous(&state, &ctx).page("找回密码", "login"),
+        v: AuthView::default(),
+    })
 }
 
 /// The fields of the register, login and reset forms. Every field is optional here so that a
@@ -246,11 +288,26 @@ pub struct AuthForm {
 fn session_cookie_response(state: &AppState, token: &str, to: &str) -> Response {
     let max_age = state.app.policy.session_absolute_ms / 1000;
     let mut resp = Redirect::to(to).into_response();
-    resp.headers_mut().append(SET_COOKIE, cookie(USER_COOKIE, token, state.cfg.secure_cookies, Some(max_age), "Lax"));
+    resp.headers_mut().append(
+        SET_COOKIE,
+        cookie(
+            USER_COOKIE,
+            token,
+            state.cfg.secure_cookies,
+            Some(max_age),
+            "Lax",
+        ),
+    );
     resp
 }
 
-async fn send_code(state: &AppState, ctx: &Ctx, phone: &str, purpose: CodePurpose, mut v: AuthView) -> (StatusCode, AuthView) {
+async fn send_code(
+    state: &AppState,
+    ctx: &Ctx,
+    phone: &str,
+    purpose: CodePurpose,
+    mut v: AuthView,
+) -> (StatusCode, AuthView) {
     match state.app.request_code(phone, purpose, &ctx.ip).await {
         Ok(msg) => {
             v.notice = msg.into();
@@ -261,15 +318,28 @@ async fn send_code(state: &AppState, ctx: &Ctx, phone: &str, purpose: CodePurpos
 }
 
 /// `POST /register`: send a code, or register (and log in) with it.
-pub async fn register(State(state): State<AppState>, ctx: Ctx, Form(f): Form<AuthForm>) -> Response {
-    let v = AuthView { phone: f.phone.clone(), next: local_next(Some(&f.next), "/account"), ..Default::default() };
+pub async fn register(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Form(f): Form<AuthForm>,
+) -> Response {
+    let v = AuthView {
+        phone: f.phone.clone(),
+        next: local_next(Some(&f.next), "/account"),
+        ..Default::default()
+    };
     let l = Layout::anonymous(&state, &ctx).page("注册", "register");
     if f.action == "send_code" {
         let (status, v) = send_code(&state, &ctx, &f.phone, CodePurpose::Login, v).await;
         return (status, render(&RegisterPage { l, v })).into_response();
     }
-    let password = (!f.password.is_empty()).then_some((f.password.as_str(), f.password_confirm.as_str()));
-    match state.app.login_with_code(&f.phone, &f.code, password, &ctx.ip).await {
+    let password =
+        (!f.password.is_empty()).then_some((f.password.as_str(), f.password_confirm.as_str()));
+    match state
+        .app
+        .login_with_code(&f.phone, &f.code, password, &ctx.ip)
+        .await
+    {
         Ok(s) => session_cookie_response(&state, &s.token, &v.next),
         Err(e) => {
             let (status, v) = v.from_error(e);
@@ -281,17 +351,36 @@ pub async fn register(State(state): State<AppState>, ctx: Ctx, Form(f): Form<Aut
 /// `POST /login`: send a code, log in with a code, or log in with a password.
 pub async fn login(State(state): State<AppState>, ctx: Ctx, Form(f): Form<AuthForm>) -> Response {
     let l = Layout::anonymous(&state, &ctx).page("登录", "login");
-    let tab = if f.tab == "password" { "password" } else { "code" };
-    let phone = if tab == "password" { f.account.clone() } else { f.phone.clone() };
-    let v = AuthView { phone, next: local_next(Some(&f.next), "/account"), tab: tab.into(), ..Default::default() };
+    let tab = if f.tab == "password" {
+        "password"
+    } else {
+        "code"
+    };
+    let phone = if tab == "password" {
+        f.account.clone()
+    } else {
+        f.phone.clone()
+    };
+    let v = AuthView {
+        phone,
+        next: local_next(Some(&f.next), "/account"),
+        tab: tab.into(),
+        ..Default::default()
+    };
     if f.action == "send_code" {
         let (status, v) = send_code(&state, &ctx, &f.phone, CodePurpose::Login, v).await;
         return (status, render(&LoginPage { l, v })).into_response();
     }
     let result = if tab == "password" {
-        state.app.login_with_password(&f.account, &f.password, &ctx.ip).await
+        state
+            .app
+            .login_with_password(&f.account, &f.password, &ctx.ip)
+            .await
     } else {
-        state.app.login_with_code(&f.phone, &f.code, None, &ctx.ip).await
+        state
+            .app
+            .login_with_code(&f.phone, &f.code, None, &ctx.ip)
+            .await
     };
     match result {
         Ok(s) => session_cookie_response(&state, &s.token, &v.next),
@@ -305,12 +394,19 @@ pub async fn login(State(state): State<AppState>, ctx: Ctx, Form(f): Form<AuthFo
 /// `POST /password/reset`: send a code, or set a new password with it.
 pub async fn reset(State(state): State<AppState>, ctx: Ctx, Form(f): Form<AuthForm>) -> Response {
     let l = Layout::anonymous(&state, &ctx).page("找回密码", "login");
-    let v = AuthView { phone: f.phone.clone(), ..Default::default() };
+    let v = AuthView {
+        phone: f.phone.clone(),
+        ..Default::default()
+    };
     if f.action == "send_code" {
         let (status, v) = send_code(&state, &ctx, &f.phone, CodePurpose::ResetPassword, v).await;
         return (status, render(&ResetPage { l, v })).into_response();
     }
-    match state.app.reset_password(&f.phone, &f.code, &f.password, &f.password_confirm, &ctx.ip).await {
+    match state
+        .app
+        .reset_password(&f.phone, &f.code, &f.password, &f.password_confirm, &ctx.ip)
+        .await
+    {
         Ok(()) => Redirect::to("/login?tab=password&reset=1").into_response(),
         Err(e) => {
             let (status, v) = v.from_error(e);
@@ -341,7 +437,9 @@ pub struct AccountQuery {
 
 fn account_page(state: &AppState, ctx: &Ctx, user: &app::model::User) -> AccountPage {
     AccountPage {
-        l: Layout::anonymous(state, ctx).with_user(user.phone.masked()).page("个人中心", "account"),
+        l: Layout::anonymous(state, ctx)
+            .with_user(user.phone.masked())
+            .page("个人中心", "account"),
         has_password: user.password_hash.is_some(),
         registered_at: app::clock::format_beijing(user.created_at),
         notice: String::new(),
@@ -352,7 +450,12 @@ fn account_page(state: &AppState, ctx: &Ctx, user: &app::model::User) -> Account
 }
 
 /// `GET /account`: 个人中心.
-pub async fn account(State(state): State<AppState>, ctx: Ctx, user: PageUser, Query(q): Query<AccountQuery>) -> Response {
+pub async fn account(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    user: PageUser,
+    Query(q): Query<AccountQuery>,
+) -> Response {
     let mut page = account_page(&state, &ctx, &user.user);
     page.notice = match q.done.as_deref() {
         Some("password") => "密码已保存".into(),
@@ -389,31 +492,59 @@ fn account_error(mut page: AccountPage, section: &str, e: AppError) -> Response 
         }
         AppError::Internal(cause) => {
             tracing::error!(error = %cause, "account form failed");
-            page.errors.0.insert("form".into(), "系统繁忙,请稍后重试".into());
+            page.errors
+                .0
+                .insert("form".into(), "系统繁忙,请稍后重试".into());
         }
         other => {
-            page.errors.0.insert(format!("{section}_form"), other.to_string());
+            page.errors
+                .0
+                .insert(format!("{section}_form"), other.to_string());
         }
     }
     (status, render(&page)).into_response()
 }
 
 /// `POST /account/password`: set or change the password.
-pub async fn account_password(State(state): State<AppState>, ctx: Ctx, user: PageUser, Form(f): Form<AccountForm>) -> Response {
+pub async fn account_password(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    user: PageUser,
+    Form(f): Form<AccountForm>,
+) -> Response {
     let current = (!f.current_password.is_empty()).then_some(f.current_password.as_str());
-    match state.app.change_password(user.user.id, current, &f.password, &f.password_confirm, &ctx.ip).await {
+    match state
+        .app
+        .change_password(
+            user.user.id,
+            current,
+            &f.password,
+            &f.password_confirm,
+            &ctx.ip,
+        )
+        .await
+    {
         Ok(()) => Redirect::to("/account?done=password").into_response(),
         Err(e) => account_error(account_page(&state, &ctx, &user.user), "password", e),
     }
 }
 
 /// `POST /account/phone`: send a code to the new number, or move the account to it.
-pub async fn account_phone(State(state): State<AppState>, ctx: Ctx, user: PageUser, Form(f): Form<AccountForm>) -> Response {
+pub async fn account_phone(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    user: PageUser,
+    Form(f): Form<AccountForm>,
+) -> Response {
     let mut page = account_page(&state, &ctx, &user.user);
     page.new_phone = f.phone.clone();
     page.section = "phone".into();
     if f.action == "send_code" {
-        return match state.app.request_code(&f.phone, CodePurpose::ChangePhone, &ctx.ip).await {
+        return match state
+            .app
+            .request_code(&f.phone, CodePurpose::ChangePhone, &ctx.ip)
+            .await
+        {
             Ok(msg) => {
                 page.notice = msg.into();
                 render(&page)
@@ -421,7 +552,11 @@ pub async fn account_phone(State(state): State<AppState>, ctx: Ctx, user: PageUs
             Err(e) => account_error(page, "phone", e),
         };
     }
-    match state.app.change_phone(user.user.id, &f.phone, &f.code, &ctx.ip).await {
+    match state
+        .app
+        .change_phone(user.user.id, &f.phone, &f.code, &ctx.ip)
+        .await
+    {
         Ok(()) => Redirect::to("/account?done=phone").into_response(),
         Err(e) => account_error(page, "phone", e),
     }
@@ -429,7 +564,10 @@ pub async fn account_phone(State(state): State<AppState>, ctx: Ctx, user: PageUs
 
 fn clear_user_cookie(state: &AppState, to: &str) -> Response {
     let mut resp = Redirect::to(to).into_response();
-    resp.headers_mut().append(SET_COOKIE, cookie(USER_COOKIE, "", state.cfg.secure_cookies, Some(0), "Lax"));
+    resp.headers_mut().append(
+        SET_COOKIE,
+        cookie(USER_COOKIE, "", state.cfg.secure_cookies, Some(0), "Lax"),
+    );
     resp
 }
 
@@ -437,7 +575,11 @@ fn clear_user_cookie(state: &AppState, to: &str) -> Response {
 pub async fn logout(State(state): State<AppState>, ctx: Ctx) -> Response {
     if let Some(token) = ctx.cookie(USER_COOKIE) {
         if let Err(e) = state.app.logout(token, &ctx.ip).await {
-            return PageError { layout: Layout::anonymous(&state, &ctx), error: e }.into_response();
+            return PageError {
+                layout: Layout::anonymous(&state, &ctx),
+                error: e,
+            }
+            .into_response();
         }
     }
     clear_user_cookie(&state, "/")
@@ -445,9 +587,17 @@ pub async fn logout(State(state): State<AppState>, ctx: Ctx) -> Response {
 
 /// `POST /logout-all`: ends every session of the account.
 pub async fn logout_all(State(state): State<AppState>, ctx: Ctx, user: PageUser) -> Response {
-    match state.app.logout_everywhere(app::model::Principal::User(user.user.id), &ctx.ip).await {
+    match state
+        .app
+        .logout_everywhere(app::model::Principal::User(user.user.id), &ctx.ip)
+        .await
+    {
         Ok(_) => clear_user_cookie(&state, "/login?all=1"),
-        Err(e) => PageError { layout: Layout::anonymous(&state, &ctx), error: e }.into_response(),
+        Err(e) => PageError {
+            layout: Layout::anonymous(&state, &ctx),
+            error: e,
+        }
+        .into_response(),
     }
 }
 
@@ -469,16 +619,35 @@ pub struct PhoneQuery {
 }
 
 /// `GET /sandbox/sms`: what the sandbox "delivered" to a phone; 404 with a real provider.
-pub async fn sandbox_sms(State(state): State<AppState>, ctx: Ctx, Query(q): Query<PhoneQuery>) -> Response {
+pub async fn sandbox_sms(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<PhoneQuery>,
+) -> Response {
     let l = layout_for(&state, &ctx).await.page("短信沙箱", "");
     if !state.app.sms.is_sandbox() {
         return not_found_page(l);
     }
     let phone = q.phone.unwrap_or_default();
-    let mut page = SandboxSmsPage { l, phone: phone.clone(), error: String::new(), messages: Vec::new() };
+    let mut page = SandboxSmsPage {
+        l,
+        phone: phone.clone(),
+        error: String::new(),
+        messages: Vec::new(),
+    };
     if !phone.is_empty() {
         match state.app.sandbox_inbox(&phone).await {
-            Ok(list) => page.messages = list.into_iter().map(|(m, text)| (app::clock::format_beijing(m.sent_at.unwrap_or(m.created_at)), text)).collect(),
+            Ok(list) => {
+                page.messages = list
+                    .into_iter()
+                    .map(|(m, text)| {
+                        (
+                            app::clock::format_beijing(m.sent_at.unwrap_or(m.created_at)),
+                            text,
+                        )
+                    })
+                    .collect()
+            }
             Err(e) => page.error = e.to_string(),
         }
     }
@@ -487,5 +656,10 @@ pub async fn sandbox_sms(State(state): State<AppState>, ctx: Ctx, Query(q): Quer
 
 /// The 404 page.
 pub fn not_found_page(l: Layout) -> Response {
-    error_page(l.page("页面不存在", ""), StatusCode::NOT_FOUND, "页面不存在", "您访问的页面不存在或已被移除,请返回首页。")
+    error_page(
+        l.page("页面不存在", ""),
+        StatusCode::NOT_FOUND,
+        "页面不存在",
+        "您访问的页面不存在或已被移除,请返回首页。",
+    )
 }

@@ -16,14 +16,28 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 /// Frame of staff pages.
-fn staff_layout(state: &AppState, ctx: &Ctx, actor: Option<&StaffActor>, title: &str, active: &'static str) -> Layout {
+fn staff_layout(
+    state: &AppState,
+    ctx: &Ctx,
+    actor: Option<&StaffActor>,
+    title: &str,
+    active: &'static str,
+) -> Layout {
     let mut l = Layout::anonymous(state, ctx).page(title, active);
-    l.staff = Some(actor.map(|a| format!("{}({})", a.display_name, a.role.label())).unwrap_or_default());
+    l.staff = Some(
+        actor
+            .map(|a| format!("{}({})", a.display_name, a.role.label()))
+            .unwrap_or_default(),
+    );
     l
 }
 
 fn fail(state: &AppState, ctx: &Ctx, actor: &StaffActor, e: AppError) -> Response {
-    PageError { layout: staff_layout(state, ctx, Some(actor), "无权访问", ""), error: e }.into_response()
+    PageError {
+        layout: staff_layout(state, ctx, Some(actor), "无权访问", ""),
+        error: e,
+    }
+    .into_response()
 }
 
 /// Navigation entries a staff member may see.
@@ -35,7 +49,10 @@ pub struct Nav {
 }
 
 fn nav_for(actor: &StaffActor) -> Vec<Nav> {
-    let mut v = vec![Nav { href: "/staff", label: "工作台" }];
+    let mut v = vec![Nav {
+        href: "/staff",
+        label: "工作台",
+    }];
     let entries = [
         (Permission::ManageStaff, "/staff/accounts", "员工账号"),
         (Permission::ViewOutbox, "/staff/outbox", "短信记录"),
@@ -60,7 +77,11 @@ struct StaffLoginPage {
 
 /// `GET /staff/login`.
 pub async fn login_form(State(state): State<AppState>, ctx: Ctx) -> Response {
-    render(&StaffLoginPage { l: staff_layout(&state, &ctx, None, "员工登录", "staff"), username: String::new(), error: String::new() })
+    render(&StaffLoginPage {
+        l: staff_layout(&state, &ctx, None, "员工登录", "staff"),
+        username: String::new(),
+        error: String::new(),
+    })
 }
 
 /// Fields of the staff login form.
@@ -76,12 +97,29 @@ pub struct StaffLoginForm {
 }
 
 /// `POST /staff/login`.
-pub async fn login(State(state): State<AppState>, ctx: Ctx, Form(f): Form<StaffLoginForm>) -> Response {
-    match state.app.staff_login(&f.username, &f.password, &f.totp, &ctx.ip).await {
+pub async fn login(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Form(f): Form<StaffLoginForm>,
+) -> Response {
+    match state
+        .app
+        .staff_login(&f.username, &f.password, &f.totp, &ctx.ip)
+        .await
+    {
         Ok(s) => {
             let mut resp = Redirect::to("/staff").into_response();
             let max_age = state.app.policy.session_absolute_ms / 1000;
-            resp.headers_mut().append(SET_COOKIE, cookie(STAFF_COOKIE, &s.token, state.cfg.secure_cookies, Some(max_age), "Strict"));
+            resp.headers_mut().append(
+                SET_COOKIE,
+                cookie(
+                    STAFF_COOKIE,
+                    &s.token,
+                    state.cfg.secure_cookies,
+                    Some(max_age),
+                    "Strict",
+                ),
+            );
             resp
         }
         Err(e) => {
@@ -89,7 +127,11 @@ pub async fn login(State(state): State<AppState>, ctx: Ctx, Form(f): Form<StaffL
             if let AppError::Internal(cause) = &e {
                 tracing::error!(error = %cause, "staff login failed");
             }
-            let page = StaffLoginPage { l: staff_layout(&state, &ctx, None, "员工登录", "staff"), username: f.username, error: e.to_string() };
+            let page = StaffLoginPage {
+                l: staff_layout(&state, &ctx, None, "员工登录", "staff"),
+                username: f.username,
+                error: e.to_string(),
+            };
             (status, render(&page)).into_response()
         }
     }
@@ -101,7 +143,16 @@ pub async fn logout(State(state): State<AppState>, ctx: Ctx) -> Response {
         let _ = state.app.logout(token, &ctx.ip).await;
     }
     let mut resp = Redirect::to("/staff/login").into_response();
-    resp.headers_mut().append(SET_COOKIE, cookie(STAFF_COOKIE, "", state.cfg.secure_cookies, Some(0), "Strict"));
+    resp.headers_mut().append(
+        SET_COOKIE,
+        cookie(
+            STAFF_COOKIE,
+            "",
+            state.cfg.secure_cookies,
+            Some(0),
+            "Strict",
+        ),
+    );
     resp
 }
 
@@ -127,21 +178,41 @@ pub async fn home(State(state): State<AppState>, ctx: Ctx, s: PageStaff) -> Resp
     let a = &s.actor;
     let mut queues = Vec::new();
     if a.can(Permission::ReviewOrders) {
-        queues.push(Queue { title: "待审核", description: "已付款并通过认证、等待审核的业务单,按提交时间排序,三个工作日内处理" });
+        queues.push(Queue {
+            title: "待审核",
+            description: "已付款并通过认证、等待审核的业务单,按提交时间排序,三个工作日内处理",
+        });
     }
     if a.can(Permission::ManagePayments) {
-        queues.push(Queue { title: "待确认款项", description: "公对公转账待匹配、网厅缴费待核对的订单" });
+        queues.push(Queue {
+            title: "待确认款项",
+            description: "公对公转账待匹配、网厅缴费待核对的订单",
+        });
     }
     if a.can(Permission::IssueCertificates) {
-        queues.push(Queue { title: "待制证", description: "审核通过、等待签发证书的业务单" });
+        queues.push(Queue {
+            title: "待制证",
+            description: "审核通过、等待签发证书的业务单",
+        });
     }
     if a.can(Permission::ShipOrders) {
-        queues.push(Queue { title: "待邮寄", description: "已制证、等待寄出USB Key的业务单" });
+        queues.push(Queue {
+            title: "待邮寄",
+            description: "已制证、等待寄出USB Key的业务单",
+        });
     }
     if a.can(Permission::ManageStaff) {
-        queues.push(Queue { title: "系统管理", description: "员工账号、短信记录、后台任务与审计日志" });
+        queues.push(Queue {
+            title: "系统管理",
+            description: "员工账号、短信记录、后台任务与审计日志",
+        });
     }
-    render(&StaffHome { l: staff_layout(&state, &ctx, Some(a), "工作台", "staff"), nav: nav_for(a), role: a.role.label(), queues })
+    render(&StaffHome {
+        l: staff_layout(&state, &ctx, Some(a), "工作台", "staff"),
+        nav: nav_for(a),
+        role: a.role.label(),
+        queues,
+    })
 }
 
 #[derive(Template)]
@@ -163,7 +234,11 @@ impl AccountsPage {
     }
 }
 
-async fn accounts_page(state: &AppState, ctx: &Ctx, a: &StaffActor) -> Result<AccountsPage, AppError> {
+async fn accounts_page(
+    state: &AppState,
+    ctx: &Ctx,
+    a: &StaffActor,
+) -> Result<AccountsPage, AppError> {
     Ok(AccountsPage {
         l: staff_layout(state, ctx, Some(a), "员工账号", "staff"),
         nav: nav_for(a),
@@ -197,11 +272,21 @@ pub struct NewStaffForm {
 }
 
 /// `POST /staff/accounts`: creates an account and shows its one-time secrets.
-pub async fn create_account(State(state): State<AppState>, ctx: Ctx, s: PageStaff, Form(f): Form<NewStaffForm>) -> Response {
+pub async fn create_account(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    s: PageStaff,
+    Form(f): Form<NewStaffForm>,
+) -> Response {
     let a = &s.actor;
     let role = Role::parse(&f.role);
     let result = match role {
-        Some(role) => state.app.create_staff(Some(a), &f.username, &f.display_name, role).await,
+        Some(role) => {
+            state
+                .app
+                .create_staff(Some(a), &f.username, &f.display_name, role)
+                .await
+        }
         None => Err(AppError::invalid("role", "请选择角色")),
     };
     let mut page = match accounts_page(&state, &ctx, a).await {
@@ -225,13 +310,30 @@ pub async fn create_account(State(state): State<AppState>, ctx: Ctx, s: PageStaf
 }
 
 /// `POST /staff/accounts/{username}/disable` and `/enable`.
-pub async fn toggle_account(State(state): State<AppState>, ctx: Ctx, s: PageStaff, Path((username, op)): Path<(String, String)>) -> Response {
+pub async fn toggle_account(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    s: PageStaff,
+    Path((username, op)): Path<(String, String)>,
+) -> Response {
     let disabled = match op.as_str() {
         "disable" => true,
         "enable" => false,
-        _ => return crate::pages::not_found_page(staff_layout(&state, &ctx, Some(&s.actor), "页面不存在", "")),
+        _ => {
+            return crate::pages::not_found_page(staff_layout(
+                &state,
+                &ctx,
+                Some(&s.actor),
+                "页面不存在",
+                "",
+            ))
+        }
     };
-    match state.app.set_staff_disabled(Some(&s.actor), &username, disabled).await {
+    match state
+        .app
+        .set_staff_disabled(Some(&s.actor), &username, disabled)
+        .await
+    {
         Ok(()) => Redirect::to("/staff/accounts").into_response(),
         Err(e) => fail(&state, &ctx, &s.actor, e),
     }
@@ -264,11 +366,23 @@ pub struct BeforeQuery {
 }
 
 /// `GET /staff/audit` (admin).
-pub async fn audit(State(state): State<AppState>, ctx: Ctx, s: PageStaff, Query(q): Query<BeforeQuery>) -> Response {
+pub async fn audit(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    s: PageStaff,
+    Query(q): Query<BeforeQuery>,
+) -> Response {
     match state.app.audit_page(&s.actor, q.before).await {
         Ok(rows) => {
-            let next_before = (rows.len() == 100).then(|| rows.last().map(|r| r.seq)).flatten();
-            render(&AuditPage { l: staff_layout(&state, &ctx, Some(&s.actor), "审计日志", "staff"), nav: nav_for(&s.actor), rows, next_before })
+            let next_before = (rows.len() == 100)
+                .then(|| rows.last().map(|r| r.seq))
+                .flatten();
+            render(&AuditPage {
+                l: staff_layout(&state, &ctx, Some(&s.actor), "审计日志", "staff"),
+                nav: nav_for(&s.actor),
+                rows,
+                next_before,
+            })
         }
         Err(e) => fail(&state, &ctx, &s.actor, e),
     }
@@ -287,7 +401,8 @@ impl OutboxPage {
         app::clock::format_beijing(*ms)
     }
     fn fmt_opt(&self, ms: &Option<i64>) -> String {
-        ms.map(app::clock::format_beijing).unwrap_or_else(|| "-".into())
+        ms.map(app::clock::format_beijing)
+            .unwrap_or_else(|| "-".into())
     }
 }
 
@@ -295,7 +410,11 @@ impl OutboxPage {
 /// which may hold a code or PIN.
 pub async fn outbox(State(state): State<AppState>, ctx: Ctx, s: PageStaff) -> Response {
     match state.app.outbox(&s.actor).await {
-        Ok(rows) => render(&OutboxPage { l: staff_layout(&state, &ctx, Some(&s.actor), "短信记录", "staff"), nav: nav_for(&s.actor), rows }),
+        Ok(rows) => render(&OutboxPage {
+            l: staff_layout(&state, &ctx, Some(&s.actor), "短信记录", "staff"),
+            nav: nav_for(&s.actor),
+            rows,
+        }),
         Err(e) => fail(&state, &ctx, &s.actor, e),
     }
 }
@@ -316,8 +435,17 @@ impl JobsPage {
 }
 
 /// `GET /staff/jobs` (admin).
-pub async fn jobs(State(state): State<AppState>, ctx: Ctx, s: PageStaff, Query(q): Query<BeforeQuery>) -> Response {
-    let status = q.status.as_deref().filter(|s| !s.is_empty()).map(JobStatus::parse);
+pub async fn jobs(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    s: PageStaff,
+    Query(q): Query<BeforeQuery>,
+) -> Response {
+    let status = q
+        .status
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map(JobStatus::parse);
     match state.app.jobs(&s.actor, status).await {
         Ok(rows) => render(&JobsPage {
             l: staff_layout(&state, &ctx, Some(&s.actor), "后台任务", "staff"),
@@ -330,7 +458,12 @@ pub async fn jobs(State(state): State<AppState>, ctx: Ctx, s: PageStaff, Query(q
 }
 
 /// `POST /staff/jobs/{id}/retry` (admin).
-pub async fn retry_job(State(state): State<AppState>, ctx: Ctx, s: PageStaff, Path(id): Path<i64>) -> Response {
+pub async fn retry_job(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    s: PageStaff,
+    Path(id): Path<i64>,
+) -> Response {
     match state.app.retry_job(&s.actor, id).await {
         Ok(()) => Redirect::to("/staff/jobs").into_response(),
         Err(e) => fail(&state, &ctx, &s.actor, e),

@@ -75,6 +75,7 @@ pub fn build(config: &SmsProviderConfig) -> Result<Arc<dyn Sms>, ConfigError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

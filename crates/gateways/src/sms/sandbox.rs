@@ -33,6 +33,7 @@ impl Sms for SandboxSms {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use domain::Phone;

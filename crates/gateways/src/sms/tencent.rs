@@ -377,6 +377,7 @@ pub fn tc3_authorization(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -1,6 +1,8 @@
 //! The certhall command line: `serve`, `migrate`, `staff …`, `audit verify` (and the CA
 //! commands). `main.rs` only calls [`run`]; tests drive the same functions.
 
+pub mod bench;
+pub mod ca_cmd;
 pub mod config;
 pub mod keys;
 pub mod testing;
@@ -64,6 +66,21 @@ pub enum Command {
         /// What to do.
         #[command(subcommand)]
         action: StaffAction,
+    },
+    /// The SM2 certificate authority.
+    Ca {
+        /// Shared options.
+        #[command(flatten)]
+        common: Common,
+        /// What to do.
+        #[command(subcommand)]
+        action: ca_cmd::CaAction,
+    },
+    /// Benchmarks (`bench pki`).
+    Bench {
+        /// Which.
+        #[command(subcommand)]
+        what: bench::BenchWhat,
     },
     /// The audit log.
     Audit {
@@ -208,6 +225,8 @@ pub async fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
+        Command::Ca { common, action } => ca_cmd::run(&common, action).await,
+        Command::Bench { what } => bench::run(what).await,
         Command::Staff { common, action } => {
             let hall = open(&common, clock.clone()).await?;
             staff_command(&hall, action, clock.now()).await

@@ -33,7 +33,11 @@ pub async fn start_with(backend: Backend, cfg: web::WebConfig) -> TestHall {
 }
 
 /// Starts a hall with a given SMS provider.
-pub async fn start_custom(backend: Backend, cfg: web::WebConfig, sms: Arc<dyn app::ports::Sms>) -> TestHall {
+pub async fn start_custom(
+    backend: Backend,
+    cfg: web::WebConfig,
+    sms: Arc<dyn app::ports::Sms>,
+) -> TestHall {
     let clock = Arc::new(ManualClock::new(T0));
     let store = store::testing::fresh_store(backend, T0)
         .await

@@ -456,17 +456,17 @@ pub fn to_cert_state(s: &SerialStatus) -> CertState {
 pub struct CaPublisher {
     /// The responder (pre-signed cache inside).
     pub responder: Responder<KeySigner>,
-    /// The CA tables.
-    pub store: CaStore,
+    /// The CA (for CRL regeneration).
+    pub ca: Ca,
 }
 
 impl CaPublisher {
     /// From an opened CA.
-    pub fn new(ca: &Ca) -> Result<Self> {
+    pub fn new(ca: Ca) -> Result<Self> {
         let validity = Duration::from_secs(ca.files.cfg.ocsp_validity_hours * 3600);
         Ok(Self {
             responder: Responder::new(ca.issuer.ca.clone(), ca.issuing_signer()?, validity)?,
-            store: ca.store.clone(),
+            ca,
         })
     }
 
@@ -477,6 +477,7 @@ impl CaPublisher {
             for id in &p.cert_ids {
                 let serial = id.serial_number.as_bytes().to_vec();
                 let st = match self
+                    .ca
                     .store
                     .status(&self.responder.ca().label, &serial_hex(&serial))
                     .await
@@ -494,13 +495,97 @@ impl CaPublisher {
 
     /// The newest CRL of `label`.
     pub async fn crl(&self, label: &str) -> Option<Vec<u8>> {
-        self.store
+        self.ca
+            .store
             .latest_crl(label)
             .await
             .ok()
             .flatten()
             .map(|c| c.2)
     }
+
+    /// Re-sign pre-signed OCSP responses past half their validity, with the current status,
+    /// and make a new CRL when none exists or half of the newest one's validity has passed.
+    pub async fn refresh(&self, now: SystemTime) -> Result<(usize, bool)> {
+        let label = self.responder.ca().label.clone();
+        let due = self.responder.due_for_refresh(now);
+        for serial in &due {
+            let st = self
+                .ca
+                .store
+                .status(&label, &serial_hex(serial))
+                .await
+                .map_err(|e| anyhow!("{e}"))?;
+            self.responder.presign(serial, to_cert_state(&st), now)?;
+        }
+        let half = Duration::from_secs(self.ca.files.cfg.crl_validity_hours * 1800);
+        let stale = match self
+            .ca
+            .store
+            .latest_crl(&label)
+            .await
+            .map_err(|e| anyhow!("{e}"))?
+        {
+            None => true,
+            Some((_, next, _)) => from_ms(next) < now + half,
+        };
+        if stale {
+            self.ca.make_crl(now).await?;
+        }
+        Ok((due.len(), stale))
+    }
+
+    /// Refresh every minute, forever (spawned by `serve`).
+    pub async fn refresh_loop(self: std::sync::Arc<Self>) {
+        loop {
+            if let Err(e) = self.refresh(clock_now()).await {
+                tracing::warn!(error = %e, "CA refresh failed");
+            }
+            tokio::time::sleep(Duration::from_secs(60)).await;
+        }
+    }
+}
+
+impl web::pki_routes::PkiPublisher for CaPublisher {
+    fn ocsp<'a>(&'a self, request: &'a [u8]) -> web::pki_routes::BoxFut<'a, Vec<u8>> {
+        Box::pin(async move { CaPublisher::ocsp(self, request, clock_now()).await })
+    }
+    fn decode_get(&self, path: &str) -> Option<Vec<u8>> {
+        pki::ocsp::decode_get(path).ok()
+    }
+    fn crl<'a>(&'a self, issuer: &'a str) -> web::pki_routes::BoxFut<'a, Option<Vec<u8>>> {
+        Box::pin(async move { CaPublisher::crl(self, issuer).await })
+    }
+    fn ca_cert(&self, issuer: &str) -> Option<Vec<u8>> {
+        let f = &self.ca.files;
+        [&f.root, &f.issuing]
+            .into_iter()
+            .find(|c| c.label == issuer)
+            .map(|c| c.der.clone())
+    }
+    fn malformed(&self) -> Vec<u8> {
+        pki::ocsp::error_response(x509_ocsp::OcspResponseStatus::MalformedRequest)
+    }
+}
+
+/// The CA's HTTP routes for `serve`, when a CA exists in the data directory and its
+/// passphrase is in the environment; `None` (with a log line) otherwise.
+pub async fn pki_routes(common: &Common) -> Result<Option<web::RouterType>> {
+    if !ca_dir(&common.data).join("ca.toml").exists() {
+        return Ok(None);
+    }
+    if std::env::var("CERTHALL_CA_PASSPHRASE").is_err()
+        && std::env::var("CERTHALL_CA_PASSPHRASE_FILE").is_err()
+    {
+        tracing::warn!(
+            "CA present but no CERTHALL_CA_PASSPHRASE(_FILE): /ocsp and /crl are not served"
+        );
+        return Ok(None);
+    }
+    let publisher = std::sync::Arc::new(CaPublisher::new(Ca::open(common, &passphrase()?).await?)?);
+    publisher.refresh(clock_now()).await?;
+    tokio::spawn(publisher.clone().refresh_loop());
+    Ok(Some(web::pki_routes::pki_router(publisher)))
 }
 
 /// Run a `ca` action.

@@ -181,12 +181,17 @@ pub fn web_config(config: &Config) -> web::WebConfig {
 
 /// The router of a hall (pages, API and any extra routes).
 pub fn router(hall: &Hall) -> axum_router::Router {
+    router_with(hall, None)
+}
+
+/// The router of a hall with extra routes (the CA's `/crl`, `/ca`, `/ocsp`).
+pub fn router_with(hall: &Hall, extra: Option<axum_router::Router>) -> axum_router::Router {
     web::router(
         web::AppState {
             app: hall.app.clone(),
             cfg: Arc::new(web_config(&hall.config)),
         },
-        None,
+        extra,
     )
 }
 
@@ -327,7 +332,7 @@ pub async fn serve(common: &Common, listen: Option<String>, clock: Arc<dyn Clock
     }
     let worker = hall.app.clone();
     tokio::spawn(worker.job_worker(std::time::Duration::from_millis(300)));
-    let router = router(&hall);
+    let router = router_with(&hall, ca_cmd::pki_routes(common).await?);
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;

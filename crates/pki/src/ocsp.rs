@@ -173,6 +173,7 @@ pub fn error_response(status: OcspResponseStatus) -> Vec<u8> {
 #[derive(Clone)]
 struct Cached {
     der: std::sync::Arc<Vec<u8>>,
+    state: CertState,
     refresh_after: SystemTime,
     next_update: SystemTime,
 }
@@ -325,6 +326,7 @@ impl<S: Signer> Responder<S> {
         let der = self.sign_response(&[(self.cert_id(serial)?, state)], None, now)?;
         let c = Cached {
             der: std::sync::Arc::new(der),
+            state,
             refresh_after: now + self.validity / 2,
             next_update: now + self.validity,
         };
@@ -369,14 +371,16 @@ impl<S: Signer> Responder<S> {
             && parsed.cert_ids[0].hash_algorithm.oid == oid::SHA1
         {
             let serial = parsed.cert_ids[0].serial_number.as_bytes();
+            // The lookup is authoritative: a pre-signed response whose status has changed
+            // (a revocation since it was signed) is re-signed at once, not served.
+            let st = lookup.status(serial);
             if let Ok(c) = self.cache.read() {
                 if let Some(hit) = c.get(serial) {
-                    if hit.next_update > now {
+                    if hit.next_update > now && hit.state == st {
                         return hit.der.as_ref().clone();
                     }
                 }
             }
-            let st = lookup.status(serial);
             if st != CertState::Unknown && self.presign(serial, st, now).is_ok() {
                 if let Ok(c) = self.cache.read() {
                     if let Some(hit) = c.get(serial) {
@@ -408,9 +412,11 @@ impl<S: Signer> Responder<S> {
                 && self.ours(&p.cert_ids[0])
                 && p.cert_ids[0].hash_algorithm.oid == oid::SHA1
             {
+                let serial = p.cert_ids[0].serial_number.as_bytes();
+                let st = lookup.status(serial);
                 if let Ok(c) = self.cache.read() {
-                    if let Some(hit) = c.get(p.cert_ids[0].serial_number.as_bytes()) {
-                        if hit.next_update > now {
+                    if let Some(hit) = c.get(serial) {
+                        if hit.next_update > now && hit.state == st {
                             return hit.der.clone();
                         }
                     }

@@ -8,6 +8,7 @@ pub mod config;
 pub mod edge;
 pub mod error;
 pub mod pages;
+pub mod pki_routes;
 pub mod staff;
 
 use axum::http::{header, StatusCode};

@@ -7,6 +7,7 @@ pub mod crl;
 pub mod csr;
 pub mod envelope;
 pub mod error;
+pub mod fast;
 pub mod issue;
 pub mod keys;
 pub mod lint;

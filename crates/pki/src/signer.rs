@@ -11,7 +11,6 @@ use crate::error::{PkiError, Result};
 use crate::oid;
 use der::asn1::{BitString, UintRef};
 use der::{Decode, Encode, Sequence};
-use sm2::dsa::signature::{Signer as _, Verifier as _};
 use sm2::elliptic_curve::sec1::ToEncodedPoint;
 use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 
@@ -78,10 +77,7 @@ pub fn spki_of(pk: &sm2::PublicKey) -> Result<SubjectPublicKeyInfoOwned> {
 /// Verify a DER SM3withSM2 signature over `msg` with the default signer ID.
 pub fn verify(pk: &sm2::PublicKey, msg: &[u8], sig_der: &[u8]) -> Result<()> {
     let sig = signature_from_der(sig_der)?;
-    let vk = sm2::dsa::VerifyingKey::new(DEFAULT_SIGNER_ID, *pk)
-        .map_err(|e| PkiError::BadSignature(e.to_string()))?;
-    vk.verify(msg, &sig)
-        .map_err(|_| PkiError::BadSignature("SM3withSM2 check failed".into()))
+    crate::fast::verify(pk, DEFAULT_SIGNER_ID.as_bytes(), msg, &sig)
 }
 
 /// What the CA needs from a private key: its public half and SM3withSM2 signatures with the
@@ -95,18 +91,14 @@ pub trait Signer: Send + Sync {
 
 /// A software signer over an SM2 private key held in memory (loaded from a key file).
 pub struct KeySigner {
-    key: sm2::dsa::SigningKey,
-    public: sm2::PublicKey,
+    key: crate::fast::FastKey,
 }
 
 impl KeySigner {
     /// Wrap a secret key, with Z_A computed once for the default signer ID.
     pub fn new(secret: &sm2::SecretKey) -> Result<Self> {
-        let key = sm2::dsa::SigningKey::new(DEFAULT_SIGNER_ID, secret)
-            .map_err(|e| PkiError::Key(e.to_string()))?;
         Ok(Self {
-            key,
-            public: secret.public_key(),
+            key: crate::fast::FastKey::new(secret, DEFAULT_SIGNER_ID.as_bytes())?,
         })
     }
 }
@@ -119,14 +111,10 @@ impl std::fmt::Debug for KeySigner {
 
 impl Signer for KeySigner {
     fn public_key(&self) -> &sm2::PublicKey {
-        &self.public
+        self.key.public_key()
     }
     fn sign(&self, msg: &[u8]) -> Result<Vec<u8>> {
-        let sig: sm2::dsa::Signature = self
-            .key
-            .try_sign(msg)
-            .map_err(|e| PkiError::Signer(e.to_string()))?;
-        signature_to_der(&sig)
+        signature_to_der(&self.key.sign(msg)?)
     }
 }
 

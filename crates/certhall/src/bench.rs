@@ -216,6 +216,26 @@ pub async fn run_pki(a: PkiBenchArgs) -> Result<()> {
         "91350100M000100Y43",
         None,
     )?;
+    let mut ci = 0usize;
+    runs("CSR checks/s (parse + proof of possession)", k, || {
+        rate(a.seconds, || {
+            let c = pki::csr::parse_csr(&csrs[ci % csrs.len()])?;
+            ci += 1;
+            Ok(usize::from(c.der.len() > 0))
+        })
+    })?;
+    let mem = pki::issue::MemoryLog::default();
+    let mut mi = 0usize;
+    runs("issuance/s, in-memory log (no database)", k, || {
+        rate(a.seconds, || {
+            let c = pki::csr::parse_csr(&csrs[mi % csrs.len()])?;
+            mi += 1;
+            let r = IssueRequest { profile: Profile::Org, usage: Usage::Signing, subject: subject.clone(), public_key: c.public_key, years: 1 };
+            ca.issuer.issue(&mem, &r, now, &mut rand::rngs::OsRng)?;
+            Ok(1)
+        })
+    })?;
+    drop(mem);
     for batch in [a.batch.max(1), 1] {
         let label = format!("certificates/s, batch {batch}");
         let mut i = 0usize;

@@ -68,6 +68,9 @@ pub struct CertRow {
     pub not_after: i64,
 }
 
+/// Rows per multi-row INSERT (8 parameters each, well under SQLite's and PostgreSQL's limits).
+const CHUNK: usize = 256;
+
 /// The CA tables.
 #[derive(Debug, Clone)]
 pub struct CaStore {
@@ -89,27 +92,46 @@ impl CaStore {
         now: i64,
     ) -> Result<(), StoreError> {
         let mut tx = self.db.begin().await?;
-        for r in rows {
-            sqlx::query(
-                "INSERT INTO ca_certificates (issuer, serial, profile, key_usage, subject, tbs, status, not_after, recorded_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, 'recorded', $7, $8)",
-            )
-            .bind(issuer)
-            .bind(&r.serial)
-            .bind(&r.profile)
-            .bind(&r.key_usage)
-            .bind(&r.subject)
-            .bind(&r.tbs)
-            .bind(r.not_after)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+        for chunk in rows.chunks(CHUNK) {
+            let mut sql = String::from(
+                "INSERT INTO ca_certificates (issuer, serial, profile, key_usage, subject, tbs, status, not_after, recorded_at) VALUES ",
+            );
+            for i in 0..chunk.len() {
+                let b = i * 8;
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${}, 'recorded', ${}, ${})",
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5,
+                    b + 6,
+                    b + 7,
+                    b + 8
+                ));
+            }
+            let mut q = sqlx::query(&sql);
+            for r in chunk {
+                q = q
+                    .bind(issuer)
+                    .bind(&r.serial)
+                    .bind(&r.profile)
+                    .bind(&r.key_usage)
+                    .bind(&r.subject)
+                    .bind(&r.tbs)
+                    .bind(r.not_after)
+                    .bind(now);
+            }
+            q.execute(&mut *tx).await.map_err(db_err)?;
         }
         tx.commit().await.map_err(db_err)
     }
 
-    /// Store signed certificates of earlier records.
+    /// Store signed certificates of earlier records (the foreign key refuses a serial that
+    /// was never recorded).
     pub async fn store(
         &self,
         issuer: &str,
@@ -117,22 +139,26 @@ impl CaStore {
         now: i64,
     ) -> Result<(), StoreError> {
         let mut tx = self.db.begin().await?;
-        for (serial, der) in certs {
-            let n = sqlx::query(
-                "UPDATE ca_certificates SET cert = $1, status = 'issued', issued_at = $2 \
-                 WHERE issuer = $3 AND serial = $4 AND status = 'recorded'",
-            )
-            .bind(der)
-            .bind(now)
-            .bind(issuer)
-            .bind(serial)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?
-            .rows_affected();
-            if n != 1 {
-                return Err(StoreError::NotFound);
+        for chunk in certs.chunks(CHUNK) {
+            let mut sql =
+                String::from("INSERT INTO ca_issued (issuer, serial, cert, issued_at) VALUES ");
+            for i in 0..chunk.len() {
+                let b = i * 4;
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!("(${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4));
             }
+            let mut q = sqlx::query(&sql);
+            for (serial, der) in chunk {
+                q = q.bind(issuer).bind(serial).bind(der).bind(now);
+            }
+            q.execute(&mut *tx).await.map_err(|e| match db_err(e) {
+                StoreError::Other(m) if m.to_lowercase().contains("foreign key") => {
+                    StoreError::NotFound
+                }
+                other => other,
+            })?;
         }
         tx.commit().await.map_err(db_err)
     }
@@ -245,8 +271,10 @@ impl CaStore {
     /// All certificates of `issuer`, newest first, at most `limit`.
     pub async fn list(&self, issuer: &str, limit: i64) -> Result<Vec<CertRow>, StoreError> {
         let rows = sqlx::query(
-            "SELECT serial, profile, key_usage, subject, status, not_after FROM ca_certificates \
-             WHERE issuer = $1 ORDER BY id DESC LIMIT $2",
+            "SELECT c.serial, c.profile, c.key_usage, c.subject, \
+             CASE WHEN c.status = 'recorded' AND i.serial IS NOT NULL THEN 'issued' ELSE c.status END AS status, c.not_after \
+             FROM ca_certificates c LEFT JOIN ca_issued i ON i.issuer = c.issuer AND i.serial = c.serial \
+             WHERE c.issuer = $1 ORDER BY c.id DESC LIMIT $2",
         )
         .bind(issuer)
         .bind(limit)
@@ -269,21 +297,25 @@ impl CaStore {
 
     /// The certificate DER of a serial, if stored.
     pub async fn cert(&self, issuer: &str, serial: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let row = sqlx::query("SELECT cert FROM ca_certificates WHERE issuer = $1 AND serial = $2")
+        let row = sqlx::query("SELECT cert FROM ca_issued WHERE issuer = $1 AND serial = $2")
             .bind(issuer)
             .bind(serial)
             .fetch_optional(&self.db.pool)
             .await
             .map_err(db_err)?;
         match row {
-            Some(r) => r.try_get::<Option<Vec<u8>>, _>("cert").map_err(db_err),
+            Some(r) => r.try_get::<Vec<u8>, _>("cert").map(Some).map_err(db_err),
             None => Ok(None),
         }
     }
 
     /// Counts by status, for `ca show`.
     pub async fn counts(&self, issuer: &str) -> Result<Vec<(String, i64)>, StoreError> {
-        let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM ca_certificates WHERE issuer = $1 GROUP BY status ORDER BY status")
+        let rows = sqlx::query(
+            "SELECT CASE WHEN c.status = 'recorded' AND i.serial IS NOT NULL THEN 'issued' ELSE c.status END AS status, COUNT(*) AS n \
+             FROM ca_certificates c LEFT JOIN ca_issued i ON i.issuer = c.issuer AND i.serial = c.serial \
+             WHERE c.issuer = $1 GROUP BY 1 ORDER BY 1",
+        )
             .bind(issuer)
             .fetch_all(&self.db.pool)
             .await

@@ -30,7 +30,7 @@ pub fn check_new_password(
     confirm: Option<&str>,
 ) -> AppResult<()> {
     let n = password.chars().count();
-    if n < 8 || n > 64 {
+    if !(8..=64).contains(&n) {
         return Err(AppError::invalid(field, "密码长度应为8至64位"));
     }
     if password.chars().any(char::is_control) {
@@ -68,24 +68,6 @@ pub struct NewSession {
 }
 
 impl App {
-    fn audit_event(
-        &self,
-        actor: String,
-        action: &str,
-        subject: String,
-        ip: Option<&str>,
-        detail: serde_json::Value,
-    ) -> AuditEvent {
-        AuditEvent {
-            at: self.now(),
-            actor,
-            action: action.into(),
-            subject,
-            ip: ip.map(str::to_owned),
-            detail,
-        }
-    }
-
     /// Sends a 6-digit code to `phone` for `purpose` (A3). Limits: cool-down per phone and
     /// purpose, a daily count per phone, an hourly count per client IP. The reply does not say
     /// whether the number has an account.
@@ -113,7 +95,7 @@ impl App {
             .await?;
         if ip_hits > p.code_ip_hourly_limit {
             self.store
-                .append_audit(vec![self.audit_event(
+                .append_audit(vec![self.event(
                     "anonymous".into(),
                     "code.ip_limited",
                     format!("ip:{ip}"),
@@ -147,7 +129,7 @@ impl App {
             .map(|u| format!("user:{}", u.id))
             .unwrap_or_else(|| "unregistered".into());
         let effects = Effects {
-            audit: vec![self.audit_event(
+            audit: vec![self.event(
                 "anonymous".into(),
                 "code.requested",
                 subject,
@@ -201,7 +183,7 @@ impl App {
             let attempts = self.store.code_failed(stored.id).await?;
             if attempts >= max {
                 self.store
-                    .append_audit(vec![self.audit_event(
+                    .append_audit(vec![self.event(
                         "anonymous".into(),
                         "code.voided",
                         "code".into(),
@@ -240,8 +222,7 @@ impl App {
             last_seen_at: now,
         };
         let name = principal.audit_name();
-        let effects =
-            Effects::audit(self.audit_event(name.clone(), action, name, Some(ip), json!({})));
+        let effects = Effects::audit(self.event(name.clone(), action, name, Some(ip), json!({})));
         self.store.create_session(&record, effects).await?;
         Ok(NewSession { token, principal })
     }
@@ -265,7 +246,7 @@ impl App {
         let user = match self.store.user_by_phone(&phone).await? {
             Some(u) => u,
             None => {
-                let created = self.audit_event(
+                let created = self.event(
                     "anonymous".into(),
                     "user.registered",
                     "new".into(),
@@ -283,7 +264,7 @@ impl App {
                 .password_cost()
                 .hash(pw)
                 .map_err(AppError::Internal)?;
-            let ev = self.audit_event(
+            let ev = self.event(
                 format!("user:{}", user.id),
                 "user.password_set",
                 format!("user:{}", user.id),
@@ -318,7 +299,7 @@ impl App {
         let Some(user) = self.store.user_by_phone(&phone).await? else {
             cost.waste(password);
             self.store
-                .append_audit(vec![self.audit_event(
+                .append_audit(vec![self.event(
                     "anonymous".into(),
                     "user.login_failed",
                     "unregistered".into(),
@@ -331,7 +312,7 @@ impl App {
         let subject = format!("user:{}", user.id);
         if user.locked_until.is_some_and(|t| t > now) {
             self.store
-                .append_audit(vec![self.audit_event(
+                .append_audit(vec![self.event(
                     "anonymous".into(),
                     "user.login_refused",
                     subject,
@@ -350,7 +331,7 @@ impl App {
             ));
         };
         if !cost.verify(password, phc) {
-            let ev = self.audit_event(
+            let ev = self.event(
                 "anonymous".into(),
                 "user.login_failed",
                 subject.clone(),
@@ -369,7 +350,7 @@ impl App {
                 .await?;
             if n >= p.password_max_failures {
                 self.store
-                    .append_audit(vec![self.audit_event(
+                    .append_audit(vec![self.event(
                         "system".into(),
                         "user.locked",
                         subject,
@@ -412,7 +393,7 @@ impl App {
             .hash(password)
             .map_err(AppError::Internal)?;
         let subject = format!("user:{}", user.id);
-        let ev = self.audit_event(
+        let ev = self.event(
             "anonymous".into(),
             "user.password_reset",
             subject.clone(),
@@ -452,7 +433,7 @@ impl App {
         }
         let hash = cost.hash(new).map_err(AppError::Internal)?;
         let subject = format!("user:{}", user.id);
-        let ev = self.audit_event(
+        let ev = self.event(
             subject.clone(),
             "user.password_changed",
             subject,
@@ -485,7 +466,7 @@ impl App {
         self.verify_code(&phone, CodePurpose::ChangePhone, code, ip)
             .await?;
         let subject = format!("user:{}", user.id);
-        let ev = self.audit_event(
+        let ev = self.event(
             subject.clone(),
             "user.phone_changed",
             subject,
@@ -537,7 +518,7 @@ impl App {
                 Principal::User(_) => "user.logout",
                 Principal::Staff(_) => "staff.logout",
             };
-            let ev = self.audit_event(name.clone(), action, name, Some(ip), json!({}));
+            let ev = self.event(name.clone(), action, name, Some(ip), json!({}));
             self.store.delete_session(&hash, Effects::audit(ev)).await?;
         }
         Ok(())
@@ -546,7 +527,7 @@ impl App {
     /// Ends every session of the principal (log out everywhere); returns how many ended.
     pub async fn logout_everywhere(&self, principal: Principal, ip: &str) -> AppResult<u64> {
         let name = principal.audit_name();
-        let ev = self.audit_event(
+        let ev = self.event(
             name.clone(),
             "session.logout_all",
             name,

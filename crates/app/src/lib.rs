@@ -42,4 +42,23 @@ impl App {
     pub fn now(&self) -> clock::Millis {
         self.clock.now()
     }
+
+    /// An audit event happening now.
+    pub fn event(
+        &self,
+        actor: String,
+        action: &str,
+        subject: String,
+        ip: Option<&str>,
+        detail: serde_json::Value,
+    ) -> model::AuditEvent {
+        model::AuditEvent {
+            at: self.now(),
+            actor,
+            action: action.into(),
+            subject,
+            ip: ip.map(str::to_owned),
+            detail,
+        }
+    }
 }

@@ -41,24 +41,6 @@ pub fn check_username(name: &str) -> AppResult<String> {
 }
 
 impl App {
-    fn staff_event(
-        &self,
-        actor: String,
-        action: &str,
-        subject: String,
-        ip: Option<&str>,
-        detail: serde_json::Value,
-    ) -> AuditEvent {
-        AuditEvent {
-            at: self.now(),
-            actor,
-            action: action.into(),
-            subject,
-            ip: ip.map(str::to_owned),
-            detail,
-        }
-    }
-
     /// Creates a staff account with a random password and TOTP secret. `by` is `None` for the
     /// command line and the first-run admin.
     pub async fn create_staff(
@@ -88,7 +70,7 @@ impl App {
         let actor_name = by
             .map(StaffActor::audit_name)
             .unwrap_or_else(|| "cli".into());
-        let ev = self.staff_event(
+        let ev = self.event(
             actor_name,
             "staff.created",
             format!("staff-name:{username}"),
@@ -146,7 +128,7 @@ impl App {
         let Some(staff) = self.store.staff_by_username(&name).await? else {
             cost.waste(password);
             self.store
-                .append_audit(vec![self.staff_event(
+                .append_audit(vec![self.event(
                     "anonymous".into(),
                     "staff.login_failed",
                     "unknown".into(),
@@ -158,7 +140,7 @@ impl App {
         };
         let subject = format!("staff:{}", staff.id);
         let refuse = |reason: &str| {
-            self.staff_event(
+            self.event(
                 "anonymous".into(),
                 "staff.login_failed",
                 subject.clone(),
@@ -194,7 +176,7 @@ impl App {
                 .await?;
             if n >= p.password_max_failures {
                 self.store
-                    .append_audit(vec![self.staff_event(
+                    .append_audit(vec![self.event(
                         "system".into(),
                         "staff.locked",
                         subject,
@@ -218,7 +200,7 @@ impl App {
             created_at: now,
             last_seen_at: now,
         };
-        let ev = self.staff_event(subject.clone(), "staff.login", subject, Some(ip), json!({}));
+        let ev = self.event(subject.clone(), "staff.login", subject, Some(ip), json!({}));
         self.store
             .create_session(&record, Effects::audit(ev))
             .await?;
@@ -271,7 +253,7 @@ impl App {
         if actor.is_some_and(|a| a.id == s.id) {
             return Err(AppError::Conflict("不能停用自己的账号".into()));
         }
-        let ev = self.staff_event(
+        let ev = self.event(
             actor
                 .map(StaffActor::audit_name)
                 .unwrap_or_else(|| "cli".into()),
@@ -321,7 +303,7 @@ impl App {
     /// Puts a failed job back in the queue (admin).
     pub async fn retry_job(&self, actor: &StaffActor, id: i64) -> AppResult<()> {
         actor.require(Permission::ManageJobs)?;
-        let ev = self.staff_event(
+        let ev = self.event(
             actor.audit_name(),
             "job.retried",
             format!("job:{id}"),

@@ -35,8 +35,10 @@ pub struct ServerConfig {
     pub secure_cookies: bool,
     /// Trust `X-Forwarded-For` (only behind your own proxy).
     pub trust_proxy: bool,
-    /// Largest request body in bytes.
+    /// Largest form or JSON body in bytes.
     pub max_body_bytes: usize,
+    /// Largest upload request in bytes (each file is also limited by its handler).
+    pub max_upload_bytes: usize,
 }
 
 impl Default for ServerConfig {
@@ -46,6 +48,7 @@ impl Default for ServerConfig {
             secure_cookies: false,
             trust_proxy: false,
             max_body_bytes: 1024 * 1024,
+            max_upload_bytes: 10 * 1024 * 1024 + 64 * 1024,
         }
     }
 }

@@ -176,6 +176,7 @@ pub fn web_config(config: &Config) -> web::WebConfig {
         secure_cookies: config.server.secure_cookies,
         trust_proxy: config.server.trust_proxy,
         max_body_bytes: config.server.max_body_bytes,
+        max_upload_bytes: config.server.max_upload_bytes,
     }
 }
 

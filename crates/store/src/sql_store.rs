@@ -86,6 +86,42 @@ impl SqlStore {
         Ok(())
     }
 
+    /// Counts a failed login on `table` (users or staff); at `lock_after` failures the account
+    /// locks until `lock_until` and the count starts again.
+    async fn login_failed(
+        &self,
+        table: &'static str,
+        id: i64,
+        lock_after: i64,
+        lock_until: Millis,
+        effects: Effects,
+    ) -> StoreResult<i64> {
+        let mut tx = self.db.begin().await?;
+        let sql = format!(
+            "UPDATE {table} SET failed_logins = failed_logins + 1, \
+             locked_until = CASE WHEN failed_logins + 1 >= $1 THEN $2 ELSE locked_until END WHERE id = $3 RETURNING failed_logins"
+        );
+        let row = sqlx::query(&sql)
+            .bind(lock_after)
+            .bind(lock_until)
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let n: i64 = get(&row, "failed_logins")?;
+        if n >= lock_after {
+            let reset = format!("UPDATE {table} SET failed_logins = 0 WHERE id = $1");
+            sqlx::query(&reset)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+        self.apply(&mut tx, effects).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(n)
+    }
+
     fn user_from(&self, row: &AnyRow) -> StoreResult<User> {
         Ok(User {
             id: get(row, "id")?,
@@ -447,28 +483,8 @@ impl Store for SqlStore {
         lock_until: Millis,
         effects: Effects,
     ) -> StoreResult<i64> {
-        let mut tx = self.db.begin().await?;
-        let row = sqlx::query(
-            "UPDATE users SET failed_logins = failed_logins + 1, \
-             locked_until = CASE WHEN failed_logins + 1 >= $1 THEN $2 ELSE locked_until END WHERE id = $3 RETURNING failed_logins",
-        )
-        .bind(lock_after)
-        .bind(lock_until)
-        .bind(user_id)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        let n: i64 = get(&row, "failed_logins")?;
-        if n >= lock_after {
-            sqlx::query("UPDATE users SET failed_logins = 0 WHERE id = $1")
-                .bind(user_id)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
-        }
-        self.apply(&mut tx, effects).await?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(n)
+        self.login_failed("users", user_id, lock_after, lock_until, effects)
+            .await
     }
 
     async fn user_login_ok(&self, user_id: i64) -> StoreResult<()> {
@@ -595,28 +611,8 @@ impl Store for SqlStore {
         lock_until: Millis,
         effects: Effects,
     ) -> StoreResult<i64> {
-        let mut tx = self.db.begin().await?;
-        let row = sqlx::query(
-            "UPDATE staff SET failed_logins = failed_logins + 1, \
-             locked_until = CASE WHEN failed_logins + 1 >= $1 THEN $2 ELSE locked_until END WHERE id = $3 RETURNING failed_logins",
-        )
-        .bind(lock_after)
-        .bind(lock_until)
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        let n: i64 = get(&row, "failed_logins")?;
-        if n >= lock_after {
-            sqlx::query("UPDATE staff SET failed_logins = 0 WHERE id = $1")
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
-        }
-        self.apply(&mut tx, effects).await?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(n)
+        self.login_failed("staff", id, lock_after, lock_until, effects)
+            .await
     }
 
     async fn staff_login_ok(&self, id: i64, totp_step: i64) -> StoreResult<bool> {

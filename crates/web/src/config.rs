@@ -39,8 +39,11 @@ pub struct WebConfig {
     pub secure_cookies: bool,
     /// Take the client address from `X-Forwarded-For` (behind a trusted proxy only).
     pub trust_proxy: bool,
-    /// Largest request body accepted, in bytes.
+    /// Largest request body accepted, in bytes (forms and JSON; read whole by the edge).
     pub max_body_bytes: usize,
+    /// Largest `multipart/form-data` request announced by `Content-Length`; upload handlers
+    /// stream the body and enforce their per-file limit themselves.
+    pub max_upload_bytes: usize,
 }
 
 impl Default for WebConfig {
@@ -50,6 +53,7 @@ impl Default for WebConfig {
             secure_cookies: false,
             trust_proxy: false,
             max_body_bytes: 1024 * 1024,
+            max_upload_bytes: 10 * 1024 * 1024 + 64 * 1024,
         }
     }
 }

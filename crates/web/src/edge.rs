@@ -212,65 +212,96 @@ async fn check(
     cookie_token: Option<&str>,
     req: Request,
 ) -> Result<Request, Response> {
-    let limit = state.cfg.max_body_bytes;
-    let too_large = || {
-        refuse(
-            state,
-            ctx,
-            path,
-            StatusCode::PAYLOAD_TOO_LARGE,
-            &format!("提交的内容超过{}KB,请精简后重试", limit / 1024),
-        )
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let multipart = content_type.is_some_and(|v| v.starts_with("multipart/form-data"));
+    let limit = if multipart {
+        state.cfg.max_upload_bytes
+    } else {
+        state.cfg.max_body_bytes
     };
-    if let Some(len) = req
+    let too_large = || {
+        let msg = format!("提交的内容超过{}KB,请精简后重试", limit / 1024);
+        refuse(state, ctx, path, StatusCode::PAYLOAD_TOO_LARGE, &msg)
+    };
+    let announced = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok())
-    {
-        if len > limit {
-            return Err(too_large());
-        }
+        .and_then(|v| v.parse::<usize>().ok());
+    if announced.is_some_and(|len| len > limit) {
+        return Err(too_large());
     }
     if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
         return Ok(req);
+    }
+    let exempt = CSRF_EXEMPT.iter().any(|p| path.starts_with(p));
+    let header_token = req
+        .headers()
+        .get(CSRF_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    if !exempt && foreign_origin(req.headers()) {
+        return Err(csrf_refused(state, ctx, path));
+    }
+    if multipart {
+        // Uploads are streamed by their handler, which enforces its own per-file limit; the
+        // token comes from the header (script uploads) or the form action's query (`?_csrf=`).
+        let sent = header_token.or_else(|| {
+            req.uri()
+                .query()
+                .and_then(|q| form_field(q.as_bytes(), CSRF_FIELD))
+        });
+        return if exempt || tokens_match(cookie_token, sent) {
+            Ok(req)
+        } else {
+            Err(csrf_refused(state, ctx, path))
+        };
     }
     let (parts, body) = req.into_parts();
     let bytes = axum::body::to_bytes(body, limit)
         .await
         .map_err(|_| too_large())?;
-    if !CSRF_EXEMPT.iter().any(|p| path.starts_with(p)) {
-        let expired = "页面已过期或请求来源不明,请刷新页面后重试";
-        if let Some(origin) = parts
-            .headers
-            .get(header::ORIGIN)
-            .and_then(|v| v.to_str().ok())
-        {
-            let host = parts
-                .headers
-                .get(header::HOST)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("");
-            let origin_host = origin.split("://").nth(1).unwrap_or("");
-            if origin != "null" && origin_host != host {
-                return Err(refuse(state, ctx, path, StatusCode::FORBIDDEN, expired));
-            }
-        }
-        let sent = parts
-            .headers
-            .get(CSRF_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-            .or_else(|| form_field(&bytes, CSRF_FIELD));
-        let ok = match (cookie_token, sent) {
-            (Some(c), Some(s)) => app::secrets::constant_time_eq(c, &s),
-            _ => false,
-        };
-        if !ok {
-            return Err(refuse(state, ctx, path, StatusCode::FORBIDDEN, expired));
-        }
+    if !exempt
+        && !tokens_match(
+            cookie_token,
+            header_token.or_else(|| form_field(&bytes, CSRF_FIELD)),
+        )
+    {
+        return Err(csrf_refused(state, ctx, path));
     }
     Ok(Request::from_parts(parts, Body::from(bytes)))
+}
+
+fn tokens_match(cookie_token: Option<&str>, sent: Option<String>) -> bool {
+    match (cookie_token, sent) {
+        (Some(c), Some(s)) => app::secrets::constant_time_eq(c, &s),
+        _ => false,
+    }
+}
+
+fn csrf_refused(state: &AppState, ctx: &Ctx, path: &str) -> Response {
+    refuse(
+        state,
+        ctx,
+        path,
+        StatusCode::FORBIDDEN,
+        "页面已过期或请求来源不明,请刷新页面后重试",
+    )
+}
+
+/// Whether the request's `Origin` names another site.
+fn foreign_origin(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    origin != "null" && origin.split("://").nth(1).unwrap_or("") != host
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Ctx {

@@ -168,7 +168,7 @@ pub struct AuthView {
 }
 
 impl AuthView {
-    fn from_error(mut self, e: AppError) -> (StatusCode, Self) {
+    fn with_error(mut self, e: AppError) -> (StatusCode, Self) {
         let status = crate::error::status_of(&e);
         match e {
             AppError::Invalid { field, message } => {
@@ -313,7 +313,7 @@ async fn send_code(
             v.notice = msg.into();
             (StatusCode::OK, v)
         }
-        Err(e) => v.from_error(e),
+        Err(e) => v.with_error(e),
     }
 }
 
@@ -342,7 +342,7 @@ pub async fn register(
     {
         Ok(s) => session_cookie_response(&state, &s.token, &v.next),
         Err(e) => {
-            let (status, v) = v.from_error(e);
+            let (status, v) = v.with_error(e);
             (status, render(&RegisterPage { l, v })).into_response()
         }
     }
@@ -385,7 +385,7 @@ pub async fn login(State(state): State<AppState>, ctx: Ctx, Form(f): Form<AuthFo
     match result {
         Ok(s) => session_cookie_response(&state, &s.token, &v.next),
         Err(e) => {
-            let (status, v) = v.from_error(e);
+            let (status, v) = v.with_error(e);
             (status, render(&LoginPage { l, v })).into_response()
         }
     }
@@ -409,7 +409,7 @@ pub async fn reset(State(state): State<AppState>, ctx: Ctx, Form(f): Form<AuthFo
     {
         Ok(()) => Redirect::to("/login?tab=password&reset=1").into_response(),
         Err(e) => {
-            let (status, v) = v.from_error(e);
+            let (status, v) = v.with_error(e);
             (status, render(&ResetPage { l, v })).into_response()
         }
     }

@@ -162,6 +162,8 @@ pub struct Queue {
     pub title: &'static str,
     /// What it holds.
     pub description: &'static str,
+    /// Whether it is a work queue (shows its count) or a group of links.
+    pub is_queue: bool,
 }
 
 #[derive(Template)]
@@ -181,30 +183,35 @@ pub async fn home(State(state): State<AppState>, ctx: Ctx, s: PageStaff) -> Resp
         queues.push(Queue {
             title: "待审核",
             description: "已付款并通过认证、等待审核的业务单,按提交时间排序,三个工作日内处理",
+            is_queue: true,
         });
     }
     if a.can(Permission::ManagePayments) {
         queues.push(Queue {
             title: "待确认款项",
             description: "公对公转账待匹配、网厅缴费待核对的订单",
+            is_queue: true,
         });
     }
     if a.can(Permission::IssueCertificates) {
         queues.push(Queue {
             title: "待制证",
             description: "审核通过、等待签发证书的业务单",
+            is_queue: true,
         });
     }
     if a.can(Permission::ShipOrders) {
         queues.push(Queue {
             title: "待邮寄",
             description: "已制证、等待寄出USB Key的业务单",
+            is_queue: true,
         });
     }
     if a.can(Permission::ManageStaff) {
         queues.push(Queue {
             title: "系统管理",
             description: "员工账号、短信记录、后台任务与审计日志",
+            is_queue: false,
         });
     }
     render(&StaffHome {
@@ -219,6 +226,7 @@ pub async fn home(State(state): State<AppState>, ctx: Ctx, s: PageStaff) -> Resp
 #[template(path = "staff/accounts.html")]
 struct AccountsPage {
     l: Layout,
+    me: i64,
     nav: Vec<Nav>,
     staff: Vec<Staff>,
     roles: Vec<(&'static str, &'static str)>,
@@ -241,6 +249,7 @@ async fn accounts_page(
 ) -> Result<AccountsPage, AppError> {
     Ok(AccountsPage {
         l: staff_layout(state, ctx, Some(a), "员工账号", "staff"),
+        me: a.id,
         nav: nav_for(a),
         staff: state.app.list_staff(a).await?,
         roles: Role::ALL.iter().map(|r| (r.as_str(), r.label())).collect(),
@@ -346,11 +355,51 @@ struct AuditPage {
     nav: Vec<Nav>,
     rows: Vec<AuditRow>,
     next_before: Option<i64>,
+    names: std::collections::BTreeMap<String, String>,
 }
 
 impl AuditPage {
     fn fmt_time(&self, ms: &i64) -> String {
         app::clock::format_beijing(*ms)
+    }
+    /// `staff:3` shown with the login name; other actors as they are.
+    fn who(&self, actor: &str) -> String {
+        match self.names.get(actor) {
+            Some(name) => format!("{name}({actor})"),
+            None => actor.to_owned(),
+        }
+    }
+    fn action_label(&self, action: &str) -> &'static str {
+        action_label(action)
+    }
+}
+
+/// Chinese names of audited actions.
+pub fn action_label(action: &str) -> &'static str {
+    match action {
+        "staff.login" => "员工登录",
+        "staff.login_failed" => "员工登录失败",
+        "staff.locked" => "员工账号锁定",
+        "staff.logout" => "员工退出",
+        "staff.created" => "创建员工账号",
+        "staff.disabled" => "停用员工账号",
+        "staff.enabled" => "启用员工账号",
+        "user.registered" => "用户注册",
+        "user.login" => "用户登录",
+        "user.login_failed" => "用户登录失败",
+        "user.login_refused" => "拒绝登录(已锁定)",
+        "user.locked" => "用户账号锁定",
+        "user.logout" => "用户退出",
+        "user.password_set" => "设置密码",
+        "user.password_changed" => "修改密码",
+        "user.password_reset" => "重置密码",
+        "user.phone_changed" => "更换手机号码",
+        "session.logout_all" => "退出所有设备",
+        "code.requested" => "获取验证码",
+        "code.voided" => "验证码错误次数过多作废",
+        "code.ip_limited" => "验证码请求超出IP限制",
+        "job.retried" => "重试后台任务",
+        _ => "其他操作",
     }
 }
 
@@ -377,11 +426,20 @@ pub async fn audit(
             let next_before = (rows.len() == 100)
                 .then(|| rows.last().map(|r| r.seq))
                 .flatten();
+            let names = state
+                .app
+                .list_staff(&s.actor)
+                .await
+                .unwrap_or_default()
+                .into_iter()
+                .map(|m| (format!("staff:{}", m.id), m.username))
+                .collect();
             render(&AuditPage {
                 l: staff_layout(&state, &ctx, Some(&s.actor), "审计日志", "staff"),
                 nav: nav_for(&s.actor),
                 rows,
                 next_before,
+                names,
             })
         }
         Err(e) => fail(&state, &ctx, &s.actor, e),

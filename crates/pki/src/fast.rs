@@ -158,6 +158,104 @@ impl FastKey {
     }
 }
 
+/// Width-w NAF digits of `k`, least significant first (variable time: public scalars only).
+fn wnaf(k: &Scalar, w: u32) -> [i8; 258] {
+    let bytes = k.to_repr();
+    let mut limbs = [0u64; 5];
+    for (i, limb) in limbs.iter_mut().take(4).enumerate() {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&bytes[32 - 8 * (i + 1)..32 - 8 * i]);
+        *limb = u64::from_be_bytes(b);
+    }
+    let mut out = [0i8; 258];
+    let mut i = 0;
+    let full = 1i64 << w;
+    let half = 1i64 << (w - 1);
+    while limbs.iter().any(|l| *l != 0) && i < out.len() {
+        if limbs[0] & 1 == 1 {
+            let m = (limbs[0] & (full as u64 - 1)) as i64;
+            let d = if m >= half { m - full } else { m };
+            out[i] = d as i8;
+            if d > 0 {
+                let (v, mut borrow) = limbs[0].overflowing_sub(d as u64);
+                limbs[0] = v;
+                let mut j = 1;
+                while borrow && j < 5 {
+                    let (v, b) = limbs[j].overflowing_sub(1);
+                    limbs[j] = v;
+                    borrow = b;
+                    j += 1;
+                }
+            } else {
+                let (v, mut carry) = limbs[0].overflowing_add((-d) as u64);
+                limbs[0] = v;
+                let mut j = 1;
+                while carry && j < 5 {
+                    let (v, c) = limbs[j].overflowing_add(1);
+                    limbs[j] = v;
+                    carry = c;
+                    j += 1;
+                }
+            }
+        }
+        for j in 0..5 {
+            limbs[j] = (limbs[j] >> 1) | if j < 4 { limbs[j + 1] << 63 } else { 0 };
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Odd multiples G, 3G, …, 127G (affine), for the verification's [s]G.
+fn g_odd() -> &'static [AffinePoint; 64] {
+    static T: OnceLock<[AffinePoint; 64]> = OnceLock::new();
+    T.get_or_init(|| {
+        let mut out = [AffinePoint::IDENTITY; 64];
+        let g = ProjectivePoint::GENERATOR;
+        let g2 = g.double();
+        let mut acc = g;
+        for entry in out.iter_mut() {
+            *entry = acc.to_affine();
+            acc += g2;
+        }
+        out
+    })
+}
+
+/// [s]G + [t]P with interleaved wNAF (Shamir's trick): one chain of doublings for both.
+/// Variable time: only for verification, where every input is public.
+pub fn double_mul_vartime(s: &Scalar, p: &sm2::PublicKey, t: &Scalar) -> ProjectivePoint {
+    let ds = wnaf(s, 8);
+    let dt = wnaf(t, 5);
+    let pp = p.to_projective();
+    let p2 = pp.double();
+    let mut tp = [pp; 8];
+    for i in 1..8 {
+        tp[i] = tp[i - 1] + p2;
+    }
+    let tg = g_odd();
+    let top = (0..ds.len()).rev().find(|&i| ds[i] != 0 || dt[i] != 0);
+    let mut acc = ProjectivePoint::IDENTITY;
+    if let Some(top) = top {
+        for i in (0..=top).rev() {
+            acc = acc.double();
+            let a = ds[i];
+            if a > 0 {
+                acc += &tg[(a as usize) / 2];
+            } else if a < 0 {
+                acc += &(-tg[((-a) as usize) / 2]);
+            }
+            let b = dt[i];
+            if b > 0 {
+                acc += tp[(b as usize) / 2];
+            } else if b < 0 {
+                acc -= tp[((-b) as usize) / 2];
+            }
+        }
+    }
+    acc
+}
+
 /// Verify (GM/T 0003.2-2012 §7.1): t = r + s, (x1, y1) = [s]G + [t]P_A, accept iff e + x1 = r.
 pub fn verify(pk: &sm2::PublicKey, id: &[u8], msg: &[u8], sig: &sm2::dsa::Signature) -> Result<()> {
     let (r, s) = (*sig.r(), *sig.s());
@@ -166,7 +264,7 @@ pub fn verify(pk: &sm2::PublicKey, id: &[u8], msg: &[u8], sig: &sm2::dsa::Signat
         return Err(PkiError::BadSignature("r + s = 0".into()));
     }
     let e = e_of(&z_a(id, pk)?, msg);
-    let p = (mul_generator(&s) + pk.to_projective() * t).to_affine();
+    let p = double_mul_vartime(&s, pk, &t).to_affine();
     if bool::from(p.is_identity()) {
         return Err(PkiError::BadSignature("point at infinity".into()));
     }
@@ -200,6 +298,25 @@ mod tests {
             mul_generator(&-Scalar::ONE).to_affine(),
             (-ProjectivePoint::GENERATOR).to_affine()
         );
+    }
+
+    #[test]
+    fn double_mul_matches_generic() {
+        let pk = sm2::SecretKey::random(&mut rand::rngs::OsRng).public_key();
+        for _ in 0..30 {
+            let s = Scalar::random(&mut rand::rngs::OsRng);
+            let t = Scalar::random(&mut rand::rngs::OsRng);
+            let want = (ProjectivePoint::GENERATOR * s + pk.to_projective() * t).to_affine();
+            assert_eq!(double_mul_vartime(&s, &pk, &t).to_affine(), want);
+        }
+        for (s, t) in [
+            (Scalar::ZERO, Scalar::ONE),
+            (-Scalar::ONE, -Scalar::ONE),
+            (Scalar::ONE, Scalar::ZERO),
+        ] {
+            let want = (ProjectivePoint::GENERATOR * s + pk.to_projective() * t).to_affine();
+            assert_eq!(double_mul_vartime(&s, &pk, &t).to_affine(), want);
+        }
     }
 
     #[test]

@@ -221,7 +221,7 @@ pub async fn run_pki(a: PkiBenchArgs) -> Result<()> {
         rate(a.seconds, || {
             let c = pki::csr::parse_csr(&csrs[ci % csrs.len()])?;
             ci += 1;
-            Ok(usize::from(c.der.len() > 0))
+            Ok(usize::from(!c.der.is_empty()))
         })
     })?;
     let mem = pki::issue::MemoryLog::default();
@@ -230,7 +230,13 @@ pub async fn run_pki(a: PkiBenchArgs) -> Result<()> {
         rate(a.seconds, || {
             let c = pki::csr::parse_csr(&csrs[mi % csrs.len()])?;
             mi += 1;
-            let r = IssueRequest { profile: Profile::Org, usage: Usage::Signing, subject: subject.clone(), public_key: c.public_key, years: 1 };
+            let r = IssueRequest {
+                profile: Profile::Org,
+                usage: Usage::Signing,
+                subject: subject.clone(),
+                public_key: c.public_key,
+                years: 1,
+            };
             ca.issuer.issue(&mem, &r, now, &mut rand::rngs::OsRng)?;
             Ok(1)
         })

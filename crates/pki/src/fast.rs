@@ -11,7 +11,7 @@ use sm2::elliptic_curve::ops::Reduce;
 use sm2::elliptic_curve::point::AffineCoordinates;
 use sm2::elliptic_curve::sec1::ToEncodedPoint;
 use sm2::elliptic_curve::subtle::{ConditionallySelectable, ConstantTimeEq};
-use sm2::elliptic_curve::{Field, PrimeField};
+use sm2::elliptic_curve::PrimeField;
 use sm2::{AffinePoint, FieldBytes, NonZeroScalar, ProjectivePoint, Scalar, U256};
 use sm3::{Digest, Sm3};
 use std::sync::OnceLock;
@@ -280,6 +280,7 @@ pub fn verify(pk: &sm2::PublicKey, id: &[u8], msg: &[u8], sig: &sm2::dsa::Signat
 mod tests {
     use super::*;
     use sm2::dsa::signature::{Signer as _, Verifier as _};
+    use sm2::elliptic_curve::Field;
 
     #[test]
     fn table_multiplication_matches_generic() {

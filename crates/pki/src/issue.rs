@@ -194,6 +194,7 @@ pub struct CaNames {
     pub issuing_years: u16,
 }
 
+#[allow(clippy::too_many_arguments)]
 fn ca_tbs(
     serial: Vec<u8>,
     issuer: Name,
@@ -552,13 +553,16 @@ impl<S: Signer> Issuer<S> {
     }
 }
 
+/// One row of [`MemoryLog`]: (issuer, serial, DER).
+pub type LogRow = (String, Vec<u8>, Vec<u8>);
+
 /// An in-memory [`IssuanceLog`], for tests and the benchmark's baseline.
 #[derive(Debug, Default)]
 pub struct MemoryLog {
     /// (issuer, serial, tbs) of every record.
-    pub records: std::sync::Mutex<Vec<(String, Vec<u8>, Vec<u8>)>>,
+    pub records: std::sync::Mutex<Vec<LogRow>>,
     /// (issuer, serial, cert) of every stored certificate.
-    pub certs: std::sync::Mutex<Vec<(String, Vec<u8>, Vec<u8>)>>,
+    pub certs: std::sync::Mutex<Vec<LogRow>>,
 }
 
 impl IssuanceLog for MemoryLog {
@@ -592,7 +596,7 @@ pub fn serial_hex(serial: &[u8]) -> String {
 /// Parse a hex serial (as printed by [`serial_hex`]; `:` separators allowed).
 pub fn parse_serial_hex(s: &str) -> Result<Vec<u8>> {
     let clean: String = s.chars().filter(|c| *c != ':').collect();
-    if clean.is_empty() || clean.len() % 2 != 0 || clean.len() > 40 {
+    if clean.is_empty() || !clean.len().is_multiple_of(2) || clean.len() > 40 {
         return Err(PkiError::profile("serial", "must be 1 to 20 bytes of hex"));
     }
     (0..clean.len())

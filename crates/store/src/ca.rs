@@ -405,7 +405,9 @@ mod tests {
             tbs: vec![0x30, 0x00],
             not_after: 10_000,
         };
-        ca.record("issuing", &[row.clone()], 5).await.unwrap();
+        ca.record("issuing", std::slice::from_ref(&row), 5)
+            .await
+            .unwrap();
         assert!(
             ca.record("issuing", &[row], 5).await.is_err(),
             "a serial is recorded once"

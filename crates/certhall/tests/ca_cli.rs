@@ -176,6 +176,73 @@ fn ca_commands_end_to_end_and_bad_input() {
         text(&o)
     );
 
+    // Import the same issuing CA into another data directory; it issues certificates that chain.
+    let data2 = dir.path().join("data2");
+    let o = certhall(
+        &data2,
+        &[
+            "init",
+            "--import-cert",
+            data.join("ca/issuing.pem").to_str().unwrap(),
+            "--import-key",
+            data.join("ca/issuing.key").to_str().unwrap(),
+            "--import-root",
+            data.join("ca/root.pem").to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let out2 = dir.path().join("out2");
+    let o = certhall(
+        &data2,
+        &[
+            "issue",
+            "--csr",
+            csr_path.to_str().unwrap(),
+            "--profile",
+            "org",
+            "--years",
+            "1",
+            "--org",
+            "单位",
+            "--uscc",
+            "91350100M000100Y43",
+            "--out",
+            out2.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let v = Command::new("openssl")
+        .args([
+            "verify",
+            "-vfyopt",
+            "distid:1234567812345678",
+            "-partial_chain",
+            "-CAfile",
+        ])
+        .arg(data.join("ca/issuing.pem"))
+        .arg(out2.join("cert.pem"))
+        .output()
+        .unwrap();
+    assert!(v.status.success(), "{}", text(&v));
+    // A key that does not match the certificate is refused.
+    let o = certhall(
+        &dir.path().join("data3"),
+        &[
+            "init",
+            "--import-cert",
+            data.join("ca/root.pem").to_str().unwrap(),
+            "--import-key",
+            data.join("ca/issuing.key").to_str().unwrap(),
+            "--import-root",
+            data.join("ca/root.pem").to_str().unwrap(),
+        ],
+    );
+    assert!(
+        !o.status.success() && text(&o).contains("does not match"),
+        "{}",
+        text(&o)
+    );
+
     // Bad input to `ca issue`.
     let bad = |name: &str, bytes: &[u8], extra: &[&str]| {
         let p = dir.path().join(name);

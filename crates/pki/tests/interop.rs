@@ -222,6 +222,16 @@ fn certificates_crl_and_ocsp_pass_independent_checks() {
     assert!(text.contains("Cert Status: good"), "{text}");
     sm2verify(&p("issuing.pem"), &p("openssl.resp"));
 
+    // Pre-signed responses fall due for refresh after half their validity.
+    let t0 = now();
+    responder.presign(&serials[0], CertState::Good, t0).unwrap();
+    assert!(!responder
+        .due_for_refresh(t0 + Duration::from_secs(1799))
+        .contains(&serials[0]));
+    assert!(responder
+        .due_for_refresh(t0 + Duration::from_secs(1800))
+        .contains(&serials[0]));
+
     if std::env::var("PKI_KEEP").is_ok() {
         let keep = dir.keep();
         eprintln!("artefacts kept in {}", keep.display());

@@ -392,7 +392,16 @@ mod tests {
 
     #[tokio::test]
     async fn record_store_revoke_crl_on_sqlite() {
-        let db = Db::connect(&fresh_url(Backend::Sqlite).await.unwrap())
+        suite(Backend::Sqlite).await;
+    }
+
+    #[tokio::test]
+    async fn record_store_revoke_crl_on_postgres() {
+        suite(Backend::Postgres).await;
+    }
+
+    async fn suite(backend: Backend) {
+        let db = Db::connect(&fresh_url(backend).await.unwrap())
             .await
             .unwrap();
         db.migrate(1).await.unwrap();
@@ -448,5 +457,32 @@ mod tests {
         assert!(ca.put_crl("issuing", 1, 1, 2, &[9]).await.is_err());
         assert_eq!(ca.next_crl_number("issuing").await.unwrap(), 2);
         assert_eq!(ca.latest_crl("issuing").await.unwrap().unwrap().0, 1);
+        // A batch larger than one multi-row INSERT.
+        let rows: Vec<RecordRow> = (0..600)
+            .map(|i| RecordRow {
+                serial: format!("5{i:05X}"),
+                profile: "org".into(),
+                key_usage: "enc".into(),
+                subject: "CN=y".into(),
+                tbs: vec![i as u8; 300],
+                not_after: 10_000,
+            })
+            .collect();
+        ca.record("issuing", &rows, 10).await.unwrap();
+        let certs: Vec<(String, Vec<u8>)> = rows
+            .iter()
+            .map(|r| (r.serial.clone(), vec![7; 500]))
+            .collect();
+        ca.store("issuing", &certs, 11).await.unwrap();
+        let counts = ca.counts("issuing").await.unwrap();
+        assert!(
+            counts.contains(&("issued".to_string(), 600))
+                && counts.contains(&("revoked".to_string(), 1)),
+            "{counts:?}"
+        );
+        assert_eq!(ca.list("issuing", 5).await.unwrap().len(), 5);
+        ca.escrow("issuing", "500000", &[1, 2, 3], 12)
+            .await
+            .unwrap();
     }
 }

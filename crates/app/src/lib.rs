@@ -5,14 +5,17 @@
 pub mod accounts;
 pub mod audit;
 pub mod authz;
+pub mod blobs;
 pub mod clock;
 pub mod error;
 pub mod jobs;
 pub mod model;
+pub mod orders;
 pub mod policy;
 pub mod ports;
 pub mod secrets;
 pub mod staff;
+pub mod uploads;
 
 use std::sync::Arc;
 
@@ -23,6 +26,12 @@ pub use error::{AppError, AppResult, GatewayError, StoreError};
 pub struct App {
     /// Persistence.
     pub store: Arc<dyn ports::Store>,
+    /// Orders (证书新办 drafts and their history).
+    pub orders: Arc<dyn orders::OrderStore>,
+    /// Uploaded files.
+    pub blobs: Arc<dyn blobs::Blobs>,
+    /// Projects, prices and the service agreement.
+    pub catalogue: Arc<domain::Catalogue>,
     /// SMS provider.
     pub sms: Arc<dyn ports::Sms>,
     /// Time.

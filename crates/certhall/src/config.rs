@@ -23,6 +23,17 @@ pub struct Config {
     pub sms_templates: std::collections::BTreeMap<String, String>,
     /// `[secrets]`.
     pub secrets: SecretsConfig,
+    /// `[catalogue]`: projects, prices and the service agreement.
+    pub catalogue: CatalogueConfig,
+}
+
+/// `[catalogue]`.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct CatalogueConfig {
+    /// A catalogue TOML file replacing the built-in one (same shape as
+    /// `crates/domain/data/catalogue.toml`); empty means the built-in catalogue.
+    pub file: String,
 }
 
 /// `[server]`.
@@ -116,6 +127,17 @@ impl Config {
         } else {
             PathBuf::from(&self.secrets.keys_file)
         }
+    }
+
+    /// The catalogue: the configured file, or the one shipped with the binary.
+    pub fn catalogue(&self) -> Result<domain::Catalogue> {
+        if self.catalogue.file.is_empty() {
+            return domain::Catalogue::builtin().map_err(|e| anyhow::anyhow!("{e}"));
+        }
+        let text = std::fs::read_to_string(&self.catalogue.file)
+            .with_context(|| format!("cannot read catalogue file {}", self.catalogue.file))?;
+        domain::Catalogue::from_toml(&text)
+            .map_err(|e| anyhow::anyhow!("catalogue file {}: {e}", self.catalogue.file))
     }
 
     /// The SMS templates: built-in ones with the configured ones on top.

@@ -156,9 +156,15 @@ pub async fn open(common: &Common, clock: Arc<dyn Clock>) -> Result<Hall> {
         None => toml::from_str("").context("sms defaults")?,
     };
     let sms = gateways::sms::build(&sms_cfg).map_err(|e| anyhow::anyhow!("[sms]: {e}"))?;
-    let store = store::SqlStore::new(db.clone(), keys.vault);
+    let blobs = store::FileBlobs::new(common.data.join("blobs"), keys.vault.clone())
+        .map_err(|e| anyhow::anyhow!("blob directory: {e}"))?;
+    let catalogue = config.catalogue()?;
+    let store = Arc::new(store::SqlStore::new(db.clone(), keys.vault));
     let app = app::App {
-        store: Arc::new(store),
+        store: store.clone(),
+        orders: store,
+        blobs: Arc::new(blobs),
+        catalogue: Arc::new(catalogue),
         sms,
         clock,
         policy: config.auth.clone(),

@@ -17,6 +17,10 @@ pub struct TestHall {
     pub clock: Arc<ManualClock>,
     /// The store.
     pub store: store::SqlStore,
+    /// The database URL (a SQLite file, or a PostgreSQL schema).
+    pub db_url: String,
+    /// Where uploaded files are kept.
+    pub blob_dir: std::path::PathBuf,
 }
 
 /// 2026-11-23 10:00:00 Beijing time, where test clocks start.
@@ -39,9 +43,22 @@ pub async fn start_custom(
     sms: Arc<dyn app::ports::Sms>,
 ) -> TestHall {
     let clock = Arc::new(ManualClock::new(T0));
-    let store = store::testing::fresh_store(backend, T0)
+    let db_url = store::testing::fresh_url(backend)
         .await
         .unwrap_or_else(|e| panic!("test database: {e}"));
+    let db = store::Db::connect(&db_url)
+        .await
+        .unwrap_or_else(|e| panic!("test database: {e}"));
+    db.migrate(T0)
+        .await
+        .unwrap_or_else(|e| panic!("migrate: {e}"));
+    let vault = store::Vault::random();
+    let store = store::SqlStore::new(db, vault.clone());
+    let blob_dir = std::env::temp_dir()
+        .join("certhall-tests")
+        .join(format!("blobs-{}", hex::encode(rand::random::<[u8; 8]>())));
+    let blobs =
+        store::FileBlobs::new(blob_dir.clone(), vault).unwrap_or_else(|e| panic!("blobs: {e}"));
     let cost = PasswordCost::for_tests();
     let policy = app::policy::AuthPolicy {
         argon2_memory_kib: cost.memory_kib,
@@ -50,6 +67,11 @@ pub async fn start_custom(
     };
     let app = app::App {
         store: Arc::new(store.clone()),
+        orders: Arc::new(store.clone()),
+        blobs: Arc::new(blobs),
+        catalogue: Arc::new(
+            domain::Catalogue::builtin().unwrap_or_else(|e| panic!("catalogue: {e}")),
+        ),
         sms,
         clock: clock.clone(),
         policy,
@@ -79,6 +101,8 @@ pub async fn start_custom(
         app,
         clock,
         store,
+        db_url,
+        blob_dir,
     }
 }
 

@@ -3,8 +3,10 @@
 //! [`Vault`] before it reaches a table.
 #![forbid(unsafe_code)]
 
+pub mod blobs;
 pub mod ca;
 pub mod migrate;
+mod orders;
 mod sql_store;
 pub mod testing;
 pub mod vault;
@@ -15,6 +17,7 @@ use sqlx::{Any, AnyPool, Transaction};
 use std::str::FromStr;
 use std::time::Duration;
 
+pub use blobs::FileBlobs;
 pub use sql_store::SqlStore;
 pub use vault::Vault;
 

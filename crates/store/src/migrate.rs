@@ -13,6 +13,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "foundation",
         include_str!("../migrations/0001_foundation.sql"),
     ),
+    (3, "orders", include_str!("../migrations/0003_orders.sql")),
     (20, "ca", include_str!("../migrations/0020_ca.sql")),
 ];
 

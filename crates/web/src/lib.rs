@@ -7,13 +7,16 @@ pub mod api;
 pub mod config;
 pub mod edge;
 pub mod error;
+pub mod orders_api;
 pub mod pages;
+pub mod pdf;
 pub mod pki_routes;
 pub mod staff;
+pub mod wizard;
 
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::Router;
 use std::sync::Arc;
 
@@ -65,7 +68,37 @@ pub fn router(state: AppState, extra: Option<Router>) -> Router {
     let mut r = Router::new()
         .route("/", get(pages::home))
         .route("/faq", get(pages::faq))
-        .route("/apply", get(pages::apply))
+        .route("/apply", get(wizard::start_page).post(wizard::start))
+        .route("/orders/{no}", get(wizard::order))
+        .route(
+            "/orders/{no}/agreement",
+            get(wizard::agreement).post(wizard::agreement_post),
+        )
+        .route(
+            "/orders/{no}/application",
+            get(wizard::application).post(wizard::application_post),
+        )
+        .route(
+            "/orders/{no}/data",
+            get(wizard::data).post(wizard::data_post),
+        )
+        .route(
+            "/orders/{no}/preview",
+            get(wizard::preview).post(wizard::preview_post),
+        )
+        .route("/orders/{no}/letter", get(wizard::letter))
+        .route("/orders/{no}/letter.pdf", get(wizard::letter_pdf))
+        .route("/orders/{no}/uploads", get(wizard::uploads))
+        .route(
+            "/orders/{no}/uploads/{kind}",
+            // The handler streams and enforces its own per-file limit.
+            get(wizard::upload_get)
+                .post(wizard::upload_post)
+                .layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route("/orders/{no}/submit", post(wizard::submit))
+        .route("/orders/{no}/cancel", post(wizard::cancel))
+        .route("/templates/seal-form.pdf", get(wizard::seal_form_pdf))
         .route("/register", get(pages::register_form).post(pages::register))
         .route("/login", get(pages::login_form).post(pages::login))
         .route("/password/reset", get(pages::reset_form).post(pages::reset))
@@ -86,6 +119,7 @@ pub fn router(state: AppState, extra: Option<Router>) -> Router {
             post(staff::toggle_account),
         )
         .route("/staff/audit", get(staff::audit))
+        .route("/staff/catalogue", get(staff::catalogue))
         .route("/staff/outbox", get(staff::outbox))
         .route("/staff/jobs", get(staff::jobs))
         .route("/staff/jobs/{id}/retry", post(staff::retry_job))
@@ -99,6 +133,25 @@ pub fn router(state: AppState, extra: Option<Router>) -> Router {
         .route("/api/v1/account", get(api::account))
         .route("/api/v1/account/password", post(api::change_password))
         .route("/api/v1/account/phone", post(api::change_phone))
+        .route("/api/v1/catalogue", get(orders_api::catalogue))
+        .route(
+            "/api/v1/orders",
+            get(orders_api::list).post(orders_api::create),
+        )
+        .route("/api/v1/orders/{no}", get(orders_api::show))
+        .route("/api/v1/orders/{no}/agreement", post(orders_api::agreement))
+        .route(
+            "/api/v1/orders/{no}/application",
+            post(orders_api::application),
+        )
+        .route("/api/v1/orders/{no}/data", put(orders_api::data))
+        .route("/api/v1/orders/{no}/preview", post(orders_api::preview))
+        .route(
+            "/api/v1/orders/{no}/uploads/{kind}",
+            post(orders_api::upload).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route("/api/v1/orders/{no}/submit", post(orders_api::submit))
+        .route("/api/v1/orders/{no}/cancel", post(orders_api::cancel))
         .route("/api/v1/openapi.json", get(api::openapi))
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))

@@ -135,21 +135,6 @@ pub async fn faq(State(state): State<AppState>, ctx: Ctx) -> Response {
     })
 }
 
-#[derive(Template)]
-#[template(path = "apply.html")]
-struct ApplyPage {
-    l: Layout,
-}
-
-/// `GET /apply`: 证书新办. The wizard lands in a later change; until then the page explains
-/// the process and where to get help, and asks to log in first.
-pub async fn apply(State(state): State<AppState>, ctx: Ctx, user: PageUser) -> Response {
-    let l = Layout::anonymous(&state, &ctx)
-        .with_user(user.user.phone.masked())
-        .page("证书新办", "apply");
-    render(&ApplyPage { l })
-}
-
 /// The shared state of the register, login and reset forms.
 #[derive(Debug, Clone, Default)]
 pub struct AuthView {
@@ -425,6 +410,7 @@ struct AccountPage {
     errors: FieldErrors,
     new_phone: String,
     section: String,
+    orders: Vec<app::orders::OrderSummary>,
 }
 
 /// Query of the account page.
@@ -435,8 +421,16 @@ pub struct AccountQuery {
     pub done: Option<String>,
 }
 
-fn account_page(state: &AppState, ctx: &Ctx, user: &app::model::User) -> AccountPage {
+async fn account_page(state: &AppState, ctx: &Ctx, user: &app::model::User) -> AccountPage {
+    let orders = match state.app.my_orders(user.id).await {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::error!(error = %e, "order list failed");
+            Vec::new()
+        }
+    };
     AccountPage {
+        orders,
         l: Layout::anonymous(state, ctx)
             .with_user(user.phone.masked())
             .page("个人中心", "account"),
@@ -456,7 +450,7 @@ pub async fn account(
     user: PageUser,
     Query(q): Query<AccountQuery>,
 ) -> Response {
-    let mut page = account_page(&state, &ctx, &user.user);
+    let mut page = account_page(&state, &ctx, &user.user).await;
     page.notice = match q.done.as_deref() {
         Some("password") => "密码已保存".into(),
         Some("phone") => "手机号码已更换,请使用新号码登录".into(),
@@ -525,7 +519,7 @@ pub async fn account_password(
         .await
     {
         Ok(()) => Redirect::to("/account?done=password").into_response(),
-        Err(e) => account_error(account_page(&state, &ctx, &user.user), "password", e),
+        Err(e) => account_error(account_page(&state, &ctx, &user.user).await, "password", e),
     }
 }
 
@@ -536,7 +530,7 @@ pub async fn account_phone(
     user: PageUser,
     Form(f): Form<AccountForm>,
 ) -> Response {
-    let mut page = account_page(&state, &ctx, &user.user);
+    let mut page = account_page(&state, &ctx, &user.user).await;
     page.new_phone = f.phone.clone();
     page.section = "phone".into();
     if f.action == "send_code" {
@@ -662,4 +656,9 @@ pub fn not_found_page(l: Layout) -> Response {
         "页面不存在",
         "您访问的页面不存在或已被移除,请返回首页。",
     )
+}
+
+/// A time as Beijing wall-clock text (for templates).
+pub fn beijing(ms: &i64) -> String {
+    app::clock::format_beijing(*ms)
 }

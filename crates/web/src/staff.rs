@@ -49,10 +49,16 @@ pub struct Nav {
 }
 
 fn nav_for(actor: &StaffActor) -> Vec<Nav> {
-    let mut v = vec![Nav {
-        href: "/staff",
-        label: "工作台",
-    }];
+    let mut v = vec![
+        Nav {
+            href: "/staff",
+            label: "工作台",
+        },
+        Nav {
+            href: "/staff/catalogue",
+            label: "业务目录",
+        },
+    ];
     let entries = [
         (Permission::ManageStaff, "/staff/accounts", "员工账号"),
         (Permission::ViewOutbox, "/staff/outbox", "短信记录"),
@@ -526,4 +532,33 @@ pub async fn retry_job(
         Ok(()) => Redirect::to("/staff/jobs").into_response(),
         Err(e) => fail(&state, &ctx, &s.actor, e),
     }
+}
+
+#[derive(Template)]
+#[template(path = "staff/catalogue.html")]
+struct CataloguePage {
+    l: Layout,
+    nav: Vec<Nav>,
+    c: std::sync::Arc<domain::Catalogue>,
+}
+
+impl CataloguePage {
+    fn price(&self, p: &domain::catalogue::Project, t: &domain::CertType) -> String {
+        p.price_per_year(*t)
+            .map(|m| m.yuan_string())
+            .unwrap_or_default()
+    }
+    fn seal_price(&self, p: &domain::catalogue::Project) -> String {
+        domain::Money::from_fen(p.seal_price_fen).yuan_string()
+    }
+}
+
+/// `GET /staff/catalogue`: the projects, prices and agreement in force (read-only; the
+/// catalogue is public information, so every staff role may read it).
+pub async fn catalogue(State(state): State<AppState>, ctx: Ctx, s: PageStaff) -> Response {
+    render(&CataloguePage {
+        l: staff_layout(&state, &ctx, Some(&s.actor), "业务目录", "staff"),
+        nav: nav_for(&s.actor),
+        c: state.app.catalogue.clone(),
+    })
 }

@@ -14,3 +14,35 @@ document.addEventListener("DOMContentLoaded", function () {
     tick();
   });
 });
+
+// 打印授权委托书: a button with data-print opens the print dialog.
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("[data-print]").forEach(function (btn) {
+    btn.addEventListener("click", function () { window.print(); });
+  });
+});
+
+// Upload progress: forms with data-upload are sent with XMLHttpRequest so a progress bar can
+// move; the server answers with the uploads page, which replaces this one. Without script the
+// forms submit normally.
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("form[data-upload]").forEach(function (form) {
+    form.addEventListener("submit", function (ev) {
+      var input = form.querySelector("input[type=file]");
+      if (!window.FormData || !input || !input.files || !input.files.length) return;
+      ev.preventDefault();
+      var bar = form.querySelector("progress");
+      var xhr = new XMLHttpRequest();
+      xhr.open("POST", form.action);
+      xhr.upload.addEventListener("progress", function (e) {
+        if (bar && e.lengthComputable) { bar.hidden = false; bar.value = Math.round(e.loaded * 100 / e.total); }
+      });
+      xhr.addEventListener("load", function () {
+        if (xhr.status < 400) { window.location.replace(xhr.responseURL || window.location.href); return; }
+        document.open(); document.write(xhr.responseText); document.close();
+      });
+      xhr.addEventListener("error", function () { form.submit(); });
+      xhr.send(new FormData(form));
+    });
+  });
+});

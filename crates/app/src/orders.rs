@@ -1,0 +1,407 @@
+//! 证书新办 use cases: create an order, do the wizard steps in the order the server enforces,
+//! upload, submit, cancel, list. An applicant reaches only their own orders: anyone else's
+//! number is answered exactly like a missing one ([`AppError::NotFound`]).
+
+use crate::clock::Millis;
+use crate::ports::StoreResult;
+use crate::uploads;
+use crate::{App, AppError, AppResult};
+use async_trait::async_trait;
+use domain::order::{
+    require_draft, Application, Draft, FieldErrors, FormInput, OrderState, StepError, UploadRef,
+};
+use domain::{Date, OrderNo};
+
+/// An order as stored.
+#[derive(Clone, Debug)]
+pub struct OrderRecord {
+    /// Row id.
+    pub id: i64,
+    /// 业务单号.
+    pub no: OrderNo,
+    /// Owner (the handler's account).
+    pub user_id: i64,
+    /// State.
+    pub state: OrderState,
+    /// Everything the wizard recorded (sealed at rest).
+    pub draft: Draft,
+    /// Bumped by every save; a save with an older version is refused.
+    pub version: i64,
+    /// Creation time.
+    pub created_at: Millis,
+    /// Last change.
+    pub updated_at: Millis,
+}
+
+/// One entry of an order's history.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrderEvent {
+    /// When.
+    pub at: Millis,
+    /// Who: `user:ID`, `staff:ID`, `system`.
+    pub actor: String,
+    /// What happened, in Chinese, without personal data.
+    pub what: String,
+}
+
+/// Persistence of orders. Each method is one transaction.
+#[async_trait]
+pub trait OrderStore: Send + Sync {
+    /// Creates an order numbered `XB` + `date` + the next sequence of that day (allocated in
+    /// the same transaction, unique on every database) and records `event`.
+    async fn create_order(
+        &self,
+        user_id: i64,
+        date: Date,
+        draft: &Draft,
+        event: &OrderEvent,
+    ) -> StoreResult<OrderRecord>;
+    /// An order by number.
+    async fn order_by_no(&self, no: &OrderNo) -> StoreResult<Option<OrderRecord>>;
+    /// Orders of an account, newest first.
+    async fn orders_of_user(&self, user_id: i64) -> StoreResult<Vec<OrderRecord>>;
+    /// Saves state and draft if the row still has `version`; records `event`. False if
+    /// someone saved in between (nothing written).
+    async fn save_order(
+        &self,
+        id: i64,
+        version: i64,
+        state: OrderState,
+        draft: &Draft,
+        event: &OrderEvent,
+    ) -> StoreResult<bool>;
+    /// The history of an order, oldest first.
+    async fn order_events(&self, order_id: i64) -> StoreResult<Vec<OrderEvent>>;
+}
+
+/// What a list shows of an order.
+#[derive(Clone, Debug)]
+pub struct OrderSummary {
+    /// 业务单号.
+    pub no: OrderNo,
+    /// State.
+    pub state: OrderState,
+    /// Unit name, if entered.
+    pub unit_name: String,
+    /// Where "继续办理" leads (a wizard step path segment).
+    pub next: &'static str,
+    /// Created.
+    pub created_at: Millis,
+    /// Last change.
+    pub updated_at: Millis,
+}
+
+/// The result of saving the 录入信息 form.
+pub type FormResult = Result<(), FieldErrors>;
+
+fn step(e: StepError) -> AppError {
+    AppError::Conflict(e.to_string())
+}
+
+/// The path segment of each wizard step.
+pub fn step_path(draft: &Draft) -> &'static str {
+    use domain::order::Step;
+    match draft.next_step() {
+        Step::Agreement => "agreement",
+        Step::Application => "application",
+        Step::Data => "data",
+        Step::Preview => "preview",
+        Step::Uploads => "uploads",
+    }
+}
+
+/// Beijing date of a time.
+pub fn beijing_date(ms: Millis) -> Date {
+    let days = (ms + 8 * 3_600_000).div_euclid(86_400_000);
+    Date::from_days_since_epoch(days).unwrap_or(Date::MIN)
+}
+
+impl App {
+    fn today(&self) -> Date {
+        beijing_date(self.now())
+    }
+
+    fn order_event(&self, user_id: i64, what: impl Into<String>) -> OrderEvent {
+        OrderEvent {
+            at: self.now(),
+            actor: format!("user:{user_id}"),
+            what: what.into(),
+        }
+    }
+
+    /// The order `no` if it belongs to `user_id`; anything else is `NotFound`.
+    pub async fn my_order(&self, user_id: i64, no: &str) -> AppResult<OrderRecord> {
+        let no = OrderNo::parse(no).map_err(|_| AppError::NotFound)?;
+        match self.orders.order_by_no(&no).await? {
+            Some(o) if o.user_id == user_id => Ok(o),
+            _ => Err(AppError::NotFound),
+        }
+    }
+
+    /// 证书新办: a new order (or the applicant's untouched one, so reloading the start page
+    /// does not pile up empty orders).
+    pub async fn start_order(&self, user_id: i64) -> AppResult<OrderNo> {
+        let mine = self.orders.orders_of_user(user_id).await?;
+        if let Some(o) = mine
+            .iter()
+            .find(|o| o.state == OrderState::Draft && o.draft.progress == 0)
+        {
+            return Ok(o.no.clone());
+        }
+        let rec = self
+            .orders
+            .create_order(
+                user_id,
+                self.today(),
+                &Draft::default(),
+                &self.order_event(user_id, "创建业务单(证书新办)"),
+            )
+            .await?;
+        Ok(rec.no)
+    }
+
+    async fn change(
+        &self,
+        user_id: i64,
+        no: &str,
+        what: String,
+        f: impl FnOnce(&mut Draft) -> Result<(), StepError>,
+    ) -> AppResult<()> {
+        let o = self.my_order(user_id, no).await?;
+        require_draft(o.state).map_err(step)?;
+        let mut d = o.draft.clone();
+        f(&mut d).map_err(step)?;
+        self.save(&o, OrderState::Draft, &d, self.order_event(user_id, what))
+            .await
+    }
+
+    async fn save(
+        &self,
+        o: &OrderRecord,
+        state: OrderState,
+        d: &Draft,
+        ev: OrderEvent,
+    ) -> AppResult<()> {
+        if self
+            .orders
+            .save_order(o.id, o.version, state, d, &ev)
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(AppError::Conflict(
+                "业务单已在其他页面被修改,请刷新页面后重试".into(),
+            ))
+        }
+    }
+
+    /// Step 1: the agreement box, recorded with version, time and client address.
+    pub async fn accept_agreement(
+        &self,
+        user_id: i64,
+        no: &str,
+        agreed: bool,
+        ip: &str,
+    ) -> AppResult<()> {
+        let version = self.catalogue.agreement.version.clone();
+        let now = self.now();
+        self.change(
+            user_id,
+            no,
+            format!("同意《电子认证服务协议》(版本 {version})"),
+            |d| d.accept_agreement(agreed, &version, now, ip),
+        )
+        .await
+    }
+
+    /// Step 2: project, 已知悉, sub-option.
+    pub async fn choose_application(
+        &self,
+        user_id: i64,
+        no: &str,
+        project: &str,
+        option: &str,
+        acknowledged: bool,
+    ) -> AppResult<()> {
+        let name = self
+            .catalogue
+            .project(project)
+            .map(|p| p.name.clone())
+            .unwrap_or_default();
+        let c = self.catalogue.clone();
+        self.change(user_id, no, format!("选择应用:{name}"), |d| {
+            d.choose_application(&c, project, option, acknowledged)
+        })
+        .await
+    }
+
+    /// Step 3: the form. `Ok(Err(errors))` when a field was refused (nothing saved).
+    pub async fn save_form(
+        &self,
+        user_id: i64,
+        no: &str,
+        form: FormInput,
+    ) -> AppResult<FormResult> {
+        let o = self.my_order(user_id, no).await?;
+        require_draft(o.state).map_err(step)?;
+        let mut d = o.draft.clone();
+        match d
+            .save_form(&self.catalogue, form, self.today())
+            .map_err(step)?
+        {
+            Err(errors) => Ok(Err(errors)),
+            Ok(_) => {
+                self.save(
+                    &o,
+                    OrderState::Draft,
+                    &d,
+                    self.order_event(user_id, "保存申请信息"),
+                )
+                .await?;
+                // Files of 申请人 rows that are gone or now hold someone else.
+                for (k, u) in &o.draft.uploads {
+                    if !d.uploads.contains_key(k) {
+                        let _ = self.blobs.delete(&u.blob).await;
+                    }
+                }
+                Ok(Ok(()))
+            }
+        }
+    }
+
+    /// The saved application, parsed (for the preview and the letter).
+    pub fn application_of(&self, o: &OrderRecord) -> AppResult<Application> {
+        o.draft
+            .application(&self.catalogue, self.today())
+            .map_err(step)
+    }
+
+    /// Step 4: 预览申请信息 confirmed.
+    pub async fn confirm_preview(&self, user_id: i64, no: &str) -> AppResult<()> {
+        self.change(
+            user_id,
+            no,
+            "确认申请信息,生成《单位授权委托书》".into(),
+            |d| d.confirm_preview(),
+        )
+        .await
+    }
+
+    /// Step 5: stores or replaces one file. `bytes` was limited in size while reading.
+    pub async fn upload(&self, user_id: i64, no: &str, kind: &str, bytes: &[u8]) -> AppResult<()> {
+        let o = self.my_order(user_id, no).await?;
+        require_draft(o.state).map_err(step)?;
+        o.draft.can_do(domain::order::Step::Uploads).map_err(step)?;
+        let label = o
+            .draft
+            .required_uploads()
+            .into_iter()
+            .find(|(k, _)| k == kind)
+            .map(|(_, l)| l)
+            .ok_or_else(|| step(StepError::UnknownUpload))?;
+        let file = uploads::check("file", bytes)?;
+        let size = file.bytes.len() as u64;
+        let blob = self.blobs.put(file.bytes).await?;
+        let mut d = o.draft.clone();
+        let upload = UploadRef {
+            blob: blob.clone(),
+            mime: file.mime.into(),
+            size,
+            sha256: file.sha256.clone(),
+            at: self.now(),
+        };
+        let old = match d.set_upload(kind, upload) {
+            Ok(old) => old,
+            Err(e) => {
+                let _ = self.blobs.delete(&blob).await;
+                return Err(step(e));
+            }
+        };
+        let what = format!(
+            "{}{label}(SHA-256 {}…)",
+            if old.is_some() { "替换" } else { "上传" },
+            &file.sha256[..16]
+        );
+        if let Err(e) = self
+            .save(&o, OrderState::Draft, &d, self.order_event(user_id, what))
+            .await
+        {
+            let _ = self.blobs.delete(&blob).await;
+            return Err(e);
+        }
+        if let Some(old) = old {
+            let _ = self.blobs.delete(&old.blob).await;
+        }
+        Ok(())
+    }
+
+    /// An uploaded file for its owner: (mime, bytes).
+    pub async fn uploaded_file(
+        &self,
+        user_id: i64,
+        no: &str,
+        kind: &str,
+    ) -> AppResult<(String, Vec<u8>)> {
+        let o = self.my_order(user_id, no).await?;
+        let u = o.draft.uploads.get(kind).ok_or(AppError::NotFound)?;
+        Ok((u.mime.clone(), self.blobs.get(&u.blob).await?))
+    }
+
+    /// Submits the materials: the order moves to 待认证.
+    pub async fn submit_order(&self, user_id: i64, no: &str) -> AppResult<()> {
+        let o = self.my_order(user_id, no).await?;
+        require_draft(o.state).map_err(step)?;
+        o.draft.check_submit().map_err(step)?;
+        let mut d = o.draft.clone();
+        d.progress = 5;
+        self.save(
+            &o,
+            OrderState::PendingVerification,
+            &d,
+            self.order_event(user_id, "提交申请资料,等待经办人在线认证(待认证)"),
+        )
+        .await
+    }
+
+    /// Cancels a draft.
+    pub async fn cancel_order(&self, user_id: i64, no: &str) -> AppResult<()> {
+        let o = self.my_order(user_id, no).await?;
+        require_draft(o.state).map_err(step)?;
+        self.save(
+            &o,
+            OrderState::Cancelled,
+            &o.draft,
+            self.order_event(user_id, "取消业务单"),
+        )
+        .await
+    }
+
+    /// 我的业务单 - 证书申请.
+    pub async fn my_orders(&self, user_id: i64) -> AppResult<Vec<OrderSummary>> {
+        Ok(self
+            .orders
+            .orders_of_user(user_id)
+            .await?
+            .into_iter()
+            .map(|o| OrderSummary {
+                unit_name: o.draft.form.unit_name.clone(),
+                next: step_path(&o.draft),
+                no: o.no,
+                state: o.state,
+                created_at: o.created_at,
+                updated_at: o.updated_at,
+            })
+            .collect())
+    }
+
+    /// The history of one of the applicant's orders.
+    pub async fn order_history(
+        &self,
+        user_id: i64,
+        no: &str,
+    ) -> AppResult<(OrderRecord, Vec<OrderEvent>)> {
+        let o = self.my_order(user_id, no).await?;
+        let ev = self.orders.order_events(o.id).await?;
+        Ok((o, ev))
+    }
+}

@@ -1,0 +1,186 @@
+//! [`app::orders::OrderStore`] on the shared schema (migration 0003). The draft is sealed
+//! with the order number as associated data, so a sealed draft cannot be moved to another
+//! order; numbers come from a per-day counter bumped by one upsert, atomic on both databases.
+
+use crate::{db_err, SqlStore};
+use app::orders::{OrderEvent, OrderRecord, OrderStore};
+use app::ports::StoreResult;
+use app::StoreError;
+use async_trait::async_trait;
+use domain::order::{Draft, OrderState};
+use domain::{Date, OrderNo};
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+
+const COLS: &str = "id, order_no, user_id, state, version, draft_enc, created_at, updated_at";
+
+fn get<'r, T: sqlx::Decode<'r, Any> + sqlx::Type<Any>>(
+    row: &'r AnyRow,
+    col: &str,
+) -> StoreResult<T> {
+    row.try_get::<T, _>(col).map_err(db_err)
+}
+
+fn bad(what: &str) -> StoreError {
+    StoreError::Other(format!("orders: {what}"))
+}
+
+impl SqlStore {
+    fn seal_draft(&self, no: &OrderNo, d: &Draft) -> StoreResult<Vec<u8>> {
+        let json = serde_json::to_vec(d).map_err(|e| bad(&e.to_string()))?;
+        self.vault().seal(&format!("orders.draft:{no}"), &json)
+    }
+
+    fn order_from(&self, row: &AnyRow) -> StoreResult<OrderRecord> {
+        let no: String = get(row, "order_no")?;
+        let no = OrderNo::parse(&no).map_err(|_| bad("invalid order number"))?;
+        let state: String = get(row, "state")?;
+        let sealed: Vec<u8> = get(row, "draft_enc")?;
+        let json = self.vault().open(&format!("orders.draft:{no}"), &sealed)?;
+        Ok(OrderRecord {
+            id: get(row, "id")?,
+            user_id: get(row, "user_id")?,
+            state: OrderState::parse(&state).ok_or_else(|| bad("unknown state"))?,
+            draft: serde_json::from_slice(&json).map_err(|e| bad(&e.to_string()))?,
+            version: get(row, "version")?,
+            created_at: get(row, "created_at")?,
+            updated_at: get(row, "updated_at")?,
+            no,
+        })
+    }
+}
+
+async fn add_event(
+    tx: &mut Transaction<'static, Any>,
+    order_id: i64,
+    e: &OrderEvent,
+) -> StoreResult<()> {
+    sqlx::query("INSERT INTO order_events (order_id, at, actor, what) VALUES ($1, $2, $3, $4)")
+        .bind(order_id)
+        .bind(e.at)
+        .bind(&e.actor)
+        .bind(&e.what)
+        .execute(&mut **tx)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
+#[async_trait]
+impl OrderStore for SqlStore {
+    async fn create_order(
+        &self,
+        user_id: i64,
+        date: Date,
+        draft: &Draft,
+        event: &OrderEvent,
+    ) -> StoreResult<OrderRecord> {
+        let mut tx = self.db().begin().await?;
+        let day = date.compact();
+        let seq: i64 = get(
+            &sqlx::query(
+                "INSERT INTO order_counters (day, last_seq) VALUES ($1, 1) \
+                 ON CONFLICT (day) DO UPDATE SET last_seq = order_counters.last_seq + 1 RETURNING last_seq",
+            )
+            .bind(&day)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?,
+            "last_seq",
+        )?;
+        let seq = u32::try_from(seq).map_err(|_| bad("sequence"))?;
+        let no = OrderNo::new_issue(date, seq).map_err(|e| bad(&e.to_string()))?;
+        let row = sqlx::query(&format!(
+            "INSERT INTO orders (order_no, user_id, state, version, draft_enc, created_at, updated_at) \
+             VALUES ($1, $2, $3, 1, $4, $5, $5) RETURNING {COLS}"
+        ))
+        .bind(no.as_str())
+        .bind(user_id)
+        .bind(OrderState::Draft.as_str())
+        .bind(self.seal_draft(&no, draft)?)
+        .bind(event.at)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let rec = self.order_from(&row)?;
+        add_event(&mut tx, rec.id, event).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(rec)
+    }
+
+    async fn order_by_no(&self, no: &OrderNo) -> StoreResult<Option<OrderRecord>> {
+        let row = sqlx::query(&format!("SELECT {COLS} FROM orders WHERE order_no = $1"))
+            .bind(no.as_str())
+            .fetch_optional(&self.db().pool)
+            .await
+            .map_err(db_err)?;
+        row.map(|r| self.order_from(&r)).transpose()
+    }
+
+    async fn orders_of_user(&self, user_id: i64) -> StoreResult<Vec<OrderRecord>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLS} FROM orders WHERE user_id = $1 ORDER BY id DESC"
+        ))
+        .bind(user_id)
+        .fetch_all(&self.db().pool)
+        .await
+        .map_err(db_err)?;
+        rows.iter().map(|r| self.order_from(r)).collect()
+    }
+
+    async fn save_order(
+        &self,
+        id: i64,
+        version: i64,
+        state: OrderState,
+        draft: &Draft,
+        event: &OrderEvent,
+    ) -> StoreResult<bool> {
+        let mut tx = self.db().begin().await?;
+        let no: Option<String> = sqlx::query("SELECT order_no FROM orders WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .map(|r| get::<String>(&r, "order_no"))
+            .transpose()?;
+        let no = OrderNo::parse(&no.ok_or(StoreError::NotFound)?).map_err(|_| bad("number"))?;
+        let done = sqlx::query(
+            "UPDATE orders SET state = $1, draft_enc = $2, version = version + 1, updated_at = $3 \
+             WHERE id = $4 AND version = $5",
+        )
+        .bind(state.as_str())
+        .bind(self.seal_draft(&no, draft)?)
+        .bind(event.at)
+        .bind(id)
+        .bind(version)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        if done != 1 {
+            return Ok(false);
+        }
+        add_event(&mut tx, id, event).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(true)
+    }
+
+    async fn order_events(&self, order_id: i64) -> StoreResult<Vec<OrderEvent>> {
+        let rows =
+            sqlx::query("SELECT at, actor, what FROM order_events WHERE order_id = $1 ORDER BY id")
+                .bind(order_id)
+                .fetch_all(&self.db().pool)
+                .await
+                .map_err(db_err)?;
+        rows.iter()
+            .map(|r| {
+                Ok(OrderEvent {
+                    at: get(r, "at")?,
+                    actor: get(r, "actor")?,
+                    what: get(r, "what")?,
+                })
+            })
+            .collect()
+    }
+}

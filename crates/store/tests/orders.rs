@@ -1,0 +1,201 @@
+//! Orders and blobs on SQLite and on PostgreSQL, each test on a fresh database.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use app::blobs::Blobs;
+use app::model::Effects;
+use app::orders::{OrderEvent, OrderStore};
+use app::ports::Store;
+use domain::order::{Draft, OrderState};
+use domain::{Date, Phone};
+use store::testing::{fresh_store, Backend};
+use store::{FileBlobs, SqlStore};
+
+const T: i64 = 1_795_399_200_000;
+
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite { $( #[tokio::test] async fn $name() { super::$name(super::store(store::testing::Backend::Sqlite).await).await } )* }
+        mod postgres { $( #[tokio::test] async fn $name() { super::$name(super::store(store::testing::Backend::Postgres).await).await } )* }
+    };
+}
+
+on_both!(
+    numbers_are_sequential_per_day_and_drafts_sealed,
+    concurrent_creations_never_share_a_number,
+    stale_saves_are_refused_and_history_kept,
+);
+
+async fn store(backend: Backend) -> SqlStore {
+    fresh_store(backend, T).await.expect("fresh store")
+}
+
+fn ev(what: &str) -> OrderEvent {
+    OrderEvent {
+        at: T,
+        actor: "user:1".into(),
+        what: what.into(),
+    }
+}
+
+async fn user(s: &SqlStore, phone: &str) -> i64 {
+    s.create_user(&Phone::parse(phone).unwrap(), None, T, Effects::default())
+        .await
+        .unwrap()
+        .id
+}
+
+fn secret_draft() -> Draft {
+    let mut d = Draft::default();
+    d.form.handler_id = "11010519491231002X".into();
+    d.form.handler_phone = "13612345678".into();
+    d.form.bank_account = "44201500100052526093".into();
+    d
+}
+
+async fn numbers_are_sequential_per_day_and_drafts_sealed(s: SqlStore) {
+    let u = user(&s, "13800138000").await;
+    let day = Date::new(2026, 11, 23).unwrap();
+    let a = s
+        .create_order(u, day, &secret_draft(), &ev("创建"))
+        .await
+        .unwrap();
+    let b = s
+        .create_order(u, day, &Draft::default(), &ev("创建"))
+        .await
+        .unwrap();
+    let c = s
+        .create_order(
+            u,
+            Date::new(2026, 11, 24).unwrap(),
+            &Draft::default(),
+            &ev("创建"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(a.no.as_str(), "XB20261123000001");
+    assert_eq!(b.no.as_str(), "XB20261123000002");
+    assert_eq!(c.no.as_str(), "XB20261124000001");
+    let back = s.order_by_no(&a.no).await.unwrap().unwrap();
+    assert_eq!(back.draft.form.handler_id, "11010519491231002X");
+    assert_eq!(back.state, OrderState::Draft);
+    assert_eq!(s.orders_of_user(u).await.unwrap().len(), 3);
+    assert!(s.orders_of_user(u + 1000).await.unwrap().is_empty());
+    use sqlx::Row;
+    let rows = sqlx::query("SELECT draft_enc FROM orders")
+        .fetch_all(&s.db().pool)
+        .await
+        .unwrap();
+    for r in rows {
+        let enc: Vec<u8> = r.try_get("draft_enc").unwrap();
+        for needle in [
+            &b"11010519491231002X"[..],
+            b"13612345678",
+            b"44201500100052526093",
+        ] {
+            assert!(!enc.windows(needle.len()).any(|w| w == needle));
+        }
+    }
+}
+
+async fn concurrent_creations_never_share_a_number(s: SqlStore) {
+    let u = user(&s, "13800138000").await;
+    let day = Date::new(2026, 11, 23).unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..12 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            s.create_order(u, day, &Draft::default(), &ev("创建"))
+                .await
+                .unwrap()
+                .no
+        }));
+    }
+    let mut nos = Vec::new();
+    for t in tasks {
+        nos.push(t.await.unwrap().as_str().to_owned());
+    }
+    nos.sort();
+    nos.dedup();
+    assert_eq!(nos.len(), 12);
+    assert_eq!(nos.last().unwrap(), "XB20261123000012");
+}
+
+async fn stale_saves_are_refused_and_history_kept(s: SqlStore) {
+    let u = user(&s, "13800138000").await;
+    let o = s
+        .create_order(
+            u,
+            Date::new(2026, 11, 23).unwrap(),
+            &Draft::default(),
+            &ev("创建业务单"),
+        )
+        .await
+        .unwrap();
+    let mut d = o.draft.clone();
+    d.progress = 1;
+    assert!(s
+        .save_order(o.id, o.version, OrderState::Draft, &d, &ev("同意协议"))
+        .await
+        .unwrap());
+    d.progress = 2;
+    assert!(
+        !s.save_order(o.id, o.version, OrderState::Draft, &d, &ev("过期的保存"))
+            .await
+            .unwrap(),
+        "a save based on an old version is refused"
+    );
+    let now = s.order_by_no(&o.no).await.unwrap().unwrap();
+    assert_eq!((now.draft.progress, now.version), (1, o.version + 1));
+    let hist: Vec<String> = s
+        .order_events(o.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.what)
+        .collect();
+    assert_eq!(hist, vec!["创建业务单", "同意协议"]);
+}
+
+#[tokio::test]
+async fn blobs_are_sealed_files_with_random_ids() {
+    let dir = std::env::temp_dir().join(format!(
+        "certhall-blobs-{}",
+        hex::encode(rand::random::<[u8; 6]>())
+    ));
+    let b = FileBlobs::new(dir.clone(), store::Vault::random()).unwrap();
+    let id = b
+        .put(b"ID 11010519491231002X phone 13612345678".to_vec())
+        .await
+        .unwrap();
+    assert_eq!(
+        b.get(&id).await.unwrap(),
+        b"ID 11010519491231002X phone 13612345678"
+    );
+    for entry in walk(&dir) {
+        let bytes = std::fs::read(entry).unwrap();
+        assert!(!bytes.windows(11).any(|w| w == b"13612345678"));
+    }
+    for bad in ["../../etc/passwd", "", "ABCDEF", &id.to_uppercase()] {
+        assert!(
+            matches!(b.get(bad).await, Err(app::StoreError::NotFound)),
+            "{bad}"
+        );
+    }
+    b.delete(&id).await.unwrap();
+    assert!(matches!(b.get(&id).await, Err(app::StoreError::NotFound)));
+    b.delete(&id).await.unwrap();
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}

@@ -1,0 +1,1150 @@
+//! 证书新办 pages: 电子认证服务协议 → 选择应用 → 录入信息 → 预览申请信息 → 《单位授权委托书》 →
+//! 上传资料 → 待认证, plus the order page with its history. Every form works without script;
+//! the steps are enforced by the use cases, so a page reached by URL out of order shows the
+//! step's Chinese message and changes nothing.
+
+use crate::edge::{Ctx, Form, PageUser};
+use crate::error::PageError;
+use crate::pages::{render, FieldErrors, Layout};
+use crate::AppState;
+use app::orders::OrderRecord;
+use app::AppError;
+use askama::Template;
+use axum::extract::{Multipart, Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use domain::order::{Application, Draft, FormInput, OrderState, Step, MAX_PERSONS};
+use domain::Catalogue;
+use serde::Deserialize;
+
+/// One input of the 录入信息 form as a template shows it.
+pub struct FieldView {
+    /// Form name.
+    pub name: String,
+    /// Label.
+    pub label: &'static str,
+    /// What was typed.
+    pub value: String,
+    /// Message beside the field.
+    pub error: String,
+    /// `text`, `tel`, `email`.
+    pub kind: &'static str,
+    /// Longest input in characters.
+    pub max: usize,
+    /// 温馨提示 under the field.
+    pub hint: &'static str,
+}
+
+/// A titled group of fields.
+pub struct SectionView {
+    /// Heading.
+    pub title: &'static str,
+    /// Note under the heading.
+    pub note: &'static str,
+    /// Inputs.
+    pub fields: Vec<FieldView>,
+}
+
+/// One 申请人 row.
+pub struct PersonView {
+    /// Index.
+    pub index: usize,
+    /// Its years field.
+    pub years: String,
+    /// Error of the years field.
+    pub years_error: String,
+    /// Name, ID, phone.
+    pub fields: Vec<FieldView>,
+}
+
+type Spec = (
+    &'static str,
+    &'static str,
+    &'static str,
+    usize,
+    &'static str,
+);
+
+const SECTIONS: &[(&str, &str, &[Spec])] = &[
+    (
+        "单位信息",
+        "",
+        &[
+            ("unit_name", "单位名称", "text", 60, ""),
+            ("credit_code", "统一社会信用代码", "text", 18, ""),
+            ("unit_address", "单位地址", "text", 100, ""),
+        ],
+    ),
+    (
+        "法人信息",
+        "",
+        &[
+            ("legal_name", "法人姓名", "text", 30, ""),
+            ("legal_id", "法人身份证号码", "text", 18, ""),
+            ("legal_phone", "法人手机号码", "tel", 11, ""),
+        ],
+    ),
+    (
+        "经办人信息",
+        "",
+        &[
+            ("handler_name", "单位经办人姓名", "text", 30, ""),
+            ("handler_id", "身份证号码", "text", 18, ""),
+            (
+                "handler_phone",
+                "移动电话",
+                "tel",
+                11,
+                "温馨提示: 请填写实名手机号码",
+            ),
+            (
+                "handler_email",
+                "常用联系邮箱",
+                "email",
+                100,
+                "温馨提示: 此邮箱用于接收电子发票,请正确填写",
+            ),
+            ("handler_title", "职务", "text", 30, ""),
+        ],
+    ),
+    (
+        "金融认证信息",
+        "单位对公银行账户,用于金融认证(小额打款)",
+        &[
+            ("bank_account_name", "开户名", "text", 60, ""),
+            ("bank_name", "开户银行", "text", 60, ""),
+            ("bank_account", "银行账号", "text", 32, ""),
+        ],
+    ),
+    (
+        "邮寄信息",
+        "数字证书将以邮寄方式寄出(邮费到付)",
+        &[
+            ("mail_recipient", "收件人", "text", 30, ""),
+            ("mail_phone", "收件人电话", "tel", 11, ""),
+            ("mail_address", "收件地址", "text", 100, ""),
+        ],
+    ),
+    (
+        "电子发票信息",
+        "",
+        &[
+            ("invoice_title", "发票抬头", "text", 60, ""),
+            ("invoice_tax_no", "纳税人识别号", "text", 20, ""),
+            ("invoice_email", "发票接收邮箱", "email", 100, ""),
+        ],
+    ),
+];
+
+fn field(form: &FormInput, errors: &FieldErrors, s: &Spec, name: String) -> FieldView {
+    FieldView {
+        value: form.get(&name).to_owned(),
+        error: errors.of(&name).to_owned(),
+        name,
+        label: s.1,
+        kind: s.2,
+        max: s.3,
+        hint: s.4,
+    }
+}
+
+fn sections(form: &FormInput, errors: &FieldErrors) -> Vec<SectionView> {
+    SECTIONS
+        .iter()
+        .map(|(title, note, specs)| SectionView {
+            title,
+            note,
+            fields: specs
+                .iter()
+                .map(|s| field(form, errors, s, s.0.to_owned()))
+                .collect(),
+        })
+        .collect()
+}
+
+const PERSON: &[Spec] = &[
+    ("name", "申请人姓名", "text", 30, ""),
+    ("id_number", "申请人身份证号码", "text", 18, ""),
+    (
+        "phone",
+        "申请人手机号码",
+        "tel",
+        11,
+        "温馨提示: 请填写实名手机号码,证书PIN码将发送至此号码",
+    ),
+];
+
+fn persons(form: &FormInput, errors: &FieldErrors) -> Vec<PersonView> {
+    (0..form.persons.len())
+        .map(|i| PersonView {
+            index: i,
+            years: form.persons[i].years.clone(),
+            years_error: errors.of(&format!("persons.{i}.years")).to_owned(),
+            fields: PERSON
+                .iter()
+                .map(|s| field(form, errors, s, format!("persons.{i}.{}", s.0)))
+                .collect(),
+        })
+        .collect()
+}
+
+/// The frame of every wizard page.
+pub struct WizardFrame {
+    /// Layout.
+    pub l: Layout,
+    /// 业务单号.
+    pub no: String,
+    /// Which header item is current (1 选择应用 … 5 在线支付).
+    pub header: u8,
+    /// A message for the whole page.
+    pub error: String,
+}
+
+fn frame(
+    state: &AppState,
+    ctx: &Ctx,
+    user: &PageUser,
+    no: &str,
+    header: u8,
+    title: &str,
+) -> WizardFrame {
+    WizardFrame {
+        l: Layout::anonymous(state, ctx)
+            .with_user(user.user.phone.masked())
+            .page(title, "apply"),
+        no: no.to_owned(),
+        header,
+        error: String::new(),
+    }
+}
+
+fn page_error(state: &AppState, ctx: &Ctx, user: &PageUser, e: AppError) -> Response {
+    PageError {
+        layout: Layout::anonymous(state, ctx).with_user(user.user.phone.masked()),
+        error: e,
+    }
+    .into_response()
+}
+
+fn see(path: String) -> Response {
+    Redirect::to(&path).into_response()
+}
+
+fn with_status(status: StatusCode, r: Response) -> Response {
+    (status, r).into_response()
+}
+
+/// Loads the order and checks `step` may be shown now.
+async fn load(
+    state: &AppState,
+    user: &PageUser,
+    no: &str,
+    step: Option<Step>,
+) -> Result<OrderRecord, AppError> {
+    let o = state.app.my_order(user.user.id, no).await?;
+    if let Some(step) = step {
+        domain::order::require_draft(o.state).map_err(|e| AppError::Conflict(e.to_string()))?;
+        o.draft
+            .can_do(step)
+            .map_err(|e| AppError::Conflict(e.to_string()))?;
+    }
+    Ok(o)
+}
+
+// ---- start ----
+
+#[derive(Template)]
+#[template(path = "wizard/start.html")]
+struct StartPage {
+    l: Layout,
+    drafts: Vec<app::orders::OrderSummary>,
+}
+
+/// `GET /apply`: 证书新办 — what to prepare, and the button that opens a new order.
+pub async fn start_page(State(state): State<AppState>, ctx: Ctx, user: PageUser) -> Response {
+    let drafts = match state.app.my_orders(user.user.id).await {
+        Ok(v) => v
+            .into_iter()
+            .filter(|o| o.state == OrderState::Draft)
+            .collect(),
+        Err(e) => return page_error(&state, &ctx, &user, e),
+    };
+    render(&StartPage {
+        l: Layout::anonymous(&state, &ctx)
+            .with_user(user.user.phone.masked())
+            .page("证书新办", "apply"),
+        drafts,
+    })
+}
+
+/// `POST /apply`: opens an order and goes to the agreement.
+pub async fn start(State(state): State<AppState>, ctx: Ctx, user: PageUser) -> Response {
+    match state.app.start_order(user.user.id).await {
+        Ok(no) => see(format!("/orders/{no}/agreement")),
+        Err(e) => page_error(&state, &ctx, &user, e),
+    }
+}
+
+// ---- step 1 ----
+
+#[derive(Template)]
+#[template(path = "wizard/agreement.html")]
+struct AgreementPage {
+    l: Layout,
+    f: WizardFrame,
+    title: String,
+    text: String,
+    version: String,
+    agreed: bool,
+}
+
+fn agreement_page(state: &AppState, f: WizardFrame, d: &Draft) -> AgreementPage {
+    let a = &state.app.catalogue.agreement;
+    AgreementPage {
+        l: f.l.clone(),
+        f,
+        title: a.title.clone(),
+        text: a.text.clone(),
+        version: a.version.clone(),
+        agreed: d.agreement.is_some(),
+    }
+}
+
+/// `GET /orders/{no}/agreement`.
+pub async fn agreement(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    user: PageUser,
+    Path(no): Path<String>,
+) -> Response {
+    match load(&state, &user, &no, Some(Step::Agreement)).await {
+        Ok(o) => render(&agreement_page(
+            &state,
+            frame(&state, &ctx, &user, &no, 1, "电子认证服务协议"),
+            &o.draft,
+        )),
+        Err(e) => page_error(&state, &ctx, &user, e),
+    }
+}
+
+/// Fields of the agreement form.
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+pub struct AgreeForm {
+    /// The box "我同意并接受《隐私保护》".
+    pub agree: Option<String>,
+}
+
+/// `POST /orders/{no}/agreement`.
+pub async fn agreement_post(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    user: PageUser,
+    Path(no): Path<String>,
+    Form(f): Form<AgreeForm>,
+) -> Response {
+    match state
+        .app
+        .accept_agreement(user.user.id, &no, f.agree.is_some(), &ctx.ip)
+        .await
+    {
+        Ok(()) => see(format!("/orders/{no}/application")),
+        Err(AppError::Conflict(msg)) => match load(&state, &user, &no, None).await {
+            Ok(o) => {
+                let mut fr = frame(&state, &ctx, &user, &no, 1, "电子认证服务协议");
+                fr.error = msg;
+                with_status(
+                    StatusCode::CONFLICT,
+                    render(&agreement_page(&state, fr, &o.draft)),
+                )
+            }
+            Err(e) => page_error(&state, &ctx, &user, e),
+        },
+        Err(e) => page_error(&state, &ctx, &user, e),
+    }
+}
+
+// ---- step 2 ----
+
+#[derive(Template)]
+#[template(path = "wizard/application.html")]
+struct ApplicationPage {
+    l: Layout,
+    f: WizardFrame,
+    catalogue: std::sync::Arc<Catalogue>,
+    project: String,
+    option: String,
+    acknowledged: bool,
+}
+
+/// `GET /orders/{no}/application`.
+pub async fn application(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    user: PageUser,
+    Path(no): Path<String>,
+) -> Response {
+    match load(&state, &user, &no, Some(Step::Application)).await {
+        Ok(o) => render(&ApplicationPage {
+            l: Layout::anonymous(&state, &ctx)
+                .with_user(user.user.phone.masked())
+                .page("选择应用", "apply"),
+            f: frame(&state, &ctx, &user, &no, 1, "选择应用"),
+            catalogue: state.app.catalogue.clone(),
+            acknowledged: o.draft.project.is_some(),
+            project: o.draft.project.clone().unwrap_or_default(),
+            option: o.draft.option.clone().unwrap_or_default(),
+        }),
+        Err(e) => page_error(&state, &ctx, &user, e),
+    }
+}
+
+/// Fields of the 选择应用 form.
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+pub struct ApplicationForm {
+    /// Project code.
+    pub project: String,
+    /// Sub-option code.
+    pub option: String,
+    /// 已知悉.
+    pub acknowledged: Option<String>,
+}
+
+/// `POST /orders/{no}/application`.
+pub async fn application_post(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    user: PageUser,
+    Path(no): Path<String>,
+    Form(f): Form<ApplicationForm>,
+) -> Response {
+    match state
+        .app
+        .choose_application(
+            user.user.id,
+            &no,
+            &f.project,
+            &f.option,
+            f.acknowledged.is_some(),
+        )
+        .await
+    {
+        Ok(()) => see(format!("/orders/{no}/data")),
+        Err(AppError::Conflict(msg)) => {
+            let mut fr = frame(&state, &ctx, &user, &no, 1, "选择应用");
+            fr.error = msg;
+            with_status(
+                StatusCode::CONFLICT,
+                render(&ApplicationPage {
+                    l: fr.l.clone(),
+                    f: fr,
+                    catalogue: state.app.catalogue.clone(),
+                    project: f.project,
+                    option: f.option,
+                    acknowledged: f.acknowledged.is_some(),
+                }),
+            )
+        }
+        Err(e) => page_error(&state, &ctx, &user, e),
+    }
+}
+
+// ---- step 3 ----
+
+#[derive(Template)]
+#[template(path = "wizard/data.html")]
+struct DataPage {
+    l: Layout,
+    f: WizardFrame,
+    org_cert: bool,
+    org_years: String,
+    seal: String,
+    errors: FieldErrors,
+    sections: Vec<SectionView>,
+    persons: Vec<PersonView>,
+    can_add: bool,
+    prices: String,
+}
+
+fn data_page(
+    state: &AppState,
+    fr: WizardFrame,
+    d: &Draft,
+    form: &FormInput,
+    errors: FieldErrors,
+) -> DataPage {
+    let prices = d
+        .project(&state.app.catalogue)
+        .map(|p| {
+            let mut parts: Vec<String> = p
+                .cert_types
+                .iter()
+                .filter_map(|t| {
+                    p.price_per_year(*t)
+                        .map(|m| format!("{} {}/年", t.label(), m.yuan_string()))
+                })
+                .collect();
+            parts.push(format!(
+                "电子印章 {}",
+                domain::Money::from_fen(p.seal_price_fen).yuan_string()
+            ));
+            parts.join(";")
+        })
+        .unwrap_or_default();
+    DataPage {
+        l: fr.l.clone(),
+        f: fr,
+        org_cert: form.org_cert,
+        org_years: form.org_years.clone(),
+        seal: form.seal.clone(),
+        sections: sections(form, &errors),
+        persons: persons(form, &errors),
+        can_add: form.persons.len() < MAX_PERSONS,
+        errors,
+        prices,
+    }
+}
+
+/// `GET /orders/{no}/data`: the form as last saved (a new order starts with one 机构证书).
+pub async fn data(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    user: PageUser,
+    Path(no): Path<String>,
+) -> Response {
+    match load(&state, &user, &no, Some(Step::Data)).await {
+        Ok(o) => {
+            let mut form = o.draft.form.clone();
+            if o.draft.progress < 3 && form == FormInput::default() {
+                form.org_cert = true;
+                form.org_years = "1".into();
+            }
+            render(&data_page(
+                &state,
+                frame(&state, &ctx, &user, &no, 2, "录入信息"),
+                &o.draft,
+                &form,
+                FieldErrors::default(),
+            ))
+        }
+        Err(e) => page_error(&state, &ctx, &user, e),
+    }
+}
+
+/// Reads the 录入信息 form (person rows are `persons.{i}.{field}`) and the button pressed.
+pub fn read_form(pairs: Vec<(String, String)>) -> (FormInput, String) {
+    let mut form = FormInput::default();
+    let mut action = String::from("save");
+    for (k, v) in pairs {
+        match k.as_str() {
+            "action" => action = v,
+            "_csrf" => {}
+            _ => form.set(&k, v),
+        }
+    }
+    (form, action)
+}
+
+/// `POST /orders/{no}/data`: 添加/删除机构个人证书 (re-shows the form, nothing saved) or
+/// 保存并下一步 (saved only when every field is valid).
+pub async fn data_post(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    user: PageUser,
+    Path(no): Path<String>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
+    let o = match load(&state, &user, &no, Some(Step::Data)).await {
+        Ok(o) => o,
+        Err(e) => return page_error(&state, &ctx, &user, e),
+    };
+    let (mut form, action) = read_form(pairs);
+    let fr = frame(&state, &ctx, &user, &no, 2, "录入信息");
+    if action == "add_person" {
+        if form.persons.len() < MAX_PERSONS {
+            form.persons.push(domain::order::PersonInput {
+                years: "1".into(),
+                ..Default::default()
+            });
+        }
+        return render(&data_page(
+            &state,
+            fr,
+            &o.draft,
+            &form,
+            FieldErrors::default(),
+        ));
+    }
+    if let Some(i) = action
+        .strip_prefix("remove:")
+        .and_then(|i| i.parse::<usize>().ok())
+    {
+        if i < form.persons.len() {
+            form.persons.remove(i);
+        }
+        return render(&data_page(
+            &state,
+            fr,
+            &o.draft,
+            &form,
+            FieldErrors::default(),
+        ));
+    }
+    match state.app.save_form(user.user.id, &no, form.clone()).await {
+        Ok(Ok(())) => see(format!("/orders/{no}/preview")),
+        Ok(Err(errs)) => {
+            let mut fr = fr;
+            fr.error = format!("有{}项信息需要修改,请查看标红的提示", errs.0.len());
+            with_status(
+                StatusCode::BAD_REQUEST,
+                render(&data_page(&state, fr, &o.draft, &form, FieldErrors(errs.0))),
+            )
+        }
+        Err(e) => page_error(&state, &ctx, &user, e),
+    }
+}
+
+// ---- step 4: preview and letter ----
+
+/// A label and a (masked) value of the preview.
+pub struct Row {
+    /// Label.
+    pub label: &'static str,
+    /// Value.
+    pub value: String,
+}
+
+fn preview_rows(a: &Application) -> Vec<(&'static str, Vec<Row>)> {
+    let r = |label, value: String| Row { label, value };
+    let mut v = vec![
+        (
+            "单位信息",
+            vec![
+                r("单位名称", a.unit_name.as_str().into()),
+                r("统一社会信用代码", a.credit_code.as_str().into()),
+                r("单位地址", a.unit_address.as_str().into()),
+            ],
+        ),
+        (
+            "法人信息",
+            vec![
+                r("法人姓名", a.legal_name.as_str().into()),
+                r("法人身份证号码", a.legal_id.masked()),
+                r("法人手机号码", a.legal_phone.masked()),
+            ],
+        ),
+        (
+            "经办人信息",
+            vec![
+                r("单位经办人姓名", a.handler_name.as_str().into()),
+                r("身份证号码", a.handler_id.masked()),
+                r("移动电话", a.handler_phone.masked()),
+                r("常用联系邮箱", a.handler_email.as_str().into()),
+                r("职务", a.handler_title.as_str().into()),
+            ],
+        ),
+        (
+            "金融认证信息",
+            vec![
+                r("开户名", a.bank_account_name.as_str().into()),
+                r("开户银行", a.bank_name.as_str().into()),
+                r("银行账号", a.bank_account.masked()),
+            ],
+        ),
+    ];
+    for (i, p) in a.persons.iter().enumerate() {
+        let _ = i;
+        v.push((
+            "申请人信息",
+            vec![
+                r("申请人姓名", p.name.as_str().into()),
+                r("身份证号码", p.id_number.masked()),
+                r("手机号码", p.phone.masked()),
+                r("办理年限", format!("{}年", p.years)),
+            ],
+        ));
+    }
+    v.push((
+        "邮寄信息",
+        vec![
+            r("收件人", a.mail_recipient.as_str().into()),
+            r("收件人电话", a.mail_phone.masked()),
+            r("收件地址", a.mail_address.as_str().into()),
+        ],
+    ));
+    v.push((
+        "电子发票信息",
+        vec![
+            r("发票抬头", a.invoice_title.as_str().into()),
+            r("纳税人识别号", a.invoice_tax_no.as_str().into()),
+            r("发票接收邮箱", a.invoice_email.as_str().into()),
+        ],
+    ));
+    v
+}
+
+#[derive(Template)]
+#[template(path = "wizard/preview.html")]
+struct PreviewPage {
+    l: Layout,
+    f: WizardFrame,
+    project: String,
+    option: String,
+    groups: Vec<(&'static str, Vec<Row>)>,
+    lines: Vec<domain::order::PriceLine>,
+    total: String,
+    seal: bool,
+}
+
+/// `GET /orders/{no}/preview`: everything entered, masked, with the price total.
+pub async fn preview(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    user: PageUser,
+    Path(no): Path<String>,
+) -> Response {
+    let r = async {
+        let o = load(&state, &user, &no, Some(Step::Preview)).await?;
+        let a = state.app.application_of(&o)?;
+        let c = &state.app.catalogue;
+        let p = o.draft.project(c).ok_or(AppError::NotFound)?;
+        let (lines, total) = a.price(p).map_err(|e| AppError::Internal(e.to_string()))?;
+        Ok::<_, AppError>(PreviewPage {
+            l: Layout::anonymous(&state, &ctx)
+                .with_user(user.user.phone.masked())
+                .page("预览申请信息", "apply"),
+            f: frame(&state, &ctx, &user, &no, 3, "预览申请信息"),
+            project: p.name.clone(),
+            option: o
+                .draft
+                .option
+                .as_deref()
+                .and_then(|x| p.option(x))
+                .map(|x| x.name.clone())
+                .unwrap_or_default(),
+            groups: preview_rows(&a),
+            lines,
+            total: total.yuan_string(),
+            seal: a.seal,
+        })
+    }
+    .await;
+    match r {
+        Ok(p) => render(&p),
+        Err(e) => page_error(&state, &ctx, &user, e),
+    }
+}
+
+/// `POST /orders/{no}/preview`: 下一步 → the letter.
+pub async fn preview_post(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    user: PageUser,
+    Path(no): Path<String>,
+) -> Response {
+    match state.app.confirm_preview(user.user.id, &no).await {
+        Ok(()) => see(format!("/orders/{no}/letter")),
+        Err(e) => page_error(&state, &ctx, &user, e),
+    }
+}
+
+/// What the 《单位授权委托书》 shows (the guide's sample).
+pub struct Letter {
+    /// 委托单位.
+    pub unit: String,
+    /// 统一社会信用代码.
+    pub credit_code: String,
+    /// 经办人姓名.
+    pub handler: String,
+    /// 身份证号.
+    pub handler_id: String,
+    /// 手机号码.
+    pub phone: String,
+    /// 电子邮箱.
+    pub email: String,
+    /// "机构证书_1年", one per certificate.
+    pub certs: Vec<String>,
+    /// 是否办理电子印章.
+    pub seal: bool,
+    /// 业务单号.
+    pub no: String,
+}
+
+/// The items of 具体负责以下办理事项.
+pub const LETTER_ITEMS: &[&str] = &[
+    "签署服务协议",
+    "递交申请资料",
+    "缴费",
+    "领取发票",
+    "领取数字证书和/或电子印章(含接收密码)",
+];
+
+/// The validity clause.
+pub const LETTER_VALIDITY: &str = "授权期限:自本授权委托书签署之日起至所办理的数字证书或电子印章失效之日或委托单位书面撤销授权之日止。";
+
+/// The acknowledgement paragraph.
+pub const LETTER_DECLARATION: &str = "委托单位已充分知悉上述委托授权行为的法律后果,为办理数字证书和/或电子印章服务作出上述授权。上述授权内容均是委托单位的真实意思表示。经办人以委托单位的名义办理数字证书、电子印章事宜的一切行为,申请单位均予以承认并自愿承担由此产生的法律责任。";
+
+fn letter_of(no: &str, a: &Application) -> Letter {
+    Letter {
+        unit: a.unit_name.as_str().into(),
+        credit_code: a.credit_code.as_str().into(),
+        handler: a.handler_name.as_str().into(),
+        handler_id: a.handler_id.as_str().into(),
+        phone: a.handler_phone.as_str().into(),
+        email: a.handler_email.as_str().into(),
+        certs: a
+            .cert_lines()
+            .into_iter()
+            .map(|(t, y)| format!("{}_{}年", t.label(), y))
+            .collect(),
+        seal: a.seal,
+        no: no.into(),
+    }
+}
+
+async fn letter_data(state: &AppState, user: &PageUser, no: &str) -> Result<Letter, AppError> {
+    let o = load(state, user, no, Some(Step::Uploads)).await?;
+    let a = state.app.application_of(&o)?;
+    Ok(letter_of(no, &a))
+}
+
+#[derive(Template)]
+#[template(path = "wizard/letter.html")]
+struct LetterPage {
+    l: Layout,
+    f: WizardFrame,
+    d: Letter,
+    items: &'static [&'static str],
+    validity: &'static str,
+    declaration: &'static str,
+}
+
+/// `GET /orders/{no}/letter`: the 《单位授权委托书》 to print (the owner's own data, in full).
+pub async fn letter(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    user: PageUser,
+    Path(no): Path<String>,
+) -> Response {
+    match letter_data(&state, &user, &no).await {
+        Ok(d) => render(&LetterPage {
+            l: Layout::anonymous(&state, &ctx)
+                .with_user(user.user.phone.masked())
+                .page("单位授权委托书", "apply"),
+            f: frame(&state, &ctx, &user, &no, 3, "单位授权委托书"),
+            d,
+            items: LETTER_ITEMS,
+            validity: LETTER_VALIDITY,
+            declaration: LETTER_DECLARATION,
+        }),
+        Err(e) => page_error(&state, &ctx, &user, e),
+    }
+}
+
+/// `GET /orders/{no}/letter.pdf`: the same letter as a PDF.
+pub async fn letter_pdf(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    user: PageUser,
+    Path(no): Path<String>,
+) -> Response {
+    match letter_data(&state, &user, &no).await {
+        Ok(d) => pdf_response(&format!("单位授权委托书-{no}.pdf"), crate::pdf::letter(&d)),
+        Err(e) => page_error(&state, &ctx, &user, e),
+    }
+}
+
+/// `GET /templates/seal-form.pdf`: the blank 《数字证书印模采集表》.
+pub async fn seal_form_pdf() -> Response {
+    pdf_response("数字证书印模采集表.pdf", crate::pdf::seal_form())
+}
+
+fn pdf_response(name: &str, bytes: Vec<u8>) -> Response {
+    let disposition = format!(
+        "attachment; filename=\"document.pdf\"; filename*=UTF-8''{}",
+        crate::edge::urlencode(name)
+    );
+    (
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+// ---- step 5: uploads ----
+
+/// One required file on the uploads page.
+pub struct UploadView {
+    /// Kind (URL segment).
+    pub kind: String,
+    /// Label.
+    pub label: String,
+    /// Uploaded: mime, size, short hash, time.
+    pub done: Option<(String, String, String)>,
+    /// Message beside it.
+    pub error: String,
+}
+
+#[derive(Template)]
+#[template(path = "wizard/uploads.html")]
+struct UploadsPage {
+    l: Layout,
+    f: WizardFrame,
+    files: Vec<UploadView>,
+    max_mb: usize,
+}
+
+fn uploads_page(state: &AppState, f: WizardFrame, d: &Draft, errors: &FieldErrors) -> UploadsPage {
+    let files = d
+        .required_uploads()
+        .into_iter()
+        .map(|(kind, label)| UploadView {
+            done: d.uploads.get(&kind).map(|u| {
+                (
+                    match u.mime.as_str() {
+                        "application/pdf" => "PDF".to_owned(),
+                        "image/png" => "PNG图片".to_owned(),
+                        _ => "JPG图片".to_owned(),
+                    },
+                    format!("{:.1}KB", u.size as f64 / 1024.0),
+                    app::clock::format_beijing(u.at),
+                )
+            }),
+            error: errors.of(&kind).to_owned(),
+            kind,
+            label,
+        })
+        .collect();
+    UploadsPage {
+        l: f.l.clone(),
+        f,
+        files,
+        max_mb: max_file_bytes(state) / (1024 * 1024),
+    }
+}
+
+/// Per-file limit: the upload request limit less room for the multipart framing.
+pub fn max_file_bytes(state: &AppState) -> usize {
+    state.cfg.max_upload_bytes.saturating_sub(64 * 1024).max(1)
+}
+
+/// `GET /orders/{no}/uploads`.
+pub async fn uploads(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    user: PageUser,
+    Path(no): Path<String>,
+) -> Response {
+    match load(&state, &user, &no, Some(Step::Uploads)).await {
+        Ok(o) => {
+            let mut fr = frame(&state, &ctx, &user, &no, 4, "上传资料");
+            fr.l.csrf = ctx.csrf.clone();
+            render(&uploads_page(&state, fr, &o.draft, &FieldErrors::default()))
+        }
+        Err(e) => page_error(&state, &ctx, &user, e),
+    }
+}
+
+/// Reads the `file` part of a multipart body, stopping as soon as it passes `limit` bytes.
+/// Returns the bytes or the message for the applicant. The file name is only checked,
+/// never used.
+pub async fn read_file_part(mut mp: Multipart, limit: usize) -> Result<Vec<u8>, String> {
+    let too_big = || format!("文件大小不能超过{}MB", limit / (1024 * 1024));
+    loop {
+        let field = match mp.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => return Err("请选择要上传的文件".into()),
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_big()),
+            Err(_) => return Err("上传中断或内容无法识别,请重新上传".into()),
+        };
+        if field.name() != Some("file") {
+            continue;
+        }
+        let name = field.file_name().unwrap_or("").to_owned();
+        if name.contains('/')
+            || name.contains('\\')
+            || name.contains("..")
+            || name.chars().any(char::is_control)
+        {
+            return Err("文件名不能包含路径或特殊字符,请重命名后上传".into());
+        }
+        let mut field = field;
+        let mut buf = Vec::new();
+        loop {
+            match field.chunk().await {
+                Ok(Some(c)) => {
+                    if buf.len() + c.len() > limit {
+                        return Err(too_big());
+                    }
+                    buf.extend_from_slice(&c);
+                }
+                Ok(None) => break,
+                Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_big()),
+                Err(_) => return Err("上传中断,请重新上传".into()),
+            }
+        }
+        check_extension(&name, &buf)?;
+        return Ok(buf);
+    }
+}
+
+/// A file whose name claims another type than its content is refused (the type itself is
+/// decided by content).
+fn check_extension(name: &str, bytes: &[u8]) -> Result<(), String> {
+    let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
+    let Some(ext) = ext else { return Ok(()) };
+    let claimed = match ext.as_str() {
+        "jpg" | "jpeg" => "image/jpeg",
+        "png" => "image/png",
+        "pdf" => "application/pdf",
+        _ => return Ok(()),
+    };
+    match app::uploads::sniff(bytes) {
+        Some(real) if real != claimed => Err(format!(
+            "文件扩展名(.{ext})与文件内容({})不符,请确认文件后重新上传",
+            match real {
+                "application/pdf" => "PDF",
+                "image/png" => "PNG图片",
+                _ => "JPG图片",
+            }
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// `POST /orders/{no}/uploads/{kind}?_csrf=…`: one file, streamed with the size limit.
+pub async fn upload_post(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    user: PageUser,
+    Path((no, kind)): Path<(String, String)>,
+    mp: Multipart,
+) -> Response {
+    let o = match load(&state, &user, &no, Some(Step::Uploads)).await {
+        Ok(o) => o,
+        Err(e) => return page_error(&state, &ctx, &user, e),
+    };
+    let result = match read_file_part(mp, max_file_bytes(&state)).await {
+        Ok(bytes) => state.app.upload(user.user.id, &no, &kind, &bytes).await,
+        Err(msg) => Err(AppError::invalid("file", msg)),
+    };
+    match result {
+        Ok(()) => see(format!("/orders/{no}/uploads")),
+        Err(AppError::Invalid { message, .. }) | Err(AppError::Conflict(message)) => {
+            let mut errs = FieldErrors::default();
+            errs.0.insert(kind.clone(), message.clone());
+            let mut fr = frame(&state, &ctx, &user, &no, 4, "上传资料");
+            fr.error = message;
+            with_status(
+                StatusCode::BAD_REQUEST,
+                render(&uploads_page(&state, fr, &o.draft, &errs)),
+            )
+        }
+        Err(e) => page_error(&state, &ctx, &user, e),
+    }
+}
+
+/// `GET /orders/{no}/uploads/{kind}`: the owner's preview of an uploaded file.
+pub async fn upload_get(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    user: PageUser,
+    Path((no, kind)): Path<(String, String)>,
+) -> Response {
+    match state.app.uploaded_file(user.user.id, &no, &kind).await {
+        Ok((mime, bytes)) => (
+            [
+                (header::CONTENT_TYPE, mime),
+                (header::CONTENT_DISPOSITION, "inline".to_owned()),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(e) => page_error(&state, &ctx, &user, e),
+    }
+}
+
+/// `POST /orders/{no}/submit`: 下一步 after the uploads; the order moves to 待认证.
+pub async fn submit(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    user: PageUser,
+    Path(no): Path<String>,
+) -> Response {
+    match state.app.submit_order(user.user.id, &no).await {
+        Ok(()) => see(format!("/orders/{no}")),
+        Err(AppError::Conflict(msg)) => match load(&state, &user, &no, None).await {
+            Ok(o) if o.state == OrderState::Draft => {
+                let mut fr = frame(&state, &ctx, &user, &no, 4, "上传资料");
+                fr.error = msg;
+                with_status(
+                    StatusCode::CONFLICT,
+                    render(&uploads_page(&state, fr, &o.draft, &FieldErrors::default())),
+                )
+            }
+            Ok(_) => page_error(&state, &ctx, &user, AppError::Conflict(msg)),
+            Err(e) => page_error(&state, &ctx, &user, e),
+        },
+        Err(e) => page_error(&state, &ctx, &user, e),
+    }
+}
+
+// ---- the order page ----
+
+#[derive(Template)]
+#[template(path = "wizard/order.html")]
+struct OrderPage {
+    l: Layout,
+    no: String,
+    state: &'static str,
+    is_draft: bool,
+    next: &'static str,
+    unit: String,
+    created: String,
+    events: Vec<(String, String)>,
+}
+
+/// `GET /orders/{no}`: state and history.
+pub async fn order(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    user: PageUser,
+    Path(no): Path<String>,
+) -> Response {
+    match state.app.order_history(user.user.id, &no).await {
+        Ok((o, ev)) => render(&OrderPage {
+            l: Layout::anonymous(&state, &ctx)
+                .with_user(user.user.phone.masked())
+                .page(&format!("业务单 {}", o.no), "account"),
+            no: o.no.to_string(),
+            state: o.state.label(),
+            is_draft: o.state == OrderState::Draft,
+            next: app::orders::step_path(&o.draft),
+            unit: o.draft.form.unit_name.clone(),
+            created: app::clock::format_beijing(o.created_at),
+            events: ev
+                .into_iter()
+                .map(|e| (app::clock::format_beijing(e.at), e.what))
+                .collect(),
+        }),
+        Err(e) => page_error(&state, &ctx, &user, e),
+    }
+}
+
+/// `POST /orders/{no}/cancel`.
+pub async fn cancel(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    user: PageUser,
+    Path(no): Path<String>,
+) -> Response {
+    match state.app.cancel_order(user.user.id, &no).await {
+        Ok(()) => see(format!("/orders/{no}")),
+        Err(e) => page_error(&state, &ctx, &user, e),
+    }
+}

@@ -588,6 +588,29 @@ pub async fn pki_routes(common: &Common) -> Result<Option<web::RouterType>> {
     Ok(Some(web::pki_routes::pki_router(publisher)))
 }
 
+/// Append one CA event to the hall's tamper-evident audit log (SPEC I3), actor `cli`.
+/// Details carry serials, profiles and reasons, never personal data.
+async fn audit(
+    common: &Common,
+    action: &str,
+    subject: String,
+    detail: serde_json::Value,
+) -> Result<()> {
+    let hall = crate::open(common, std::sync::Arc::new(app::clock::SystemClock)).await?;
+    hall.app
+        .store
+        .append_audit(vec![app::model::AuditEvent {
+            at: now_ms(SystemTime::now()),
+            actor: "cli".into(),
+            action: action.into(),
+            subject,
+            ip: None,
+            detail,
+        }])
+        .await
+        .map_err(|e| anyhow!("audit log: {e}"))
+}
+
 /// Run a `ca` action.
 pub async fn run(common: &Common, action: CaAction) -> Result<()> {
     match action {
@@ -612,6 +635,13 @@ pub async fn run(common: &Common, action: CaAction) -> Result<()> {
                     }
                     other => anyhow!("{other}"),
                 })?;
+            audit(
+                common,
+                "ca.revoke",
+                format!("cert:{serial}"),
+                serde_json::json!({ "reason": reason.code() }),
+            )
+            .await?;
             println!("revoked {serial} ({reason:?}); run `certhall ca crl` to publish a new CRL");
             Ok(())
         }
@@ -620,6 +650,13 @@ pub async fn run(common: &Common, action: CaAction) -> Result<()> {
             let der = ca.make_crl(clock_now()).await?;
             std::fs::write(&out, &der)
                 .with_context(|| format!("cannot write {}", out.display()))?;
+            audit(
+                common,
+                "ca.crl",
+                "ca:issuing".into(),
+                serde_json::json!({ "bytes": der.len() }),
+            )
+            .await?;
             println!("CRL written to {} ({} bytes)", out.display(), der.len());
             Ok(())
         }
@@ -779,6 +816,13 @@ async fn init(common: &Common, a: InitArgs) -> Result<()> {
         .map_err(|e| anyhow!("--policy-oid: {e:?}"))?;
     std::fs::write(dir.join("ca.toml"), toml::to_string(&cfg)?)?;
     open_db(common).await?;
+    audit(
+        common,
+        "ca.init",
+        "ca:issuing".into(),
+        serde_json::json!({ "imported": a.import_cert.is_some(), "issuing_serial": serial_hex(issuing.cert.tbs_certificate.serial_number.as_bytes()) }),
+    )
+    .await?;
     println!("CA ready in {}", dir.display());
     println!("  root     {}", root.cert.tbs_certificate.subject);
     println!("  issuing  {}", issuing.cert.tbs_certificate.subject);
@@ -830,6 +874,15 @@ async fn issue(common: &Common, a: IssueArgs) -> Result<()> {
         None
     };
     let issued = ca.issue_durable(&reqs, now).await?;
+    for i in &issued {
+        audit(
+            common,
+            "ca.issue",
+            format!("cert:{}", serial_hex(&i.serial)),
+            serde_json::json!({ "profile": profile.as_str(), "years": a.years, "encryption_pair": a.with_encryption }),
+        )
+        .await?;
+    }
     std::fs::create_dir_all(&a.out)
         .with_context(|| format!("cannot create {}", a.out.display()))?;
     std::fs::write(a.out.join("cert.pem"), issued[0].pem())?;

@@ -176,6 +176,22 @@ fn ca_commands_end_to_end_and_bad_input() {
         text(&o)
     );
 
+    // Every CA action is in the tamper-evident audit log: init, 2 × issue, revoke, crl.
+    let a = Command::new(env!("CARGO_BIN_EXE_certhall"))
+        .args(["audit", "verify", "--data"])
+        .arg(&data)
+        .env("CERTHALL_LOG", "warn")
+        .output()
+        .unwrap();
+    let t = text(&a);
+    let rows: usize = t
+        .split("intact: ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(a.status.success() && rows >= 5, "{t}");
+
     // Import the same issuing CA into another data directory; it issues certificates that chain.
     let data2 = dir.path().join("data2");
     let o = certhall(

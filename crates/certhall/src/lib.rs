@@ -1,6 +1,8 @@
 //! The certhall command line: `serve`, `migrate`, `staff …`, `audit verify` (and the CA
 //! commands). `main.rs` only calls [`run`]; tests drive the same functions.
 
+pub mod bench;
+pub mod ca_cmd;
 pub mod config;
 pub mod keys;
 pub mod testing;
@@ -64,6 +66,21 @@ pub enum Command {
         /// What to do.
         #[command(subcommand)]
         action: StaffAction,
+    },
+    /// The SM2 certificate authority.
+    Ca {
+        /// Shared options.
+        #[command(flatten)]
+        common: Common,
+        /// What to do.
+        #[command(subcommand)]
+        action: ca_cmd::CaAction,
+    },
+    /// Benchmarks (`bench pki`).
+    Bench {
+        /// Which.
+        #[command(subcommand)]
+        what: bench::BenchWhat,
     },
     /// The audit log.
     Audit {
@@ -171,12 +188,17 @@ pub fn web_config(config: &Config) -> web::WebConfig {
 
 /// The router of a hall (pages, API and any extra routes).
 pub fn router(hall: &Hall) -> axum_router::Router {
+    router_with(hall, None)
+}
+
+/// The router of a hall with extra routes (the CA's `/crl`, `/ca`, `/ocsp`).
+pub fn router_with(hall: &Hall, extra: Option<axum_router::Router>) -> axum_router::Router {
     web::router(
         web::AppState {
             app: hall.app.clone(),
             cfg: Arc::new(web_config(&hall.config)),
         },
-        None,
+        extra,
     )
 }
 
@@ -215,6 +237,8 @@ pub async fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
+        Command::Ca { common, action } => ca_cmd::run(&common, action).await,
+        Command::Bench { what } => bench::run(what).await,
         Command::Staff { common, action } => {
             let hall = open(&common, clock.clone()).await?;
             staff_command(&hall, action, clock.now()).await
@@ -315,7 +339,7 @@ pub async fn serve(common: &Common, listen: Option<String>, clock: Arc<dyn Clock
     }
     let worker = hall.app.clone();
     tokio::spawn(worker.job_worker(std::time::Duration::from_millis(300)));
-    let router = router(&hall);
+    let router = router_with(&hall, ca_cmd::pki_routes(common).await?);
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;

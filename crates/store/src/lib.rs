@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod blobs;
+pub mod ca;
 pub mod migrate;
 mod orders;
 mod sql_store;

@@ -10,6 +10,7 @@ pub mod error;
 pub mod orders_api;
 pub mod pages;
 pub mod pdf;
+pub mod pki_routes;
 pub mod staff;
 pub mod wizard;
 

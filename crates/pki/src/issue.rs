@@ -1,0 +1,607 @@
+//! CA certificates, end-entity issuance and the issuance pipeline of DESIGN.md rule 5
+//! (Boulder's): check against the profile → build the TBS → lint → record serial and TBS →
+//! sign → store the certificate.
+//!
+//! ```asn1
+//! Certificate ::= SEQUENCE {                                   -- RFC 5280 §4.1
+//!     tbsCertificate       TBSCertificate,
+//!     signatureAlgorithm   AlgorithmIdentifier,               -- SM3withSM2, GM/T 0015 §5.2.1.3
+//!     signatureValue       BIT STRING }                       -- DER SM2Signature, GM/T 0009 §7.3
+//! ```
+//!
+//! The signature is made over the DER of `tbsCertificate` by our own code and DER-encoded
+//! before assembly (x509-cert's builder would put a raw r‖s in the BIT STRING).
+
+use crate::error::{PkiError, Result};
+use crate::names::{add_years, build_name, unix_secs, x509_time};
+use crate::oid;
+use crate::profile::{check_years, Profile, SubjectData, Usage};
+use crate::signer::{sign_bits, sm3_with_sm2, spki_of, Signer};
+use der::asn1::{Ia5String, OctetString, PrintableStringRef};
+use der::flagset::FlagSet;
+use der::{Decode, Encode};
+use rand::RngCore;
+use sm3::{Digest, Sm3};
+use std::time::SystemTime;
+use x509_cert::certificate::{TbsCertificate, Version};
+use x509_cert::ext::pkix::crl::dp::DistributionPoint;
+use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
+use x509_cert::ext::pkix::{
+    AccessDescription, AuthorityInfoAccessSyntax, AuthorityKeyIdentifier, BasicConstraints,
+    CertificatePolicies, CrlDistributionPoints, KeyUsage, KeyUsages, SubjectKeyIdentifier,
+};
+use x509_cert::ext::Extension;
+use x509_cert::name::Name;
+use x509_cert::serial_number::SerialNumber;
+use x509_cert::time::Validity;
+use x509_cert::Certificate;
+
+/// A CA certificate the CA signs with, and what issuance needs from it.
+#[derive(Debug, Clone)]
+pub struct CaCert {
+    /// Short label used in URLs and storage (`issuing`, `root`); `[a-z0-9-]+`.
+    pub label: String,
+    /// The parsed certificate.
+    pub cert: Certificate,
+    /// Its DER.
+    pub der: Vec<u8>,
+    /// Its SubjectKeyIdentifier (the AKI of what it signs).
+    pub key_id: Vec<u8>,
+}
+
+impl CaCert {
+    /// Read a CA certificate from DER; its key identifier is taken from its SKI extension.
+    pub fn from_der(label: &str, der: &[u8]) -> Result<Self> {
+        let cert = Certificate::from_der(der).map_err(|e| PkiError::Encoding {
+            what: "CA certificate",
+            detail: e.to_string(),
+        })?;
+        let key_id = cert
+            .tbs_certificate
+            .extensions
+            .iter()
+            .flatten()
+            .find(|e| e.extn_id == const_oid::db::rfc5280::ID_CE_SUBJECT_KEY_IDENTIFIER)
+            .and_then(|e| SubjectKeyIdentifier::from_der(e.extn_value.as_bytes()).ok())
+            .map(|s| s.0.as_bytes().to_vec())
+            .ok_or_else(|| PkiError::Lint("CA certificate has no subjectKeyIdentifier".into()))?;
+        Ok(Self {
+            label: label.to_string(),
+            cert,
+            der: der.to_vec(),
+            key_id,
+        })
+    }
+    /// The CA's subject name (the issuer of what it signs).
+    pub fn subject(&self) -> &Name {
+        &self.cert.tbs_certificate.subject
+    }
+    /// The CA's public key.
+    pub fn public_key(&self) -> Result<sm2::PublicKey> {
+        crate::csr::sm2_public_key(&self.cert.tbs_certificate.subject_public_key_info)
+    }
+    /// PEM of the certificate.
+    pub fn pem(&self) -> String {
+        pem_encode("CERTIFICATE", &self.der)
+    }
+    /// notAfter, unix seconds.
+    pub fn not_after(&self) -> u64 {
+        unix_secs(&self.cert.tbs_certificate.validity.not_after)
+    }
+}
+
+/// PEM-armour DER with the given label (RFC 7468).
+pub fn pem_encode(label: &str, der: &[u8]) -> String {
+    der::pem::encode_string(label, der::pem::LineEnding::LF, der).unwrap_or_default()
+}
+
+/// Where relying parties find status and the issuer: CRL distribution point
+/// (`{base}/crl/{label}.crl`), OCSP (`{base}/ocsp`), CA issuers (`{base}/ca/{label}.cer`),
+/// and the certificate policy the CA's CPS names.
+#[derive(Debug, Clone)]
+pub struct PublishConfig {
+    /// Public base URL, e.g. `http://ca.example.cn` (no trailing slash).
+    pub base_url: String,
+    /// certificatePolicies OID (configurable; the CPS's OID).
+    pub policy_oid: der::asn1::ObjectIdentifier,
+}
+
+impl PublishConfig {
+    /// CRL URL of the CA with `label`.
+    pub fn crl_url(&self, label: &str) -> String {
+        format!("{}/crl/{label}.crl", self.base_url)
+    }
+    /// OCSP responder URL.
+    pub fn ocsp_url(&self) -> String {
+        format!("{}/ocsp", self.base_url)
+    }
+    /// URL of the issuing CA's certificate.
+    pub fn ca_issuers_url(&self, label: &str) -> String {
+        format!("{}/ca/{label}.cer", self.base_url)
+    }
+}
+
+/// A fresh positive serial number: 16 octets, first octet in 0x40..=0x7f, so 126 bits from the
+/// CSPRNG (RFC 5280 §4.1.2.2 asks ≤ 20 octets and positive; CA/B BR §7.1 ask ≥ 64 bits).
+pub fn random_serial(rng: &mut impl RngCore) -> Vec<u8> {
+    let mut s = vec![0u8; 16];
+    rng.fill_bytes(&mut s);
+    s[0] = (s[0] & 0x3f) | 0x40;
+    s
+}
+
+/// Key identifier: the leftmost 160 bits of SM3 over the subjectPublicKey BIT STRING value
+/// (RFC 5280 §4.2.1.2 method 1 with SM3 in place of SHA-1, as RFC 7093 §2 allows; GM/T
+/// 0015-2023 revised the keyIdentifier clause to permit the SM3 hash).
+pub fn key_id(pk: &sm2::PublicKey) -> Vec<u8> {
+    use sm2::elliptic_curve::sec1::ToEncodedPoint;
+    let h = Sm3::digest(pk.to_encoded_point(false).as_bytes());
+    h[..20].to_vec()
+}
+
+fn ext<T: Encode + const_oid::AssociatedOid>(critical: bool, v: &T) -> Result<Extension> {
+    Ok(Extension {
+        extn_id: T::OID,
+        critical,
+        extn_value: OctetString::new(v.to_der()?)?,
+    })
+}
+
+fn raw_ext(id: der::asn1::ObjectIdentifier, value: &impl Encode) -> Result<Extension> {
+    Ok(Extension {
+        extn_id: id,
+        critical: false,
+        extn_value: OctetString::new(value.to_der()?)?,
+    })
+}
+
+fn uri(s: &str) -> Result<GeneralName> {
+    Ok(GeneralName::UniformResourceIdentifier(Ia5String::new(s)?))
+}
+
+fn key_usage(bits: FlagSet<KeyUsages>) -> KeyUsage {
+    KeyUsage(bits)
+}
+
+/// Sign a TBS certificate and assemble the certificate DER.
+pub fn sign_tbs(
+    signer: &(impl Signer + ?Sized),
+    tbs: TbsCertificate,
+) -> Result<(Certificate, Vec<u8>)> {
+    let tbs_der = tbs.to_der()?;
+    let signature = sign_bits(signer, &tbs_der)?;
+    let cert = Certificate {
+        tbs_certificate: tbs,
+        signature_algorithm: sm3_with_sm2(),
+        signature,
+    };
+    let der = cert.to_der()?;
+    Ok((cert, der))
+}
+
+/// Names and validity of the two CA certificates made by `ca init`.
+#[derive(Debug, Clone)]
+pub struct CaNames {
+    /// Root CA subject CN.
+    pub root_cn: String,
+    /// Issuing CA subject CN.
+    pub issuing_cn: String,
+    /// O of both.
+    pub org: String,
+    /// Root validity in years.
+    pub root_years: u16,
+    /// Issuing CA validity in years (must end before the root's).
+    pub issuing_years: u16,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn ca_tbs(
+    serial: Vec<u8>,
+    issuer: Name,
+    subject: Name,
+    pk: &sm2::PublicKey,
+    aki: Option<Vec<u8>>,
+    path_len: Option<u8>,
+    not_before: SystemTime,
+    not_after: SystemTime,
+) -> Result<TbsCertificate> {
+    let mut exts = vec![
+        ext(
+            true,
+            &BasicConstraints {
+                ca: true,
+                path_len_constraint: path_len,
+            },
+        )?,
+        ext(
+            true,
+            &key_usage(KeyUsages::KeyCertSign | KeyUsages::CRLSign | KeyUsages::DigitalSignature),
+        )?,
+        ext(false, &SubjectKeyIdentifier(OctetString::new(key_id(pk))?))?,
+    ];
+    if let Some(aki) = aki {
+        exts.push(ext(
+            false,
+            &AuthorityKeyIdentifier {
+                key_identifier: Some(OctetString::new(aki)?),
+                authority_cert_issuer: None,
+                authority_cert_serial_number: None,
+            },
+        )?);
+    }
+    Ok(TbsCertificate {
+        version: Version::V3,
+        serial_number: SerialNumber::new(&serial)?,
+        signature: sm3_with_sm2(),
+        issuer,
+        validity: Validity {
+            not_before: x509_time(not_before)?,
+            not_after: x509_time(not_after)?,
+        },
+        subject,
+        subject_public_key_info: spki_of(pk)?,
+        issuer_unique_id: None,
+        subject_unique_id: None,
+        extensions: Some(exts),
+    })
+}
+
+/// Make a self-signed SM2 root CA certificate (RFC 5280 §4.2.1.9: cA TRUE, critical;
+/// keyCertSign and cRLSign, critical).
+pub fn make_root(
+    signer: &(impl Signer + ?Sized),
+    names: &CaNames,
+    now: SystemTime,
+    rng: &mut impl RngCore,
+) -> Result<CaCert> {
+    let subject = build_name(&[
+        (oid::AT_C, "CN"),
+        (oid::AT_O, &names.org),
+        (oid::AT_CN, &names.root_cn),
+    ])?;
+    let pk = *signer.public_key();
+    let tbs = ca_tbs(
+        random_serial(rng),
+        subject.clone(),
+        subject,
+        &pk,
+        None,
+        None,
+        now,
+        add_years(now, names.root_years)?,
+    )?;
+    let (_, der) = sign_tbs(signer, tbs)?;
+    CaCert::from_der("root", &der)
+}
+
+/// Make the issuing CA certificate, signed by the root, pathLenConstraint 0.
+pub fn make_issuing(
+    root_signer: &(impl Signer + ?Sized),
+    root: &CaCert,
+    issuing_pk: &sm2::PublicKey,
+    names: &CaNames,
+    now: SystemTime,
+    rng: &mut impl RngCore,
+) -> Result<CaCert> {
+    let subject = build_name(&[
+        (oid::AT_C, "CN"),
+        (oid::AT_O, &names.org),
+        (oid::AT_CN, &names.issuing_cn),
+    ])?;
+    let not_after = add_years(now, names.issuing_years)?;
+    if unix_secs(&x509_time(not_after)?) > root.not_after() {
+        return Err(PkiError::profile(
+            "issuing_years",
+            "the issuing CA would outlive the root",
+        ));
+    }
+    let tbs = ca_tbs(
+        random_serial(rng),
+        root.subject().clone(),
+        subject,
+        issuing_pk,
+        Some(root.key_id.clone()),
+        Some(0),
+        now,
+        not_after,
+    )?;
+    let (_, der) = sign_tbs(root_signer, tbs)?;
+    CaCert::from_der("issuing", &der)
+}
+
+/// What an approved order asks the CA to certify.
+#[derive(Debug, Clone)]
+pub struct IssueRequest {
+    /// 机构证书 or 机构个人证书.
+    pub profile: Profile,
+    /// Signing or encryption certificate.
+    pub usage: Usage,
+    /// Subject data from the approved order.
+    pub subject: SubjectData,
+    /// The subject's SM2 public key (from a checked CSR, or made by the key manager).
+    pub public_key: sm2::PublicKey,
+    /// 办理年限.
+    pub years: u16,
+}
+
+/// A TBS certificate that passed the profile and lints, with its serial, not yet signed.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// The serial number (positive, big-endian).
+    pub serial: Vec<u8>,
+    /// The TBS certificate.
+    pub tbs: TbsCertificate,
+    /// Its DER: what the issuance log records before signing.
+    pub tbs_der: Vec<u8>,
+    /// Request data kept for the log.
+    pub profile: Profile,
+    /// Signing or encryption.
+    pub usage: Usage,
+    /// notAfter, unix seconds.
+    pub not_after: u64,
+    /// Subject as one line, for the log.
+    pub subject: String,
+}
+
+/// An issued certificate.
+#[derive(Debug, Clone)]
+pub struct Issued {
+    /// The serial number.
+    pub serial: Vec<u8>,
+    /// The certificate DER.
+    pub der: Vec<u8>,
+}
+
+impl Issued {
+    /// PEM of the certificate.
+    pub fn pem(&self) -> String {
+        pem_encode("CERTIFICATE", &self.der)
+    }
+}
+
+/// The durable record of issuance the pipeline writes through (a database table in the
+/// product, memory in tests). `record` must be durable when it returns `Ok`: nothing is
+/// signed before it, so no signed serial can be missing from the log.
+pub trait IssuanceLog {
+    /// Record the serials and TBS DER of certificates about to be signed.
+    fn record(&self, issuer: &str, batch: &[&Prepared]) -> Result<()>;
+    /// Store the signed certificates (serial, DER) of an earlier `record`.
+    fn store(&self, issuer: &str, batch: &[&Issued]) -> Result<()>;
+}
+
+/// The issuing side of the CA: an issuing CA certificate, its signer, and publication URLs.
+pub struct Issuer<S: Signer> {
+    /// The issuing CA certificate.
+    pub ca: CaCert,
+    /// Its private key.
+    pub signer: S,
+    /// URLs and policy.
+    pub publish: PublishConfig,
+}
+
+impl<S: Signer> Issuer<S> {
+    /// Steps 1–3 of the pipeline: check the request against its profile, build the TBS,
+    /// run our lints. `now` comes from the caller's clock.
+    pub fn prepare(
+        &self,
+        req: &IssueRequest,
+        now: SystemTime,
+        rng: &mut impl RngCore,
+    ) -> Result<Prepared> {
+        check_years(req.years)?;
+        if req.public_key == self.ca.public_key()? {
+            return Err(PkiError::profile("public_key", "is the CA's own key"));
+        }
+        let s = &req.subject;
+        let mut attrs = vec![(oid::AT_C, "CN"), (oid::AT_O, s.org.as_str())];
+        match (&req.profile, &s.person) {
+            (Profile::Org, None) => attrs.push((oid::AT_CN, s.org.as_str())),
+            (Profile::OrgIndividual, Some(p)) => attrs.push((oid::AT_CN, p.name.as_str())),
+            _ => return Err(PkiError::profile("person", "does not match the profile")),
+        }
+        let subject = build_name(&attrs)?;
+        let not_after_t = add_years(now, req.years)?;
+        let not_after = unix_secs(&x509_time(not_after_t)?);
+        if not_after > self.ca.not_after() {
+            return Err(PkiError::profile(
+                "years",
+                "the certificate would outlive the issuing CA",
+            ));
+        }
+        let ku = match req.usage {
+            Usage::Signing => KeyUsages::DigitalSignature | KeyUsages::NonRepudiation,
+            Usage::Encryption => KeyUsages::KeyEncipherment | KeyUsages::DataEncipherment,
+        };
+        let label = &self.ca.label;
+        let mut exts = vec![
+            ext(
+                false,
+                &AuthorityKeyIdentifier {
+                    key_identifier: Some(OctetString::new(self.ca.key_id.clone())?),
+                    authority_cert_issuer: None,
+                    authority_cert_serial_number: None,
+                },
+            )?,
+            ext(
+                false,
+                &SubjectKeyIdentifier(OctetString::new(key_id(&req.public_key))?),
+            )?,
+            ext(true, &key_usage(ku))?,
+            ext(
+                true,
+                &BasicConstraints {
+                    ca: false,
+                    path_len_constraint: None,
+                },
+            )?,
+            ext(
+                false,
+                &CertificatePolicies(vec![x509_cert::ext::pkix::certpolicy::PolicyInformation {
+                    policy_identifier: self.publish.policy_oid,
+                    policy_qualifiers: None,
+                }]),
+            )?,
+            ext(
+                false,
+                &CrlDistributionPoints(vec![DistributionPoint {
+                    distribution_point: Some(DistributionPointName::FullName(vec![uri(&self
+                        .publish
+                        .crl_url(label))?])),
+                    reasons: None,
+                    crl_issuer: None,
+                }]),
+            )?,
+            ext(
+                false,
+                &AuthorityInfoAccessSyntax(vec![
+                    AccessDescription {
+                        access_method: oid::AD_OCSP,
+                        access_location: uri(&self.publish.ocsp_url())?,
+                    },
+                    AccessDescription {
+                        access_method: oid::AD_CA_ISSUERS,
+                        access_location: uri(&self.publish.ca_issuers_url(label))?,
+                    },
+                ]),
+            )?,
+            raw_ext(oid::USCC, &PrintableStringRef::new(s.uscc.as_str())?)?,
+        ];
+        if let Some(p) = &s.person {
+            exts.push(raw_ext(
+                oid::IDENTIFY_CODE,
+                &PrintableStringRef::new(p.id_number.as_str())?,
+            )?);
+        }
+        let serial = random_serial(rng);
+        let tbs = TbsCertificate {
+            version: Version::V3,
+            serial_number: SerialNumber::new(&serial)?,
+            signature: sm3_with_sm2(),
+            issuer: self.ca.subject().clone(),
+            validity: Validity {
+                not_before: x509_time(now)?,
+                not_after: x509_time(not_after_t)?,
+            },
+            subject,
+            subject_public_key_info: spki_of(&req.public_key)?,
+            issuer_unique_id: None,
+            subject_unique_id: None,
+            extensions: Some(exts),
+        };
+        crate::lint::lint_tbs(&tbs, &self.ca, req.usage)?;
+        let tbs_der = tbs.to_der()?;
+        let subject_line = tbs.subject.to_string();
+        Ok(Prepared {
+            serial,
+            tbs,
+            tbs_der,
+            profile: req.profile,
+            usage: req.usage,
+            not_after,
+            subject: subject_line,
+        })
+    }
+
+    /// Step 5: sign a prepared (and recorded) TBS.
+    pub fn sign(&self, p: &Prepared) -> Result<Issued> {
+        let signature = sign_bits(&self.signer, &p.tbs_der)?;
+        let cert = Certificate {
+            tbs_certificate: p.tbs.clone(),
+            signature_algorithm: sm3_with_sm2(),
+            signature,
+        };
+        Ok(Issued {
+            serial: p.serial.clone(),
+            der: cert.to_der()?,
+        })
+    }
+
+    /// The whole pipeline for one certificate: prepare → record → sign → store.
+    pub fn issue(
+        &self,
+        log: &dyn IssuanceLog,
+        req: &IssueRequest,
+        now: SystemTime,
+        rng: &mut impl RngCore,
+    ) -> Result<Issued> {
+        let p = self.prepare(req, now, rng)?;
+        log.record(&self.ca.label, &[&p])?;
+        let issued = self.sign(&p)?;
+        log.store(&self.ca.label, &[&issued])?;
+        Ok(issued)
+    }
+
+    /// The pipeline for a batch (one durable write for the records, one for the certificates).
+    pub fn issue_batch(
+        &self,
+        log: &dyn IssuanceLog,
+        reqs: &[IssueRequest],
+        now: SystemTime,
+        rng: &mut impl RngCore,
+    ) -> Result<Vec<Issued>> {
+        let prepared = reqs
+            .iter()
+            .map(|r| self.prepare(r, now, rng))
+            .collect::<Result<Vec<_>>>()?;
+        log.record(&self.ca.label, &prepared.iter().collect::<Vec<_>>())?;
+        let issued = prepared
+            .iter()
+            .map(|p| self.sign(p))
+            .collect::<Result<Vec<_>>>()?;
+        log.store(&self.ca.label, &issued.iter().collect::<Vec<_>>())?;
+        Ok(issued)
+    }
+}
+
+/// One row of [`MemoryLog`]: (issuer, serial, DER).
+pub type LogRow = (String, Vec<u8>, Vec<u8>);
+
+/// An in-memory [`IssuanceLog`], for tests and the benchmark's baseline.
+#[derive(Debug, Default)]
+pub struct MemoryLog {
+    /// (issuer, serial, tbs) of every record.
+    pub records: std::sync::Mutex<Vec<LogRow>>,
+    /// (issuer, serial, cert) of every stored certificate.
+    pub certs: std::sync::Mutex<Vec<LogRow>>,
+}
+
+impl IssuanceLog for MemoryLog {
+    fn record(&self, issuer: &str, batch: &[&Prepared]) -> Result<()> {
+        let mut r = self
+            .records
+            .lock()
+            .map_err(|_| PkiError::Log("poisoned".into()))?;
+        for p in batch {
+            r.push((issuer.to_string(), p.serial.clone(), p.tbs_der.clone()));
+        }
+        Ok(())
+    }
+    fn store(&self, issuer: &str, batch: &[&Issued]) -> Result<()> {
+        let mut c = self
+            .certs
+            .lock()
+            .map_err(|_| PkiError::Log("poisoned".into()))?;
+        for i in batch {
+            c.push((issuer.to_string(), i.serial.clone(), i.der.clone()));
+        }
+        Ok(())
+    }
+}
+
+/// Render a serial as upper-case hex (how the CLI and storage name it).
+pub fn serial_hex(serial: &[u8]) -> String {
+    serial.iter().map(|b| format!("{b:02X}")).collect()
+}
+
+/// Parse a hex serial (as printed by [`serial_hex`]; `:` separators allowed).
+pub fn parse_serial_hex(s: &str) -> Result<Vec<u8>> {
+    let clean: String = s.chars().filter(|c| *c != ':').collect();
+    if clean.is_empty() || !clean.len().is_multiple_of(2) || clean.len() > 40 {
+        return Err(PkiError::profile("serial", "must be 1 to 20 bytes of hex"));
+    }
+    (0..clean.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&clean[i..i + 2], 16))
+        .collect::<std::result::Result<Vec<u8>, _>>()
+        .map_err(|_| PkiError::profile("serial", "is not hex"))
+}

@@ -1,0 +1,465 @@
+//! RFC 6960 OCSP: request parsing, SM3withSM2-signed basic responses, and a responder that
+//! serves pre-signed responses and signs fresh ones only when a nonce is asked for.
+//!
+//! ```asn1
+//! OCSPResponse ::= SEQUENCE {                                  -- RFC 6960 §4.2.1
+//!    responseStatus         OCSPResponseStatus,
+//!    responseBytes          [0] EXPLICIT ResponseBytes OPTIONAL }
+//! BasicOCSPResponse ::= SEQUENCE {
+//!    tbsResponseData      ResponseData,
+//!    signatureAlgorithm   AlgorithmIdentifier,                 -- SM3withSM2
+//!    signature            BIT STRING,                          -- DER SM2Signature
+//!    certs            [0] EXPLICIT SEQUENCE OF Certificate OPTIONAL }
+//! ```
+
+use crate::crl::Reason;
+use crate::error::{PkiError, Result};
+use crate::issue::CaCert;
+use crate::oid;
+use crate::signer::{sign_bits, sm3_with_sm2, Signer};
+use der::asn1::{Null, OctetString};
+use der::{Decode, Encode};
+use sha1::Sha1;
+use sha2::Sha256;
+use sm3::{Digest, Sm3};
+use std::collections::HashMap;
+use std::sync::RwLock;
+use std::time::{Duration, SystemTime};
+use x509_cert::ext::Extension;
+use x509_ocsp::{
+    BasicOcspResponse, CertId, CertStatus, OcspGeneralizedTime, OcspRequest, OcspResponse,
+    OcspResponseStatus, ResponderId, ResponseBytes, ResponseData, RevokedInfo, SingleResponse,
+    Version,
+};
+
+/// Largest OCSP request accepted (RFC 6960 requests are a few hundred bytes).
+pub const MAX_OCSP_REQUEST: usize = 8 * 1024;
+/// Most CertIDs answered in one request.
+pub const MAX_REQUESTS: usize = 16;
+/// Largest nonce accepted (RFC 8954 §2.1: 1..=32 octets).
+pub const MAX_NONCE: usize = 32;
+
+/// A parsed OCSP request: the CertIDs asked about and the nonce if one was asked for.
+#[derive(Debug, Clone)]
+pub struct ParsedRequest {
+    /// The CertIDs, in order.
+    pub cert_ids: Vec<CertId>,
+    /// The nonce extension value (the OCTET STRING's content), if present.
+    pub nonce: Option<Vec<u8>>,
+}
+
+/// Parse a DER `OCSPRequest` (RFC 6960 §4.1.1), within the size and count limits above.
+pub fn parse_request(der: &[u8]) -> Result<ParsedRequest> {
+    if der.len() > MAX_OCSP_REQUEST {
+        return Err(PkiError::TooLarge {
+            what: "OCSP request",
+            len: der.len(),
+            max: MAX_OCSP_REQUEST,
+        });
+    }
+    let req = OcspRequest::from_der(der).map_err(|e| PkiError::Encoding {
+        what: "OCSP request",
+        detail: e.to_string(),
+    })?;
+    let list = &req.tbs_request.request_list;
+    if list.is_empty() || list.len() > MAX_REQUESTS {
+        return Err(PkiError::Encoding {
+            what: "OCSP request",
+            detail: format!("must ask about 1..={MAX_REQUESTS} certificates"),
+        });
+    }
+    let mut nonce = None;
+    for e in req.tbs_request.request_extensions.iter().flatten() {
+        if e.extn_id == oid::OCSP_NONCE {
+            // RFC 6960 §4.4.1: extnValue holds the nonce; RFC 8954 wraps it in an OCTET STRING.
+            let raw = e.extn_value.as_bytes();
+            let v = OctetString::from_der(raw)
+                .map(|o| o.as_bytes().to_vec())
+                .unwrap_or_else(|_| raw.to_vec());
+            if v.is_empty() || v.len() > MAX_NONCE {
+                return Err(PkiError::Encoding {
+                    what: "OCSP request",
+                    detail: "nonce must be 1..=32 octets".into(),
+                });
+            }
+            nonce = Some(v);
+        } else if e.critical {
+            return Err(PkiError::Encoding {
+                what: "OCSP request",
+                detail: format!("unsupported critical extension {}", e.extn_id),
+            });
+        }
+    }
+    Ok(ParsedRequest {
+        cert_ids: list.iter().map(|r| r.req_cert.clone()).collect(),
+        nonce,
+    })
+}
+
+/// Decode the GET form of a request: the last path segment, URL-encoded base64 of the DER
+/// (RFC 6960 Appendix A.1).
+pub fn decode_get(segment: &str) -> Result<Vec<u8>> {
+    use base64::Engine;
+    if segment.len() > MAX_OCSP_REQUEST * 2 {
+        return Err(PkiError::TooLarge {
+            what: "OCSP request",
+            len: segment.len(),
+            max: MAX_OCSP_REQUEST * 2,
+        });
+    }
+    let mut s = String::with_capacity(segment.len());
+    let b = segment.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            let h = std::str::from_utf8(&b[i + 1..i + 3])
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok());
+            match h {
+                Some(c) => s.push(c as char),
+                None => {
+                    return Err(PkiError::Encoding {
+                        what: "OCSP request",
+                        detail: "bad percent-encoding".into(),
+                    })
+                }
+            }
+            i += 3;
+        } else {
+            s.push(b[i] as char);
+            i += 1;
+        }
+    }
+    base64::engine::general_purpose::STANDARD
+        .decode(s.trim())
+        .map_err(|e| PkiError::Encoding {
+            what: "OCSP request",
+            detail: format!("base64: {e}"),
+        })
+}
+
+/// What the CA knows of a serial.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertState {
+    /// Issued by this CA and not revoked.
+    Good,
+    /// Revoked at the time, for the reason.
+    Revoked {
+        /// revocationTime
+        at: SystemTime,
+        /// revocationReason
+        reason: Reason,
+    },
+    /// Not issued by this CA (RFC 6960 §2.2 "unknown").
+    Unknown,
+}
+
+/// Where the responder learns a serial's state (the CA's database in the product).
+pub trait StatusLookup {
+    /// The state of `serial` issued by this responder's CA.
+    fn status(&self, serial: &[u8]) -> CertState;
+}
+
+/// A bare OCSP response without responseBytes, for errors (RFC 6960 §2.3).
+pub fn error_response(status: OcspResponseStatus) -> Vec<u8> {
+    let r = OcspResponse {
+        response_status: status,
+        response_bytes: None,
+    };
+    r.to_der()
+        .unwrap_or_else(|_| vec![0x30, 0x03, 0x0a, 0x01, status as u8])
+}
+
+#[derive(Clone)]
+struct Cached {
+    der: std::sync::Arc<Vec<u8>>,
+    state: CertState,
+    refresh_after: SystemTime,
+    next_update: SystemTime,
+}
+
+/// The OCSP responder of one CA. Responses are signed by the CA itself (RFC 6960 §4.2.2.2,
+/// first case), responderID byKey.
+pub struct Responder<S: Signer> {
+    ca: CaCert,
+    signer: S,
+    /// (hash algorithm, issuerNameHash, issuerKeyHash) for SHA-1, SM3, SHA-256.
+    hashes: Vec<(der::asn1::ObjectIdentifier, Vec<u8>, Vec<u8>)>,
+    key_hash_sha1: Vec<u8>,
+    validity: Duration,
+    cache: RwLock<HashMap<Vec<u8>, Cached>>,
+}
+
+impl<S: Signer> Responder<S> {
+    /// A responder for `ca` whose responses are valid for `validity` (nextUpdate − thisUpdate)
+    /// and are re-signed once half of that has passed.
+    pub fn new(ca: CaCert, signer: S, validity: Duration) -> Result<Self> {
+        let name = ca.subject().to_der()?;
+        let key = ca
+            .cert
+            .tbs_certificate
+            .subject_public_key_info
+            .subject_public_key
+            .raw_bytes()
+            .to_vec();
+        let hashes = vec![
+            (
+                oid::SHA1,
+                Sha1::digest(&name).to_vec(),
+                Sha1::digest(&key).to_vec(),
+            ),
+            (
+                oid::SM3,
+                Sm3::digest(&name).to_vec(),
+                Sm3::digest(&key).to_vec(),
+            ),
+            (
+                oid::SHA256,
+                Sha256::digest(&name).to_vec(),
+                Sha256::digest(&key).to_vec(),
+            ),
+        ];
+        let key_hash_sha1 = Sha1::digest(&key).to_vec();
+        Ok(Self {
+            ca,
+            signer,
+            hashes,
+            key_hash_sha1,
+            validity,
+            cache: RwLock::new(HashMap::new()),
+        })
+    }
+
+    /// The CA this responder answers for.
+    pub fn ca(&self) -> &CaCert {
+        &self.ca
+    }
+
+    fn ours(&self, id: &CertId) -> bool {
+        self.hashes.iter().any(|(alg, n, k)| {
+            id.hash_algorithm.oid == *alg
+                && id.issuer_name_hash.as_bytes() == n
+                && id.issuer_key_hash.as_bytes() == k
+        })
+    }
+
+    /// The SHA-1 CertID of `serial` under this CA (what `openssl ocsp` sends by default).
+    pub fn cert_id(&self, serial: &[u8]) -> Result<CertId> {
+        let (alg, n, k) = &self.hashes[0];
+        Ok(CertId {
+            hash_algorithm: spki::AlgorithmIdentifierOwned {
+                oid: *alg,
+                parameters: Some(der::Any::from(Null)),
+            },
+            issuer_name_hash: OctetString::new(n.clone())?,
+            issuer_key_hash: OctetString::new(k.clone())?,
+            serial_number: x509_cert::serial_number::SerialNumber::new(serial)?,
+        })
+    }
+
+    /// Sign a successful response for the given CertIDs and states.
+    pub fn sign_response(
+        &self,
+        items: &[(CertId, CertState)],
+        nonce: Option<&[u8]>,
+        now: SystemTime,
+    ) -> Result<Vec<u8>> {
+        let this_update = gt(now)?;
+        let next = gt(now + self.validity)?;
+        let mut responses = Vec::with_capacity(items.len());
+        for (id, st) in items {
+            let cert_status = match st {
+                CertState::Good => CertStatus::Good(Null),
+                CertState::Unknown => CertStatus::Unknown(Null),
+                CertState::Revoked { at, reason } => CertStatus::Revoked(RevokedInfo {
+                    revocation_time: gt(*at)?,
+                    revocation_reason: if *reason == Reason::Unspecified {
+                        None
+                    } else {
+                        Some(reason.to_crl_reason())
+                    },
+                }),
+            };
+            responses.push(SingleResponse {
+                cert_id: id.clone(),
+                cert_status,
+                this_update,
+                next_update: Some(next),
+                single_extensions: None,
+            });
+        }
+        let response_extensions = match nonce {
+            Some(n) => Some(vec![Extension {
+                extn_id: oid::OCSP_NONCE,
+                critical: false,
+                extn_value: OctetString::new(OctetString::new(n)?.to_der()?)?,
+            }]),
+            None => None,
+        };
+        let data = ResponseData {
+            version: Version::V1,
+            responder_id: ResponderId::ByKey(OctetString::new(self.key_hash_sha1.clone())?),
+            produced_at: this_update,
+            responses,
+            response_extensions,
+        };
+        let tbs = data.to_der()?;
+        let signature = sign_bits(&self.signer, &tbs)?;
+        let basic = BasicOcspResponse {
+            tbs_response_data: data,
+            signature_algorithm: sm3_with_sm2(),
+            signature,
+            certs: None,
+        };
+        let resp = OcspResponse {
+            response_status: OcspResponseStatus::Successful,
+            response_bytes: Some(ResponseBytes {
+                response_type: oid::OCSP_BASIC,
+                response: OctetString::new(basic.to_der()?)?,
+            }),
+        };
+        Ok(resp.to_der()?)
+    }
+
+    /// Pre-sign the response for `serial` in `state` and keep it for serving.
+    pub fn presign(&self, serial: &[u8], state: CertState, now: SystemTime) -> Result<()> {
+        let der = self.sign_response(&[(self.cert_id(serial)?, state)], None, now)?;
+        let c = Cached {
+            der: std::sync::Arc::new(der),
+            state,
+            refresh_after: now + self.validity / 2,
+            next_update: now + self.validity,
+        };
+        self.cache
+            .write()
+            .map_err(|_| PkiError::Signer("cache poisoned".into()))?
+            .insert(serial.to_vec(), c);
+        Ok(())
+    }
+
+    /// Serials whose pre-signed response is due for refresh at `now` (half its validity gone).
+    pub fn due_for_refresh(&self, now: SystemTime) -> Vec<Vec<u8>> {
+        self.cache
+            .read()
+            .map(|c| {
+                c.iter()
+                    .filter(|(_, v)| v.refresh_after <= now)
+                    .map(|(k, _)| k.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Number of pre-signed responses held.
+    pub fn cached(&self) -> usize {
+        self.cache.read().map(|c| c.len()).unwrap_or(0)
+    }
+
+    /// Answer a DER request. Never fails: malformed input gets `malformedRequest`, a CertID
+    /// of another issuer `unauthorized`, a signing failure `internalError` (RFC 6960 §2.3).
+    pub fn respond(&self, request: &[u8], lookup: &dyn StatusLookup, now: SystemTime) -> Vec<u8> {
+        let parsed = match parse_request(request) {
+            Ok(p) => p,
+            Err(_) => return error_response(OcspResponseStatus::MalformedRequest),
+        };
+        if !parsed.cert_ids.iter().all(|id| self.ours(id)) {
+            return error_response(OcspResponseStatus::Unauthorized);
+        }
+        // Fast path: one SHA-1 CertID, no nonce, a fresh pre-signed response.
+        if parsed.nonce.is_none()
+            && parsed.cert_ids.len() == 1
+            && parsed.cert_ids[0].hash_algorithm.oid == oid::SHA1
+        {
+            let serial = parsed.cert_ids[0].serial_number.as_bytes();
+            // The lookup is authoritative: a pre-signed response whose status has changed
+            // (a revocation since it was signed) is re-signed at once, not served.
+            let st = lookup.status(serial);
+            if let Ok(c) = self.cache.read() {
+                if let Some(hit) = c.get(serial) {
+                    if hit.next_update > now && hit.state == st {
+                        return hit.der.as_ref().clone();
+                    }
+                }
+            }
+            if st != CertState::Unknown && self.presign(serial, st, now).is_ok() {
+                if let Ok(c) = self.cache.read() {
+                    if let Some(hit) = c.get(serial) {
+                        return hit.der.as_ref().clone();
+                    }
+                }
+            }
+        }
+        let items: Vec<_> = parsed
+            .cert_ids
+            .iter()
+            .map(|id| (id.clone(), lookup.status(id.serial_number.as_bytes())))
+            .collect();
+        self.sign_response(&items, parsed.nonce.as_deref(), now)
+            .unwrap_or_else(|_| error_response(OcspResponseStatus::InternalError))
+    }
+
+    /// Like [`respond`](Self::respond) but returns the shared pre-signed bytes without copying
+    /// when the fast path applies (for the HTTP edge and the benchmark).
+    pub fn respond_shared(
+        &self,
+        request: &[u8],
+        lookup: &dyn StatusLookup,
+        now: SystemTime,
+    ) -> std::sync::Arc<Vec<u8>> {
+        if let Ok(p) = parse_request(request) {
+            if p.nonce.is_none()
+                && p.cert_ids.len() == 1
+                && self.ours(&p.cert_ids[0])
+                && p.cert_ids[0].hash_algorithm.oid == oid::SHA1
+            {
+                let serial = p.cert_ids[0].serial_number.as_bytes();
+                let st = lookup.status(serial);
+                if let Ok(c) = self.cache.read() {
+                    if let Some(hit) = c.get(serial) {
+                        if hit.next_update > now && hit.state == st {
+                            return hit.der.clone();
+                        }
+                    }
+                }
+            }
+        }
+        std::sync::Arc::new(self.respond(request, lookup, now))
+    }
+}
+
+/// Build a DER OCSP request for `ids`, with an optional nonce (tests, the benchmark).
+pub fn make_request(ids: Vec<CertId>, nonce: Option<&[u8]>) -> Result<Vec<u8>> {
+    let request_extensions = match nonce {
+        Some(n) => Some(vec![Extension {
+            extn_id: oid::OCSP_NONCE,
+            critical: false,
+            extn_value: OctetString::new(OctetString::new(n)?.to_der()?)?,
+        }]),
+        None => None,
+    };
+    let req = OcspRequest {
+        tbs_request: x509_ocsp::TbsRequest {
+            version: Version::V1,
+            requestor_name: None,
+            request_list: ids
+                .into_iter()
+                .map(|id| x509_ocsp::Request {
+                    req_cert: id,
+                    single_request_extensions: None,
+                })
+                .collect(),
+            request_extensions,
+        },
+        optional_signature: None,
+    };
+    Ok(req.to_der()?)
+}
+
+/// GeneralizedTime in whole seconds, "Z" (RFC 6960 §4.2.2.1 via RFC 5280 §4.1.2.5.2).
+fn gt(t: SystemTime) -> Result<OcspGeneralizedTime> {
+    let d = t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+    let dt = der::DateTime::from_unix_duration(Duration::from_secs(d.as_secs()))?;
+    Ok(OcspGeneralizedTime(
+        der::asn1::GeneralizedTime::from_date_time(dt),
+    ))
+}

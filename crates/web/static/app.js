@@ -46,3 +46,11 @@ document.addEventListener("DOMContentLoaded", function () {
     });
   });
 });
+
+// After a refused form, bring the first field with a message into view and focus it.
+document.addEventListener("DOMContentLoaded", function () {
+  var bad = document.querySelector("[aria-invalid=true]");
+  if (!bad) return;
+  bad.scrollIntoView({ block: "center" });
+  bad.focus({ preventScroll: true });
+});

@@ -4,7 +4,8 @@
 # First makes sure what the tests need is here, installing or starting only what is missing:
 #   - Debian packages: chromium, chromium-driver (the browser test), a CJK font (readable
 #     screenshots), postgresql (the store suite's second backend);
-#   - Python packages gmssl, asn1crypto, pkilint (independent checks of SM2/SM3 and certificates);
+#   - Python packages gmssl, asn1crypto, pkilint (independent checks of SM2/SM3 and certificates)
+#     and openapi-spec-validator (the API document);
 #   - a running PostgreSQL on 127.0.0.1:5432 with a database `test` that user `postgres` reaches
 #     over TCP. The tests use CERTHALL_TEST_PG_URL (default postgres://postgres@127.0.0.1:5432/test).
 # Then runs `cargo test --workspace --all-targets` and exits with its status.
@@ -38,11 +39,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 # --- Python packages ------------------------------------------------------------------------
-if ! python3 -c 'import gmssl, asn1crypto, pkilint' >/dev/null 2>&1; then
-    say "installing Python packages: gmssl asn1crypto pkilint"
-    python3 -m pip install -q --disable-pip-version-check gmssl asn1crypto pkilint \
+if ! python3 -c 'import gmssl, asn1crypto, pkilint, openapi_spec_validator' >/dev/null 2>&1; then
+    say "installing Python packages: gmssl asn1crypto pkilint openapi-spec-validator"
+    python3 -m pip install -q --disable-pip-version-check gmssl asn1crypto pkilint openapi-spec-validator \
         || python3 -m pip install -q --disable-pip-version-check --break-system-packages \
-            gmssl asn1crypto pkilint
+            gmssl asn1crypto pkilint openapi-spec-validator
 fi
 
 # --- PostgreSQL -----------------------------------------------------------------------------

@@ -874,3 +874,28 @@ async fn browser_flow_through_forms_without_javascript() {
     assert_eq!(s, StatusCode::OK);
     assert!(html.contains("我的业务单") && html.contains("我的订单"));
 }
+
+#[tokio::test]
+async fn the_openapi_document_validates_as_openapi_3() {
+    // An independent validator (PyPI openapi-spec-validator, installed by scripts/test.sh).
+    let hall = start(Backend::Sqlite).await;
+    let doc = reqwest::get(format!("{}/api/v1/openapi.json", hall.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let path = std::env::temp_dir().join(format!("certhall-openapi-{}.json", std::process::id()));
+    std::fs::write(&path, doc).unwrap();
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg("import json, sys\nfrom openapi_spec_validator import validate\nvalidate(json.load(open(sys.argv[1])))\nprint('valid')")
+        .arg(&path)
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "openapi.json is not valid OpenAPI 3 (or the validator is missing: run scripts/test.sh): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

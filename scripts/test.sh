@@ -74,6 +74,12 @@ if [ "$CERTHALL_TEST_PG_URL" = "postgres://postgres@127.0.0.1:5432/test" ]; then
         say "creating database test"
         psql -h 127.0.0.1 -U postgres -d postgres -qc 'create database test' >/dev/null
     fi
+    # Each store test makes its own schema (t + 16 hex digits); drop those of earlier runs.
+    # Piped one statement a line, so each runs in its own transaction (a single one would run
+    # out of locks after a few hundred schemas).
+    psql -h 127.0.0.1 -U postgres -d test -Atqc \
+        "select format('drop schema %I cascade;', nspname) from pg_namespace where nspname ~ '^t[0-9a-f]{16}$'" \
+        | psql -h 127.0.0.1 -U postgres -d test -q >/dev/null 2>&1 || true
 fi
 
 # --- The tests ------------------------------------------------------------------------------

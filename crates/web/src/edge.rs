@@ -232,6 +232,7 @@ async fn check(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
     if announced.is_some_and(|len| len > limit) {
+        linger(req.into_body()).await;
         return Err(too_large());
     }
     if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
@@ -273,6 +274,26 @@ async fn check(
         return Err(csrf_refused(state, ctx, path));
     }
     Ok(Request::from_parts(parts, Body::from(bytes)))
+}
+
+/// Reads and discards what the client is still sending (at most 64 MiB or 5 s) before a
+/// refusal is answered, so the client reads the 413 instead of a reset connection: a socket
+/// closed with unread data makes the peer's TCP stack drop the response (nginx calls this a
+/// lingering close). Nothing is kept, so memory stays flat.
+async fn linger(body: Body) {
+    use axum::body::HttpBody;
+    const CAP: u64 = 64 * 1024 * 1024;
+    let drain = async move {
+        let mut body = std::pin::pin!(body);
+        let mut seen = 0u64;
+        while seen < CAP {
+            match std::future::poll_fn(|cx| body.as_mut().poll_frame(cx)).await {
+                Some(Ok(frame)) => seen += frame.data_ref().map_or(0, |d| d.len() as u64),
+                _ => break,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), drain).await;
 }
 
 fn tokens_match(cookie_token: Option<&str>, sent: Option<String>) -> bool {

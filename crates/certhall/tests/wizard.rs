@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use certhall::testing::{start, Backend, TestHall};
 use reqwest::{multipart, Client, StatusCode};
 use serde_json::{json, Value};
@@ -18,23 +20,11 @@ struct Browser {
 
 impl Browser {
     async fn new(hall: &TestHall) -> Self {
-        let c = Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
-        let v: Value = c
-            .get(format!("{}/api/v1/session", hall.base))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let (c, csrf) = support::api::session_client(&hall.base).await;
         Self {
             c,
             base: hall.base.clone(),
-            csrf: v["csrf_token"].as_str().unwrap().to_owned(),
+            csrf,
         }
     }
     async fn login(hall: &TestHall, phone: &str) -> Self {

@@ -1,3 +1,6 @@
 //! Helpers shared by the integration tests.
 
+#![allow(dead_code)] // each test binary uses part of the helpers
+
+pub mod api;
 pub mod webdriver;

@@ -8,7 +8,8 @@ use crate::uploads;
 use crate::{App, AppError, AppResult};
 use async_trait::async_trait;
 use domain::order::{
-    require_draft, Application, Draft, FieldErrors, FormInput, OrderState, StepError, UploadRef,
+    require_draft, Application, Draft, FieldErrors, FinState, FormInput, OrderState, StepError,
+    UploadRef,
 };
 use domain::{Date, OrderNo};
 
@@ -31,6 +32,14 @@ pub struct OrderRecord {
     pub created_at: Millis,
     /// Last change.
     pub updated_at: Millis,
+    /// When the payment arrived (bank transfer matched or online payment credited); set by
+    /// the payment use cases only.
+    pub paid_at: Option<Millis>,
+    /// 金融认证; set by the payment use cases only.
+    pub fin_state: FinState,
+    /// Since when the order waits for review: set by the store whenever a save moves the
+    /// order into `in_review` (also after a resubmission).
+    pub review_since: Option<Millis>,
 }
 
 /// One entry of an order's history.
@@ -60,8 +69,12 @@ pub trait OrderStore: Send + Sync {
     async fn order_by_no(&self, no: &OrderNo) -> StoreResult<Option<OrderRecord>>;
     /// Orders of an account, newest first.
     async fn orders_of_user(&self, user_id: i64) -> StoreResult<Vec<OrderRecord>>;
+    /// Orders in `state`, those waiting longest for review first, then by id (the staff
+    /// queues).
+    async fn orders_in_state(&self, state: OrderState) -> StoreResult<Vec<OrderRecord>>;
     /// Saves state and draft if the row still has `version`; records `event`. False if
-    /// someone saved in between (nothing written).
+    /// someone saved in between (nothing written). Moving into `in_review` sets
+    /// `review_since` to the event's time.
     async fn save_order(
         &self,
         id: i64,
@@ -175,7 +188,9 @@ impl App {
             .await
     }
 
-    async fn save(
+    /// Saves `d` and `state` if nobody changed the order since `o` was read; a conflict
+    /// otherwise. Callers that change the state use [`App::move_order`].
+    pub(crate) async fn save(
         &self,
         o: &OrderRecord,
         state: OrderState,
@@ -192,6 +207,45 @@ impl App {
             Err(AppError::Conflict(
                 "业务单已在其他页面被修改,请刷新页面后重试".into(),
             ))
+        }
+    }
+
+    /// Moves `o` to `to` with `d` and `ev`, if the state machine allows it
+    /// ([`OrderState::may_move`]) and nobody changed the order since `o` was read. The shared
+    /// door for every use case after the wizard (identity, payment, review, production,
+    /// delivery).
+    pub async fn move_order(
+        &self,
+        o: &OrderRecord,
+        to: OrderState,
+        d: &Draft,
+        ev: OrderEvent,
+    ) -> AppResult<()> {
+        if !o.state.may_move(to) {
+            return Err(AppError::Conflict(format!(
+                "业务单当前状态为“{}”,不能变为“{}”",
+                o.state.label(),
+                to.label()
+            )));
+        }
+        self.save(o, to, d, ev).await
+    }
+
+    /// Any order by number, for staff and system use cases (which check roles themselves).
+    pub async fn order_by_no(&self, no: &str) -> AppResult<OrderRecord> {
+        let no = OrderNo::parse(no).map_err(|_| AppError::NotFound)?;
+        self.orders
+            .order_by_no(&no)
+            .await?
+            .ok_or(AppError::NotFound)
+    }
+
+    /// An order event by `actor` (`user:ID`, `staff:ID`, `system`) happening now.
+    pub fn order_event_by(&self, actor: String, what: impl Into<String>) -> OrderEvent {
+        OrderEvent {
+            at: self.now(),
+            actor,
+            what: what.into(),
         }
     }
 
@@ -354,7 +408,7 @@ impl App {
         o.draft.check_submit().map_err(step)?;
         let mut d = o.draft.clone();
         d.progress = 5;
-        self.save(
+        self.move_order(
             &o,
             OrderState::PendingVerification,
             &d,
@@ -367,7 +421,7 @@ impl App {
     pub async fn cancel_order(&self, user_id: i64, no: &str) -> AppResult<()> {
         let o = self.my_order(user_id, no).await?;
         require_draft(o.state).map_err(step)?;
-        self.save(
+        self.move_order(
             &o,
             OrderState::Cancelled,
             &o.draft,

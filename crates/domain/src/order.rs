@@ -29,42 +29,162 @@ pub enum Step {
     Uploads = 5,
 }
 
-/// State of an order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// State of an order. The whole life of a 证书新办 order, in the guide's order:
+///
+/// ```text
+/// draft ─submit→ pending_verification ─identity passed→ pending_payment
+///   pending_payment ─bank transfer voucher uploaded→ in_review   (review waits for the match)
+///   pending_payment ─online payment credited→ pending_financial ─micro-deposit code→ in_review
+/// in_review ─approve→ approved ─certificates issued→ issued ─key posted→ shipped ─invoice→ completed
+/// in_review ─reject→ rejected ─handler edits and resubmits→ in_review
+/// draft | pending_verification | pending_payment | rejected ─cancel→ cancelled
+/// ```
+///
+/// 金融认证 (D4/D5) is a flag beside the state, kept by the payment use cases: a bank
+/// transfer's matched payer account or the micro-deposit code passes it; finance may fail it
+/// later (FAQ 六), which holds the PINs without stopping review. Each use case checks its
+/// transition with [`OrderState::may_move`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OrderState {
     /// Being filled in by the applicant.
     Draft,
     /// Materials submitted; the handler's identity check comes next (待认证).
     PendingVerification,
-    /// Cancelled by the applicant.
+    /// Identity passed; waiting for the payment (待支付).
+    PendingPayment,
+    /// Paid online; waiting for the micro-deposit code (待金融认证).
+    PendingFinancial,
+    /// Waiting for (or under) review by CA staff (待审核).
+    InReview,
+    /// Rejected by a reviewer; the handler may edit and resubmit (已驳回).
+    Rejected,
+    /// Approved; certificates to be made (待制证).
+    Approved,
+    /// Certificates issued; the USB key is to be posted (待邮寄).
+    Issued,
+    /// Posted (已邮寄).
+    Shipped,
+    /// Done: delivered and invoiced (已完成).
+    Completed,
+    /// Cancelled (已取消).
     Cancelled,
 }
 
 impl OrderState {
+    /// Every state, in life order.
+    pub const ALL: [OrderState; 11] = [
+        Self::Draft,
+        Self::PendingVerification,
+        Self::PendingPayment,
+        Self::PendingFinancial,
+        Self::InReview,
+        Self::Rejected,
+        Self::Approved,
+        Self::Issued,
+        Self::Shipped,
+        Self::Completed,
+        Self::Cancelled,
+    ];
+
     /// Stable name stored in the database.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Draft => "draft",
             Self::PendingVerification => "pending_verification",
+            Self::PendingPayment => "pending_payment",
+            Self::PendingFinancial => "pending_financial",
+            Self::InReview => "in_review",
+            Self::Rejected => "rejected",
+            Self::Approved => "approved",
+            Self::Issued => "issued",
+            Self::Shipped => "shipped",
+            Self::Completed => "completed",
             Self::Cancelled => "cancelled",
         }
     }
     /// Parses the stored name.
     pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "draft" => Some(Self::Draft),
-            "pending_verification" => Some(Self::PendingVerification),
-            "cancelled" => Some(Self::Cancelled),
-            _ => None,
-        }
+        Self::ALL.into_iter().find(|st| st.as_str() == s)
     }
     /// The label shown to the applicant.
     pub fn label(self) -> &'static str {
         match self {
             Self::Draft => "草稿",
             Self::PendingVerification => "待认证",
+            Self::PendingPayment => "待支付",
+            Self::PendingFinancial => "待金融认证",
+            Self::InReview => "待审核",
+            Self::Rejected => "已驳回",
+            Self::Approved => "待制证",
+            Self::Issued => "待邮寄",
+            Self::Shipped => "已邮寄",
+            Self::Completed => "已完成",
             Self::Cancelled => "已取消",
+        }
+    }
+    /// Whether a use case may move an order from `self` to `to`.
+    pub fn may_move(self, to: OrderState) -> bool {
+        use OrderState::*;
+        matches!(
+            (self, to),
+            (Draft, PendingVerification)
+                | (PendingVerification, PendingPayment)
+                | (PendingPayment, InReview)
+                | (PendingPayment, PendingFinancial)
+                | (PendingFinancial, InReview)
+                | (InReview, Approved)
+                | (InReview, Rejected)
+                | (Rejected, InReview)
+                | (Approved, Issued)
+                | (Issued, Shipped)
+                | (Shipped, Completed)
+                | (
+                    Draft | PendingVerification | PendingPayment | Rejected,
+                    Cancelled
+                )
+        )
+    }
+    /// Whether the order is finished (nothing more happens to it).
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Completed | Self::Cancelled)
+    }
+}
+
+/// 金融认证 of an order (D4, D5): passed by the matched payer account of a bank transfer or
+/// by the micro-deposit code; failed by finance (FAQ 六). PINs are held until it passes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FinState {
+    /// Not decided yet.
+    Pending,
+    /// Passed.
+    Passed,
+    /// Failed; the handler re-fills 金融认证信息.
+    Failed,
+}
+
+impl FinState {
+    /// Stable name stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Passed => "passed",
+            Self::Failed => "failed",
+        }
+    }
+    /// Parses the stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Pending, Self::Passed, Self::Failed]
+            .into_iter()
+            .find(|f| f.as_str() == s)
+    }
+    /// The label shown to people.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Pending => "待认证",
+            Self::Passed => "已通过",
+            Self::Failed => "未通过",
         }
     }
 }
@@ -812,10 +932,8 @@ fn same_person(a: &PersonInput, b: &PersonInput) -> bool {
 pub fn require_draft(state: OrderState) -> Result<(), StepError> {
     match state {
         OrderState::Draft => Ok(()),
-        other => Err(StepError::Closed(match other {
-            OrderState::PendingVerification => "提交",
-            _ => "取消",
-        })),
+        OrderState::Cancelled => Err(StepError::Closed("取消")),
+        _ => Err(StepError::Closed("提交")),
     }
 }
 
@@ -948,6 +1066,21 @@ mod tests {
             require_draft(OrderState::PendingVerification),
             Err(StepError::Closed("提交"))
         );
+    }
+
+    #[test]
+    fn states_round_trip_and_only_listed_moves_are_allowed() {
+        for st in OrderState::ALL {
+            assert_eq!(OrderState::parse(st.as_str()), Some(st));
+            assert!(!st.may_move(st), "{st:?} to itself");
+            assert!(!OrderState::Cancelled.may_move(st));
+            assert!(!OrderState::Completed.may_move(st));
+        }
+        assert_eq!(OrderState::parse("paid"), None);
+        assert!(OrderState::InReview.may_move(OrderState::Approved));
+        assert!(!OrderState::PendingPayment.may_move(OrderState::Approved));
+        assert!(!OrderState::InReview.may_move(OrderState::Cancelled));
+        assert!(OrderState::Rejected.may_move(OrderState::InReview));
     }
 
     #[test]

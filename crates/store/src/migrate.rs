@@ -14,6 +14,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0001_foundation.sql"),
     ),
     (3, "orders", include_str!("../migrations/0003_orders.sql")),
+    (
+        4,
+        "order_flow",
+        include_str!("../migrations/0004_order_flow.sql"),
+    ),
     (20, "ca", include_str!("../migrations/0020_ca.sql")),
 ];
 

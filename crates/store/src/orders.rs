@@ -7,12 +7,13 @@ use app::orders::{OrderEvent, OrderRecord, OrderStore};
 use app::ports::StoreResult;
 use app::StoreError;
 use async_trait::async_trait;
-use domain::order::{Draft, OrderState};
+use domain::order::{Draft, FinState, OrderState};
 use domain::{Date, OrderNo};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
-const COLS: &str = "id, order_no, user_id, state, version, draft_enc, created_at, updated_at";
+const COLS: &str = "id, order_no, user_id, state, version, draft_enc, created_at, updated_at, \
+                    paid_at, fin_state, review_since";
 
 fn get<'r, T: sqlx::Decode<'r, Any> + sqlx::Type<Any>>(
     row: &'r AnyRow,
@@ -35,6 +36,7 @@ impl SqlStore {
         let no: String = get(row, "order_no")?;
         let no = OrderNo::parse(&no).map_err(|_| bad("invalid order number"))?;
         let state: String = get(row, "state")?;
+        let fin: String = get(row, "fin_state")?;
         let sealed: Vec<u8> = get(row, "draft_enc")?;
         let json = self.vault().open(&format!("orders.draft:{no}"), &sealed)?;
         Ok(OrderRecord {
@@ -45,6 +47,9 @@ impl SqlStore {
             version: get(row, "version")?,
             created_at: get(row, "created_at")?,
             updated_at: get(row, "updated_at")?,
+            paid_at: get(row, "paid_at")?,
+            fin_state: FinState::parse(&fin).ok_or_else(|| bad("unknown fin_state"))?,
+            review_since: get(row, "review_since")?,
             no,
         })
     }
@@ -146,8 +151,9 @@ impl OrderStore for SqlStore {
             .transpose()?;
         let no = OrderNo::parse(&no.ok_or(StoreError::NotFound)?).map_err(|_| bad("number"))?;
         let done = sqlx::query(
-            "UPDATE orders SET state = $1, draft_enc = $2, version = version + 1, updated_at = $3 \
-             WHERE id = $4 AND version = $5",
+            "UPDATE orders SET draft_enc = $2, version = version + 1, updated_at = $3, \
+             review_since = CASE WHEN $1 = 'in_review' AND state <> 'in_review' THEN $3 ELSE review_since END, \
+             state = $1 WHERE id = $4 AND version = $5",
         )
         .bind(state.as_str())
         .bind(self.seal_draft(&no, draft)?)
@@ -164,6 +170,17 @@ impl OrderStore for SqlStore {
         add_event(&mut tx, id, event).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(true)
+    }
+
+    async fn orders_in_state(&self, state: OrderState) -> StoreResult<Vec<OrderRecord>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLS} FROM orders WHERE state = $1 ORDER BY COALESCE(review_since, 0), id"
+        ))
+        .bind(state.as_str())
+        .fetch_all(&self.db().pool)
+        .await
+        .map_err(db_err)?;
+        rows.iter().map(|r| self.order_from(r)).collect()
     }
 
     async fn order_events(&self, order_id: i64) -> StoreResult<Vec<OrderEvent>> {

@@ -6,7 +6,7 @@ use app::blobs::Blobs;
 use app::model::Effects;
 use app::orders::{OrderEvent, OrderStore};
 use app::ports::Store;
-use domain::order::{Draft, OrderState};
+use domain::order::{Draft, FinState, OrderState};
 use domain::{Date, Phone};
 use store::testing::{fresh_store, Backend};
 use store::{FileBlobs, SqlStore};
@@ -24,6 +24,7 @@ on_both!(
     numbers_are_sequential_per_day_and_drafts_sealed,
     concurrent_creations_never_share_a_number,
     stale_saves_are_refused_and_history_kept,
+    review_since_is_set_on_entering_review_and_queues_are_oldest_first,
 );
 
 async fn store(backend: Backend) -> SqlStore {
@@ -198,4 +199,80 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         }
     }
     out
+}
+
+async fn review_since_is_set_on_entering_review_and_queues_are_oldest_first(s: SqlStore) {
+    let u = user(&s, "13800138000").await;
+    let day = Date::new(2026, 11, 23).unwrap();
+    let d = Draft::default();
+    let a = s.create_order(u, day, &d, &ev("创建")).await.unwrap();
+    let b = s.create_order(u, day, &d, &ev("创建")).await.unwrap();
+    assert_eq!(
+        (a.paid_at, a.fin_state, a.review_since),
+        (None, FinState::Pending, None)
+    );
+    let at = |ms: i64, what: &str| OrderEvent {
+        at: T + ms,
+        actor: "system".into(),
+        what: what.into(),
+    };
+    // b enters review first, a later; a save while in review keeps the first time.
+    assert!(s
+        .save_order(
+            b.id,
+            b.version,
+            OrderState::InReview,
+            &d,
+            &at(10, "进入审核")
+        )
+        .await
+        .unwrap());
+    assert!(s
+        .save_order(
+            a.id,
+            a.version,
+            OrderState::InReview,
+            &d,
+            &at(20, "进入审核")
+        )
+        .await
+        .unwrap());
+    let b2 = s.order_by_no(&b.no).await.unwrap().unwrap();
+    assert!(s
+        .save_order(b.id, b2.version, OrderState::InReview, &d, &at(30, "备注"))
+        .await
+        .unwrap());
+    let queue = s.orders_in_state(OrderState::InReview).await.unwrap();
+    let got: Vec<_> = queue
+        .iter()
+        .map(|o| (o.no.clone(), o.review_since))
+        .collect();
+    assert_eq!(
+        got,
+        vec![(b.no.clone(), Some(T + 10)), (a.no.clone(), Some(T + 20))]
+    );
+    assert!(s
+        .orders_in_state(OrderState::Draft)
+        .await
+        .unwrap()
+        .is_empty());
+    // Rejected, then resubmitted: the clock starts again.
+    let b3 = s.order_by_no(&b.no).await.unwrap().unwrap();
+    assert!(s
+        .save_order(b.id, b3.version, OrderState::Rejected, &d, &at(40, "驳回"))
+        .await
+        .unwrap());
+    let b4 = s.order_by_no(&b.no).await.unwrap().unwrap();
+    assert!(s
+        .save_order(
+            b.id,
+            b4.version,
+            OrderState::InReview,
+            &d,
+            &at(50, "重新提交")
+        )
+        .await
+        .unwrap());
+    let b5 = s.order_by_no(&b.no).await.unwrap().unwrap();
+    assert_eq!(b5.review_since, Some(T + 50));
 }

@@ -3,4 +3,5 @@
 #![allow(dead_code)] // each test binary uses part of the helpers
 
 pub mod api;
+pub mod applicant;
 pub mod webdriver;

@@ -306,6 +306,9 @@ pub struct IdentityView {
 /// The FAQ (二) advice shown beside a number the carrier check refused.
 pub const CARRIER_ADVICE: &str = "请登录该手机号码对应的电信运营商APP,在个人账户信息中查找实名认证结果,与网上营业厅所填写信息进行对比;如不符,请先联系电信运营商进行实名信息认证后再重新认证。";
 
+/// What the user reads when a provider is down.
+pub const UNAVAILABLE: &str = "认证服务暂时不可用,请稍后重试(业务单状态未改变)";
+
 fn unavailable(e: GatewayError) -> AppError {
     match e {
         GatewayError::Unavailable(cause) => AppError::Unavailable(cause),

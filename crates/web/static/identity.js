@@ -41,6 +41,7 @@ document.addEventListener("DOMContentLoaded", function () {
     });
     show(table, (v.carrier || []).length > 0);
     show($("idv-passed"), v.passed);
+    show($("idv-retry"), v.status === "failed");
     show($("idv-renew"), !v.passed);
     $("idv-next").disabled = !v.passed;
   };

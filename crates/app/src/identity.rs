@@ -334,7 +334,11 @@ impl App {
         let Some(a) = a else {
             return IdentityView {
                 status: if passed { "passed" } else { "expired" },
-                label: if passed { "认证通过" } else { "二维码已过期" },
+                label: if passed {
+                    "认证通过"
+                } else {
+                    "二维码已过期"
+                },
                 reason: String::new(),
                 carrier: vec![],
                 expires_at: 0,
@@ -495,7 +499,11 @@ impl App {
         Ok((o, a))
     }
 
-    async fn open_phone_attempt(&self, no: &str, secret: &str) -> AppResult<(OrderRecord, Attempt)> {
+    async fn open_phone_attempt(
+        &self,
+        no: &str,
+        secret: &str,
+    ) -> AppResult<(OrderRecord, Attempt)> {
         let (o, a) = self.phone_attempt(no, secret).await?;
         if !a.status.is_open() || o.state != OrderState::PendingVerification {
             return Err(AppError::Conflict(
@@ -568,7 +576,12 @@ impl App {
 
     /// 活体认证: opens a session at the identity provider; returns where the phone goes.
     /// Counts against the daily attempt limit.
-    pub async fn phone_start_liveness(&self, no: &str, secret: &str, base: &str) -> AppResult<String> {
+    pub async fn phone_start_liveness(
+        &self,
+        no: &str,
+        secret: &str,
+        base: &str,
+    ) -> AppResult<String> {
         let (o, mut a) = self.open_phone_attempt(no, secret).await?;
         if a.status != AttemptStatus::Uploaded {
             return Err(AppError::Conflict(
@@ -615,9 +628,9 @@ impl App {
         }
         let mut a = a;
         if a.status != AttemptStatus::Uploaded
-            || a.biz_token.as_deref().is_none_or(|t| {
-                !crate::secrets::constant_time_eq(t, biz_token)
-            })
+            || a.biz_token
+                .as_deref()
+                .is_none_or(|t| !crate::secrets::constant_time_eq(t, biz_token))
         {
             return Err(AppError::Conflict(
                 "活体认证未完成,请重新进行活体认证".into(),
@@ -625,14 +638,10 @@ impl App {
         }
         let req = self.liveness_request(&o, base)?;
         let ports = self.id_ports().clone();
-        let face = ports
-            .check
-            .outcome(biz_token, &req)
-            .await
-            .map_err(|e| {
-                tracing::warn!(order.no = %o.no, error = %e, "identity provider unavailable");
-                unavailable(e)
-            })?;
+        let face = ports.check.outcome(biz_token, &req).await.map_err(|e| {
+            tracing::warn!(order.no = %o.no, error = %e, "identity provider unavailable");
+            unavailable(e)
+        })?;
         let mut result = AttemptResult {
             reason: String::new(),
             provider: ports.check.name().into(),
@@ -793,11 +802,18 @@ impl App {
                 break;
             }
             for mut a in batch {
-                for b in [a.front_blob.take(), a.back_blob.take()].into_iter().flatten() {
+                for b in [a.front_blob.take(), a.back_blob.take()]
+                    .into_iter()
+                    .flatten()
+                {
                     self.blobs.delete(&b).await.map_err(err)?;
                 }
                 a.photos_purged_at = Some(self.now());
-                self.id_ports().store.update_attempt(&a).await.map_err(err)?;
+                self.id_ports()
+                    .store
+                    .update_attempt(&a)
+                    .await
+                    .map_err(err)?;
                 n += 1;
             }
         }
@@ -822,7 +838,10 @@ impl App {
     /// Runs the retention job and queues the next run a day later.
     pub(crate) async fn run_identity_purge(&self) -> Result<(), GatewayError> {
         let n = self.purge_identity_photos().await?;
-        tracing::info!(identity.purged = n, "identity photos past retention deleted");
+        tracing::info!(
+            identity.purged = n,
+            "identity photos past retention deleted"
+        );
         self.store
             .enqueue_job(PURGE_PHOTOS, serde_json::json!({}), self.now() + DAY)
             .await
@@ -830,4 +849,3 @@ impl App {
         Ok(())
     }
 }
-

@@ -42,8 +42,8 @@ pub async fn start_custom(
     cfg: web::WebConfig,
     sms: Arc<dyn app::ports::Sms>,
 ) -> TestHall {
-    let idp = gateways::identity::build(&Default::default())
-        .unwrap_or_else(|e| panic!("identity: {e}"));
+    let idp =
+        gateways::identity::build(&Default::default()).unwrap_or_else(|e| panic!("identity: {e}"));
     start_full(backend, cfg, sms, idp).await
 }
 

@@ -48,13 +48,22 @@ impl Phone {
         let at = page.find("?_csrf=").expect("csrf in page") + 7;
         page[at..at + 64].to_owned()
     }
-    async fn photo(&self, no: &str, side: &str, csrf: &str, bytes: Vec<u8>) -> (StatusCode, String) {
+    async fn photo(
+        &self,
+        no: &str,
+        side: &str,
+        csrf: &str,
+        bytes: Vec<u8>,
+    ) -> (StatusCode, String) {
         let form = multipart::Form::new()
             .part("file", multipart::Part::bytes(Vec::new()).file_name(""))
             .part("file", multipart::Part::bytes(bytes).file_name("id.png"));
         let r = self
             .c
-            .post(format!("{}/m/identity/{no}/photos/{side}?_csrf={csrf}", self.base))
+            .post(format!(
+                "{}/m/identity/{no}/photos/{side}?_csrf={csrf}",
+                self.base
+            ))
             .multipart(form)
             .send()
             .await
@@ -84,7 +93,9 @@ fn link_in(page: &str) -> String {
     let rest = &page[at..];
     let h = rest.find("href=\"").unwrap() + 6;
     let end = rest[h..].find('"').unwrap();
-    rest[h..h + end].replace("&#x2f;", "/").replace("&#47;", "/")
+    rest[h..h + end]
+        .replace("&#x2f;", "/")
+        .replace("&#47;", "/")
 }
 
 async fn pc_link(b: &Browser, no: &str) -> String {
@@ -101,7 +112,11 @@ async fn state_of(hall: &TestHall, no: &str) -> OrderState {
 /// Phone claims the link and uploads both photos; returns its CSRF token.
 async fn scan_and_upload(phone: &Phone, link: &str, no: &str) -> String {
     let (s, loc, body) = phone.get(link).await;
-    assert_eq!((s, loc.as_str()), (StatusCode::SEE_OTHER, &*format!("/m/identity/{no}")), "{body}");
+    assert_eq!(
+        (s, loc.as_str()),
+        (StatusCode::SEE_OTHER, &*format!("/m/identity/{no}")),
+        "{body}"
+    );
     let (s, _, page) = phone.get(&loc).await;
     assert_eq!(s, StatusCode::OK);
     assert!(page.contains("人像面") && page.contains("capture=\"environment\""));
@@ -120,7 +135,13 @@ async fn sandbox_liveness(phone: &Phone, no: &str, csrf: &str) -> (StatusCode, S
     assert!(loc.starts_with("/sandbox/liveness?token="), "{loc}");
     let (s, _, page) = phone.get(&loc).await;
     assert_eq!(s, StatusCode::OK);
-    let token = loc.split("token=").nth(1).unwrap().split('&').next().unwrap();
+    let token = loc
+        .split("token=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap();
     let (s, _, page2) = phone
         .get(&format!("/m/identity/{no}/liveness/done?token={token}"))
         .await;
@@ -132,9 +153,14 @@ async fn happy_path(backend: Backend) {
     let hall = start(backend).await;
     let (b, no) = submitted_order(&hall, "13812340001").await;
     let (_, order_page) = b.get(&format!("/orders/{no}")).await;
-    assert!(order_page.contains(&format!("/orders/{no}/identity")) && order_page.contains("去认证"));
+    assert!(
+        order_page.contains(&format!("/orders/{no}/identity")) && order_page.contains("去认证")
+    );
     let link = pc_link(&b, &no).await;
-    assert!(link.starts_with(&format!("{}/m/identity/{no}?t=", hall.base)), "{link}");
+    assert!(
+        link.starts_with(&format!("{}/m/identity/{no}?t=", hall.base)),
+        "{link}"
+    );
     let status = |b: &Browser| {
         let no = no.clone();
         let c = b.c.clone();
@@ -170,10 +196,20 @@ async fn happy_path(backend: Backend) {
     assert_eq!(state_of(&hall, &no).await, OrderState::PendingVerification);
     let (s, page) = sandbox_liveness(&phone, &no, &csrf).await;
     assert_eq!(s, StatusCode::OK, "{page}");
-    assert!(page.contains("认证通过") && page.contains("请查看PC端继续操作"), "{page}");
+    assert!(
+        page.contains("认证通过") && page.contains("请查看PC端继续操作"),
+        "{page}"
+    );
     let v = status(&b).await;
-    assert_eq!((v["status"].as_str(), v["passed"].as_bool()), (Some("passed"), Some(true)));
-    assert_eq!(v["carrier"].as_array().unwrap().len(), 3, "handler + two applicants");
+    assert_eq!(
+        (v["status"].as_str(), v["passed"].as_bool()),
+        (Some("passed"), Some(true))
+    );
+    assert_eq!(
+        v["carrier"].as_array().unwrap().len(),
+        3,
+        "handler + two applicants"
+    );
     assert_eq!(state_of(&hall, &no).await, OrderState::PendingPayment);
     let (_, page) = b.get(&format!("/orders/{no}/identity")).await;
     assert!(page.contains("认证通过") && !page.contains("id=\"idv-next\" disabled"));
@@ -187,7 +223,11 @@ async fn happy_path(backend: Backend) {
     // Photos are sealed at rest: no PNG signature in the blob directory.
     for e in walk(&hall.blob_dir) {
         let bytes = std::fs::read(&e).unwrap();
-        assert!(!bytes.windows(8).any(|w| w == b"\x89PNG\r\n\x1a\n"), "{}", e.display());
+        assert!(
+            !bytes.windows(8).any(|w| w == b"\x89PNG\r\n\x1a\n"),
+            "{}",
+            e.display()
+        );
     }
 }
 
@@ -233,15 +273,17 @@ async fn expired_used_foreign_and_tampered_links_open_nothing() {
 
     // A's token under B's number: no such link.
     let phone = Phone::new(&hall);
-    let (s, _, body) = phone
-        .get(&format!("/m/identity/{no_b}?t={token_a}"))
-        .await;
+    let (s, _, body) = phone.get(&format!("/m/identity/{no_b}?t={token_a}")).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     assert!(body.contains("此认证链接无效"), "{body}");
     // Tampered: one character changed, truncated, junk.
     let mut t = token_a.clone().into_bytes();
     t[10] = if t[10] == b'a' { b'b' } else { b'a' };
-    for bad in [String::from_utf8(t).unwrap(), token_a[..40].to_owned(), "<script>".into()] {
+    for bad in [
+        String::from_utf8(t).unwrap(),
+        token_a[..40].to_owned(),
+        "<script>".into(),
+    ] {
         let (s, _, body) = phone.get(&format!("/m/identity/{no_a}?t={bad}")).await;
         assert_eq!(s, StatusCode::NOT_FOUND, "{bad}");
         assert!(!body.contains("人像面"));
@@ -250,7 +292,10 @@ async fn expired_used_foreign_and_tampered_links_open_nothing() {
     let (s, _, _) = phone.get(&format!("/m/identity/{no_a}")).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     let (s, _) = phone.photo(&no_a, "front", "x", png(10, 10)).await;
-    assert!(s == StatusCode::FORBIDDEN || s == StatusCode::NOT_FOUND, "{s}");
+    assert!(
+        s == StatusCode::FORBIDDEN || s == StatusCode::NOT_FOUND,
+        "{s}"
+    );
 
     // A's phone holds A's cookie; it opens nothing of B.
     let (s, _, _) = phone.get(&link_a).await;
@@ -261,17 +306,26 @@ async fn expired_used_foreign_and_tampered_links_open_nothing() {
     // Used: a second phone gets a clear page.
     let (s, _, body) = Phone::new(&hall).get(&link_a).await;
     assert_eq!(s, StatusCode::GONE);
-    assert!(body.contains("二维码已过期或已被使用") && body.contains("刷新二维码"), "{body}");
+    assert!(
+        body.contains("二维码已过期或已被使用") && body.contains("刷新二维码"),
+        "{body}"
+    );
 
     // Expired: 10 minutes later B's unscanned link is dead; the PC page says so.
     hall.clock.advance(10 * MINUTE + 1);
     let (s, _, body) = Phone::new(&hall).get(&link_b).await;
     assert_eq!(s, StatusCode::GONE, "{body}");
     let (_, page) = b.get(&format!("/orders/{no_b}/identity")).await;
-    assert!(page.contains("二维码已过期") && !page.contains("<svg"), "{page}");
+    assert!(
+        page.contains("二维码已过期") && !page.contains("<svg"),
+        "{page}"
+    );
     // One click renews it; the old one stays dead, the new one works.
     let (s, loc, _) = b.form(&format!("/orders/{no_b}/identity/renew"), &[]).await;
-    assert_eq!((s, loc), (StatusCode::SEE_OTHER, format!("/orders/{no_b}/identity")));
+    assert_eq!(
+        (s, loc),
+        (StatusCode::SEE_OTHER, format!("/orders/{no_b}/identity"))
+    );
     let new_b = pc_link(&b, &no_b).await;
     assert_ne!(new_b, link_b);
     let (s, _, _) = Phone::new(&hall).get(&link_b).await;
@@ -281,7 +335,10 @@ async fn expired_used_foreign_and_tampered_links_open_nothing() {
     // A renewal kills a link a phone already holds.
     let (s, _, _) = b.form(&format!("/orders/{no_b}/identity/renew"), &[]).await;
     assert_eq!(s, StatusCode::SEE_OTHER);
-    assert_eq!(state_of(&hall, &no_a).await, OrderState::PendingVerification);
+    assert_eq!(
+        state_of(&hall, &no_a).await,
+        OrderState::PendingVerification
+    );
 }
 
 #[tokio::test]
@@ -291,9 +348,17 @@ async fn two_phones_opening_one_link_at_once_only_one_proceeds() {
     let link = pc_link(&b, &no).await;
     let phones: Vec<Phone> = (0..4).map(|_| Phone::new(&hall)).collect();
     let results = futures_util::future::join_all(phones.iter().map(|p| p.get(&link))).await;
-    let won = results.iter().filter(|r| r.0 == StatusCode::SEE_OTHER).count();
+    let won = results
+        .iter()
+        .filter(|r| r.0 == StatusCode::SEE_OTHER)
+        .count();
     let lost = results.iter().filter(|r| r.0 == StatusCode::GONE).count();
-    assert_eq!((won, lost), (1, 3), "{:?}", results.iter().map(|r| r.0).collect::<Vec<_>>());
+    assert_eq!(
+        (won, lost),
+        (1, 3),
+        "{:?}",
+        results.iter().map(|r| r.0).collect::<Vec<_>>()
+    );
     // The winner goes on; the others see nothing.
     for (p, r) in phones.iter().zip(&results) {
         let (s, _, _) = p.get(&format!("/m/identity/{no}")).await;
@@ -305,7 +370,11 @@ async fn two_phones_opening_one_link_at_once_only_one_proceeds() {
     }
 }
 
-fn sandbox_with(fail_ids: &[&str], fail_phones: &[&str], attempts: i64) -> gateways::identity::IdentityProviders {
+fn sandbox_with(
+    fail_ids: &[&str],
+    fail_phones: &[&str],
+    attempts: i64,
+) -> gateways::identity::IdentityProviders {
     let mut cfg = gateways::identity::IdentityProviderConfig::default();
     cfg.sandbox.fail_id_numbers = fail_ids.iter().map(|s| s.to_string()).collect();
     cfg.sandbox.fail_phones = fail_phones.iter().map(|s| s.to_string()).collect();
@@ -328,14 +397,26 @@ async fn carrier_failure_names_the_number_and_a_new_attempt_is_allowed_within_li
     let csrf = scan_and_upload(&phone, &link, &no).await;
     let (s, page) = sandbox_liveness(&phone, &no, &csrf).await;
     assert_eq!(s, StatusCode::OK);
-    assert!(page.contains("认证失败") && page.contains("申请人2"), "{page}");
+    assert!(
+        page.contains("认证失败") && page.contains("申请人2"),
+        "{page}"
+    );
     assert_eq!(state_of(&hall, &no).await, OrderState::PendingVerification);
     let (_, pc) = b.get(&format!("/orders/{no}/identity")).await;
-    assert!(pc.contains("认证失败") && pc.contains("137****7001"), "{pc}");
-    assert!(pc.contains("电信运营商APP"), "FAQ (二) advice beside the number");
+    assert!(
+        pc.contains("认证失败") && pc.contains("137****7001"),
+        "{pc}"
+    );
+    assert!(
+        pc.contains("电信运营商APP"),
+        "FAQ (二) advice beside the number"
+    );
     assert!(pc.contains("id=\"idv-next\" disabled"));
     let (_, hist) = b.get(&format!("/orders/{no}")).await;
-    assert!(hist.contains("经办人在线认证未通过") && hist.contains("申请人2不一致"), "{hist}");
+    assert!(
+        hist.contains("经办人在线认证未通过") && hist.contains("申请人2不一致"),
+        "{hist}"
+    );
 
     // Second attempt (limit 2 a day) after renewing; the third is refused.
     let (s, _, _) = b.form(&format!("/orders/{no}/identity/renew"), &[]).await;
@@ -408,9 +489,15 @@ mod faceid {
 
     async fn handle(mode: &Mode, h: &HeaderMap, body: &[u8]) -> axum::response::Response {
         mode.calls.fetch_add(1, Ordering::SeqCst);
-        let hv = |k: &str| h.get(k).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        let hv = |k: &str| {
+            h.get(k)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned()
+        };
         let ts: i64 = hv("x-tc-timestamp").parse().unwrap_or(0);
-        let expected = gateways::sms::tc3_authorization("AKIDtest", KEY, "faceid", &hv("host"), ts, body);
+        let expected =
+            gateways::sms::tc3_authorization("AKIDtest", KEY, "faceid", &hv("host"), ts, body);
         if hv("authorization") != expected
             || hv("content-type") != gateways::sms::CONTENT_TYPE
             || hv("x-tc-version") != "2018-03-01"
@@ -466,23 +553,35 @@ async fn provider_down_or_hanging_leaves_the_order_unchanged_and_a_retry_passes(
     let phone = Phone::new(&hall);
     let csrf = scan_and_upload(&phone, &pc_link(&b, &no).await, &no).await;
     let (s, loc, _) = phone.liveness(&no, &csrf).await;
-    assert_eq!((s, loc.as_str()), (StatusCode::SEE_OTHER, "https://h5.faceid.example/auth?t=BT-1"));
+    assert_eq!(
+        (s, loc.as_str()),
+        (
+            StatusCode::SEE_OTHER,
+            "https://h5.faceid.example/auth?t=BT-1"
+        )
+    );
     let done = format!("/m/identity/{no}/liveness/done?token=BT-1");
     for (m, what) in [(1, "503"), (2, "hang")] {
         mode.detect_info.store(m, Ordering::SeqCst);
         let (s, _, page) = phone.get(&done).await;
         assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{what}: {page}");
-        assert!(page.contains("认证服务暂时不可用,请稍后重试"), "{what}: {page}");
-        assert_eq!(state_of(&hall, &no).await, OrderState::PendingVerification, "{what}");
-        let v: serde_json::Value = b
-            .c
-            .get(format!("{}/api/v1/orders/{no}/identity", hall.base))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        assert!(
+            page.contains("认证服务暂时不可用,请稍后重试"),
+            "{what}: {page}"
+        );
+        assert_eq!(
+            state_of(&hall, &no).await,
+            OrderState::PendingVerification,
+            "{what}"
+        );
+        let v: serde_json::Value =
+            b.c.get(format!("{}/api/v1/orders/{no}/identity", hall.base))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
         assert_eq!(v["status"], "uploaded", "{what}: no half-verified state");
     }
     // The provider is back: the same return link finishes the check.
@@ -491,9 +590,16 @@ async fn provider_down_or_hanging_leaves_the_order_unchanged_and_a_retry_passes(
     assert_eq!(s, StatusCode::OK, "{page}");
     assert!(page.contains("认证通过"), "{page}");
     assert_eq!(state_of(&hall, &no).await, OrderState::PendingPayment);
-    assert_eq!(mode.bad_signatures.load(Ordering::SeqCst), 0, "every call signed correctly");
+    assert_eq!(
+        mode.bad_signatures.load(Ordering::SeqCst),
+        0,
+        "every call signed correctly"
+    );
     let (_, hist) = b.get(&format!("/orders/{no}")).await;
-    assert!(hist.contains("r-info") && hist.contains("提供方 tencent"), "{hist}");
+    assert!(
+        hist.contains("r-info") && hist.contains("提供方 tencent"),
+        "{hist}"
+    );
 }
 
 #[tokio::test]
@@ -518,8 +624,15 @@ async fn tencent_carrier_mismatch_fails_the_attempt() {
     let phone = Phone::new(&hall);
     let csrf = scan_and_upload(&phone, &pc_link(&b, &no).await, &no).await;
     let (_, page) = sandbox_liveness(&phone, &no, &csrf).await;
-    assert!(page.contains("认证失败") && page.contains("申请人2"), "{page}");
-    assert_eq!(mode.calls.load(Ordering::SeqCst), 3, "three numbers checked");
+    assert!(
+        page.contains("认证失败") && page.contains("申请人2"),
+        "{page}"
+    );
+    assert_eq!(
+        mode.calls.load(Ordering::SeqCst),
+        3,
+        "three numbers checked"
+    );
     assert_eq!(mode.bad_signatures.load(Ordering::SeqCst), 0);
 }
 
@@ -531,7 +644,14 @@ async fn photos_are_deleted_after_retention_and_the_hashes_stay() {
     let csrf = scan_and_upload(&phone, &pc_link(&b, &no).await, &no).await;
     sandbox_liveness(&phone, &no, &csrf).await;
     let o = hall.app.order_by_no(&no).await.unwrap();
-    let before = hall.app.identity.store.latest_attempt(o.id).await.unwrap().unwrap();
+    let before = hall
+        .app
+        .identity
+        .store
+        .latest_attempt(o.id)
+        .await
+        .unwrap()
+        .unwrap();
     let front = before.front_blob.clone().unwrap();
     // Walk the order to 已完成 through the state machine.
     for to in [
@@ -543,15 +663,31 @@ async fn photos_are_deleted_after_retention_and_the_hashes_stay() {
     ] {
         let o = hall.app.order_by_no(&no).await.unwrap();
         hall.app
-            .move_order(&o, to, &o.draft, hall.app.order_event_by("system".into(), "test"))
+            .move_order(
+                &o,
+                to,
+                &o.draft,
+                hall.app.order_event_by("system".into(), "test"),
+            )
             .await
             .unwrap();
     }
-    assert_eq!(hall.app.purge_identity_photos().await.unwrap(), 0, "not yet");
+    assert_eq!(
+        hall.app.purge_identity_photos().await.unwrap(),
+        0,
+        "not yet"
+    );
     hall.clock.advance(31 * app::clock::DAY);
     hall.app.schedule_identity_purge().await.unwrap();
     hall.drain().await;
-    let after = hall.app.identity.store.latest_attempt(o.id).await.unwrap().unwrap();
+    let after = hall
+        .app
+        .identity
+        .store
+        .latest_attempt(o.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(after.front_blob.is_none() && after.back_blob.is_none());
     assert_eq!(after.front_sha256, before.front_sha256);
     assert!(after.photos_purged_at.is_some());

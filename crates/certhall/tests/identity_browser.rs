@@ -41,8 +41,11 @@ impl Shots {
             s.save_screenshot(&dir.join(format!("identity-{:02}-{name}.png", self.n)))
                 .await;
             let full = s.full_page_screenshot().await;
-            std::fs::write(dir.join(format!("identity-{:02}-{name}-full.png", self.n)), full)
-                .unwrap();
+            std::fs::write(
+                dir.join(format!("identity-{:02}-{name}-full.png", self.n)),
+                full,
+            )
+            .unwrap();
         }
     }
 }
@@ -68,14 +71,20 @@ async fn session_cookie(hall: &TestHall, phone: &str) -> String {
             .json(&body)
             .send()
     };
-    let r = post("/api/v1/auth/code", json!({"phone": phone, "purpose": "login"}))
-        .await
-        .unwrap();
+    let r = post(
+        "/api/v1/auth/code",
+        json!({"phone": phone, "purpose": "login"}),
+    )
+    .await
+    .unwrap();
     assert!(r.status().is_success());
     let code = hall.last_code(phone).await;
-    let r = post("/api/v1/auth/login/code", json!({"phone": phone, "code": code}))
-        .await
-        .unwrap();
+    let r = post(
+        "/api/v1/auth/login/code",
+        json!({"phone": phone, "code": code}),
+    )
+    .await
+    .unwrap();
     assert!(r.status().is_success());
     set_cookie(&r, "certhall_session")
 }
@@ -166,7 +175,9 @@ async fn run(
 
     phone.click("#liveness").await;
     phone.wait_text("完成检测").await;
-    shots.take(&phone, &format!("{tag}-phone-sandbox-liveness")).await;
+    shots
+        .take(&phone, &format!("{tag}-phone-sandbox-liveness"))
+        .await;
     phone.click("#sandbox-done").await;
     phone.wait_text("请查看PC端继续操作").await;
     phone.wait_text(outcome).await;
@@ -197,7 +208,16 @@ async fn the_pc_page_follows_the_phone_then_the_failure_path() {
     let files = tempdir("certhall-identity-files");
 
     let hall = testing::start(Backend::Sqlite).await;
-    run(&hall, &driver, &mut shots, "13812345001", "认证通过", "pass", &files).await;
+    run(
+        &hall,
+        &driver,
+        &mut shots,
+        "13812345001",
+        "认证通过",
+        "pass",
+        &files,
+    )
+    .await;
 
     let mut cfg = gateways::identity::IdentityProviderConfig::default();
     cfg.sandbox.fail_phones = vec!["13700137001".into()];
@@ -208,6 +228,15 @@ async fn the_pc_page_follows_the_phone_then_the_failure_path() {
         gateways::identity::build(&cfg).unwrap(),
     )
     .await;
-    run(&failing, &driver, &mut shots, "13812345002", "认证失败", "fail", &files).await;
+    run(
+        &failing,
+        &driver,
+        &mut shots,
+        "13812345002",
+        "认证失败",
+        "fail",
+        &files,
+    )
+    .await;
     let _ = std::fs::remove_dir_all(&files);
 }

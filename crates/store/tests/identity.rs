@@ -43,12 +43,22 @@ fn ev(what: &str) -> OrderEvent {
 
 async fn order(s: &SqlStore) -> (i64, i64) {
     let u = s
-        .create_user(&Phone::parse("13800138000").unwrap(), None, T, Effects::default())
+        .create_user(
+            &Phone::parse("13800138000").unwrap(),
+            None,
+            T,
+            Effects::default(),
+        )
         .await
         .unwrap()
         .id;
     let o = s
-        .create_order(u, Date::new(2026, 11, 23).unwrap(), &Draft::default(), &ev("创建"))
+        .create_order(
+            u,
+            Date::new(2026, 11, 23).unwrap(),
+            &Draft::default(),
+            &ev("创建"),
+        )
         .await
         .unwrap();
     (o.id, o.version)
@@ -58,7 +68,10 @@ const TOKEN: &str = "aa11bb22cc33dd44ee55ff66aa11bb22cc33dd44ee55ff66aa11bb22cc3
 
 async fn a_link_is_claimed_once_even_by_racing_phones(s: SqlStore) {
     let (id, _) = order(&s).await;
-    let a = s.new_attempt(id, "hash-1", TOKEN, T, T + 600_000).await.unwrap();
+    let a = s
+        .new_attempt(id, "hash-1", TOKEN, T, T + 600_000)
+        .await
+        .unwrap();
     assert_eq!((a.status, a.token.as_str()), (AttemptStatus::Issued, TOKEN));
     let claims = futures_join(&s, a.id).await;
     assert_eq!(claims.iter().filter(|c| **c).count(), 1, "{claims:?}");
@@ -75,7 +88,11 @@ async fn futures_join(s: &SqlStore, id: i64) -> Vec<bool> {
     let mut set = tokio::task::JoinSet::new();
     for i in 0..6 {
         let s = s.clone();
-        set.spawn(async move { s.claim_attempt(id, &format!("phone-{i}"), T + 1).await.unwrap() });
+        set.spawn(async move {
+            s.claim_attempt(id, &format!("phone-{i}"), T + 1)
+                .await
+                .unwrap()
+        });
     }
     let mut out = vec![];
     while let Some(r) = set.join_next().await {
@@ -86,7 +103,10 @@ async fn futures_join(s: &SqlStore, id: i64) -> Vec<bool> {
 
 async fn secrets_and_results_are_sealed_and_updates_are_optimistic(s: SqlStore) {
     let (id, _) = order(&s).await;
-    let mut a = s.new_attempt(id, "hash-3", TOKEN, T, T + 600_000).await.unwrap();
+    let mut a = s
+        .new_attempt(id, "hash-3", TOKEN, T, T + 600_000)
+        .await
+        .unwrap();
     a.status = AttemptStatus::Failed;
     a.front_blob = Some("blob-f".into());
     a.front_sha256 = Some("f".repeat(64));
@@ -102,7 +122,10 @@ async fn secrets_and_results_are_sealed_and_updates_are_optimistic(s: SqlStore) 
         }],
     });
     assert!(s.update_attempt(&a).await.unwrap());
-    assert!(!s.update_attempt(&a).await.unwrap(), "stale version refused");
+    assert!(
+        !s.update_attempt(&a).await.unwrap(),
+        "stale version refused"
+    );
     let back = s.latest_attempt(id).await.unwrap().unwrap();
     assert_eq!(back.result, a.result);
     assert_eq!(back.front_blob.as_deref(), Some("blob-f"));
@@ -124,28 +147,52 @@ async fn secrets_and_results_are_sealed_and_updates_are_optimistic(s: SqlStore) 
 
 async fn a_new_link_supersedes_open_ones(s: SqlStore) {
     let (id, _) = order(&s).await;
-    let a = s.new_attempt(id, "h-a", TOKEN, T, T + 600_000).await.unwrap();
-    let b = s.new_attempt(id, "h-b", TOKEN, T, T + 600_000).await.unwrap();
+    let a = s
+        .new_attempt(id, "h-a", TOKEN, T, T + 600_000)
+        .await
+        .unwrap();
+    let b = s
+        .new_attempt(id, "h-b", TOKEN, T, T + 600_000)
+        .await
+        .unwrap();
     let a2 = s.attempt_by_token_hash("h-a").await.unwrap().unwrap();
     assert_eq!(a2.status, AttemptStatus::Superseded);
     assert!(!s.claim_attempt(a.id, "p", T).await.unwrap());
     assert_eq!(s.latest_attempt(id).await.unwrap().unwrap().id, b.id);
-    assert!(s.new_attempt(id, "h-b", TOKEN, T, T).await.is_err(), "token hashes are unique");
+    assert!(
+        s.new_attempt(id, "h-b", TOKEN, T, T).await.is_err(),
+        "token hashes are unique"
+    );
 }
 
 async fn photos_of_completed_orders_are_found_for_retention(s: SqlStore) {
     let (id, version) = order(&s).await;
-    let mut a = s.new_attempt(id, "h-r", TOKEN, T, T + 600_000).await.unwrap();
+    let mut a = s
+        .new_attempt(id, "h-r", TOKEN, T, T + 600_000)
+        .await
+        .unwrap();
     a.front_blob = Some("f".into());
     a.back_blob = Some("b".into());
     a.status = AttemptStatus::Passed;
     assert!(s.update_attempt(&a).await.unwrap());
-    assert!(s.photos_to_purge(T + 1, 10).await.unwrap().is_empty(), "order not completed");
+    assert!(
+        s.photos_to_purge(T + 1, 10).await.unwrap().is_empty(),
+        "order not completed"
+    );
     assert!(s
-        .save_order(id, version, OrderState::Completed, &Draft::default(), &ev("完成"))
+        .save_order(
+            id,
+            version,
+            OrderState::Completed,
+            &Draft::default(),
+            &ev("完成")
+        )
         .await
         .unwrap());
-    assert!(s.photos_to_purge(T, 10).await.unwrap().is_empty(), "not old enough");
+    assert!(
+        s.photos_to_purge(T, 10).await.unwrap().is_empty(),
+        "not old enough"
+    );
     let due = s.photos_to_purge(T + 1, 10).await.unwrap();
     assert_eq!(due.len(), 1);
     let mut d = due[0].clone();

@@ -307,16 +307,18 @@ async fn phone_render(
     };
     use app::identity::AttemptStatus as S;
     let step = match a.status {
-        _ if o.state != domain::order::OrderState::PendingVerification
-            && a.status != S::Failed =>
-        {
+        _ if o.state != domain::order::OrderState::PendingVerification && a.status != S::Failed => {
             "passed"
         }
         S::Passed => "passed",
         S::Failed => "failed",
-        S::Superseded => return phone_error(state, ctx, AppError::Conflict(
-            "二维码已更新,请用手机重新扫描电脑端的新二维码".into(),
-        )),
+        S::Superseded => {
+            return phone_error(
+                state,
+                ctx,
+                AppError::Conflict("二维码已更新,请用手机重新扫描电脑端的新二维码".into()),
+            )
+        }
         S::Uploaded => "liveness",
         S::Issued | S::Scanned => "photos",
     };
@@ -469,7 +471,15 @@ pub async fn phone_liveness(
             .await
         }
         Err(e @ (AppError::RateLimited(_) | AppError::Conflict(_))) => {
-            phone_render(&state, &ctx, &no, &secret, e.to_string(), StatusCode::CONFLICT).await
+            phone_render(
+                &state,
+                &ctx,
+                &no,
+                &secret,
+                e.to_string(),
+                StatusCode::CONFLICT,
+            )
+            .await
         }
         Err(e) => phone_error(&state, &ctx, e),
     }
@@ -510,7 +520,15 @@ pub async fn phone_done(
             .await
         }
         Err(e @ AppError::Conflict(_)) => {
-            phone_render(&state, &ctx, &no, &secret, e.to_string(), StatusCode::CONFLICT).await
+            phone_render(
+                &state,
+                &ctx,
+                &no,
+                &secret,
+                e.to_string(),
+                StatusCode::CONFLICT,
+            )
+            .await
         }
         Err(e) => phone_error(&state, &ctx, e),
     }
@@ -542,7 +560,8 @@ pub async fn sandbox_liveness(
     let ok_next = next.starts_with("/m/identity/")
         && next.ends_with("/liveness/done")
         && next.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'/');
-    let ok_token = !token.is_empty() && token.len() <= 64 && token.bytes().all(|b| b.is_ascii_alphanumeric());
+    let ok_token =
+        !token.is_empty() && token.len() <= 64 && token.bytes().all(|b| b.is_ascii_alphanumeric());
     if state.app.identity.check.name() != "sandbox" || !ok_next || !ok_token {
         return phone_error(&state, &ctx, AppError::NotFound);
     }

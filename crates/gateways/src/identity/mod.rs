@@ -22,7 +22,9 @@ mod sandbox;
 mod tencent;
 
 pub use sandbox::{SandboxCarrier, SandboxIdentity, SandboxIdentityConfig};
-pub use tencent::{TencentCarrier, TencentFaceId, TencentFaceIdConfig, FACEID_SERVICE, FACEID_VERSION};
+pub use tencent::{
+    TencentCarrier, TencentFaceId, TencentFaceIdConfig, FACEID_SERVICE, FACEID_VERSION,
+};
 
 use crate::ConfigError;
 use app::identity::{CarrierCheck, IdentityCheck, IdentityPolicy};
@@ -177,7 +179,10 @@ mod tests {
         assert_eq!((p.check.name(), p.carrier.name()), ("sandbox", "sandbox"));
         assert_eq!(p.policy.attempts_per_day, 5);
         let c: IdentityProviderConfig = serde_json::from_str(r#"{"provider":"tencent"}"#).unwrap();
-        assert!(matches!(build(&c).err().unwrap(), ConfigError::MissingTable { .. }));
+        assert!(matches!(
+            build(&c).err().unwrap(),
+            ConfigError::MissingTable { .. }
+        ));
         let c: IdentityProviderConfig = serde_json::from_str(r#"{"provider":"aliyun"}"#).unwrap();
         assert!(build(&c).err().unwrap().to_string().contains("aliyun"));
         assert!(serde_json::from_str::<IdentityProviderConfig>(r#"{"provder":"x"}"#).is_err());

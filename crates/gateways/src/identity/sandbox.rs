@@ -69,7 +69,9 @@ impl IdentityCheck for SandboxIdentity {
         req: &LivenessRequest,
     ) -> Result<IdentityOutcome, GatewayError> {
         if self.0.down_id_numbers.iter().any(|x| x == &req.id_number) {
-            return Err(GatewayError::Unavailable("sandbox: simulated outage".into()));
+            return Err(GatewayError::Unavailable(
+                "sandbox: simulated outage".into(),
+            ));
         }
         let passed = !self.0.fail_id_numbers.iter().any(|x| x == &req.id_number);
         Ok(IdentityOutcome {
@@ -108,7 +110,9 @@ impl CarrierCheck for SandboxCarrier {
         phone: &str,
     ) -> Result<CarrierOutcome, GatewayError> {
         if self.0.down_id_numbers.iter().any(|x| x == id_number) {
-            return Err(GatewayError::Unavailable("sandbox: simulated outage".into()));
+            return Err(GatewayError::Unavailable(
+                "sandbox: simulated outage".into(),
+            ));
         }
         Ok(CarrierOutcome {
             matched: !self.0.fail_phones.iter().any(|x| x == phone),

@@ -84,7 +84,10 @@ impl TencentFaceId {
             (Some(h), None) => h.to_owned(),
             (None, _) => return Err(invalid("endpoint", "has no host")),
         };
-        for (key, value) in [("secret_id", &config.secret_id), ("rule_id", &config.rule_id)] {
+        for (key, value) in [
+            ("secret_id", &config.secret_id),
+            ("rule_id", &config.rule_id),
+        ] {
             if value.trim().is_empty() {
                 return Err(invalid(key, "must not be empty"));
             }
@@ -206,7 +209,9 @@ impl IdentityCheck for TencentFaceId {
             )
             .await?;
         match (r["Url"].as_str(), r["BizToken"].as_str()) {
-            (Some(url), Some(token)) if url.starts_with("https://") || url.starts_with("http://") => {
+            (Some(url), Some(token))
+                if url.starts_with("https://") || url.starts_with("http://") =>
+            {
                 Ok(LivenessStart {
                     url: url.to_owned(),
                     biz_token: token.to_owned(),
@@ -303,7 +308,11 @@ mod tests {
             Err(GatewayError::Unavailable(_))
         ));
         assert!(matches!(
-            interpret("X", 200, br#"{"Response":{"Error":{"Code":"InternalError.X"},"RequestId":"r"}}"#),
+            interpret(
+                "X",
+                200,
+                br#"{"Response":{"Error":{"Code":"InternalError.X"},"RequestId":"r"}}"#
+            ),
             Err(GatewayError::Unavailable(_))
         ));
         assert!(matches!(
@@ -311,7 +320,8 @@ mod tests {
             Err(GatewayError::Refused(_))
         ));
         assert_eq!(
-            interpret("X", 200, br#"{"Response":{"Result":"0","RequestId":"r"}}"#).unwrap()["Result"],
+            interpret("X", 200, br#"{"Response":{"Result":"0","RequestId":"r"}}"#).unwrap()
+                ["Result"],
             "0"
         );
     }

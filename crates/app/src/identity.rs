@@ -309,10 +309,12 @@ pub const CARRIER_ADVICE: &str = "请登录该手机号码对应的电信运营�
 /// What the user reads when a provider is down.
 pub const UNAVAILABLE: &str = "认证服务暂时不可用,请稍后重试(业务单状态未改变)";
 
+/// Either way nothing was decided: the user is asked to try again, the cause is logged at the
+/// edge (a refusal usually means a configuration error the operator must see).
 fn unavailable(e: GatewayError) -> AppError {
     match e {
         GatewayError::Unavailable(cause) => AppError::Unavailable(cause),
-        GatewayError::Refused(cause) => AppError::Internal(format!("identity provider: {cause}")),
+        GatewayError::Refused(cause) => AppError::Unavailable(format!("refused: {cause}")),
     }
 }
 

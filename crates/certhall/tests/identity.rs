@@ -694,3 +694,59 @@ async fn photos_are_deleted_after_retention_and_the_hashes_stay() {
     assert!(hall.app.blobs.get(&front).await.is_err(), "blob gone");
     assert_eq!(after.result, before.result, "result kept");
 }
+
+#[tokio::test]
+async fn only_reviewers_see_the_photos_and_each_look_is_audited() {
+    use app::clock::Clock;
+    use app::model::Role;
+    let hall = start(Backend::Sqlite).await;
+    let (b, no) = submitted_order(&hall, "13812340010").await;
+    let phone = Phone::new(&hall);
+    scan_and_upload(&phone, &pc_link(&b, &no).await, &no).await;
+    let staff = |role: Role, name: &'static str| {
+        let hall = &hall;
+        async move {
+            let c = hall.app.create_staff(None, name, "", role).await.unwrap();
+            let s = Browser::new(hall).await;
+            let totp = app::secrets::totp_now(&c.staff.totp_secret, hall.clock.now());
+            let (st, _, _) = s
+                .form(
+                    "/staff/login",
+                    &[
+                        ("username", name),
+                        ("password", &c.password),
+                        ("totp", &totp),
+                    ],
+                )
+                .await;
+            assert_eq!(st, StatusCode::SEE_OTHER);
+            s
+        }
+    };
+    let reviewer = staff(Role::Reviewer, "rev").await;
+    let r = reviewer
+        .c
+        .get(format!("{}/staff/orders/{no}/identity/front", hall.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "image/png");
+    assert!(r.bytes().await.unwrap().starts_with(b"\x89PNG"));
+    let finance = staff(Role::Finance, "fin").await;
+    let (s, _) = finance
+        .get(&format!("/staff/orders/{no}/identity/front"))
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // The applicant and the phone have no such route.
+    let (s, _) = b.get(&format!("/staff/orders/{no}/identity/front")).await;
+    assert_ne!(s, StatusCode::OK);
+    let audit = hall.app.store.audit_page(None, 50).await.unwrap();
+    assert_eq!(
+        audit
+            .iter()
+            .filter(|a| a.event.action == "identity.photo.view")
+            .count(),
+        1
+    );
+}

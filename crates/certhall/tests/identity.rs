@@ -229,6 +229,32 @@ async fn happy_path(backend: Backend) {
             e.display()
         );
     }
+    // Nor the link secret, the numbers (even masked) or the ID number in the SQLite file and
+    // its WAL.
+    if backend == Backend::Sqlite {
+        let path = hall
+            .db_url
+            .trim_start_matches("sqlite://")
+            .split('?')
+            .next()
+            .unwrap()
+            .to_owned();
+        let token = link.split("t=").nth(1).unwrap().to_owned();
+        for f in [path.clone(), format!("{path}-wal")] {
+            let bytes = std::fs::read(&f).unwrap_or_default();
+            for needle in [
+                token.as_str(),
+                "137****7000",
+                support::applicant::ID,
+                "13612345678",
+            ] {
+                assert!(
+                    !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+                    "{f} holds {needle}"
+                );
+            }
+        }
+    }
 }
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {

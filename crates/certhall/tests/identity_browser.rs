@@ -123,6 +123,22 @@ async fn wait_count(s: &Session, css: &str, n: usize) {
     }
 }
 
+/// Waits until the PC page's status label (changed only by its script) reads `want`.
+async fn wait_label(s: &Session, want: &str) {
+    let started = Instant::now();
+    loop {
+        let now = s.text("#idv-label").await;
+        if now == want {
+            return;
+        }
+        assert!(
+            started.elapsed() < WAIT,
+            "status stayed {now:?}, wanted {want:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Runs one verification: PC page, phone steps; returns after the PC page showed `outcome`.
 #[allow(clippy::too_many_arguments)]
 async fn run(
@@ -156,8 +172,7 @@ async fn run(
     phone.goto(&link).await;
     phone.wait_text("上传经办人身份证原件照片").await;
     shots.take(&phone, &format!("{tag}-phone-photos")).await;
-    pc.wait_text("已扫码").await;
-    assert_eq!(pc.text("#idv-label").await, "已扫码");
+    wait_label(&pc, "已扫码").await;
 
     phone
         .send_keys("#front-album", &photo(files, "front.jpg", 10))
@@ -171,7 +186,7 @@ async fn run(
     wait_count(&phone, "#back-ok", 1).await;
     phone.wait_text("第二步:活体认证").await;
     shots.take(&phone, &format!("{tag}-phone-liveness")).await;
-    pc.wait_text("证件已上传").await;
+    wait_label(&pc, "证件已上传").await;
 
     phone.click("#liveness").await;
     phone.wait_text("完成检测").await;
@@ -184,7 +199,8 @@ async fn run(
     shots.take(&phone, &format!("{tag}-phone-done")).await;
 
     // The PC page moved on by itself: same URL, never reloaded by the test.
-    pc.wait_text(outcome).await;
+    wait_label(&pc, outcome).await;
+    assert_eq!(pc.text("#idv-step-done").await, outcome);
     assert_eq!(pc.current_url().await, pc_url);
     if outcome == "认证通过" {
         wait_count(&pc, "#idv-next[disabled]", 0).await;
@@ -198,6 +214,14 @@ async fn run(
         shots.take(&pc, &format!("{tag}-pc-after")).await;
     }
     phone.close().await;
+    // Another phone opening the used link gets a clear page and nothing else.
+    let other = driver.session(360, 740).await;
+    other.set_viewport(360, 740, true).await;
+    other.goto(&link).await;
+    other.wait_text("二维码已过期或已被使用").await;
+    assert_eq!(other.count("input[type=file]").await, 0);
+    shots.take(&other, &format!("{tag}-phone-used-link")).await;
+    other.close().await;
     pc.close().await;
 }
 

@@ -851,3 +851,42 @@ impl App {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_round_trip_and_only_three_are_open() {
+        for st in [
+            AttemptStatus::Issued,
+            AttemptStatus::Scanned,
+            AttemptStatus::Uploaded,
+            AttemptStatus::Passed,
+            AttemptStatus::Failed,
+            AttemptStatus::Superseded,
+        ] {
+            assert_eq!(AttemptStatus::parse(st.as_str()), Some(st));
+            assert_eq!(
+                st.is_open(),
+                matches!(
+                    st,
+                    AttemptStatus::Issued | AttemptStatus::Scanned | AttemptStatus::Uploaded
+                )
+            );
+        }
+        assert_eq!(AttemptStatus::parse("passed "), None);
+    }
+
+    #[test]
+    fn outages_and_refusals_decide_nothing() {
+        assert!(matches!(
+            unavailable(GatewayError::Unavailable("x".into())),
+            AppError::Unavailable(_)
+        ));
+        assert!(matches!(
+            unavailable(GatewayError::Refused("x".into())),
+            AppError::Unavailable(_)
+        ));
+    }
+}

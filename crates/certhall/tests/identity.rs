@@ -314,6 +314,21 @@ async fn expired_used_foreign_and_tampered_links_open_nothing() {
         assert_eq!(s, StatusCode::NOT_FOUND, "{bad}");
         assert!(!body.contains("人像面"));
     }
+    // The sandbox liveness page sends phones only back to this hall's own return path.
+    for next in [
+        "https://evil.example/m/identity/x/liveness/done",
+        "//evil.example/m/identity/liveness/done",
+        "/m/identity/../../logout/liveness/done",
+        "/account",
+    ] {
+        let (s, _, _) = phone
+            .get(&format!(
+                "/sandbox/liveness?token=SBX1&next={}",
+                next.replace('/', "%2F").replace(':', "%3A")
+            ))
+            .await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{next}");
+    }
     // No cookie, no link: nothing.
     let (s, _, _) = phone.get(&format!("/m/identity/{no_a}")).await;
     assert_eq!(s, StatusCode::NOT_FOUND);

@@ -8,6 +8,7 @@ pub mod authz;
 pub mod blobs;
 pub mod clock;
 pub mod error;
+pub mod identity;
 pub mod jobs;
 pub mod model;
 pub mod orders;
@@ -44,6 +45,8 @@ pub struct App {
     pub code_key: Arc<Vec<u8>>,
     /// Issuer name shown in authenticator apps.
     pub totp_issuer: String,
+    /// 经办人在线认证: providers, attempts, limits.
+    pub identity: identity::IdentityPorts,
 }
 
 impl App {

@@ -25,6 +25,8 @@ pub struct Config {
     pub secrets: SecretsConfig,
     /// `[catalogue]`: projects, prices and the service agreement.
     pub catalogue: CatalogueConfig,
+    /// `[identity]`: 经办人在线认证 providers and limits.
+    pub identity: gateways::identity::IdentityProviderConfig,
 }
 
 /// `[catalogue]`.

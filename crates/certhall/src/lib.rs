@@ -160,6 +160,14 @@ pub async fn open(common: &Common, clock: Arc<dyn Clock>) -> Result<Hall> {
         .map_err(|e| anyhow::anyhow!("blob directory: {e}"))?;
     let catalogue = config.catalogue()?;
     let store = Arc::new(store::SqlStore::new(db.clone(), keys.vault));
+    let idp = gateways::identity::build(&config.identity)
+        .map_err(|e| anyhow::anyhow!("[identity]: {e}"))?;
+    let identity = app::identity::IdentityPorts {
+        check: idp.check,
+        carrier: idp.carrier,
+        store: store.clone(),
+        policy: idp.policy,
+    };
     let app = app::App {
         store: store.clone(),
         orders: store,
@@ -171,6 +179,7 @@ pub async fn open(common: &Common, clock: Arc<dyn Clock>) -> Result<Hall> {
         templates: Arc::new(config.templates()),
         code_key: Arc::new(keys.code_key),
         totp_issuer: config.brand.short.clone(),
+        identity,
     };
     Ok(Hall { app, db, config })
 }
@@ -338,6 +347,10 @@ pub async fn serve(common: &Common, listen: Option<String>, clock: Arc<dyn Clock
         println!("  staff console    : http://{listen}/staff/login");
     }
     let worker = hall.app.clone();
+    worker
+        .schedule_identity_purge()
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     tokio::spawn(worker.job_worker(std::time::Duration::from_millis(300)));
     let router = router_with(&hall, ca_cmd::pki_routes(common).await?);
     let listener = tokio::net::TcpListener::bind(&listen)

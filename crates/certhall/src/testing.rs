@@ -42,6 +42,18 @@ pub async fn start_custom(
     cfg: web::WebConfig,
     sms: Arc<dyn app::ports::Sms>,
 ) -> TestHall {
+    let idp =
+        gateways::identity::build(&Default::default()).unwrap_or_else(|e| panic!("identity: {e}"));
+    start_full(backend, cfg, sms, idp).await
+}
+
+/// Starts a hall with given SMS and identity providers.
+pub async fn start_full(
+    backend: Backend,
+    cfg: web::WebConfig,
+    sms: Arc<dyn app::ports::Sms>,
+    idp: gateways::identity::IdentityProviders,
+) -> TestHall {
     let clock = Arc::new(ManualClock::new(T0));
     let db_url = store::testing::fresh_url(backend)
         .await
@@ -78,6 +90,12 @@ pub async fn start_custom(
         templates: Arc::new(app::policy::SmsTemplates::default()),
         code_key: Arc::new(vec![7u8; 32]),
         totp_issuer: "深圳CA".into(),
+        identity: app::identity::IdentityPorts {
+            check: idp.check,
+            carrier: idp.carrier,
+            store: Arc::new(store.clone()),
+            policy: idp.policy,
+        },
     };
     let router = web::router(
         web::AppState {

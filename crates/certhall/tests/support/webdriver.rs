@@ -346,6 +346,15 @@ impl Session {
             .unwrap_or_default()
     }
 
+    /// Sets a cookie for the current page's site (the page must be open on that site).
+    pub async fn add_cookie(&self, name: &str, value: &str) {
+        self.post(
+            "/cookie",
+            json!({ "cookie": { "name": name, "value": value, "path": "/", "httpOnly": true } }),
+        )
+        .await;
+    }
+
     /// A PNG of the whole page (beyond the viewport) at the current viewport width, through
     /// DevTools.
     pub async fn full_page_screenshot(&self) -> Vec<u8> {

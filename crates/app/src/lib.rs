@@ -7,12 +7,16 @@ pub mod audit;
 pub mod authz;
 pub mod blobs;
 pub mod clock;
+pub mod delivery;
+pub mod desk;
 pub mod error;
 pub mod jobs;
 pub mod model;
 pub mod orders;
 pub mod policy;
 pub mod ports;
+pub mod production;
+pub mod review;
 pub mod secrets;
 pub mod staff;
 pub mod uploads;
@@ -44,6 +48,8 @@ pub struct App {
     pub code_key: Arc<Vec<u8>>,
     /// Issuer name shown in authenticator apps.
     pub totp_issuer: String,
+    /// Review, production and delivery (issue 7): their ports and settings.
+    pub desk: desk::Desk,
 }
 
 impl App {

@@ -25,6 +25,8 @@ pub struct Config {
     pub secrets: SecretsConfig,
     /// `[catalogue]`: projects, prices and the service agreement.
     pub catalogue: CatalogueConfig,
+    /// Review, production and delivery settings (`[desk]`).
+    pub desk: app::desk::DeskConfig,
 }
 
 /// `[catalogue]`.

@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod ca_cmd;
 pub mod config;
+pub mod hall_ca;
 pub mod keys;
 pub mod testing;
 
@@ -162,7 +163,7 @@ pub async fn open(common: &Common, clock: Arc<dyn Clock>) -> Result<Hall> {
     let store = Arc::new(store::SqlStore::new(db.clone(), keys.vault));
     let app = app::App {
         store: store.clone(),
-        orders: store,
+        orders: store.clone(),
         blobs: Arc::new(blobs),
         catalogue: Arc::new(catalogue),
         sms,
@@ -171,7 +172,14 @@ pub async fn open(common: &Common, clock: Arc<dyn Clock>) -> Result<Hall> {
         templates: Arc::new(config.templates()),
         code_key: Arc::new(keys.code_key),
         totp_issuer: config.brand.short.clone(),
+        desk: app::desk::Desk {
+            config: config.desk.clone(),
+            ..app::desk::Desk::sandbox(store.clone(), None)
+        },
     };
+    app.load_calendar()
+        .await
+        .map_err(|e| anyhow::anyhow!("holiday calendar: {e}"))?;
     Ok(Hall { app, db, config })
 }
 
@@ -336,6 +344,10 @@ pub async fn serve(common: &Common, listen: Option<String>, clock: Arc<dyn Clock
         println!("first start: created the admin staff account (shown once):");
         print_credentials(&c, clock.now());
         println!("  staff console    : http://{listen}/staff/login");
+    }
+    let mut hall = hall;
+    if let Some(ca) = ca_cmd::open_for_production(common).await? {
+        hall.app.desk.ca = Some(Arc::new(hall_ca::HallCa::new(ca)));
     }
     let worker = hall.app.clone();
     tokio::spawn(worker.job_worker(std::time::Duration::from_millis(300)));

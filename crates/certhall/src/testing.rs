@@ -78,6 +78,13 @@ pub async fn start_custom(
         templates: Arc::new(app::policy::SmsTemplates::default()),
         code_key: Arc::new(vec![7u8; 32]),
         totp_issuer: "深圳CA".into(),
+        desk: app::desk::Desk::sandbox(
+            Arc::new(store.clone()),
+            Some(Arc::new(
+                crate::hall_ca::HallCa::ephemeral(store.db().clone())
+                    .unwrap_or_else(|e| panic!("test CA: {e}")),
+            )),
+        ),
     };
     let router = web::router(
         web::AppState {

@@ -5,6 +5,7 @@
 
 pub mod blobs;
 pub mod ca;
+mod desk;
 pub mod migrate;
 mod orders;
 mod sql_store;

@@ -19,6 +19,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "order_flow",
         include_str!("../migrations/0004_order_flow.sql"),
     ),
+    (7, "staff", include_str!("../migrations/0007_staff.sql")),
     (20, "ca", include_str!("../migrations/0020_ca.sql")),
 ];
 

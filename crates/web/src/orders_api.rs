@@ -195,7 +195,7 @@ pub async fn upload(
 ) -> ApiResult {
     // Owner and step first, so a refusal does not depend on the body.
     let o = state.app.my_order(user.user.id, &no).await?;
-    domain::order::require_draft(o.state).map_err(|e| AppError::Conflict(e.to_string()))?;
+    domain::order::require_editable(o.state).map_err(|e| AppError::Conflict(e.to_string()))?;
     o.draft
         .can_do(domain::order::Step::Uploads)
         .map_err(|e| AppError::Conflict(e.to_string()))?;

@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 /// Frame of staff pages.
-fn staff_layout(
+pub(crate) fn staff_layout(
     state: &AppState,
     ctx: &Ctx,
     actor: Option<&StaffActor>,
@@ -32,7 +32,7 @@ fn staff_layout(
     l
 }
 
-fn fail(state: &AppState, ctx: &Ctx, actor: &StaffActor, e: AppError) -> Response {
+pub(crate) fn fail(state: &AppState, ctx: &Ctx, actor: &StaffActor, e: AppError) -> Response {
     PageError {
         layout: staff_layout(state, ctx, Some(actor), "无权访问", ""),
         error: e,
@@ -48,7 +48,7 @@ pub struct Nav {
     pub label: &'static str,
 }
 
-fn nav_for(actor: &StaffActor) -> Vec<Nav> {
+pub(crate) fn nav_for(actor: &StaffActor) -> Vec<Nav> {
     let mut v = vec![
         Nav {
             href: "/staff",
@@ -60,6 +60,10 @@ fn nav_for(actor: &StaffActor) -> Vec<Nav> {
         },
     ];
     let entries = [
+        (Permission::ReviewOrders, "/staff/review", "审核"),
+        (Permission::IssueCertificates, "/staff/production", "制证"),
+        (Permission::ShipOrders, "/staff/shipping", "邮寄"),
+        (Permission::ManageStaff, "/staff/calendar", "工作日历"),
         (Permission::ManageStaff, "/staff/accounts", "员工账号"),
         (Permission::ViewOutbox, "/staff/outbox", "短信记录"),
         (Permission::ManageJobs, "/staff/jobs", "后台任务"),

@@ -295,6 +295,8 @@ pub struct CaIssued {
 pub trait CertAuthority: Send + Sync {
     /// Issues a signing + encryption pair.
     async fn issue(&self, req: CaRequest) -> Result<CaIssued, GatewayError>;
+    /// The chain (issuing CA, root) in PEM, for relying parties and checks.
+    fn chain_pem(&self) -> String;
 }
 
 /// A courier (F3).

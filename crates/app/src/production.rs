@@ -254,7 +254,13 @@ impl App {
 
     /// Issues every line not yet issued, with keys made in the CA (sandbox: no USB key here).
     pub async fn issue_all_sandbox(&self, actor: &StaffActor, no: &str) -> AppResult<usize> {
-        let (_, lines) = self.production_lines(actor, no).await?;
+        let (o, lines) = self.production_lines(actor, no).await?;
+        if o.state != OrderState::Approved {
+            return Err(AppError::Conflict(format!(
+                "业务单当前状态为“{}”,不能制证",
+                o.state.label()
+            )));
+        }
         let mut n = 0;
         for l in lines.iter().filter(|l| l.stored.is_none()) {
             self.issue_line(actor, no, l.line, None).await?;

@@ -65,11 +65,6 @@ impl HallCa {
         Ok(Self { ca })
     }
 
-    /// The chain (issuing CA, root) in PEM.
-    pub fn chain_pem(&self) -> String {
-        self.ca.files.chain_pem()
-    }
-
     /// The root in PEM.
     pub fn root_pem(&self) -> String {
         self.ca.files.root.pem()
@@ -82,6 +77,10 @@ fn refused(e: impl std::fmt::Display) -> GatewayError {
 
 #[async_trait]
 impl CertAuthority for HallCa {
+    fn chain_pem(&self) -> String {
+        self.ca.files.chain_pem()
+    }
+
     async fn issue(&self, req: CaRequest) -> Result<CaIssued, GatewayError> {
         let profile = match req.kind {
             CertKind::Org => Profile::Org,

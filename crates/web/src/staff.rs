@@ -183,6 +183,7 @@ struct StaffHome {
     nav: Vec<Nav>,
     role: &'static str,
     queues: Vec<Queue>,
+    warning: String,
 }
 
 /// `GET /staff`: the queues of the member's role.
@@ -229,6 +230,19 @@ pub async fn home(State(state): State<AppState>, ctx: Ctx, s: PageStaff) -> Resp
         nav: nav_for(a),
         role: a.role.label(),
         queues,
+        warning: if a.can(Permission::ManageStaff) {
+            let missing = state.app.calendar_missing_years();
+            if missing.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "{} 年的节假日安排尚未导入,审核期限仅按周末计算。请在国务院公布后于“工作日历”导入。",
+                    missing.iter().map(|y| y.to_string()).collect::<Vec<_>>().join("、")
+                )
+            }
+        } else {
+            String::new()
+        },
     })
 }
 

@@ -244,6 +244,7 @@ impl App {
         Ok(o)
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn decide(
         &self,
         actor: &StaffActor,

@@ -92,6 +92,28 @@ pub enum Command {
         #[command(subcommand)]
         action: AuditAction,
     },
+    /// The working-day calendar (审核时效).
+    Calendar {
+        /// Shared options.
+        #[command(flatten)]
+        common: Common,
+        /// What to do.
+        #[command(subcommand)]
+        action: CalendarAction,
+    },
+}
+
+/// `certhall calendar …`.
+#[derive(Debug, Subcommand)]
+pub enum CalendarAction {
+    /// Load a year's official holiday schedule (TOML, as `data/cn-holidays-2026.toml`) into
+    /// the database; a running hall picks it up at its next start.
+    Import {
+        /// The TOML file.
+        file: PathBuf,
+    },
+    /// List the years with a schedule.
+    Show,
 }
 
 /// `certhall staff …`.
@@ -270,6 +292,27 @@ pub async fn run(cli: Cli) -> Result<()> {
                     bail!("audit log BROKEN at row {seq}: {problem}")
                 }
             }
+        }
+        Command::Calendar { common, action } => {
+            let hall = open(&common, clock).await?;
+            match action {
+                CalendarAction::Import { file } => {
+                    let text = std::fs::read_to_string(&file)
+                        .with_context(|| format!("cannot read {}", file.display()))?;
+                    let year = hall
+                        .app
+                        .import_calendar(None, &text)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    println!("holiday schedule of {year} imported");
+                }
+                CalendarAction::Show => {
+                    for (y, src) in hall.app.calendar_years() {
+                        println!("{y}  {src}");
+                    }
+                }
+            }
+            Ok(())
         }
     }
 }

@@ -60,7 +60,12 @@ async fn staff(s: &SqlStore, name: &str) -> i64 {
 
 async fn order_in(s: &SqlStore, state: OrderState) -> OrderRecord {
     let u = s
-        .create_user(&Phone::parse("13800138000").unwrap(), None, T, Effects::default())
+        .create_user(
+            &Phone::parse("13800138000").unwrap(),
+            None,
+            T,
+            Effects::default(),
+        )
         .await
         .map(|u| u.id)
         .unwrap_or(1);
@@ -82,10 +87,19 @@ async fn claims_hold_until_stale_and_decisions_free_them(s: SqlStore) {
     let o = order_in(&s, OrderState::InReview).await;
     assert_eq!(s.claim_review(o.id, a, T, T - 1000).await.unwrap(), (a, T));
     // b is refused while a's claim is fresh; a may renew.
-    assert_eq!(s.claim_review(o.id, b, T + 10, T - 1000).await.unwrap(), (a, T));
-    assert_eq!(s.claim_review(o.id, a, T + 20, T - 1000).await.unwrap(), (a, T + 20));
+    assert_eq!(
+        s.claim_review(o.id, b, T + 10, T - 1000).await.unwrap(),
+        (a, T)
+    );
+    assert_eq!(
+        s.claim_review(o.id, a, T + 20, T - 1000).await.unwrap(),
+        (a, T + 20)
+    );
     // A stale claim is taken over.
-    assert_eq!(s.claim_review(o.id, b, T + 30, T + 25).await.unwrap(), (b, T + 30));
+    assert_eq!(
+        s.claim_review(o.id, b, T + 30, T + 25).await.unwrap(),
+        (b, T + 30)
+    );
     // A decision with a stale version writes nothing; the right one records, seals the
     // snapshot and drops the claim.
     let mut snap = o.draft.clone();
@@ -105,7 +119,10 @@ async fn claims_hold_until_stale_and_decisions_free_them(s: SqlStore) {
         draft: &o.draft,
         event: &e,
     };
-    assert!(!s.decide(mv(o.version - 1), &d, Effects::default()).await.unwrap());
+    assert!(!s
+        .decide(mv(o.version - 1), &d, Effects::default())
+        .await
+        .unwrap());
     assert!(s.decisions(o.id).await.unwrap().is_empty());
     let sms = OutgoingSms {
         phone: Phone::parse("13612345678").unwrap(),
@@ -122,17 +139,30 @@ async fn claims_hold_until_stale_and_decisions_free_them(s: SqlStore) {
     let back = s.decisions(o.id).await.unwrap();
     assert_eq!(back.len(), 1);
     assert_eq!(back[0].reasons, ["身份证复印件未加盖公章"]);
-    assert_eq!(back[0].snapshot.as_ref().unwrap().form.unit_address, "旧地址");
+    assert_eq!(
+        back[0].snapshot.as_ref().unwrap().form.unit_address,
+        "旧地址"
+    );
     assert_eq!(s.review_claim(o.id).await.unwrap(), None);
-    assert_eq!(s.outbox_page(10).await.unwrap().len(), 1, "SMS queued with the decision");
-    assert_eq!(s.order_by_no(&o.no).await.unwrap().unwrap().state, OrderState::Rejected);
+    assert_eq!(
+        s.outbox_page(10).await.unwrap().len(),
+        1,
+        "SMS queued with the decision"
+    );
+    assert_eq!(
+        s.order_by_no(&o.no).await.unwrap().unwrap().state,
+        OrderState::Rejected
+    );
     use sqlx::Row;
     let row = sqlx::query("SELECT snapshot_enc FROM review_decisions")
         .fetch_one(&s.db().pool)
         .await
         .unwrap();
     let enc: Vec<u8> = row.try_get("snapshot_enc").unwrap();
-    assert!(!enc.windows(18).any(|w| w == b"11010519491231002X"), "snapshot sealed");
+    assert!(
+        !enc.windows(18).any(|w| w == b"11010519491231002X"),
+        "snapshot sealed"
+    );
 }
 
 fn issued(pin: &str) -> IssuedLine {
@@ -199,11 +229,21 @@ async fn pins_are_sealed_and_sent_once(s: SqlStore) {
         s.held_pins(o.id).await.unwrap(),
         [(0, "11112222".to_owned()), (1, "33334444".to_owned())]
     );
-    assert!(s.pins_sent(o.id, &[0, 1], T, Effects::default()).await.unwrap());
-    assert!(!s.pins_sent(o.id, &[0], T, Effects::default()).await.unwrap(), "sent once");
+    assert!(s
+        .pins_sent(o.id, &[0, 1], T, Effects::default())
+        .await
+        .unwrap());
+    assert!(
+        !s.pins_sent(o.id, &[0], T, Effects::default())
+            .await
+            .unwrap(),
+        "sent once"
+    );
     assert!(s.held_pins(o.id).await.unwrap().is_empty());
     let lines = s.cert_lines(o.id).await.unwrap();
-    assert!(lines.iter().all(|l| !l.pin_held && l.pin_sent_at == Some(T)));
+    assert!(lines
+        .iter()
+        .all(|l| !l.pin_held && l.pin_sent_at == Some(T)));
 }
 
 async fn shipment_invoice_and_calendar(s: SqlStore) {
@@ -224,7 +264,11 @@ async fn shipment_invoice_and_calendar(s: SqlStore) {
         event: &e,
     };
     assert!(s.ship(mv, &ship, p, Effects::default()).await.unwrap());
-    let (id, back) = s.shipment_by_tracking("SB000000000001").await.unwrap().unwrap();
+    let (id, back) = s
+        .shipment_by_tracking("SB000000000001")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((id, back.tracking_no.as_str()), (o.id, "SB000000000001"));
     let o = s.order_by_no(&o.no).await.unwrap().unwrap();
     let inv = InvoiceData {
@@ -245,12 +289,25 @@ async fn shipment_invoice_and_calendar(s: SqlStore) {
         draft: &o.draft,
         event: &e,
     };
-    assert!(s.complete(mv, &inv, "hash1", T + 5, Effects::default()).await.unwrap());
-    assert_eq!(s.invoice_by_token("hash1").await.unwrap(), Some(inv.clone()));
+    assert!(s
+        .complete(mv, &inv, "hash1", T + 5, Effects::default())
+        .await
+        .unwrap());
+    assert_eq!(
+        s.invoice_by_token("hash1").await.unwrap(),
+        Some(inv.clone())
+    );
     assert_eq!(s.invoice_by_token("hash2").await.unwrap(), None);
     assert_eq!(s.invoice(o.id).await.unwrap(), Some(inv));
-    assert_eq!(s.shipment(o.id).await.unwrap().unwrap().delivered_at, Some(T + 5));
-    s.put_calendar_year(2027, "a", T, "cli", Effects::default()).await.unwrap();
-    s.put_calendar_year(2027, "b", T, "cli", Effects::default()).await.unwrap();
+    assert_eq!(
+        s.shipment(o.id).await.unwrap().unwrap().delivered_at,
+        Some(T + 5)
+    );
+    s.put_calendar_year(2027, "a", T, "cli", Effects::default())
+        .await
+        .unwrap();
+    s.put_calendar_year(2027, "b", T, "cli", Effects::default())
+        .await
+        .unwrap();
     assert_eq!(s.calendar_years().await.unwrap(), [(2027, "b".to_owned())]);
 }

@@ -223,7 +223,12 @@ async fn review_page(
         },
     )];
     for (name, label) in FIELDS.iter().filter(|(n, _)| *n != "org_years") {
-        fields.push(((*label).into(), masked_field(name, f.get(name))));
+        let v = match (*name, f.get(name)) {
+            ("seal", "yes") => "是".to_owned(),
+            ("seal", "no") => "否".to_owned(),
+            (n, v) => masked_field(n, v),
+        };
+        fields.push(((*label).into(), v));
     }
     let persons = f
         .persons

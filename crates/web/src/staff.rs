@@ -174,6 +174,8 @@ pub struct Queue {
     pub description: &'static str,
     /// Whether it is a work queue (shows its count) or a group of links.
     pub is_queue: bool,
+    /// The queue's page and how many orders wait there, when known.
+    pub link: Option<(&'static str, usize)>,
 }
 
 #[derive(Template)]
@@ -189,12 +191,14 @@ struct StaffHome {
 /// `GET /staff`: the queues of the member's role.
 pub async fn home(State(state): State<AppState>, ctx: Ctx, s: PageStaff) -> Response {
     let a = &s.actor;
+    let count = |r: Result<usize, AppError>| r.unwrap_or(0);
     let mut queues = Vec::new();
     if a.can(Permission::ReviewOrders) {
         queues.push(Queue {
             title: "待审核",
             description: "已付款并通过认证、等待审核的业务单,按提交时间排序,三个工作日内处理",
             is_queue: true,
+            link: None,
         });
     }
     if a.can(Permission::ManagePayments) {
@@ -202,6 +206,7 @@ pub async fn home(State(state): State<AppState>, ctx: Ctx, s: PageStaff) -> Resp
             title: "待确认款项",
             description: "公对公转账待匹配、网厅缴费待核对的订单",
             is_queue: true,
+            link: None,
         });
     }
     if a.can(Permission::IssueCertificates) {
@@ -209,6 +214,7 @@ pub async fn home(State(state): State<AppState>, ctx: Ctx, s: PageStaff) -> Resp
             title: "待制证",
             description: "审核通过、等待签发证书的业务单",
             is_queue: true,
+            link: None,
         });
     }
     if a.can(Permission::ShipOrders) {
@@ -216,6 +222,7 @@ pub async fn home(State(state): State<AppState>, ctx: Ctx, s: PageStaff) -> Resp
             title: "待邮寄",
             description: "已制证、等待寄出USB Key的业务单",
             is_queue: true,
+            link: None,
         });
     }
     if a.can(Permission::ManageStaff) {
@@ -223,7 +230,25 @@ pub async fn home(State(state): State<AppState>, ctx: Ctx, s: PageStaff) -> Resp
             title: "系统管理",
             description: "员工账号、短信记录、后台任务与审计日志",
             is_queue: false,
+            link: None,
         });
+    }
+    for q in queues.iter_mut() {
+        q.link = match q.title {
+            "待审核" => Some((
+                "/staff/review",
+                count(state.app.review_queue(a).await.map(|v| v.len())),
+            )),
+            "待制证" => Some((
+                "/staff/production",
+                count(state.app.production_queue(a).await.map(|v| v.len())),
+            )),
+            "待邮寄" => Some((
+                "/staff/shipping",
+                count(state.app.shipping_queue(a).await.map(|v| v.len())),
+            )),
+            _ => None,
+        };
     }
     render(&StaffHome {
         l: staff_layout(&state, &ctx, Some(a), "工作台", "staff"),

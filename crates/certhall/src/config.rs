@@ -27,6 +27,8 @@ pub struct Config {
     pub catalogue: CatalogueConfig,
     /// Review, production and delivery settings (`[desk]`).
     pub desk: app::desk::DeskConfig,
+    /// `[courier]`: who posts the USB keys (sandbox or 顺丰).
+    pub courier: gateways::courier::CourierConfig,
 }
 
 /// `[catalogue]`.

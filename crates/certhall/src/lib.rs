@@ -196,6 +196,8 @@ pub async fn open(common: &Common, clock: Arc<dyn Clock>) -> Result<Hall> {
         totp_issuer: config.brand.short.clone(),
         desk: app::desk::Desk {
             config: config.desk.clone(),
+            courier: gateways::courier::build(&config.courier)
+                .map_err(|e| anyhow::anyhow!("[courier]: {e}"))?,
             ..app::desk::Desk::sandbox(store.clone(), None)
         },
     };

@@ -102,6 +102,8 @@ pub struct OrderSummary {
     pub created_at: Millis,
     /// Last change.
     pub updated_at: Millis,
+    /// Expected review date (`YYYY年M月D日`) while 待审核.
+    pub expected_review: Option<String>,
 }
 
 /// The result of saving the 录入信息 form.
@@ -444,6 +446,12 @@ impl App {
             .await?
             .into_iter()
             .map(|o| OrderSummary {
+                expected_review: match (o.state, o.review_since) {
+                    (OrderState::InReview, Some(since)) => {
+                        Some(beijing_date(self.review_due(since).at).zh())
+                    }
+                    _ => None,
+                },
                 unit_name: o.draft.form.unit_name.clone(),
                 next: step_path(&o.draft),
                 no: o.no,

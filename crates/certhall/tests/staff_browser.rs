@@ -318,5 +318,21 @@ async fn staff_console_in_a_browser() {
         app::audit::ChainCheck::Intact { .. } => {}
         other => panic!("{other:?}"),
     }
+    // The operator's command agrees, on the same database.
+    let data = support::webdriver::tempdir("certhall-staff-data");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_certhall"))
+        .args(["audit", "verify", "--data"])
+        .arg(&data)
+        .env("CERTHALL_DATABASE_URL", &hall.db_url)
+        .env("CERTHALL_LOG", "warn")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success() && said.contains("audit log intact"),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("certhall audit verify: {}", said.trim());
     eprintln!("staff browser flow: {} ms", started.elapsed().as_millis());
 }

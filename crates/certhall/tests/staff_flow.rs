@@ -129,6 +129,8 @@ async fn whole_flow(backend: Backend) {
     assert_eq!(state(&hall, &no).await, OrderState::InReview);
     let (_, page) = applicant.get(&format!("/orders/{no}")).await;
     assert!(page.contains("预计审核完成日期:2026年11月26日"), "{page}");
+    let (_, page) = applicant.get("/account").await;
+    assert!(page.contains("预计2026年11月26日前审核完成"), "{page}");
 
     // The reviewer sees what changed, field by field and file by file.
     let (_, page) = rev2.get(&format!("/staff/review/{no}")).await;

@@ -70,6 +70,7 @@ pub async fn list(State(state): State<AppState>, user: ApiUser) -> ApiResult {
         "state_label": o.state.label(),
         "unit_name": o.unit_name,
         "next_step": o.next,
+        "expected_review": o.expected_review,
         "created_at": o.created_at,
         "updated_at": o.updated_at,
     })).collect::<Vec<_>>()}))

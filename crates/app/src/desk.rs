@@ -176,13 +176,14 @@ pub trait DeskStore: Send + Sync {
     async fn cert_lines(&self, order_id: i64) -> StoreResult<Vec<CertLine>>;
     /// The PINs still held: (line, PIN).
     async fn held_pins(&self, order_id: i64) -> StoreResult<Vec<(i64, String)>>;
-    /// Erases the PINs of `lines` and queues `effects` (their SMS) in one transaction; false
-    /// (nothing written) if one of them was already sent.
+    /// Erases the PINs of `lines`, adds `event` to the order's history and queues `effects`
+    /// (their SMS) in one transaction; false (nothing written) if one was already sent.
     async fn pins_sent(
         &self,
         order_id: i64,
         lines: &[i64],
         now: Millis,
+        event: &OrderEvent,
         effects: Effects,
     ) -> StoreResult<bool>;
 

@@ -320,25 +320,17 @@ impl App {
             audit: vec![audit],
             sms,
         };
+        let ev = self.order_event_by("system".into(), format!("证书PIN码已通过短信发送({n} 条)"));
         if self
             .desk
             .store
-            .pins_sent(o.id, &lines, self.now(), effects)
+            .pins_sent(o.id, &lines, self.now(), &ev, effects)
             .await?
         {
-            let ev =
-                self.order_event_by("system".into(), format!("证书PIN码已通过短信发送({n} 条)"));
-            // The history line is informative; the PIN rows above are what counts.
-            let _ = self.orders_note(&o, ev).await;
             Ok(n)
         } else {
             Ok(0)
         }
-    }
-
-    async fn orders_note(&self, o: &OrderRecord, ev: crate::orders::OrderEvent) -> AppResult<()> {
-        let fresh = self.order_by_no(o.no.as_str()).await?;
-        self.save(&fresh, fresh.state, &fresh.draft, ev).await
     }
 
     /// Token-writing station: orders with lines still to issue, and those lines.

@@ -7,6 +7,7 @@ use crate::{db_err, SqlStore};
 use app::clock::Millis;
 use app::desk::{CertLine, Decision, DeskStore, InvoiceData, IssuedLine, OrderMove, Shipment};
 use app::model::Effects;
+use app::orders::OrderEvent;
 use app::ports::StoreResult;
 use app::StoreError;
 use async_trait::async_trait;
@@ -306,6 +307,7 @@ impl DeskStore for SqlStore {
         order_id: i64,
         lines: &[i64],
         now: Millis,
+        event: &OrderEvent,
         effects: Effects,
     ) -> StoreResult<bool> {
         let mut tx = self.db().begin().await?;
@@ -326,6 +328,7 @@ impl DeskStore for SqlStore {
                 return Ok(false);
             }
         }
+        crate::orders::add_event(&mut tx, order_id, event).await?;
         self.apply(&mut tx, effects).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(true)

@@ -95,7 +95,7 @@ impl SqlStore {
     }
 }
 
-async fn add_event(
+pub(crate) async fn add_event(
     tx: &mut Transaction<'static, Any>,
     order_id: i64,
     e: &OrderEvent,

@@ -229,15 +229,23 @@ async fn pins_are_sealed_and_sent_once(s: SqlStore) {
         s.held_pins(o.id).await.unwrap(),
         [(0, "11112222".to_owned()), (1, "33334444".to_owned())]
     );
+    let e = ev("证书PIN码已通过短信发送");
     assert!(s
-        .pins_sent(o.id, &[0, 1], T, Effects::default())
+        .pins_sent(o.id, &[0, 1], T, &e, Effects::default())
         .await
         .unwrap());
     assert!(
-        !s.pins_sent(o.id, &[0], T, Effects::default())
+        !s.pins_sent(o.id, &[0], T, &e, Effects::default())
             .await
             .unwrap(),
         "sent once"
+    );
+    let hist = s.order_events(o.id).await.unwrap();
+    assert_eq!(
+        hist.iter()
+            .filter(|h| h.what == "证书PIN码已通过短信发送")
+            .count(),
+        1
     );
     assert!(s.held_pins(o.id).await.unwrap().is_empty());
     let lines = s.cert_lines(o.id).await.unwrap();

@@ -127,13 +127,15 @@ pub struct InvoiceData {
 #[async_trait]
 pub trait DeskStore: Send + Sync {
     /// Claims the review of an order for `staff_id` unless another member holds a claim newer
-    /// than `stale_before`; returns the holder (staff id, since) after the call.
+    /// than `stale_before`; returns the holder (staff id, since) after the call. `effects`
+    /// (the audit row) commit only when the claim is newly taken by `staff_id`.
     async fn claim_review(
         &self,
         order_id: i64,
         staff_id: i64,
         now: Millis,
         stale_before: Millis,
+        effects: Effects,
     ) -> StoreResult<(i64, Millis)>;
     /// The current claim.
     async fn review_claim(&self, order_id: i64) -> StoreResult<Option<(i64, Millis)>>;

@@ -225,10 +225,23 @@ impl App {
             )));
         }
         let now = self.now();
+        let audit = self.event(
+            actor.audit_name(),
+            "review.claim",
+            format!("order:{}", o.no),
+            actor.ip.as_deref(),
+            serde_json::json!({}),
+        );
         let (holder, _) = self
             .desk
             .store
-            .claim_review(o.id, actor.id, now, now - self.desk.config.claim_ttl_ms)
+            .claim_review(
+                o.id,
+                actor.id,
+                now,
+                now - self.desk.config.claim_ttl_ms,
+                Effects::audit(audit),
+            )
             .await?;
         if holder != actor.id {
             let name = self

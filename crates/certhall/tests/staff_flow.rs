@@ -303,6 +303,7 @@ async fn whole_flow(backend: Backend) {
     let (rows, _) = hall.app.store.audit_all().await.unwrap();
     let actions: Vec<&str> = rows.iter().map(|r| r.event.action.as_str()).collect();
     for a in [
+        "review.claim",
         "review.reject",
         "review.approve",
         "production.issue",

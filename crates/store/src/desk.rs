@@ -77,8 +77,17 @@ impl DeskStore for SqlStore {
         staff_id: i64,
         now: Millis,
         stale_before: Millis,
+        effects: Effects,
     ) -> StoreResult<(i64, Millis)> {
         let mut tx = self.db().begin().await?;
+        let before: Option<i64> =
+            sqlx::query("SELECT staff_id FROM review_claims WHERE order_id = $1")
+                .bind(order_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?
+                .map(|r| get::<i64>(&r, "staff_id"))
+                .transpose()?;
         sqlx::query(
             "INSERT INTO review_claims (order_id, staff_id, claimed_at) VALUES ($1, $2, $3) \
              ON CONFLICT (order_id) DO UPDATE SET staff_id = excluded.staff_id, claimed_at = excluded.claimed_at \
@@ -96,7 +105,10 @@ impl DeskStore for SqlStore {
             .fetch_one(&mut *tx)
             .await
             .map_err(db_err)?;
-        let out = (get(&row, "staff_id")?, get(&row, "claimed_at")?);
+        let out: (i64, Millis) = (get(&row, "staff_id")?, get(&row, "claimed_at")?);
+        if out.0 == staff_id && before != Some(staff_id) {
+            self.apply(&mut tx, effects).await?;
+        }
         tx.commit().await.map_err(db_err)?;
         Ok(out)
     }

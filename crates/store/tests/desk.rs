@@ -82,23 +82,53 @@ async fn order_in(s: &SqlStore, state: OrderState) -> OrderRecord {
     s.order_by_no(&o.no).await.unwrap().unwrap()
 }
 
+fn audit(staff: i64) -> Effects {
+    Effects::audit(app::model::AuditEvent {
+        at: T,
+        actor: format!("staff:{staff}"),
+        action: "review.claim".into(),
+        subject: "order:1".into(),
+        ip: None,
+        detail: serde_json::json!({}),
+    })
+}
+
 async fn claims_hold_until_stale_and_decisions_free_them(s: SqlStore) {
     let (a, b) = (staff(&s, "a").await, staff(&s, "b").await);
     let o = order_in(&s, OrderState::InReview).await;
-    assert_eq!(s.claim_review(o.id, a, T, T - 1000).await.unwrap(), (a, T));
+    assert_eq!(
+        s.claim_review(o.id, a, T, T - 1000, audit(a))
+            .await
+            .unwrap(),
+        (a, T)
+    );
     // b is refused while a's claim is fresh; a may renew.
     assert_eq!(
-        s.claim_review(o.id, b, T + 10, T - 1000).await.unwrap(),
+        s.claim_review(o.id, b, T + 10, T - 1000, audit(b))
+            .await
+            .unwrap(),
         (a, T)
     );
     assert_eq!(
-        s.claim_review(o.id, a, T + 20, T - 1000).await.unwrap(),
+        s.claim_review(o.id, a, T + 20, T - 1000, audit(a))
+            .await
+            .unwrap(),
         (a, T + 20)
     );
     // A stale claim is taken over.
     assert_eq!(
-        s.claim_review(o.id, b, T + 30, T + 25).await.unwrap(),
+        s.claim_review(o.id, b, T + 30, T + 25, audit(b))
+            .await
+            .unwrap(),
         (b, T + 30)
+    );
+    // Audited when taken (a by a, then b taking over), not when refused or renewed.
+    let (rows, _) = s.audit_all().await.unwrap();
+    assert_eq!(
+        rows.iter()
+            .map(|r| r.event.actor.as_str())
+            .collect::<Vec<_>>(),
+        [format!("staff:{a}"), format!("staff:{b}")]
     );
     // A decision with a stale version writes nothing; the right one records, seals the
     // snapshot and drops the claim.

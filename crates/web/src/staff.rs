@@ -448,6 +448,15 @@ pub fn action_label(action: &str) -> &'static str {
         "code.voided" => "验证码错误次数过多作废",
         "code.ip_limited" => "验证码请求超出IP限制",
         "job.retried" => "重试后台任务",
+        "review.claim" => "领取审核",
+        "review.approve" => "审核通过",
+        "review.reject" => "审核驳回",
+        "production.issue" => "签发证书",
+        "production.done" => "制证完成",
+        "production.pins_sent" => "发送证书PIN码短信",
+        "shipping.post" => "邮寄USB Key",
+        "shipping.delivered" => "确认签收并开具发票",
+        "calendar.import" => "导入节假日安排",
         _ => "其他操作",
     }
 }

@@ -219,6 +219,8 @@ async fn staff_console_in_a_browser() {
         .await;
     b.goto(&format!("{base}/staff/outbox")).await;
     shots.take(&b, "outbox", "pin_person").await;
+    b.goto(&format!("{base}/staff/audit")).await;
+    shots.take(&b, "audit", "审核驳回").await;
     logout_staff(&hall, &b).await;
 
     // PINs reached the right phones; the invoice link downloads.

@@ -189,6 +189,10 @@ pub trait DeskStore: Send + Sync {
         effects: Effects,
     ) -> StoreResult<bool>;
 
+    /// Replaces the parameters of a delivered outbox SMS by none (PINs are not kept after
+    /// delivery).
+    async fn redact_sms_params(&self, outbox_id: i64) -> StoreResult<()>;
+
     /// Records the shipment and moves the order; false if the order changed.
     async fn ship(
         &self,

@@ -32,6 +32,11 @@ pub struct PlannedLine {
 /// Digits of a PIN.
 pub const PIN_LEN: usize = 8;
 
+/// Whether an SMS template carries a PIN (its parameters are erased once delivered).
+pub fn is_pin_template(template: &str) -> bool {
+    matches!(template, "pin_org" | "pin_person")
+}
+
 fn new_pin() -> String {
     let mut rng = rand::thread_rng();
     (0..PIN_LEN)

@@ -680,3 +680,103 @@ async fn staff_routes_by_role() {
     // Only the reviewer's approval (the table's last row) moved the order.
     assert_eq!(state(&hall, &no).await, OrderState::Approved);
 }
+
+/// A real (non-sandbox) provider: what it was asked to send.
+#[derive(Default)]
+struct Recorder(std::sync::Mutex<Vec<app::ports::SmsMessage>>);
+
+#[async_trait::async_trait]
+impl app::ports::Sms for Recorder {
+    fn name(&self) -> &'static str {
+        "recorder"
+    }
+    fn is_sandbox(&self) -> bool {
+        false
+    }
+    async fn send(
+        &self,
+        msg: &app::ports::SmsMessage,
+    ) -> Result<app::ports::SmsReceipt, app::GatewayError> {
+        self.0.lock().unwrap().push(msg.clone());
+        Ok(app::ports::SmsReceipt {
+            provider_ref: "r".into(),
+        })
+    }
+}
+
+/// With a real provider, a PIN leaves the outbox once delivered: nothing of it is kept.
+#[tokio::test]
+async fn pins_are_erased_from_the_outbox_once_delivered() {
+    let rec = std::sync::Arc::new(Recorder::default());
+    let hall =
+        certhall::testing::start_custom(Backend::Sqlite, web::WebConfig::default(), rec.clone())
+            .await;
+    // Log in through the app (no sandbox inbox): the recorder holds the code.
+    let no = {
+        let b = support::applicant::Browser::new(&hall).await;
+        let r =
+            b.c.post(format!("{}/api/v1/auth/code", hall.base))
+                .header("x-csrf-token", &b.csrf)
+                .json(&serde_json::json!({"phone": HANDLER_PHONE, "purpose": "login"}))
+                .send()
+                .await
+                .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        hall.drain().await;
+        let code = rec.0.lock().unwrap().last().unwrap().params[0].1.clone();
+        let r =
+            b.c.post(format!("{}/api/v1/auth/login/code", hall.base))
+                .header("x-csrf-token", &b.csrf)
+                .json(&serde_json::json!({"phone": HANDLER_PHONE, "code": code}))
+                .send()
+                .await
+                .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let no = support::applicant::new_order(&b).await;
+        support::applicant::to_uploads(&b, &no).await;
+        for kind in [
+            "letter",
+            "license",
+            "person_id_0",
+            "person_id_1",
+            "seal_form",
+        ] {
+            let (s, _) = b.upload(&no, kind, "scan.png", png(40, 30)).await;
+            assert_eq!(s, StatusCode::SEE_OTHER);
+        }
+        let (s, _, _) = b.form(&format!("/orders/{no}/submit"), &[]).await;
+        assert_eq!(s, StatusCode::SEE_OTHER);
+        no
+    };
+    to_review(&hall, &no, true, true).await;
+    let (_, rev) = staff(&hall, Role::Reviewer, "rev").await;
+    hall.app.approve_order(&rev, &no).await.unwrap();
+    let (_, prod) = staff(&hall, Role::Production, "prod").await;
+    hall.app.issue_all_sandbox(&prod, &no).await.unwrap();
+    hall.drain().await;
+    let sent: Vec<(String, String)> = rec
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|m| m.template.starts_with("pin_"))
+        .map(|m| (m.phone.as_str().to_owned(), m.params[1].1.clone()))
+        .collect();
+    assert_eq!(
+        sent.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>(),
+        [HANDLER_PHONE, APPLICANT_1, APPLICANT_2]
+    );
+    let outbox = hall.app.store.outbox_page(50).await.unwrap();
+    for m in outbox.iter().filter(|m| m.template.starts_with("pin_")) {
+        assert_eq!(m.status, app::model::SmsStatus::Sent);
+        assert!(
+            m.params.is_empty(),
+            "PIN kept after delivery: {:?}",
+            m.template
+        );
+    }
+    assert!(
+        outbox.iter().any(|m| m.template == "review_approved"),
+        "other messages untouched"
+    );
+}

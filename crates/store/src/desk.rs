@@ -346,6 +346,16 @@ impl DeskStore for SqlStore {
         Ok(true)
     }
 
+    async fn redact_sms_params(&self, outbox_id: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE sms_outbox SET params_enc = $2 WHERE id = $1")
+            .bind(outbox_id)
+            .bind(self.vault().seal_str("sms_outbox.params", "[]")?)
+            .execute(&self.db().pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
     async fn ship(
         &self,
         mv: OrderMove<'_>,

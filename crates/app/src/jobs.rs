@@ -105,11 +105,20 @@ impl App {
             text,
         };
         match self.sms.send(&out).await {
-            Ok(receipt) => self
-                .store
-                .sms_sent(id, self.sms.name(), &receipt.provider_ref, self.now())
-                .await
-                .map_err(|e| GatewayError::Unavailable(e.to_string())),
+            Ok(receipt) => {
+                self.store
+                    .sms_sent(id, self.sms.name(), &receipt.provider_ref, self.now())
+                    .await
+                    .map_err(|e| GatewayError::Unavailable(e.to_string()))?;
+                // A PIN is erased once delivered (F4); the sandbox keeps it, its outbox is
+                // the recipient's phone.
+                if !self.sms.is_sandbox() && crate::production::is_pin_template(&msg.template) {
+                    if let Err(e) = self.desk.store.redact_sms_params(id).await {
+                        tracing::warn!(outbox.id = id, error = %e, "PIN parameters not erased");
+                    }
+                }
+                Ok(())
+            }
             Err(e) => {
                 let _ = self
                     .store

@@ -7,6 +7,8 @@ pub mod audit;
 pub mod authz;
 pub mod blobs;
 pub mod clock;
+pub mod delivery;
+pub mod desk;
 pub mod error;
 pub mod identity;
 pub mod jobs;
@@ -14,6 +16,8 @@ pub mod model;
 pub mod orders;
 pub mod policy;
 pub mod ports;
+pub mod production;
+pub mod review;
 pub mod secrets;
 pub mod staff;
 pub mod uploads;
@@ -47,6 +51,8 @@ pub struct App {
     pub totp_issuer: String,
     /// 经办人在线认证: providers, attempts, limits.
     pub identity: identity::IdentityPorts,
+    /// Review, production and delivery (issue 7): their ports and settings.
+    pub desk: desk::Desk,
 }
 
 impl App {

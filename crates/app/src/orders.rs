@@ -8,7 +8,7 @@ use crate::uploads;
 use crate::{App, AppError, AppResult};
 use async_trait::async_trait;
 use domain::order::{
-    require_draft, Application, Draft, FieldErrors, FinState, FormInput, OrderState, StepError,
+    require_editable, Application, Draft, FieldErrors, FinState, FormInput, OrderState, StepError,
     UploadRef,
 };
 use domain::{Date, OrderNo};
@@ -102,6 +102,8 @@ pub struct OrderSummary {
     pub created_at: Millis,
     /// Last change.
     pub updated_at: Millis,
+    /// Expected review date (`YYYY年M月D日`) while 待审核.
+    pub expected_review: Option<String>,
 }
 
 /// The result of saving the 录入信息 form.
@@ -181,10 +183,10 @@ impl App {
         f: impl FnOnce(&mut Draft) -> Result<(), StepError>,
     ) -> AppResult<()> {
         let o = self.my_order(user_id, no).await?;
-        require_draft(o.state).map_err(step)?;
+        require_editable(o.state).map_err(step)?;
         let mut d = o.draft.clone();
         f(&mut d).map_err(step)?;
-        self.save(&o, OrderState::Draft, &d, self.order_event(user_id, what))
+        self.save(&o, o.state, &d, self.order_event(user_id, what))
             .await
     }
 
@@ -297,7 +299,7 @@ impl App {
         form: FormInput,
     ) -> AppResult<FormResult> {
         let o = self.my_order(user_id, no).await?;
-        require_draft(o.state).map_err(step)?;
+        require_editable(o.state).map_err(step)?;
         let mut d = o.draft.clone();
         match d
             .save_form(&self.catalogue, form, self.today())
@@ -305,13 +307,8 @@ impl App {
         {
             Err(errors) => Ok(Err(errors)),
             Ok(_) => {
-                self.save(
-                    &o,
-                    OrderState::Draft,
-                    &d,
-                    self.order_event(user_id, "保存申请信息"),
-                )
-                .await?;
+                self.save(&o, o.state, &d, self.order_event(user_id, "保存申请信息"))
+                    .await?;
                 // Files of 申请人 rows that are gone or now hold someone else.
                 for (k, u) in &o.draft.uploads {
                     if !d.uploads.contains_key(k) {
@@ -344,7 +341,7 @@ impl App {
     /// Step 5: stores or replaces one file. `bytes` was limited in size while reading.
     pub async fn upload(&self, user_id: i64, no: &str, kind: &str, bytes: &[u8]) -> AppResult<()> {
         let o = self.my_order(user_id, no).await?;
-        require_draft(o.state).map_err(step)?;
+        require_editable(o.state).map_err(step)?;
         o.draft.can_do(domain::order::Step::Uploads).map_err(step)?;
         let label = o
             .draft
@@ -377,7 +374,7 @@ impl App {
             &file.sha256[..16]
         );
         if let Err(e) = self
-            .save(&o, OrderState::Draft, &d, self.order_event(user_id, what))
+            .save(&o, o.state, &d, self.order_event(user_id, what))
             .await
         {
             let _ = self.blobs.delete(&blob).await;
@@ -401,13 +398,24 @@ impl App {
         Ok((u.mime.clone(), self.blobs.get(&u.blob).await?))
     }
 
-    /// Submits the materials: the order moves to 待认证.
+    /// Submits the materials: the order moves to 待认证 (a rejected order, edited, goes
+    /// back to 待审核).
     pub async fn submit_order(&self, user_id: i64, no: &str) -> AppResult<()> {
         let o = self.my_order(user_id, no).await?;
-        require_draft(o.state).map_err(step)?;
+        require_editable(o.state).map_err(step)?;
         o.draft.check_submit().map_err(step)?;
         let mut d = o.draft.clone();
         d.progress = 5;
+        if o.state == OrderState::Rejected {
+            return self
+                .move_order(
+                    &o,
+                    OrderState::InReview,
+                    &d,
+                    self.order_event(user_id, "修改后重新提交申请资料,等待审核(待审核)"),
+                )
+                .await;
+        }
         self.move_order(
             &o,
             OrderState::PendingVerification,
@@ -420,7 +428,7 @@ impl App {
     /// Cancels a draft.
     pub async fn cancel_order(&self, user_id: i64, no: &str) -> AppResult<()> {
         let o = self.my_order(user_id, no).await?;
-        require_draft(o.state).map_err(step)?;
+        require_editable(o.state).map_err(step)?;
         self.move_order(
             &o,
             OrderState::Cancelled,
@@ -438,6 +446,12 @@ impl App {
             .await?
             .into_iter()
             .map(|o| OrderSummary {
+                expected_review: match (o.state, o.review_since) {
+                    (OrderState::InReview, Some(since)) => {
+                        Some(beijing_date(self.review_due(since).at).zh())
+                    }
+                    _ => None,
+                },
                 unit_name: o.draft.form.unit_name.clone(),
                 next: step_path(&o.draft),
                 no: o.no,

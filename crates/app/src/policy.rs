@@ -83,6 +83,34 @@ impl Default for SmsTemplates {
             "change_phone_code".into(),
             "【深圳CA】您的验证码为{code},用于更换网上营业厅绑定的手机号码,5分钟内有效。如非本人操作,请忽略本短信。".into(),
         );
+        // Issue 7: the guide's approval and rejection texts verbatim (FAQ 三), and the PIN,
+        // shipping and invoice messages in the same style.
+        m.insert(
+            "review_approved".into(),
+            "【深圳 CA】您好,您提交的新申请业务已经审核通过。请登录 www.szca.com-网上营业厅--个人中心-我的业务单-进行查看。".into(),
+        );
+        m.insert(
+            "review_rejected".into(),
+            "【深圳 CA】您好,您提交的新申请业务已被审核驳回。驳回原因: {reason}。请尽快登录 www.szca.com-网上营业厅-个人中心-我的业务单-证书申请进行修改。".into(),
+        );
+        m.insert(
+            "pin_org".into(),
+            "【深圳 CA】您好,{name}的机构证书已制证,证书PIN码为{pin},请妥善保管,切勿告知他人。"
+                .into(),
+        );
+        m.insert(
+            "pin_person".into(),
+            "【深圳 CA】您好,{name}的机构个人证书已制证,证书PIN码为{pin},请妥善保管,切勿告知他人。"
+                .into(),
+        );
+        m.insert(
+            "shipped".into(),
+            "【深圳 CA】您好,您申请的数字证书已通过{courier}寄出(邮费到付),运单号:{tracking}。请登录 www.szca.com-网上营业厅-个人中心-我的业务单-进行查看。".into(),
+        );
+        m.insert(
+            "invoice".into(),
+            "【深圳 CA】您好,您提交的新申请业务已办理完成,电子发票下载链接:{link} 。".into(),
+        );
         Self(m)
     }
 }

@@ -588,6 +588,18 @@ pub async fn pki_routes(common: &Common) -> Result<Option<web::RouterType>> {
     Ok(Some(web::pki_routes::pki_router(publisher)))
 }
 
+/// The CA for the staff desk's production step, when one exists and its passphrase is in
+/// the environment (otherwise production is refused with a message).
+pub async fn open_for_production(common: &Common) -> Result<Option<Ca>> {
+    if !ca_dir(&common.data).join("ca.toml").exists()
+        || (std::env::var("CERTHALL_CA_PASSPHRASE").is_err()
+            && std::env::var("CERTHALL_CA_PASSPHRASE_FILE").is_err())
+    {
+        return Ok(None);
+    }
+    Ok(Some(Ca::open(common, &passphrase()?).await?))
+}
+
 /// Append one CA event to the hall's tamper-evident audit log (SPEC I3), actor `cli`.
 /// Details carry serials, profiles and reasons, never personal data.
 async fn audit(

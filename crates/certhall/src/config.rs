@@ -27,6 +27,10 @@ pub struct Config {
     pub catalogue: CatalogueConfig,
     /// `[identity]`: 经办人在线认证 providers and limits.
     pub identity: gateways::identity::IdentityProviderConfig,
+    /// Review, production and delivery settings (`[desk]`).
+    pub desk: app::desk::DeskConfig,
+    /// `[courier]`: who posts the USB keys (sandbox or 顺丰).
+    pub courier: gateways::courier::CourierConfig,
 }
 
 /// `[catalogue]`.

@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod ca_cmd;
 pub mod config;
+pub mod hall_ca;
 pub mod keys;
 pub mod testing;
 
@@ -91,6 +92,28 @@ pub enum Command {
         #[command(subcommand)]
         action: AuditAction,
     },
+    /// The working-day calendar (审核时效).
+    Calendar {
+        /// Shared options.
+        #[command(flatten)]
+        common: Common,
+        /// What to do.
+        #[command(subcommand)]
+        action: CalendarAction,
+    },
+}
+
+/// `certhall calendar …`.
+#[derive(Debug, Subcommand)]
+pub enum CalendarAction {
+    /// Load a year's official holiday schedule (TOML, as `data/cn-holidays-2026.toml`) into
+    /// the database; a running hall picks it up at its next start.
+    Import {
+        /// The TOML file.
+        file: PathBuf,
+    },
+    /// List the years with a schedule.
+    Show,
 }
 
 /// `certhall staff …`.
@@ -170,7 +193,7 @@ pub async fn open(common: &Common, clock: Arc<dyn Clock>) -> Result<Hall> {
     };
     let app = app::App {
         store: store.clone(),
-        orders: store,
+        orders: store.clone(),
         blobs: Arc::new(blobs),
         catalogue: Arc::new(catalogue),
         sms,
@@ -180,7 +203,16 @@ pub async fn open(common: &Common, clock: Arc<dyn Clock>) -> Result<Hall> {
         code_key: Arc::new(keys.code_key),
         totp_issuer: config.brand.short.clone(),
         identity,
+        desk: app::desk::Desk {
+            config: config.desk.clone(),
+            courier: gateways::courier::build(&config.courier)
+                .map_err(|e| anyhow::anyhow!("[courier]: {e}"))?,
+            ..app::desk::Desk::sandbox(store.clone(), None)
+        },
     };
+    app.load_calendar()
+        .await
+        .map_err(|e| anyhow::anyhow!("holiday calendar: {e}"))?;
     Ok(Hall { app, db, config })
 }
 
@@ -272,6 +304,27 @@ pub async fn run(cli: Cli) -> Result<()> {
                 }
             }
         }
+        Command::Calendar { common, action } => {
+            let hall = open(&common, clock).await?;
+            match action {
+                CalendarAction::Import { file } => {
+                    let text = std::fs::read_to_string(&file)
+                        .with_context(|| format!("cannot read {}", file.display()))?;
+                    let year = hall
+                        .app
+                        .import_calendar(None, &text)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    println!("holiday schedule of {year} imported");
+                }
+                CalendarAction::Show => {
+                    for (y, src) in hall.app.calendar_years() {
+                        println!("{y}  {src}");
+                    }
+                }
+            }
+            Ok(())
+        }
     }
 }
 
@@ -345,6 +398,10 @@ pub async fn serve(common: &Common, listen: Option<String>, clock: Arc<dyn Clock
         println!("first start: created the admin staff account (shown once):");
         print_credentials(&c, clock.now());
         println!("  staff console    : http://{listen}/staff/login");
+    }
+    let mut hall = hall;
+    if let Some(ca) = ca_cmd::open_for_production(common).await? {
+        hall.app.desk.ca = Some(Arc::new(hall_ca::HallCa::new(ca)));
     }
     let worker = hall.app.clone();
     worker

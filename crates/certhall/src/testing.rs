@@ -96,6 +96,13 @@ pub async fn start_full(
             store: Arc::new(store.clone()),
             policy: idp.policy,
         },
+        desk: app::desk::Desk::sandbox(
+            Arc::new(store.clone()),
+            Some(Arc::new(
+                crate::hall_ca::HallCa::ephemeral(store.db().clone())
+                    .unwrap_or_else(|e| panic!("test CA: {e}")),
+            )),
+        ),
     };
     let router = web::router(
         web::AppState {

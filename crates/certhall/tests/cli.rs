@@ -164,3 +164,27 @@ async fn serve_starts_with_nothing_but_a_data_directory() {
     );
     assert!(data.join("certhall.db").exists() && data.join("keys.toml").exists());
 }
+
+#[test]
+fn calendar_import_loads_a_new_year_without_rebuild() {
+    let data = temp_dir();
+    let o = certhall(&data, &["calendar", "show"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("2026") && !text(&o).contains("2027"),
+        "{}",
+        text(&o)
+    );
+    let f = data.join("2027.toml");
+    std::fs::write(&f, "year = 2027\nsource = \"测试数据\"\n[[holiday]]\nname = \"元旦\"\noff = [\"2027-01-01\"]\nwork = []\n").unwrap();
+    let o = certhall(&data, &["calendar", "import", f.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("holiday schedule of 2027 imported"));
+    let o = certhall(&data, &["calendar", "show"]);
+    assert!(text(&o).contains("2027  测试数据"), "{}", text(&o));
+    std::fs::write(&f, "year = 2027\nnot toml").unwrap();
+    let o = certhall(&data, &["calendar", "import", f.to_str().unwrap()]);
+    assert!(!o.status.success());
+    let o = certhall(&data, &["audit", "verify"]);
+    assert!(o.status.success(), "{}", text(&o));
+}

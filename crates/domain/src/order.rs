@@ -928,6 +928,15 @@ fn same_person(a: &PersonInput, b: &PersonInput) -> bool {
     norm(&a.id_number) == norm(&b.id_number) && a.name.trim() == b.name.trim()
 }
 
+/// Refuses changes except to a draft or to an order a reviewer rejected (已驳回: the handler
+/// clicks 编辑, fixes what the reason names and resubmits).
+pub fn require_editable(state: OrderState) -> Result<(), StepError> {
+    match state {
+        OrderState::Rejected => Ok(()),
+        other => require_draft(other),
+    }
+}
+
 /// Refuses any change to an order that is not a draft.
 pub fn require_draft(state: OrderState) -> Result<(), StepError> {
     match state {

@@ -3,6 +3,7 @@
 //! each chosen by a name in configuration.
 
 pub mod identity;
+pub mod courier;
 pub mod sms;
 
 /// A provider configuration that cannot be used; reported once at start.

@@ -6,6 +6,7 @@
 pub mod blobs;
 pub mod ca;
 mod identity;
+mod desk;
 pub mod migrate;
 mod orders;
 mod sql_store;

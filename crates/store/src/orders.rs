@@ -32,6 +32,46 @@ impl SqlStore {
         self.vault().seal(&format!("orders.draft:{no}"), &json)
     }
 
+    /// `save_order` inside `tx` (for repositories that change an order together with their
+    /// own rows): false if the version moved on (nothing written).
+    pub(crate) async fn save_order_in(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        id: i64,
+        version: i64,
+        state: OrderState,
+        draft: &Draft,
+        event: &OrderEvent,
+    ) -> StoreResult<bool> {
+        let no: Option<String> = sqlx::query("SELECT order_no FROM orders WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(db_err)?
+            .map(|r| get::<String>(&r, "order_no"))
+            .transpose()?;
+        let no = OrderNo::parse(&no.ok_or(StoreError::NotFound)?).map_err(|_| bad("number"))?;
+        let done = sqlx::query(
+            "UPDATE orders SET draft_enc = $2, version = version + 1, updated_at = $3, \
+             review_since = CASE WHEN $1 = 'in_review' AND state <> 'in_review' THEN $3 ELSE review_since END, \
+             state = $1 WHERE id = $4 AND version = $5",
+        )
+        .bind(state.as_str())
+        .bind(self.seal_draft(&no, draft)?)
+        .bind(event.at)
+        .bind(id)
+        .bind(version)
+        .execute(&mut **tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        if done != 1 {
+            return Ok(false);
+        }
+        add_event(tx, id, event).await?;
+        Ok(true)
+    }
+
     fn order_from(&self, row: &AnyRow) -> StoreResult<OrderRecord> {
         let no: String = get(row, "order_no")?;
         let no = OrderNo::parse(&no).map_err(|_| bad("invalid order number"))?;
@@ -55,7 +95,7 @@ impl SqlStore {
     }
 }
 
-async fn add_event(
+pub(crate) async fn add_event(
     tx: &mut Transaction<'static, Any>,
     order_id: i64,
     e: &OrderEvent,
@@ -142,32 +182,12 @@ impl OrderStore for SqlStore {
         event: &OrderEvent,
     ) -> StoreResult<bool> {
         let mut tx = self.db().begin().await?;
-        let no: Option<String> = sqlx::query("SELECT order_no FROM orders WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?
-            .map(|r| get::<String>(&r, "order_no"))
-            .transpose()?;
-        let no = OrderNo::parse(&no.ok_or(StoreError::NotFound)?).map_err(|_| bad("number"))?;
-        let done = sqlx::query(
-            "UPDATE orders SET draft_enc = $2, version = version + 1, updated_at = $3, \
-             review_since = CASE WHEN $1 = 'in_review' AND state <> 'in_review' THEN $3 ELSE review_since END, \
-             state = $1 WHERE id = $4 AND version = $5",
-        )
-        .bind(state.as_str())
-        .bind(self.seal_draft(&no, draft)?)
-        .bind(event.at)
-        .bind(id)
-        .bind(version)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?
-        .rows_affected();
-        if done != 1 {
+        if !self
+            .save_order_in(&mut tx, id, version, state, draft, event)
+            .await?
+        {
             return Ok(false);
         }
-        add_event(&mut tx, id, event).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(true)
     }

@@ -12,6 +12,7 @@ pub mod orders_api;
 pub mod pages;
 pub mod pdf;
 pub mod pki_routes;
+pub mod review;
 pub mod staff;
 pub mod wizard;
 
@@ -157,7 +158,8 @@ pub fn router(state: AppState, extra: Option<Router>) -> Router {
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))
         .route("/static/{name}", get(static_file))
-        .merge(identity::routes());
+        .merge(identity::routes())
+        .merge(review::routes());
     if sandbox {
         r = r
             .route("/sandbox/sms", get(pages::sandbox_sms))

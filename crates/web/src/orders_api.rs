@@ -70,6 +70,7 @@ pub async fn list(State(state): State<AppState>, user: ApiUser) -> ApiResult {
         "state_label": o.state.label(),
         "unit_name": o.unit_name,
         "next_step": o.next,
+        "expected_review": o.expected_review,
         "created_at": o.created_at,
         "updated_at": o.updated_at,
     })).collect::<Vec<_>>()}))
@@ -195,7 +196,7 @@ pub async fn upload(
 ) -> ApiResult {
     // Owner and step first, so a refusal does not depend on the body.
     let o = state.app.my_order(user.user.id, &no).await?;
-    domain::order::require_draft(o.state).map_err(|e| AppError::Conflict(e.to_string()))?;
+    domain::order::require_editable(o.state).map_err(|e| AppError::Conflict(e.to_string()))?;
     o.draft
         .can_do(domain::order::Step::Uploads)
         .map_err(|e| AppError::Conflict(e.to_string()))?;

@@ -197,6 +197,58 @@ pub fn seal_form() -> Vec<u8> {
     document(p, "数字证书印模采集表")
 }
 
+/// The sandbox e-invoice (电子发票): number, buyer from 电子发票信息, lines and total.
+pub fn invoice(d: &app::desk::InvoiceData) -> Vec<u8> {
+    let yuan = |fen: i64| format!("{}.{:02}", fen / 100, fen % 100);
+    let mut p = Page::new();
+    let left = 60.0;
+    p.text(210.0, 780.0, 20.0, "电子发票(沙箱)");
+    p.text(left, 745.0, 10.5, &format!("发票号码:{}", d.invoice_no));
+    p.text(
+        330.0,
+        745.0,
+        10.5,
+        &format!("开票时间:{}", app::clock::format_beijing(d.issued_at)),
+    );
+    p.text(left, 722.0, 10.5, &format!("业务单号:{}", d.order_no));
+    p.text(left, 695.0, 11.0, &format!("购买方名称:{}", d.title));
+    p.text(left, 675.0, 11.0, &format!("纳税人识别号:{}", d.tax_no));
+    p.line(left, 660.0, 535.0, 660.0);
+    p.text(left, 645.0, 10.5, "项目");
+    p.text(330.0, 645.0, 10.5, "年限");
+    p.text(440.0, 645.0, 10.5, "金额(元)");
+    let mut y = 625.0;
+    for (label, years, fen) in &d.lines {
+        p.text(left, y, 10.5, label);
+        p.text(
+            330.0,
+            y,
+            10.5,
+            &if *years > 0 {
+                format!("{years} 年")
+            } else {
+                "-".into()
+            },
+        );
+        p.text(440.0, y, 10.5, &yuan(*fen));
+        y -= 20.0;
+    }
+    p.line(left, y + 5.0, 535.0, y + 5.0);
+    p.text(
+        330.0,
+        y - 12.0,
+        12.0,
+        &format!("合计:¥{}", yuan(d.total_fen)),
+    );
+    p.text(
+        left,
+        y - 50.0,
+        9.0,
+        "本发票由沙箱开票服务生成,仅用于演示与测试,不作报销凭证。",
+    );
+    document(p, "电子发票")
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

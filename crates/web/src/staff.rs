@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 /// Frame of staff pages.
-fn staff_layout(
+pub(crate) fn staff_layout(
     state: &AppState,
     ctx: &Ctx,
     actor: Option<&StaffActor>,
@@ -32,7 +32,7 @@ fn staff_layout(
     l
 }
 
-fn fail(state: &AppState, ctx: &Ctx, actor: &StaffActor, e: AppError) -> Response {
+pub(crate) fn fail(state: &AppState, ctx: &Ctx, actor: &StaffActor, e: AppError) -> Response {
     PageError {
         layout: staff_layout(state, ctx, Some(actor), "无权访问", ""),
         error: e,
@@ -48,7 +48,7 @@ pub struct Nav {
     pub label: &'static str,
 }
 
-fn nav_for(actor: &StaffActor) -> Vec<Nav> {
+pub(crate) fn nav_for(actor: &StaffActor) -> Vec<Nav> {
     let mut v = vec![
         Nav {
             href: "/staff",
@@ -60,6 +60,10 @@ fn nav_for(actor: &StaffActor) -> Vec<Nav> {
         },
     ];
     let entries = [
+        (Permission::ReviewOrders, "/staff/review", "审核"),
+        (Permission::IssueCertificates, "/staff/production", "制证"),
+        (Permission::ShipOrders, "/staff/shipping", "邮寄"),
+        (Permission::ManageStaff, "/staff/calendar", "工作日历"),
         (Permission::ManageStaff, "/staff/accounts", "员工账号"),
         (Permission::ViewOutbox, "/staff/outbox", "短信记录"),
         (Permission::ManageJobs, "/staff/jobs", "后台任务"),
@@ -170,6 +174,8 @@ pub struct Queue {
     pub description: &'static str,
     /// Whether it is a work queue (shows its count) or a group of links.
     pub is_queue: bool,
+    /// The queue's page and how many orders wait there, when known.
+    pub link: Option<(&'static str, usize)>,
 }
 
 #[derive(Template)]
@@ -179,17 +185,20 @@ struct StaffHome {
     nav: Vec<Nav>,
     role: &'static str,
     queues: Vec<Queue>,
+    warning: String,
 }
 
 /// `GET /staff`: the queues of the member's role.
 pub async fn home(State(state): State<AppState>, ctx: Ctx, s: PageStaff) -> Response {
     let a = &s.actor;
+    let count = |r: Result<usize, AppError>| r.unwrap_or(0);
     let mut queues = Vec::new();
     if a.can(Permission::ReviewOrders) {
         queues.push(Queue {
             title: "待审核",
             description: "已付款并通过认证、等待审核的业务单,按提交时间排序,三个工作日内处理",
             is_queue: true,
+            link: None,
         });
     }
     if a.can(Permission::ManagePayments) {
@@ -197,6 +206,7 @@ pub async fn home(State(state): State<AppState>, ctx: Ctx, s: PageStaff) -> Resp
             title: "待确认款项",
             description: "公对公转账待匹配、网厅缴费待核对的订单",
             is_queue: true,
+            link: None,
         });
     }
     if a.can(Permission::IssueCertificates) {
@@ -204,6 +214,7 @@ pub async fn home(State(state): State<AppState>, ctx: Ctx, s: PageStaff) -> Resp
             title: "待制证",
             description: "审核通过、等待签发证书的业务单",
             is_queue: true,
+            link: None,
         });
     }
     if a.can(Permission::ShipOrders) {
@@ -211,6 +222,7 @@ pub async fn home(State(state): State<AppState>, ctx: Ctx, s: PageStaff) -> Resp
             title: "待邮寄",
             description: "已制证、等待寄出USB Key的业务单",
             is_queue: true,
+            link: None,
         });
     }
     if a.can(Permission::ManageStaff) {
@@ -218,13 +230,44 @@ pub async fn home(State(state): State<AppState>, ctx: Ctx, s: PageStaff) -> Resp
             title: "系统管理",
             description: "员工账号、短信记录、后台任务与审计日志",
             is_queue: false,
+            link: None,
         });
+    }
+    for q in queues.iter_mut() {
+        q.link = match q.title {
+            "待审核" => Some((
+                "/staff/review",
+                count(state.app.review_queue(a).await.map(|v| v.len())),
+            )),
+            "待制证" => Some((
+                "/staff/production",
+                count(state.app.production_queue(a).await.map(|v| v.len())),
+            )),
+            "待邮寄" => Some((
+                "/staff/shipping",
+                count(state.app.shipping_queue(a).await.map(|v| v.len())),
+            )),
+            _ => None,
+        };
     }
     render(&StaffHome {
         l: staff_layout(&state, &ctx, Some(a), "工作台", "staff"),
         nav: nav_for(a),
         role: a.role.label(),
         queues,
+        warning: if a.can(Permission::ManageStaff) {
+            let missing = state.app.calendar_missing_years();
+            if missing.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "{} 年的节假日安排尚未导入,审核期限仅按周末计算。请在国务院公布后于“工作日历”导入。",
+                    missing.iter().map(|y| y.to_string()).collect::<Vec<_>>().join("、")
+                )
+            }
+        } else {
+            String::new()
+        },
     })
 }
 
@@ -405,6 +448,15 @@ pub fn action_label(action: &str) -> &'static str {
         "code.voided" => "验证码错误次数过多作废",
         "code.ip_limited" => "验证码请求超出IP限制",
         "job.retried" => "重试后台任务",
+        "review.claim" => "领取审核",
+        "review.approve" => "审核通过",
+        "review.reject" => "审核驳回",
+        "production.issue" => "签发证书",
+        "production.done" => "制证完成",
+        "production.pins_sent" => "发送证书PIN码短信",
+        "shipping.post" => "邮寄USB Key",
+        "shipping.delivered" => "确认签收并开具发票",
+        "calendar.import" => "导入节假日安排",
         _ => "其他操作",
     }
 }

@@ -243,7 +243,7 @@ async fn load(
 ) -> Result<OrderRecord, AppError> {
     let o = state.app.my_order(user.user.id, no).await?;
     if let Some(step) = step {
-        domain::order::require_draft(o.state).map_err(|e| AppError::Conflict(e.to_string()))?;
+        domain::order::require_editable(o.state).map_err(|e| AppError::Conflict(e.to_string()))?;
         o.draft
             .can_do(step)
             .map_err(|e| AppError::Conflict(e.to_string()))?;
@@ -1079,7 +1079,7 @@ pub async fn submit(
     match state.app.submit_order(user.user.id, &no).await {
         Ok(()) => see(format!("/orders/{no}")),
         Err(AppError::Conflict(msg)) => match load(&state, &user, &no, None).await {
-            Ok(o) if o.state == OrderState::Draft => {
+            Ok(o) if matches!(o.state, OrderState::Draft | OrderState::Rejected) => {
                 let mut fr = frame(&state, &ctx, &user, &no, 4, "上传资料");
                 fr.error = msg;
                 with_status(
@@ -1107,6 +1107,8 @@ struct OrderPage {
     unit: String,
     created: String,
     events: Vec<(String, String)>,
+    is_rejected: bool,
+    progress: app::delivery::Progress,
 }
 
 /// `GET /orders/{no}`: state and history.
@@ -1116,8 +1118,17 @@ pub async fn order(
     user: PageUser,
     Path(no): Path<String>,
 ) -> Response {
-    match state.app.order_history(user.user.id, &no).await {
-        Ok((o, ev)) => render(&OrderPage {
+    let found = match state.app.order_history(user.user.id, &no).await {
+        Ok((o, ev)) => match state.app.order_progress(&o).await {
+            Ok(p) => Ok((o, ev, p)),
+            Err(e) => Err(e),
+        },
+        Err(e) => Err(e),
+    };
+    match found {
+        Ok((o, ev, progress)) => render(&OrderPage {
+            is_rejected: o.state == OrderState::Rejected,
+            progress,
             l: Layout::anonymous(&state, &ctx)
                 .with_user(user.user.phone.masked())
                 .page(&format!("业务单 {}", o.no), "account"),

@@ -54,3 +54,22 @@ document.addEventListener("DOMContentLoaded", function () {
   bad.scrollIntoView({ block: "center" });
   bad.focus({ preventScroll: true });
 });
+
+// Staff review: buttons with data-zoom / data-rotate="IMG_ID" zoom or turn a scan by 90°.
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("[data-zoom]").forEach(function (btn) {
+    btn.addEventListener("click", function () {
+      var img = document.getElementById(btn.getAttribute("data-zoom"));
+      if (img) img.classList.toggle("zoomed");
+    });
+  });
+  document.querySelectorAll("[data-rotate]").forEach(function (btn) {
+    btn.addEventListener("click", function () {
+      var img = document.getElementById(btn.getAttribute("data-rotate"));
+      if (!img) return;
+      var deg = ((parseInt(img.getAttribute("data-deg"), 10) || 0) + 90) % 360;
+      img.setAttribute("data-deg", deg);
+      img.style.transform = "rotate(" + deg + "deg)";
+    });
+  });
+});

@@ -4,4 +4,5 @@
 
 pub mod api;
 pub mod applicant;
+pub mod desk;
 pub mod webdriver;

@@ -1,0 +1,459 @@
+//! The CA's side of an order after payment (issue 7): the ports review, production and
+//! delivery need, and the [`Desk`] that holds them on [`crate::App`]. The use cases are in
+//! [`crate::review`], [`crate::production`] and [`crate::delivery`].
+
+use crate::clock::Millis;
+use crate::model::Effects;
+use crate::orders::OrderEvent;
+use crate::ports::StoreResult;
+use crate::GatewayError;
+use async_trait::async_trait;
+use domain::calendar::WorkCalendar;
+use domain::order::{Draft, OrderState};
+use serde::{Deserialize, Serialize};
+use std::sync::{Arc, RwLock};
+
+/// A state change of an order (checked by [`OrderState::may_move`] before it gets here).
+#[derive(Debug, Clone)]
+pub struct OrderMove<'a> {
+    /// Order row id.
+    pub id: i64,
+    /// Version read; the move fails if the row changed since.
+    pub version: i64,
+    /// New state.
+    pub state: OrderState,
+    /// Draft to store with it.
+    pub draft: &'a Draft,
+    /// History entry.
+    pub event: &'a OrderEvent,
+}
+
+/// A review decision as stored.
+#[derive(Debug, Clone)]
+pub struct Decision {
+    /// Staff id.
+    pub staff_id: i64,
+    /// When.
+    pub at: Millis,
+    /// `approved` or `rejected`.
+    pub decision: String,
+    /// Reasons (rejections), in the order chosen, free text last.
+    pub reasons: Vec<String>,
+    /// The draft when it was rejected (sealed at rest).
+    pub snapshot: Option<Draft>,
+}
+
+/// A certificate line of an order as stored.
+#[derive(Debug, Clone)]
+pub struct CertLine {
+    /// 0, 1, … in [`domain::order::Application::cert_lines`] order.
+    pub line: i64,
+    /// `org` or `org_person`.
+    pub kind: String,
+    /// Years.
+    pub years: i64,
+    /// `issuing` (reserved, the CA call under way or failed) or `issued`.
+    pub status: String,
+    /// Serial of the signing certificate.
+    pub sign_serial: Option<String>,
+    /// Serial of the encryption certificate.
+    pub enc_serial: Option<String>,
+    /// Signing certificate (PEM).
+    pub sign_pem: Option<String>,
+    /// Encryption certificate (PEM).
+    pub enc_pem: Option<String>,
+    /// Encryption key enveloped to the signing key (DER, GM/T 0010 style).
+    pub envelope: Option<Vec<u8>>,
+    /// Whether a PIN is still held (sealed) for sending.
+    pub pin_held: bool,
+    /// When the PIN SMS was queued (and the PIN erased).
+    pub pin_sent_at: Option<Millis>,
+    /// When issued.
+    pub issued_at: Option<Millis>,
+}
+
+/// What the CA returned for one line, stored with its PIN (sealed by the store).
+#[derive(Debug, Clone)]
+pub struct IssuedLine {
+    /// Signing certificate serial (hex).
+    pub sign_serial: String,
+    /// Encryption certificate serial (hex).
+    pub enc_serial: String,
+    /// Signing certificate (PEM).
+    pub sign_pem: String,
+    /// Encryption certificate (PEM).
+    pub enc_pem: String,
+    /// Envelope of the encryption key (DER).
+    pub envelope: Vec<u8>,
+    /// The PIN, kept sealed until it is sent.
+    pub pin: String,
+}
+
+/// A posted key.
+#[derive(Debug, Clone)]
+pub struct Shipment {
+    /// Courier provider name.
+    pub courier: String,
+    /// Tracking number.
+    pub tracking_no: String,
+    /// When posted.
+    pub shipped_at: Millis,
+    /// When the recipient signed for it.
+    pub delivered_at: Option<Millis>,
+}
+
+/// What an invoice shows (from 电子发票信息 and the price).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct InvoiceData {
+    /// Invoice number.
+    pub invoice_no: String,
+    /// 业务单号.
+    pub order_no: String,
+    /// 发票抬头.
+    pub title: String,
+    /// 纳税人识别号.
+    pub tax_no: String,
+    /// Lines: (label, years, amount in fen).
+    pub lines: Vec<(String, u8, i64)>,
+    /// Total in fen.
+    pub total_fen: i64,
+    /// Issue time.
+    pub issued_at: Millis,
+    /// Provider.
+    pub provider: String,
+}
+
+/// Persistence of the staff desk. Each method is one transaction.
+#[async_trait]
+pub trait DeskStore: Send + Sync {
+    /// Claims the review of an order for `staff_id` unless another member holds a claim newer
+    /// than `stale_before`; returns the holder (staff id, since) after the call. `effects`
+    /// (the audit row) commit only when the claim is newly taken by `staff_id`.
+    async fn claim_review(
+        &self,
+        order_id: i64,
+        staff_id: i64,
+        now: Millis,
+        stale_before: Millis,
+        effects: Effects,
+    ) -> StoreResult<(i64, Millis)>;
+    /// The current claim.
+    async fn review_claim(&self, order_id: i64) -> StoreResult<Option<(i64, Millis)>>;
+    /// Moves the order, records a decision (with the draft sealed when `snapshot`), drops
+    /// the claim, and applies `effects`; false (nothing written) if the order changed.
+    async fn decide(
+        &self,
+        mv: OrderMove<'_>,
+        decision: &Decision,
+        effects: Effects,
+    ) -> StoreResult<bool>;
+    /// Moves the order with `effects` (no desk rows); false if the order changed.
+    async fn move_with(&self, mv: OrderMove<'_>, effects: Effects) -> StoreResult<bool>;
+    /// Decisions on an order, oldest first.
+    async fn decisions(&self, order_id: i64) -> StoreResult<Vec<Decision>>;
+
+    /// Reserves a line for issuance; false if it is already reserved or issued (also when
+    /// two requests race: the unique (order, line) key decides).
+    async fn reserve_line(
+        &self,
+        order_id: i64,
+        line: i64,
+        kind: &str,
+        years: i64,
+        staff_id: i64,
+        now: Millis,
+    ) -> StoreResult<bool>;
+    /// Drops a reservation whose CA call failed (only if still `issuing`).
+    async fn unreserve_line(&self, order_id: i64, line: i64) -> StoreResult<()>;
+    /// Stores what the CA returned and seals the PIN, with `effects`.
+    async fn line_issued(
+        &self,
+        order_id: i64,
+        line: i64,
+        issued: &IssuedLine,
+        now: Millis,
+        effects: Effects,
+    ) -> StoreResult<()>;
+    /// The certificate lines of an order.
+    async fn cert_lines(&self, order_id: i64) -> StoreResult<Vec<CertLine>>;
+    /// The PINs still held: (line, PIN).
+    async fn held_pins(&self, order_id: i64) -> StoreResult<Vec<(i64, String)>>;
+    /// Erases the PINs of `lines`, adds `event` to the order's history and queues `effects`
+    /// (their SMS) in one transaction; false (nothing written) if one was already sent.
+    async fn pins_sent(
+        &self,
+        order_id: i64,
+        lines: &[i64],
+        now: Millis,
+        event: &OrderEvent,
+        effects: Effects,
+    ) -> StoreResult<bool>;
+
+    /// Replaces the parameters of a delivered outbox SMS by none (PINs are not kept after
+    /// delivery).
+    async fn redact_sms_params(&self, outbox_id: i64) -> StoreResult<()>;
+
+    /// Records the shipment and moves the order; false if the order changed.
+    async fn ship(
+        &self,
+        mv: OrderMove<'_>,
+        shipment: &Shipment,
+        staff_id: i64,
+        effects: Effects,
+    ) -> StoreResult<bool>;
+    /// Marks the shipment delivered, records the invoice (token by hash) and moves the
+    /// order; false if the order changed.
+    async fn complete(
+        &self,
+        mv: OrderMove<'_>,
+        invoice: &InvoiceData,
+        token_hash: &str,
+        now: Millis,
+        effects: Effects,
+    ) -> StoreResult<bool>;
+    /// The shipment of an order.
+    async fn shipment(&self, order_id: i64) -> StoreResult<Option<Shipment>>;
+    /// The shipment with this tracking number: (order id, shipment).
+    async fn shipment_by_tracking(&self, tracking_no: &str)
+        -> StoreResult<Option<(i64, Shipment)>>;
+    /// The invoice of an order.
+    async fn invoice(&self, order_id: i64) -> StoreResult<Option<InvoiceData>>;
+    /// The invoice behind a download token's hash.
+    async fn invoice_by_token(&self, token_hash: &str) -> StoreResult<Option<InvoiceData>>;
+
+    /// The holiday schedules loaded at run time: (year, TOML).
+    async fn calendar_years(&self) -> StoreResult<Vec<(i32, String)>>;
+    /// Stores (or replaces) a year's schedule, with `effects`.
+    async fn put_calendar_year(
+        &self,
+        year: i32,
+        toml: &str,
+        now: Millis,
+        by: &str,
+        effects: Effects,
+    ) -> StoreResult<()>;
+}
+
+/// Which certificate profile a line gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertKind {
+    /// 机构证书.
+    Org,
+    /// 机构个人证书.
+    OrgPerson,
+}
+
+impl CertKind {
+    /// Stable name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Org => "org",
+            Self::OrgPerson => "org_person",
+        }
+    }
+    /// Chinese label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Org => "机构证书",
+            Self::OrgPerson => "机构个人证书",
+        }
+    }
+}
+
+/// What the CA is asked to sign: subject data from the approved draft, never from a CSR.
+#[derive(Debug, Clone)]
+pub struct CaRequest {
+    /// Profile.
+    pub kind: CertKind,
+    /// Validity in years.
+    pub years: u8,
+    /// Unit name.
+    pub org: String,
+    /// 统一社会信用代码.
+    pub uscc: String,
+    /// (name, ID number) for 机构个人证书.
+    pub person: Option<(String, String)>,
+    /// The token's CSR (DER or PEM); `None` lets the CA make the signing key (sandbox only,
+    /// there is no USB key here).
+    pub csr: Option<Vec<u8>>,
+}
+
+/// What the CA issued for one line: signing and encryption certificate and the envelope of
+/// the encryption key for the signing key.
+#[derive(Debug, Clone)]
+pub struct CaIssued {
+    /// Signing certificate serial (hex).
+    pub sign_serial: String,
+    /// Signing certificate (PEM).
+    pub sign_pem: String,
+    /// Encryption certificate serial (hex).
+    pub enc_serial: String,
+    /// Encryption certificate (PEM).
+    pub enc_pem: String,
+    /// Envelope (DER SM2EnvelopedKey).
+    pub envelope: Vec<u8>,
+    /// The chain (issuing CA, root) in PEM.
+    pub chain_pem: String,
+}
+
+/// The SM2 CA, as production sees it (implemented by the binary over `pki` and the CA
+/// tables, so `app` stays free of the store and of key files).
+#[async_trait]
+pub trait CertAuthority: Send + Sync {
+    /// Issues a signing + encryption pair.
+    async fn issue(&self, req: CaRequest) -> Result<CaIssued, GatewayError>;
+    /// The chain (issuing CA, root) in PEM, for relying parties and checks.
+    fn chain_pem(&self) -> String;
+}
+
+/// A courier (F3).
+#[async_trait]
+pub trait Courier: Send + Sync {
+    /// Provider name.
+    fn name(&self) -> &'static str;
+    /// Books a pick-up (postage collect, 邮费到付); returns the tracking number.
+    async fn book(&self, label: &MailLabel) -> Result<String, GatewayError>;
+    /// A tracking page for the applicant, if the provider has one.
+    fn tracking_url(&self, tracking_no: &str) -> String;
+}
+
+/// The mailing label: what the courier needs and what gets printed.
+#[derive(Debug, Clone)]
+pub struct MailLabel {
+    /// 业务单号 (reference).
+    pub order_no: String,
+    /// Recipient.
+    pub recipient: String,
+    /// Recipient phone.
+    pub phone: String,
+    /// Address.
+    pub address: String,
+    /// Sender (the CA).
+    pub sender: String,
+    /// Always true for this hall: 邮费到付.
+    pub postage_collect: bool,
+}
+
+/// An e-invoice provider (F5).
+#[async_trait]
+pub trait Invoicing: Send + Sync {
+    /// Provider name.
+    fn name(&self) -> &'static str;
+    /// Issues an invoice; returns its number.
+    async fn issue(&self, data: &InvoiceData) -> Result<String, GatewayError>;
+}
+
+/// Sandbox courier: tracking numbers `SB` + 12 digits, tracked on the hall's own page.
+#[derive(Debug, Clone, Default)]
+pub struct SandboxCourier;
+
+#[async_trait]
+impl Courier for SandboxCourier {
+    fn name(&self) -> &'static str {
+        "sandbox"
+    }
+    async fn book(&self, _label: &MailLabel) -> Result<String, GatewayError> {
+        Ok(format!(
+            "SB{:012}",
+            rand::random::<u64>() % 1_000_000_000_000
+        ))
+    }
+    fn tracking_url(&self, tracking_no: &str) -> String {
+        format!("/sandbox/courier/{tracking_no}")
+    }
+}
+
+/// Sandbox invoicing: numbers `SBFP` + 12 digits; the hall renders the PDF itself.
+#[derive(Debug, Clone, Default)]
+pub struct SandboxInvoicing;
+
+#[async_trait]
+impl Invoicing for SandboxInvoicing {
+    fn name(&self) -> &'static str {
+        "sandbox"
+    }
+    async fn issue(&self, _data: &InvoiceData) -> Result<String, GatewayError> {
+        Ok(format!(
+            "SBFP{:012}",
+            rand::random::<u64>() % 1_000_000_000_000
+        ))
+    }
+}
+
+/// Settings of the staff desk.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeskConfig {
+    /// The rejection reasons reviewers choose from.
+    pub reject_reasons: Vec<String>,
+    /// Working days a review may take (审核时效).
+    pub review_working_days: u32,
+    /// A review claim older than this (ms) may be taken over.
+    pub claim_ttl_ms: Millis,
+    /// The hall's address as applicants reach it (for links in SMS).
+    pub public_url: String,
+    /// Sender on mailing labels.
+    pub sender: String,
+}
+
+impl Default for DeskConfig {
+    fn default() -> Self {
+        Self {
+            reject_reasons: [
+                "身份证复印件未加盖公章",
+                "营业执照扫描件不清晰",
+                "授权委托书未加盖公章",
+                "授权委托书信息与申请信息不一致",
+                "《数字证书印模采集表》未加盖公章",
+                "申请人身份证复印件不清晰",
+                "款项未到账",
+            ]
+            .into_iter()
+            .map(String::from)
+            .collect(),
+            review_working_days: 3,
+            claim_ttl_ms: 2 * crate::clock::HOUR,
+            public_url: "http://127.0.0.1:8080".into(),
+            sender: "深圳CA 制证中心".into(),
+        }
+    }
+}
+
+/// Everything the staff desk use cases need beyond the core ports.
+#[derive(Clone)]
+pub struct Desk {
+    /// Persistence.
+    pub store: Arc<dyn DeskStore>,
+    /// The CA, when the hall runs one (production is refused without it).
+    pub ca: Option<Arc<dyn CertAuthority>>,
+    /// Courier.
+    pub courier: Arc<dyn Courier>,
+    /// E-invoices.
+    pub invoicing: Arc<dyn Invoicing>,
+    /// Working days: the built-in schedules plus those loaded at run time.
+    pub calendar: Arc<RwLock<WorkCalendar>>,
+    /// Settings.
+    pub config: DeskConfig,
+}
+
+impl Desk {
+    /// A desk with the sandbox courier and invoicing and the built-in calendar.
+    pub fn sandbox(store: Arc<dyn DeskStore>, ca: Option<Arc<dyn CertAuthority>>) -> Self {
+        Self {
+            store,
+            ca,
+            courier: Arc::new(SandboxCourier),
+            invoicing: Arc::new(SandboxInvoicing),
+            calendar: Arc::new(RwLock::new(WorkCalendar::builtin())),
+            config: DeskConfig::default(),
+        }
+    }
+
+    /// A copy of the calendar.
+    pub fn calendar(&self) -> WorkCalendar {
+        self.calendar
+            .read()
+            .map(|c| c.clone())
+            .unwrap_or_else(|e| e.into_inner().clone())
+    }
+}

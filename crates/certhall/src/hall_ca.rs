@@ -1,0 +1,152 @@
+//! The SM2 CA as the staff desk's [`app::desk::CertAuthority`]: production asks for a
+//! signing + encryption pair per order line; this runs the durable issuance pipeline
+//! ([`Ca::issue_durable`]: record, then sign), envelopes the encryption key to the signing key
+//! and escrows a copy for the key manager, exactly like `certhall ca issue --with-encryption`.
+
+use crate::ca_cmd::{Ca, CaConfig, CaFiles};
+use anyhow::Result;
+use app::desk::{CaIssued, CaRequest, CertAuthority, CertKind};
+use app::GatewayError;
+use async_trait::async_trait;
+use pki::issue::{make_issuing, make_root, serial_hex, CaNames};
+use pki::{IssueRequest, KeySigner, Profile, SubjectData, Usage};
+use std::time::SystemTime;
+use store::ca::CaStore;
+
+/// The hall's CA behind the production port.
+pub struct HallCa {
+    ca: Ca,
+}
+
+impl HallCa {
+    /// Wraps an opened CA.
+    pub fn new(ca: Ca) -> Self {
+        Self { ca }
+    }
+
+    /// A fresh CA made in memory on `db` (tests and demos: nothing is written to disk).
+    pub fn ephemeral(db: store::Db) -> Result<Self> {
+        let mut rng = rand::rngs::OsRng;
+        let now = SystemTime::now();
+        let names = CaNames {
+            root_cn: "certhall Test Root CA".into(),
+            issuing_cn: "certhall Test SM2 CA".into(),
+            org: "certhall Test".into(),
+            root_years: 20,
+            issuing_years: 10,
+        };
+        let root_key = pki::keys::generate();
+        let root_signer = KeySigner::new(&root_key)?;
+        let root = make_root(&root_signer, &names, now, &mut rng)?;
+        let issuing_key = pki::keys::generate();
+        let issuing = make_issuing(
+            &root_signer,
+            &root,
+            &issuing_key.public_key(),
+            &names,
+            now,
+            &mut rng,
+        )?;
+        let km = pki::keys::generate();
+        let files = CaFiles {
+            cfg: CaConfig {
+                org: names.org.clone(),
+                root_cn: names.root_cn.clone(),
+                issuing_cn: names.issuing_cn.clone(),
+                base_url: "http://127.0.0.1:8080".into(),
+                policy_oid: "1.3.6.1.4.1.99999.1.1".into(),
+                crl_validity_hours: 168,
+                ocsp_validity_hours: 24,
+            },
+            root,
+            issuing,
+        };
+        let ca = Ca::from_parts(files, issuing_key, km.public_key(), CaStore::new(db))?;
+        Ok(Self { ca })
+    }
+
+    /// The root in PEM.
+    pub fn root_pem(&self) -> String {
+        self.ca.files.root.pem()
+    }
+}
+
+fn refused(e: impl std::fmt::Display) -> GatewayError {
+    GatewayError::Refused(e.to_string())
+}
+
+#[async_trait]
+impl CertAuthority for HallCa {
+    fn chain_pem(&self) -> String {
+        self.ca.files.chain_pem()
+    }
+
+    async fn issue(&self, req: CaRequest) -> Result<CaIssued, GatewayError> {
+        let profile = match req.kind {
+            CertKind::Org => Profile::Org,
+            CertKind::OrgPerson => Profile::OrgIndividual,
+        };
+        let person = req.person.as_ref().map(|(n, i)| (n.as_str(), i.as_str()));
+        let subject = SubjectData::new(profile, &req.org, &req.uscc, person).map_err(refused)?;
+        let years = u16::from(req.years);
+        pki::profile::check_years(years).map_err(refused)?;
+        let sign_pk = match &req.csr {
+            Some(bytes) => pki::csr::parse_csr(bytes).map_err(refused)?.public_key,
+            // Sandbox: the key is made here and dropped; a real token makes its own.
+            None => pki::keys::generate().public_key(),
+        };
+        let enc_key = pki::keys::generate();
+        let reqs = [
+            IssueRequest {
+                profile,
+                usage: Usage::Signing,
+                subject: subject.clone(),
+                public_key: sign_pk,
+                years,
+            },
+            IssueRequest {
+                profile,
+                usage: Usage::Encryption,
+                subject,
+                public_key: enc_key.public_key(),
+                years,
+            },
+        ];
+        let now = SystemTime::now();
+        let issued = self
+            .ca
+            .issue_durable(&reqs, now)
+            .await
+            .map_err(|e| GatewayError::Unavailable(e.to_string()))?;
+        let (sign, enc) = match issued.as_slice() {
+            [s, e] => (s, e),
+            _ => return Err(GatewayError::Unavailable("CA returned no pair".into())),
+        };
+        let mut rng = rand::rngs::OsRng;
+        let env = pki::envelope::seal(&enc_key, &sign_pk, &mut rng).map_err(refused)?;
+        let escrow =
+            pki::envelope::seal(&enc_key, &self.ca.km_public, &mut rng).map_err(refused)?;
+        let now_ms = now
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        self.ca
+            .store
+            .escrow(
+                &self.ca.issuer.ca.label,
+                &serial_hex(&enc.serial),
+                &escrow.der,
+                now_ms,
+            )
+            .await
+            .map_err(|e| GatewayError::Unavailable(format!("escrow: {e}")))?;
+        Ok(CaIssued {
+            sign_serial: serial_hex(&sign.serial),
+            sign_pem: sign.pem(),
+            enc_serial: serial_hex(&enc.serial),
+            enc_pem: enc.pem(),
+            envelope: env.der,
+            chain_pem: self.ca.files.chain_pem(),
+        })
+    }
+}

@@ -1,0 +1,340 @@
+//! The staff console in a real browser, from an order pushed to 待审核 (identity and payment
+//! are other suites): a reviewer rejects with a reason; the applicant sees it, edits and
+//! resubmits; the reviewer sees the change and approves; production issues the certificates;
+//! shipping posts and confirms delivery; the PIN SMS reach the right phones; the invoice link
+//! downloads; the issued certificates verify with openssl; the audit log is intact.
+//!
+//! `CERTHALL_SCREENSHOTS=DIR` saves every staff page and the applicant's timeline
+//! (`staff-NN-name.png`, full page). Without it nothing is written.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use app::model::Role;
+use certhall::testing::{start, Backend, TestHall};
+use domain::order::OrderState;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+use support::applicant::{submitted_order, HANDLER_PHONE};
+use support::desk::{inbox, to_review};
+use support::webdriver::{Driver, Session};
+
+struct Shots {
+    dir: Option<PathBuf>,
+    n: usize,
+}
+
+impl Shots {
+    fn from_env() -> Self {
+        let dir = std::env::var_os("CERTHALL_SCREENSHOTS")
+            .filter(|d| !d.is_empty())
+            .map(PathBuf::from);
+        if let Some(d) = &dir {
+            std::fs::create_dir_all(d).unwrap();
+        }
+        Self { dir, n: 0 }
+    }
+    async fn take(&mut self, b: &Session, name: &str, must_show: &str) {
+        let body = b.wait_text(must_show).await;
+        assert!(!body.contains("系统繁忙"), "{name}: {body}");
+        self.n += 1;
+        if let Some(d) = &self.dir {
+            tokio::time::sleep(Duration::from_millis(150)).await;
+            let png = b.full_page_screenshot().await;
+            std::fs::write(d.join(format!("staff-{:02}-{name}.png", self.n)), png).unwrap();
+        }
+    }
+}
+
+/// Logs a new staff member of `role` in through the login page (password + TOTP).
+async fn staff_login(hall: &TestHall, b: &Session, role: Role, name: &str, display: &str) {
+    let c = hall
+        .app
+        .create_staff(None, name, display, role)
+        .await
+        .unwrap();
+    let base = &hall.base;
+    b.goto(&format!("{base}/staff/login")).await;
+    b.fill("#username", name).await;
+    b.fill("#password", &c.password).await;
+    use app::clock::Clock;
+    let totp = app::secrets::totp_now(&c.staff.totp_secret, hall.clock.now());
+    b.fill("#totp", &totp).await;
+    b.click("form[action='/staff/login'] button").await;
+    b.wait_path(base, "/staff").await;
+}
+
+async fn logout_staff(hall: &TestHall, b: &Session) {
+    b.goto(&format!("{}/staff", hall.base)).await;
+    b.click("form[action='/staff/logout'] button").await;
+    b.wait_path(&hall.base, "/staff/login").await;
+}
+
+async fn wait_state(hall: &TestHall, no: &str, st: OrderState) {
+    let t = Instant::now();
+    while hall.app.order_by_no(no).await.unwrap().state != st {
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "order never became {st:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn staff_console_in_a_browser() {
+    let started = Instant::now();
+    let hall = start(Backend::Sqlite).await;
+    let base = hall.base.clone();
+    let (_, no) = submitted_order(&hall, HANDLER_PHONE).await;
+    to_review(&hall, &no, true, true).await;
+    let mut shots = Shots::from_env();
+    let driver = Driver::start().await;
+    let b = driver.session(1280, 900).await;
+
+    // Reviewer: queue with the due time, the order page, reject with a reason.
+    staff_login(&hall, &b, Role::Reviewer, "rev-a", "审核员甲").await;
+    shots.take(&b, "home-reviewer", "待审核").await;
+    b.goto(&format!("{base}/staff/review")).await;
+    shots.take(&b, "review-queue", &no).await;
+    b.click(&format!("a[href='/staff/review/{no}']")).await;
+    shots.take(&b, "review-order", "审核操作").await;
+    b.click("#claim").await;
+    b.wait_text("已由您领取审核").await;
+    b.click("#reject-form input[name=reason][value='0']").await;
+    b.fill("#note", "请在王一的身份证复印件上加盖公章").await;
+    b.click("#reject").await;
+    wait_state(&hall, &no, OrderState::Rejected).await;
+    logout_staff(&hall, &b).await;
+
+    // Applicant: sees the reason, 编辑, replaces the ID copy, resubmits.
+    hall.clock.advance(61_000);
+    b.goto(&format!("{base}/login?tab=code")).await;
+    b.fill("#phone", HANDLER_PHONE).await;
+    b.click("button[name=action][value=send_code]").await;
+    b.wait_text("验证码已发送").await;
+    let code = hall.last_code(HANDLER_PHONE).await;
+    b.fill("#code", &code).await;
+    b.click("button[name=action][value=submit]:not(.default-submit)")
+        .await;
+    b.find("header form[action='/logout']").await;
+    b.goto(&format!("{base}/orders/{no}")).await;
+    shots
+        .take(&b, "applicant-rejected", "身份证复印件未加盖公章")
+        .await;
+    b.goto(&format!("{base}/orders/{no}/uploads")).await;
+    b.wait_text("上传电子资料").await;
+    let dir = support::webdriver::tempdir("certhall-staff-files");
+    let mut png = std::io::Cursor::new(Vec::new());
+    image::RgbImage::from_fn(64, 48, |x, y| {
+        image::Rgb([(x * 3) as u8, 90, (y * 5) as u8])
+    })
+    .write_to(&mut png, image::ImageFormat::Png)
+    .unwrap();
+    std::fs::write(dir.join("stamped.png"), png.into_inner()).unwrap();
+    let form = "form[action*='/uploads/person_id_0?']";
+    b.send_keys(
+        &format!("{form} input[type=file]"),
+        &dir.join("stamped.png")
+            .canonicalize()
+            .unwrap()
+            .display()
+            .to_string(),
+    )
+    .await;
+    b.click(&format!("{form} button")).await;
+    let t = Instant::now();
+    loop {
+        let o = hall.app.order_by_no(&no).await.unwrap();
+        let ev = hall.app.orders.order_events(o.id).await.unwrap();
+        if ev.iter().any(|e| e.what.starts_with("替换")) {
+            break;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "replacement never stored"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    b.goto(&format!("{base}/orders/{no}/uploads")).await;
+    b.click(&format!("form[action='/orders/{no}/submit'] button"))
+        .await;
+    wait_state(&hall, &no, OrderState::InReview).await;
+    b.goto(&format!("{base}/orders/{no}")).await;
+    shots
+        .take(&b, "applicant-resubmitted", "预计审核完成日期")
+        .await;
+    b.click("header form[action='/logout'] button").await;
+
+    // Reviewer: sees what changed, approves.
+    staff_login(&hall, &b, Role::Reviewer, "rev-b", "审核员乙").await;
+    b.goto(&format!("{base}/staff/review/{no}")).await;
+    let page = b.wait_text("驳回后的修改").await;
+    assert!(page.contains("申请人身份证复印件(王一)"), "{page}");
+    b.click("button[data-rotate='scan-letter']").await;
+    shots.take(&b, "review-changes", "已替换的文件").await;
+    b.click("#approve").await;
+    wait_state(&hall, &no, OrderState::Approved).await;
+    // A reviewer reaches no production page.
+    b.goto(&format!("{base}/staff/production")).await;
+    shots
+        .take(&b, "reviewer-forbidden", "您没有权限执行此操作")
+        .await;
+    logout_staff(&hall, &b).await;
+
+    // Production: issue, ship, confirm delivery.
+    staff_login(&hall, &b, Role::Production, "prod", "制证员").await;
+    shots.take(&b, "home-production", "待制证").await;
+    b.goto(&format!("{base}/staff/production")).await;
+    shots.take(&b, "production-queue", &no).await;
+    b.goto(&format!("{base}/staff/production/{no}")).await;
+    shots
+        .take(&b, "production-order", "沙箱:在CA内生成密钥")
+        .await;
+    b.click("#issue").await;
+    wait_state(&hall, &no, OrderState::Issued).await;
+    b.goto(&format!("{base}/staff/production/{no}")).await;
+    shots
+        .take(&b, "production-issued", "已短信发送并清除")
+        .await;
+    b.goto(&format!("{base}/staff/shipping")).await;
+    shots.take(&b, "shipping-queue", &no).await;
+    b.goto(&format!("{base}/staff/shipping/{no}/label")).await;
+    shots.take(&b, "shipping-label", "邮费到付").await;
+    b.goto(&format!("{base}/staff/shipping")).await;
+    b.click(&format!("#post-{no}")).await;
+    wait_state(&hall, &no, OrderState::Shipped).await;
+    b.goto(&format!("{base}/staff/shipping")).await;
+    shots.take(&b, "shipping-posted", "确认签收").await;
+    b.click(&format!("#delivered-{no}")).await;
+    wait_state(&hall, &no, OrderState::Completed).await;
+    logout_staff(&hall, &b).await;
+
+    // Admin: calendar and outbox pages.
+    staff_login(&hall, &b, Role::Admin, "admin", "管理员").await;
+    b.goto(&format!("{base}/staff/calendar")).await;
+    shots
+        .take(&b, "calendar", "国务院办公厅关于2026年部分节假日安排的通知")
+        .await;
+    b.goto(&format!("{base}/staff/outbox")).await;
+    shots.take(&b, "outbox", "pin_person").await;
+    b.goto(&format!("{base}/staff/audit")).await;
+    shots.take(&b, "audit", "审核驳回").await;
+    logout_staff(&hall, &b).await;
+
+    // PINs reached the right phones; the invoice link downloads.
+    let h = inbox(&hall, HANDLER_PHONE).await;
+    assert!(h.iter().any(|(t, _)| t == "pin_org"));
+    for phone in ["13700137000", "13700137001"] {
+        let m = inbox(&hall, phone).await;
+        assert_eq!(m.len(), 1, "{phone}: {m:?}");
+        assert_eq!(m[0].0, "pin_person");
+    }
+    let link = h
+        .iter()
+        .find(|(t, _)| t == "invoice")
+        .map(|(_, text)| {
+            text.split("下载链接:")
+                .nth(1)
+                .unwrap()
+                .split(' ')
+                .next()
+                .unwrap()
+                .to_owned()
+        })
+        .unwrap();
+    let path = link
+        .split_once("/invoices/")
+        .map(|(_, t)| format!("/invoices/{t}"))
+        .unwrap();
+    let r = reqwest::get(format!("{base}{path}")).await.unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::OK);
+    assert!(r.bytes().await.unwrap().starts_with(b"%PDF"));
+
+    // The applicant's timeline after delivery.
+    b.goto(&format!("{base}/login?tab=code")).await;
+    hall.clock.advance(61_000);
+    b.fill("#phone", HANDLER_PHONE).await;
+    b.click("button[name=action][value=send_code]").await;
+    b.wait_text("验证码已发送").await;
+    let code = hall.last_code(HANDLER_PHONE).await;
+    b.fill("#code", &code).await;
+    b.click("button[name=action][value=submit]:not(.default-submit)")
+        .await;
+    b.find("header form[action='/logout']").await;
+    b.goto(&format!("{base}/orders/{no}")).await;
+    shots.take(&b, "applicant-timeline", "电子发票").await;
+    let body = b.body_text().await;
+    for what in [
+        "已完成",
+        "审核驳回",
+        "重新提交",
+        "审核通过",
+        "制证完成",
+        "运单号",
+        "已签收",
+    ] {
+        assert!(body.contains(what), "{what}: {body}");
+    }
+    b.close().await;
+
+    // Issued certificates verify with openssl (SM2 distid, chain to the test root).
+    let o = hall.app.order_by_no(&no).await.unwrap();
+    let chain = hall.app.desk.ca.as_ref().unwrap().chain_pem();
+    let d = support::webdriver::tempdir("certhall-staff-verify");
+    std::fs::write(d.join("chain.pem"), &chain).unwrap();
+    for (i, l) in hall
+        .app
+        .desk
+        .store
+        .cert_lines(o.id)
+        .await
+        .unwrap()
+        .iter()
+        .enumerate()
+    {
+        for (k, pem) in [("s", &l.sign_pem), ("e", &l.enc_pem)] {
+            let f = d.join(format!("{i}{k}.pem"));
+            std::fs::write(&f, pem.as_deref().unwrap()).unwrap();
+            let out = std::process::Command::new("openssl")
+                .args([
+                    "verify",
+                    "-vfyopt",
+                    "distid:1234567812345678",
+                    "-partial_chain",
+                    "-CAfile",
+                ])
+                .arg(d.join("chain.pem"))
+                .arg(&f)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+    match hall.app.verify_audit().await.unwrap() {
+        app::audit::ChainCheck::Intact { .. } => {}
+        other => panic!("{other:?}"),
+    }
+    // The operator's command agrees, on the same database.
+    let data = support::webdriver::tempdir("certhall-staff-data");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_certhall"))
+        .args(["audit", "verify", "--data"])
+        .arg(&data)
+        .env("CERTHALL_DATABASE_URL", &hall.db_url)
+        .env("CERTHALL_LOG", "warn")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success() && said.contains("audit log intact"),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("certhall audit verify: {}", said.trim());
+    eprintln!("staff browser flow: {} ms", started.elapsed().as_millis());
+}

@@ -11,6 +11,7 @@ pub mod error;
 pub mod jobs;
 pub mod model;
 pub mod orders;
+pub mod payments;
 pub mod policy;
 pub mod ports;
 pub mod secrets;
@@ -44,6 +45,8 @@ pub struct App {
     pub code_key: Arc<Vec<u8>>,
     /// Issuer name shown in authenticator apps.
     pub totp_issuer: String,
+    /// Payments: store, gateways, payouts, settings (`payments.rs`).
+    pub payments: Arc<payments::Payments>,
 }
 
 impl App {

@@ -25,6 +25,8 @@ pub struct Config {
     pub secrets: SecretsConfig,
     /// `[catalogue]`: projects, prices and the service agreement.
     pub catalogue: CatalogueConfig,
+    /// `[payments]`: gateways, micro-deposits, the receiving account.
+    pub payments: gateways::payments::PaymentsConfig,
 }
 
 /// `[catalogue]`.

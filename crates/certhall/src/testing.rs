@@ -42,6 +42,29 @@ pub async fn start_custom(
     cfg: web::WebConfig,
     sms: Arc<dyn app::ports::Sms>,
 ) -> TestHall {
+    start_full(backend, cfg, sms, Vec::new()).await
+}
+
+/// Starts a hall whose payment gateways are `extra` after the sandbox one.
+pub async fn start_with_gateways(
+    backend: Backend,
+    extra: Vec<Arc<dyn app::payments::PaymentGateway>>,
+) -> TestHall {
+    start_full(
+        backend,
+        web::WebConfig::default(),
+        Arc::new(gateways::sms::SandboxSms),
+        extra,
+    )
+    .await
+}
+
+async fn start_full(
+    backend: Backend,
+    cfg: web::WebConfig,
+    sms: Arc<dyn app::ports::Sms>,
+    extra: Vec<Arc<dyn app::payments::PaymentGateway>>,
+) -> TestHall {
     let clock = Arc::new(ManualClock::new(T0));
     let db_url = store::testing::fresh_url(backend)
         .await
@@ -65,6 +88,17 @@ pub async fn start_custom(
         argon2_iterations: cost.iterations,
         ..Default::default()
     };
+    let payments = Arc::new(app::payments::Payments {
+        store: Arc::new(store.clone()),
+        gateways: std::iter::once(
+            Arc::new(gateways::payments::SandboxGateway::new())
+                as Arc<dyn app::payments::PaymentGateway>,
+        )
+        .chain(extra)
+        .collect(),
+        payouts: Arc::new(gateways::payments::SandboxPayouts),
+        settings: app::payments::PaymentSettings::default(),
+    });
     let app = app::App {
         store: Arc::new(store.clone()),
         orders: Arc::new(store.clone()),
@@ -78,6 +112,7 @@ pub async fn start_custom(
         templates: Arc::new(app::policy::SmsTemplates::default()),
         code_key: Arc::new(vec![7u8; 32]),
         totp_issuer: "深圳CA".into(),
+        payments,
     };
     let router = web::router(
         web::AppState {

@@ -2,6 +2,7 @@
 //! install, fully working and inspectable by staff) and real providers behind the same trait,
 //! each chosen by a name in configuration.
 
+pub mod payments;
 pub mod sms;
 
 /// A provider configuration that cannot be used; reported once at start.

@@ -7,6 +7,7 @@ pub mod blobs;
 pub mod ca;
 pub mod migrate;
 mod orders;
+mod payments;
 mod sql_store;
 pub mod testing;
 pub mod vault;

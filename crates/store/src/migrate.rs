@@ -19,6 +19,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "order_flow",
         include_str!("../migrations/0004_order_flow.sql"),
     ),
+    (
+        6,
+        "payments",
+        include_str!("../migrations/0006_payments.sql"),
+    ),
     (20, "ca", include_str!("../migrations/0020_ca.sql")),
 ];
 

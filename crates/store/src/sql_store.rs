@@ -54,7 +54,7 @@ impl SqlStore {
     }
 
     /// Appends audit rows and queues SMS inside `tx`.
-    async fn apply(&self, tx: &mut Tx, effects: Effects) -> StoreResult<()> {
+    pub(crate) async fn apply(&self, tx: &mut Tx, effects: Effects) -> StoreResult<()> {
         for event in effects.audit {
             append_audit_row(tx, &event).await?;
         }

@@ -9,6 +9,7 @@ pub mod edge;
 pub mod error;
 pub mod orders_api;
 pub mod pages;
+pub mod payments;
 pub mod pdf;
 pub mod pki_routes;
 pub mod staff;
@@ -155,7 +156,8 @@ pub fn router(state: AppState, extra: Option<Router>) -> Router {
         .route("/api/v1/openapi.json", get(api::openapi))
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))
-        .route("/static/{name}", get(static_file));
+        .route("/static/{name}", get(static_file))
+        .merge(payments::routes());
     if sandbox {
         r = r
             .route("/sandbox/sms", get(pages::sandbox_sms))

@@ -85,13 +85,45 @@ fn element<'a>(xml: &'a str, tag: &str) -> Option<(&'a str, &'a str)> {
                 return Some(("", attrs));
             }
             let body_start = start + 1 + gt + 1;
-            let close = format!("</{name}>");
-            let end = xml[body_start..].find(&close)?;
+            let end = close_of(&xml[body_start..], name)?;
             return Some((&xml[body_start..body_start + end], attrs));
         }
         from = start + 1;
     }
     None
+}
+
+/// Where the `</name>` closing the element whose body starts `body` is, counting nested
+/// elements of the same name.
+fn close_of(body: &str, name: &str) -> Option<usize> {
+    let open = format!("<{name}");
+    let close = format!("</{name}>");
+    let mut depth = 0usize;
+    let mut i = 0;
+    loop {
+        let next_close = body[i..].find(&close)? + i;
+        let next_open = body[i..].find(&open).map(|j| j + i).filter(|&j| {
+            j < next_close
+                && body[j + open.len()..]
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c == '>' || c == '/' || c.is_whitespace())
+        });
+        match next_open {
+            Some(j) => {
+                let gt = body[j..].find('>')? + j;
+                if !body[..gt].ends_with('/') {
+                    depth += 1;
+                }
+                i = gt + 1;
+            }
+            None if depth == 0 => return Some(next_close),
+            None => {
+                depth -= 1;
+                i = next_close + close.len();
+            }
+        }
+    }
 }
 
 /// All `<tag>…</tag>` bodies in `xml`.

@@ -1,0 +1,525 @@
+//! 在线支付 and 金融认证 over real HTTP: bank transfer voucher and statement matching (camt.053
+//! and CSV fixtures, manual queue, idempotent re-import), the sandbox gateway end to end,
+//! ten identical callbacks in parallel, the micro-deposit code (right, five wrong, expired,
+//! someone else's order), the FAQ (六) failure path, refunds and reconciliation.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use app::authz::StaffActor;
+use app::model::Role;
+use app::payments::{CreditState, DepositState, PayState};
+use certhall::testing::{start, Backend, TestHall};
+use domain::order::{FinState, OrderState};
+use reqwest::{multipart, StatusCode};
+use support::applicant::{png, submitted_order, Browser};
+
+const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
+
+fn finance() -> StaffActor {
+    StaffActor {
+        id: 1,
+        username: "fin".into(),
+        display_name: "财务".into(),
+        role: Role::Finance,
+        ip: None,
+    }
+}
+
+/// An order of `phone` that passed identity: 待支付.
+async fn pending_payment(hall: &TestHall, phone: &str) -> (Browser, String) {
+    let (b, no) = submitted_order(hall, phone).await;
+    let o = hall.app.order_by_no(&no).await.unwrap();
+    hall.app
+        .move_order(
+            &o,
+            OrderState::PendingPayment,
+            &o.draft,
+            hall.app
+                .order_event_by("system".into(), "经办人在线认证通过(测试)"),
+        )
+        .await
+        .unwrap();
+    (b, no)
+}
+
+async fn upload_voucher(b: &Browser, no: &str) -> (StatusCode, String) {
+    let part = multipart::Part::bytes(png(60, 40)).file_name("voucher.png");
+    let r =
+        b.c.post(format!(
+            "{}/orders/{no}/payment/voucher?_csrf={}",
+            b.base, b.csrf
+        ))
+        .multipart(multipart::Form::new().part("file", part))
+        .send()
+        .await
+        .unwrap();
+    (r.status(), r.text().await.unwrap())
+}
+
+/// Everything the import may change, to compare before and after a re-import.
+async fn snapshot(hall: &TestHall, nos: &[&str]) -> String {
+    let mut s = String::new();
+    for c in hall.app.payments.store.credits(100).await.unwrap() {
+        s.push_str(&format!(
+            "{} {} {:?} {}\n",
+            c.entry_ref,
+            c.state.as_str(),
+            c.order_no,
+            c.reason
+        ));
+    }
+    for no in nos {
+        let o = hall.app.order_by_no(no).await.unwrap();
+        s.push_str(&format!(
+            "{no} {} v{} {:?} {}\n",
+            o.state.as_str(),
+            o.version,
+            o.paid_at,
+            o.fin_state.as_str()
+        ));
+        for p in hall.app.payments.store.payments_of_order(o.id).await.unwrap() {
+            s.push_str(&format!("  {} {} {:?}\n", p.method, p.state.as_str(), p.provider_ref));
+        }
+    }
+    s
+}
+
+async fn bank_transfer_and_statements(backend: Backend) {
+    let hall = start(backend).await;
+    let (b1, no1) = pending_payment(&hall, "13800000001").await;
+    let (b2, no2) = pending_payment(&hall, "13800000002").await;
+    let (_b3, no3) = pending_payment(&hall, "13800000003").await;
+    assert_eq!(
+        [no1.as_str(), no2.as_str(), no3.as_str()],
+        ["XB20261123000001", "XB20261123000002", "XB20261123000003"]
+    );
+    // The page: method choice, the receiving account, the order number for the memo.
+    let (s, page) = b1.get(&format!("/orders/{no1}/payment")).await;
+    assert_eq!(s, StatusCode::OK);
+    for text in [
+        "公对公转账汇款",
+        "网厅缴费(支付宝/微信)",
+        "4000023009200181386",
+        "附言(必填)",
+        &no1,
+        "2400.00",
+        "公对公付款需上传汇款凭证",
+        "小额打款",
+    ] {
+        assert!(page.contains(text), "{text}");
+    }
+    // Someone else's order is not there.
+    let (s, _) = b2.get(&format!("/orders/{no1}/payment")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // A voucher that is not an image or PDF is refused beside the field.
+    let part = multipart::Part::bytes(b"MZ\x90\x00".to_vec()).file_name("v.png");
+    let r = b1
+        .c
+        .post(format!("{}/orders/{no1}/payment/voucher?_csrf={}", b1.base, b1.csrf))
+        .multipart(multipart::Form::new().part("file", part))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    // Vouchers for orders 1 and 2: both wait for the match in 待审核, unpaid.
+    for (b, no) in [(&b1, &no1), (&b2, &no2)] {
+        let (s, body) = upload_voucher(b, no).await;
+        assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
+        let o = hall.app.order_by_no(no).await.unwrap();
+        assert_eq!((o.state, o.paid_at), (OrderState::InReview, None));
+    }
+    let (s, _) = upload_voucher(&b1, &no1).await;
+    assert_eq!(s, StatusCode::CONFLICT, "a second voucher: no longer 待支付");
+
+    // The CSV statement.
+    let csv = std::fs::read(format!("{DATA}/statement.csv")).unwrap();
+    let fin = finance();
+    let r = hall
+        .app
+        .import_statement(Some(&fin), "statement.csv", &csv)
+        .await
+        .unwrap();
+    eprintln!("CSV import: {r:#?}");
+    assert_eq!((r.format.as_str(), r.entries, r.new_entries, r.ignored), ("csv", 6, 6, 1));
+    assert_eq!(r.matched, vec![("CSV-0001".to_owned(), no1.clone())]);
+    let manual: Vec<&str> = r.manual.iter().map(|(e, _)| e.as_str()).collect();
+    assert_eq!(manual, ["CSV-0002", "CSV-0003", "CSV-0004", "CSV-0006"]);
+    assert!(r.manual[0].1.contains("金额不符"), "{:?}", r.manual[0]);
+    assert!(r.manual[1].1.contains("多个业务单号"), "{:?}", r.manual[1]);
+    assert!(r.manual[2].1.contains("没有业务单号"), "{:?}", r.manual[2]);
+    assert!(r.manual[3].1.contains("不存在"), "{:?}", r.manual[3]);
+    let o1 = hall.app.order_by_no(&no1).await.unwrap();
+    assert!(o1.paid_at.is_some());
+    assert_eq!((o1.state, o1.fin_state), (OrderState::InReview, FinState::Passed));
+    let p1 = hall.app.payments.store.payments_of_order(o1.id).await.unwrap();
+    assert_eq!(p1.len(), 1, "the voucher's payment is the one marked paid");
+    assert_eq!((p1[0].state, p1[0].provider_ref.as_deref()), (PayState::Paid, Some("CSV-0001")));
+    // Order 2 is still waiting.
+    assert_eq!(hall.app.order_by_no(&no2).await.unwrap().paid_at, None);
+
+    // The same file again: nothing changes.
+    let before = snapshot(&hall, &[&no1, &no2, &no3]).await;
+    let again = hall
+        .app
+        .import_statement(Some(&fin), "statement.csv", &csv)
+        .await
+        .unwrap();
+    assert!(again.duplicate_file && again.new_entries == 0 && again.matched.is_empty() && again.manual.is_empty());
+    assert_eq!(snapshot(&hall, &[&no1, &no2, &no3]).await, before);
+
+    // Finance works the manual queue: CSV-0003 (two numbers) is order 2's payment; a wrong
+    // amount cannot be matched; CSV-0004 is returned with a reason.
+    let queue = hall.app.finance_credits(&fin, true).await.unwrap();
+    let id = |e: &str| queue.iter().find(|c| c.entry_ref == e).unwrap().id;
+    let err = hall.app.finance_match(&fin, id("CSV-0002"), &no2).await.unwrap_err();
+    assert!(err.to_string().contains("金额不符"), "{err}");
+    hall.app.finance_match(&fin, id("CSV-0003"), &no2).await.unwrap();
+    let err = hall.app.finance_reject(&fin, id("CSV-0004"), " ").await.unwrap_err();
+    assert!(err.to_string().contains("退回原因"));
+    hall.app
+        .finance_reject(&fin, id("CSV-0004"), "非本业务款项,已原路退回")
+        .await
+        .unwrap();
+    let o2 = hall.app.order_by_no(&no2).await.unwrap();
+    assert!(o2.paid_at.is_some() && o2.fin_state == FinState::Passed);
+    // Roles: a reviewer may not touch the queue.
+    let mut reviewer = finance();
+    reviewer.role = Role::Reviewer;
+    assert!(matches!(
+        hall.app.finance_credits(&reviewer, true).await,
+        Err(app::AppError::Forbidden)
+    ));
+    assert!(matches!(
+        hall.app.import_statement(Some(&reviewer), "x.csv", &csv).await,
+        Err(app::AppError::Forbidden)
+    ));
+
+    // The camt.053 statement: CAMT-0002 has another payer name (manual), CAMT-0001 pays order
+    // 3 from an account that is not its 金融认证信息 (paid, 金融认证 not passed by it),
+    // CSV-0001 was seen in the CSV (not new), a debit and a USD credit are ignored.
+    let xml = std::fs::read(format!("{DATA}/statement.camt053.xml")).unwrap();
+    let r = hall
+        .app
+        .import_statement(None, "statement.camt053.xml", &xml)
+        .await
+        .unwrap();
+    eprintln!("camt.053 import: {r:#?}");
+    assert_eq!((r.format.as_str(), r.entries, r.new_entries, r.ignored), ("camt.053", 5, 4, 2));
+    assert_eq!(r.matched, vec![("CAMT-0001".to_owned(), no3.clone())]);
+    assert_eq!(r.manual.len(), 1);
+    assert!(r.manual[0].1.contains("付款人名称与单位名称不一致"), "{:?}", r.manual);
+    let o3 = hall.app.order_by_no(&no3).await.unwrap();
+    assert!(o3.paid_at.is_some());
+    assert_eq!((o3.state, o3.fin_state), (OrderState::InReview, FinState::Pending));
+    let before = snapshot(&hall, &[&no1, &no2, &no3]).await;
+    let again = hall
+        .app
+        .import_statement(None, "statement.camt053.xml", &xml)
+        .await
+        .unwrap();
+    assert!(again.duplicate_file && again.matched.is_empty() && again.manual.is_empty());
+    assert_eq!(snapshot(&hall, &[&no1, &no2, &no3]).await, before);
+    let states: Vec<(String, &str)> = hall
+        .app
+        .payments
+        .store
+        .credits(100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.entry_ref, c.state.as_str()))
+        .collect();
+    eprintln!("credits: {states:?}");
+    assert_eq!(
+        hall.app.payments.store.credits_in_state(CreditState::Manual).await.unwrap().len(),
+        3,
+        "CSV-0002, CSV-0006, CAMT-0002 wait; CSV-0004 was rejected, CSV-0003 matched"
+    );
+    // The payer account is sealed at rest.
+    let db = std::fs::read(hall.db_url.trim_start_matches("sqlite://").split('?').next().unwrap());
+    if let Ok(db) = db {
+        assert!(!db.windows(19).any(|w| w == b"6222020200112233445"));
+    }
+}
+
+#[tokio::test]
+async fn bank_transfer_statements_sqlite() {
+    bank_transfer_and_statements(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn bank_transfer_statements_postgres() {
+    bank_transfer_and_statements(Backend::Postgres).await;
+}
+
+/// The newest micro-deposit code from the sandbox bank statement page, as the unit's
+/// finance would read it.
+async fn code_from_statement(b: &Browser, no: &str) -> String {
+    let (s, page) = b.get("/sandbox/payouts").await;
+    assert_eq!(s, StatusCode::OK);
+    let row = page
+        .split("<tr>")
+        .find(|r| r.contains(no) && r.contains("金融认证验证码"))
+        .unwrap_or_else(|| panic!("no payout for {no}: {page}"));
+    let i = row.find("金融认证验证码").unwrap() + "金融认证验证码".len();
+    row[i..i + 6].to_owned()
+}
+
+async fn pay_in_sandbox(b: &Browser, no: &str) -> String {
+    let (s, loc, body) = b
+        .form(&format!("/orders/{no}/payment/online"), &[("gateway", "sandbox")])
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
+    assert!(loc.starts_with("/sandbox/pay/"), "{loc}");
+    let trade_no = loc.trim_start_matches("/sandbox/pay/").to_owned();
+    let (s, page) = b.get(&loc).await;
+    assert!(s == StatusCode::OK && page.contains("确认支付") && page.contains("2400.00"));
+    let (s, back, _) = b.form(&loc, &[]).await;
+    assert_eq!((s, back), (StatusCode::SEE_OTHER, format!("/orders/{no}/payment")));
+    trade_no
+}
+
+#[tokio::test]
+async fn sandbox_payment_and_micro_deposit_code() {
+    let hall = start(Backend::Sqlite).await;
+    let (b, no) = pending_payment(&hall, "13800000011").await;
+    // The return page alone credits nothing.
+    let (s, _) = b.get(&format!("/orders/{no}/payment")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(hall.app.order_by_no(&no).await.unwrap().paid_at, None);
+    pay_in_sandbox(&b, &no).await;
+    let o = hall.app.order_by_no(&no).await.unwrap();
+    assert!(o.paid_at.is_some());
+    assert_eq!((o.state, o.fin_state), (OrderState::PendingFinancial, FinState::Pending));
+    // 我的订单: the payment and the code entry.
+    let (_, page) = b.get(&format!("/orders/{no}/payment")).await;
+    assert!(page.contains("已到账") && page.contains("随机验证码") && page.contains("id=\"code-form\""));
+    let code = code_from_statement(&b, &no).await;
+    // Someone else cannot enter it.
+    let (other, _) = pending_payment(&hall, "13800000012").await;
+    let (s, _, _) = other
+        .form(&format!("/orders/{no}/payment/code"), &[("code", &code)])
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // A wrong code says how many tries are left; then the right one passes.
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let (s, _, body) = b
+        .form(&format!("/orders/{no}/payment/code"), &[("code", wrong)])
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(body.contains("验证码错误,还可输入4次"), "{body}");
+    let (s, _, body) = b
+        .form(&format!("/orders/{no}/payment/code"), &[("code", "12ab")])
+        .await;
+    assert!(s == StatusCode::BAD_REQUEST && body.contains("请输入6位数字验证码"));
+    let (s, _, _) = b
+        .form(&format!("/orders/{no}/payment/code"), &[("code", &code)])
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let o = hall.app.order_by_no(&no).await.unwrap();
+    assert_eq!((o.state, o.fin_state), (OrderState::InReview, FinState::Passed));
+    assert!(o.review_since.is_some());
+    // JSON API shows the same.
+    let v: serde_json::Value = b
+        .c
+        .get(format!("{}/api/v1/orders/{no}/payment", b.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!((v["state"].as_str(), v["fin_state"].as_str()), (Some("in_review"), Some("passed")));
+    assert_eq!(v["payments"][0]["state"], "paid");
+    let events = hall.app.order_history(o.user_id, &no).await.unwrap().1;
+    assert!(events.iter().any(|e| e.what.contains("沙箱支付(演示)支付成功")));
+    assert!(events.iter().any(|e| e.what.contains("金融认证通过")));
+}
+
+#[tokio::test]
+async fn ten_identical_callbacks_in_parallel_credit_once() {
+    let hall = start(Backend::Sqlite).await;
+    let (b, no) = pending_payment(&hall, "13800000021").await;
+    let (s, loc, _) = b
+        .form(&format!("/orders/{no}/payment/online"), &[("gateway", "sandbox")])
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let trade_no = loc.trim_start_matches("/sandbox/pay/").to_owned();
+    let g = hall.app.payments.gateway("sandbox").unwrap().clone();
+    // A forged one (amount changed after signing) and a wrong amount credit nothing.
+    let n = g.sandbox_notification(&trade_no, 240_000).unwrap();
+    let forged = String::from_utf8(n.body.clone()).unwrap().replace("amount_fen=240000", "amount_fen=1");
+    let wrong_amount = g.sandbox_notification(&trade_no, 1).unwrap();
+    let client = reqwest::Client::new();
+    let url = format!("{}/api/v1/callbacks/sandbox", hall.base);
+    for body in [forged.into_bytes(), wrong_amount.body.clone()] {
+        let r = client
+            .post(&url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    }
+    assert_eq!(hall.app.order_by_no(&no).await.unwrap().paid_at, None);
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        let (client, url, body) = (client.clone(), url.clone(), n.body.clone());
+        tasks.push(tokio::spawn(async move {
+            let r = client
+                .post(url)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            (r.status(), r.text().await.unwrap())
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), (StatusCode::OK, "success".to_owned()));
+    }
+    let o = hall.app.order_by_no(&no).await.unwrap();
+    assert_eq!(o.state, OrderState::PendingFinancial);
+    let events = hall.app.order_history(o.user_id, &no).await.unwrap().1;
+    let credits = events.iter().filter(|e| e.what.contains("支付成功")).count();
+    let deposits = hall.app.payments.store.deposits_of_order(o.id).await.unwrap();
+    let paid = hall
+        .app
+        .payments
+        .store
+        .payments_of_order(o.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|p| p.state == PayState::Paid)
+        .count();
+    eprintln!("10 parallel callbacks: {credits} credit event(s), {paid} paid payment(s), {} micro-deposit(s)", deposits.len());
+    assert_eq!((credits, paid, deposits.len()), (1, 1, 1));
+}
+
+#[tokio::test]
+async fn five_wrong_codes_void_then_refill_and_expiry() {
+    let hall = start(Backend::Sqlite).await;
+    let (b, no) = pending_payment(&hall, "13800000031").await;
+    pay_in_sandbox(&b, &no).await;
+    let code = code_from_statement(&b, &no).await;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    for i in 1..=5 {
+        let (s, _, body) = b
+            .form(&format!("/orders/{no}/payment/code"), &[("code", wrong)])
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST);
+        if i < 5 {
+            assert!(body.contains(&format!("还可输入{}次", 5 - i)), "{body}");
+        } else {
+            assert!(body.contains("连续5次输入错误,验证码已作废"), "{body}");
+        }
+    }
+    // Void: even the right code no longer works; 金融认证 failed, FAQ (六) SMS sent.
+    let (s, _, _) = b
+        .form(&format!("/orders/{no}/payment/code"), &[("code", &code)])
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    let o = hall.app.order_by_no(&no).await.unwrap();
+    assert_eq!((o.state, o.fin_state), (OrderState::PendingFinancial, FinState::Failed));
+    let d = hall.app.payments.store.deposits_of_order(o.id).await.unwrap();
+    assert_eq!(d[0].state, DepositState::Void);
+    hall.drain().await;
+    let inbox = hall.app.sandbox_inbox(support::applicant::HANDLER_PHONE).await.unwrap();
+    let sms = inbox
+        .iter()
+        .find(|(m, _)| m.template == "fin_failed")
+        .map(|(_, text)| text.clone())
+        .expect("FAQ 六 SMS");
+    eprintln!("FAQ 六 SMS: {sms}");
+    assert!(sms.contains("深圳市某某科技有限公司证书新办金融认证信息认证不通过,驳回原因:小额打款验证码连续5次输入错误"));
+    assert!(sms.contains("金融认证信息通过后才能获取证书PIN码或者证书激活码"));
+    // Only 金融认证信息 opens: the page shows that form; a wrong account name is refused.
+    let (_, page) = b.get(&format!("/orders/{no}/payment")).await;
+    assert!(page.contains("id=\"refill-form\"") && !page.contains("id=\"code-form\""));
+    let (s, _, body) = b
+        .form(
+            &format!("/orders/{no}/payment/financial"),
+            &[
+                ("bank_account_name", "别的公司有限公司"),
+                ("bank_name", "中国银行深圳分行"),
+                ("bank_account", "6217856000012345678"),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(body.contains("开户名须与单位名称一致"), "{body}");
+    let (s, _, body) = b
+        .form(
+            &format!("/orders/{no}/payment/financial"),
+            &[
+                ("bank_account_name", "深圳市某某科技有限公司"),
+                ("bank_name", "中国银行深圳分行"),
+                ("bank_account", "6217856000012345678"),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
+    let o = hall.app.order_by_no(&no).await.unwrap();
+    assert_eq!(o.fin_state, FinState::Pending);
+    assert_eq!(o.draft.form.bank_account, "6217856000012345678");
+    assert_eq!(o.draft.form.unit_name, "深圳市某某科技有限公司", "other sections unchanged");
+    let d = hall.app.payments.store.deposits_of_order(o.id).await.unwrap();
+    assert_eq!((d.len(), d[0].state), (2, DepositState::Sent));
+    assert_eq!(d[0].account, "6217856000012345678");
+    // Expiry: after 7 days the new code is refused.
+    let code2 = code_from_statement(&b, &no).await;
+    hall.clock.advance(7 * 86_400_000 + 1);
+    // (The session ended meanwhile: log in again.)
+    let b = Browser::login(&hall, "13800000031").await;
+    let (s, _, body) = b
+        .form(&format!("/orders/{no}/payment/code"), &[("code", &code2)])
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(body.contains("验证码已过期"), "{body}");
+    // Re-send (the third and last deposit), and its code passes.
+    let (s, _, _) = b.form(&format!("/orders/{no}/payment/resend"), &[]).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let code3 = code_from_statement(&b, &no).await;
+    let (s, _, _) = b.form(&format!("/orders/{no}/payment/resend"), &[]).await;
+    assert_eq!(s, StatusCode::CONFLICT, "no re-send while a code is open");
+    let (s, _, _) = b
+        .form(&format!("/orders/{no}/payment/code"), &[("code", &code3)])
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let o = hall.app.order_by_no(&no).await.unwrap();
+    assert_eq!((o.state, o.fin_state), (OrderState::InReview, FinState::Passed));
+}
+
+#[tokio::test]
+async fn finance_fails_financial_auth_and_refunds_and_reconciles() {
+    let hall = start(Backend::Sqlite).await;
+    let (b, no) = pending_payment(&hall, "13800000041").await;
+    pay_in_sandbox(&b, &no).await;
+    let fin = finance();
+    hall.app
+        .fail_financial(&fin, &no, "小额打款被退回,对公账户信息有误")
+        .await
+        .unwrap();
+    let o = hall.app.order_by_no(&no).await.unwrap();
+    assert_eq!(o.fin_state, FinState::Failed);
+    hall.drain().await;
+    let inbox = hall.app.sandbox_inbox(support::applicant::HANDLER_PHONE).await.unwrap();
+    assert!(inbox
+        .iter()
+        .any(|(m, t)| m.template == "fin_failed" && t.contains("驳回原因:小额打款被退回,对公账户信息有误")));
+    // Reconciliation of the day: the sandbox payment, amount equal to the price.
+    let lines = hall.app.reconciliation(&fin, "2026-11-23").await.unwrap();
+    assert_eq!(lines.len(), 1);
+    assert_eq!((lines[0].paid_fen, lines[0].due_fen, lines[0].check.as_str()), (240_000, 240_000, "一致"));
+    let csv = app::payments::reconciliation_csv(&lines);
+    eprintln!("reconciliation CSV:\n{csv}");
+    assert!(csv.contains(&no) && csv.contains("2400.00"));
+    // Refund only for cancelled or rejected orders.
+    let p = hall.app.payments.store.payments_of_order(o.id).await.unwrap()[0].clone();
+    assert!(hall.app.refund(&fin, p.id, "撤单退款").await.is_err());
+}

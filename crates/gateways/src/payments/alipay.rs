@@ -62,6 +62,20 @@ pub fn sign_content(pairs: &[(String, String)], exclude: &[&str]) -> String {
         .join("&")
 }
 
+/// A SHA256withRSA signing key from a PKCS#8 PEM private key.
+pub fn signing_key(pem: &str) -> Result<SigningKey<Sha256>, String> {
+    RsaPrivateKey::from_pkcs8_pem(pem)
+        .map(SigningKey::<Sha256>::new)
+        .map_err(|e| e.to_string())
+}
+
+/// A SHA256withRSA verifying key from an SPKI PEM public key.
+pub fn verifying_key(pem: &str) -> Result<VerifyingKey<Sha256>, String> {
+    RsaPublicKey::from_public_key_pem(pem)
+        .map(VerifyingKey::<Sha256>::new)
+        .map_err(|e| e.to_string())
+}
+
 /// Base64 SHA256withRSA signature of `content`.
 pub fn rsa2_sign(key: &SigningKey<Sha256>, content: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(key.sign(content.as_bytes()).to_bytes())

@@ -143,8 +143,7 @@ pub enum BankAction {
 
 /// `certhall bank import FILE`.
 pub async fn bank_import(hall: &Hall, file: &Path) -> Result<()> {
-    let bytes =
-        std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
     let name = file
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

@@ -90,10 +90,8 @@ async fn start_full(
     };
     let payments = Arc::new(app::payments::Payments {
         store: Arc::new(store.clone()),
-        gateways: std::iter::once(
-            Arc::new(gateways::payments::SandboxGateway::new())
-                as Arc<dyn app::payments::PaymentGateway>,
-        )
+        gateways: std::iter::once(Arc::new(gateways::payments::SandboxGateway::new())
+            as Arc<dyn app::payments::PaymentGateway>)
         .chain(extra)
         .collect(),
         payouts: Arc::new(gateways::payments::SandboxPayouts),

@@ -79,8 +79,20 @@ async fn snapshot(hall: &TestHall, nos: &[&str]) -> String {
             o.paid_at,
             o.fin_state.as_str()
         ));
-        for p in hall.app.payments.store.payments_of_order(o.id).await.unwrap() {
-            s.push_str(&format!("  {} {} {:?}\n", p.method, p.state.as_str(), p.provider_ref));
+        for p in hall
+            .app
+            .payments
+            .store
+            .payments_of_order(o.id)
+            .await
+            .unwrap()
+        {
+            s.push_str(&format!(
+                "  {} {} {:?}\n",
+                p.method,
+                p.state.as_str(),
+                p.provider_ref
+            ));
         }
     }
     s
@@ -115,9 +127,11 @@ async fn bank_transfer_and_statements(backend: Backend) {
     assert_eq!(s, StatusCode::NOT_FOUND);
     // A voucher that is not an image or PDF is refused beside the field.
     let part = multipart::Part::bytes(b"MZ\x90\x00".to_vec()).file_name("v.png");
-    let r = b1
-        .c
-        .post(format!("{}/orders/{no1}/payment/voucher?_csrf={}", b1.base, b1.csrf))
+    let r =
+        b1.c.post(format!(
+            "{}/orders/{no1}/payment/voucher?_csrf={}",
+            b1.base, b1.csrf
+        ))
         .multipart(multipart::Form::new().part("file", part))
         .send()
         .await
@@ -131,7 +145,11 @@ async fn bank_transfer_and_statements(backend: Backend) {
         assert_eq!((o.state, o.paid_at), (OrderState::InReview, None));
     }
     let (s, _) = upload_voucher(&b1, &no1).await;
-    assert_eq!(s, StatusCode::CONFLICT, "a second voucher: no longer 待支付");
+    assert_eq!(
+        s,
+        StatusCode::CONFLICT,
+        "a second voucher: no longer 待支付"
+    );
 
     // The CSV statement.
     let csv = std::fs::read(format!("{DATA}/statement.csv")).unwrap();
@@ -142,7 +160,10 @@ async fn bank_transfer_and_statements(backend: Backend) {
         .await
         .unwrap();
     eprintln!("CSV import: {r:#?}");
-    assert_eq!((r.format.as_str(), r.entries, r.new_entries, r.ignored), ("csv", 6, 6, 1));
+    assert_eq!(
+        (r.format.as_str(), r.entries, r.new_entries, r.ignored),
+        ("csv", 6, 6, 1)
+    );
     assert_eq!(r.matched, vec![("CSV-0001".to_owned(), no1.clone())]);
     let manual: Vec<&str> = r.manual.iter().map(|(e, _)| e.as_str()).collect();
     assert_eq!(manual, ["CSV-0002", "CSV-0003", "CSV-0004", "CSV-0006"]);
@@ -152,10 +173,22 @@ async fn bank_transfer_and_statements(backend: Backend) {
     assert!(r.manual[3].1.contains("不存在"), "{:?}", r.manual[3]);
     let o1 = hall.app.order_by_no(&no1).await.unwrap();
     assert!(o1.paid_at.is_some());
-    assert_eq!((o1.state, o1.fin_state), (OrderState::InReview, FinState::Passed));
-    let p1 = hall.app.payments.store.payments_of_order(o1.id).await.unwrap();
+    assert_eq!(
+        (o1.state, o1.fin_state),
+        (OrderState::InReview, FinState::Passed)
+    );
+    let p1 = hall
+        .app
+        .payments
+        .store
+        .payments_of_order(o1.id)
+        .await
+        .unwrap();
     assert_eq!(p1.len(), 1, "the voucher's payment is the one marked paid");
-    assert_eq!((p1[0].state, p1[0].provider_ref.as_deref()), (PayState::Paid, Some("CSV-0001")));
+    assert_eq!(
+        (p1[0].state, p1[0].provider_ref.as_deref()),
+        (PayState::Paid, Some("CSV-0001"))
+    );
     // Order 2 is still waiting.
     assert_eq!(hall.app.order_by_no(&no2).await.unwrap().paid_at, None);
 
@@ -166,17 +199,33 @@ async fn bank_transfer_and_statements(backend: Backend) {
         .import_statement(Some(&fin), "statement.csv", &csv)
         .await
         .unwrap();
-    assert!(again.duplicate_file && again.new_entries == 0 && again.matched.is_empty() && again.manual.is_empty());
+    assert!(
+        again.duplicate_file
+            && again.new_entries == 0
+            && again.matched.is_empty()
+            && again.manual.is_empty()
+    );
     assert_eq!(snapshot(&hall, &[&no1, &no2, &no3]).await, before);
 
     // Finance works the manual queue: CSV-0003 (two numbers) is order 2's payment; a wrong
     // amount cannot be matched; CSV-0004 is returned with a reason.
     let queue = hall.app.finance_credits(&fin, true).await.unwrap();
     let id = |e: &str| queue.iter().find(|c| c.entry_ref == e).unwrap().id;
-    let err = hall.app.finance_match(&fin, id("CSV-0002"), &no2).await.unwrap_err();
+    let err = hall
+        .app
+        .finance_match(&fin, id("CSV-0002"), &no2)
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("金额不符"), "{err}");
-    hall.app.finance_match(&fin, id("CSV-0003"), &no2).await.unwrap();
-    let err = hall.app.finance_reject(&fin, id("CSV-0004"), " ").await.unwrap_err();
+    hall.app
+        .finance_match(&fin, id("CSV-0003"), &no2)
+        .await
+        .unwrap();
+    let err = hall
+        .app
+        .finance_reject(&fin, id("CSV-0004"), " ")
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("退回原因"));
     hall.app
         .finance_reject(&fin, id("CSV-0004"), "非本业务款项,已原路退回")
@@ -192,7 +241,9 @@ async fn bank_transfer_and_statements(backend: Backend) {
         Err(app::AppError::Forbidden)
     ));
     assert!(matches!(
-        hall.app.import_statement(Some(&reviewer), "x.csv", &csv).await,
+        hall.app
+            .import_statement(Some(&reviewer), "x.csv", &csv)
+            .await,
         Err(app::AppError::Forbidden)
     ));
 
@@ -206,13 +257,23 @@ async fn bank_transfer_and_statements(backend: Backend) {
         .await
         .unwrap();
     eprintln!("camt.053 import: {r:#?}");
-    assert_eq!((r.format.as_str(), r.entries, r.new_entries, r.ignored), ("camt.053", 5, 4, 2));
+    assert_eq!(
+        (r.format.as_str(), r.entries, r.new_entries, r.ignored),
+        ("camt.053", 5, 4, 2)
+    );
     assert_eq!(r.matched, vec![("CAMT-0001".to_owned(), no3.clone())]);
     assert_eq!(r.manual.len(), 1);
-    assert!(r.manual[0].1.contains("付款人名称与单位名称不一致"), "{:?}", r.manual);
+    assert!(
+        r.manual[0].1.contains("付款人名称与单位名称不一致"),
+        "{:?}",
+        r.manual
+    );
     let o3 = hall.app.order_by_no(&no3).await.unwrap();
     assert!(o3.paid_at.is_some());
-    assert_eq!((o3.state, o3.fin_state), (OrderState::InReview, FinState::Pending));
+    assert_eq!(
+        (o3.state, o3.fin_state),
+        (OrderState::InReview, FinState::Pending)
+    );
     let before = snapshot(&hall, &[&no1, &no2, &no3]).await;
     let again = hall
         .app
@@ -233,12 +294,24 @@ async fn bank_transfer_and_statements(backend: Backend) {
         .collect();
     eprintln!("credits: {states:?}");
     assert_eq!(
-        hall.app.payments.store.credits_in_state(CreditState::Manual).await.unwrap().len(),
+        hall.app
+            .payments
+            .store
+            .credits_in_state(CreditState::Manual)
+            .await
+            .unwrap()
+            .len(),
         3,
         "CSV-0002, CSV-0006, CAMT-0002 wait; CSV-0004 was rejected, CSV-0003 matched"
     );
     // The payer account is sealed at rest.
-    let db = std::fs::read(hall.db_url.trim_start_matches("sqlite://").split('?').next().unwrap());
+    let db = std::fs::read(
+        hall.db_url
+            .trim_start_matches("sqlite://")
+            .split('?')
+            .next()
+            .unwrap(),
+    );
     if let Ok(db) = db {
         assert!(!db.windows(19).any(|w| w == b"6222020200112233445"));
     }
@@ -269,7 +342,10 @@ async fn code_from_statement(b: &Browser, no: &str) -> String {
 
 async fn pay_in_sandbox(b: &Browser, no: &str) -> String {
     let (s, loc, body) = b
-        .form(&format!("/orders/{no}/payment/online"), &[("gateway", "sandbox")])
+        .form(
+            &format!("/orders/{no}/payment/online"),
+            &[("gateway", "sandbox")],
+        )
         .await;
     assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
     assert!(loc.starts_with("/sandbox/pay/"), "{loc}");
@@ -277,7 +353,10 @@ async fn pay_in_sandbox(b: &Browser, no: &str) -> String {
     let (s, page) = b.get(&loc).await;
     assert!(s == StatusCode::OK && page.contains("确认支付") && page.contains("2400.00"));
     let (s, back, _) = b.form(&loc, &[]).await;
-    assert_eq!((s, back), (StatusCode::SEE_OTHER, format!("/orders/{no}/payment")));
+    assert_eq!(
+        (s, back),
+        (StatusCode::SEE_OTHER, format!("/orders/{no}/payment"))
+    );
     trade_no
 }
 
@@ -292,10 +371,15 @@ async fn sandbox_payment_and_micro_deposit_code() {
     pay_in_sandbox(&b, &no).await;
     let o = hall.app.order_by_no(&no).await.unwrap();
     assert!(o.paid_at.is_some());
-    assert_eq!((o.state, o.fin_state), (OrderState::PendingFinancial, FinState::Pending));
+    assert_eq!(
+        (o.state, o.fin_state),
+        (OrderState::PendingFinancial, FinState::Pending)
+    );
     // 我的订单: the payment and the code entry.
     let (_, page) = b.get(&format!("/orders/{no}/payment")).await;
-    assert!(page.contains("已到账") && page.contains("随机验证码") && page.contains("id=\"code-form\""));
+    assert!(
+        page.contains("已到账") && page.contains("随机验证码") && page.contains("id=\"code-form\"")
+    );
     let code = code_from_statement(&b, &no).await;
     // Someone else cannot enter it.
     let (other, _) = pending_payment(&hall, "13800000012").await;
@@ -319,22 +403,29 @@ async fn sandbox_payment_and_micro_deposit_code() {
         .await;
     assert_eq!(s, StatusCode::SEE_OTHER);
     let o = hall.app.order_by_no(&no).await.unwrap();
-    assert_eq!((o.state, o.fin_state), (OrderState::InReview, FinState::Passed));
+    assert_eq!(
+        (o.state, o.fin_state),
+        (OrderState::InReview, FinState::Passed)
+    );
     assert!(o.review_since.is_some());
     // JSON API shows the same.
-    let v: serde_json::Value = b
-        .c
-        .get(format!("{}/api/v1/orders/{no}/payment", b.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!((v["state"].as_str(), v["fin_state"].as_str()), (Some("in_review"), Some("passed")));
+    let v: serde_json::Value =
+        b.c.get(format!("{}/api/v1/orders/{no}/payment", b.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    assert_eq!(
+        (v["state"].as_str(), v["fin_state"].as_str()),
+        (Some("in_review"), Some("passed"))
+    );
     assert_eq!(v["payments"][0]["state"], "paid");
     let events = hall.app.order_history(o.user_id, &no).await.unwrap().1;
-    assert!(events.iter().any(|e| e.what.contains("沙箱支付(演示)支付成功")));
+    assert!(events
+        .iter()
+        .any(|e| e.what.contains("沙箱支付(演示)支付成功")));
     assert!(events.iter().any(|e| e.what.contains("金融认证通过")));
 }
 
@@ -343,14 +434,19 @@ async fn ten_identical_callbacks_in_parallel_credit_once() {
     let hall = start(Backend::Sqlite).await;
     let (b, no) = pending_payment(&hall, "13800000021").await;
     let (s, loc, _) = b
-        .form(&format!("/orders/{no}/payment/online"), &[("gateway", "sandbox")])
+        .form(
+            &format!("/orders/{no}/payment/online"),
+            &[("gateway", "sandbox")],
+        )
         .await;
     assert_eq!(s, StatusCode::SEE_OTHER);
     let trade_no = loc.trim_start_matches("/sandbox/pay/").to_owned();
     let g = hall.app.payments.gateway("sandbox").unwrap().clone();
     // A forged one (amount changed after signing) and a wrong amount credit nothing.
     let n = g.sandbox_notification(&trade_no, 240_000).unwrap();
-    let forged = String::from_utf8(n.body.clone()).unwrap().replace("amount_fen=240000", "amount_fen=1");
+    let forged = String::from_utf8(n.body.clone())
+        .unwrap()
+        .replace("amount_fen=240000", "amount_fen=1");
     let wrong_amount = g.sandbox_notification(&trade_no, 1).unwrap();
     let client = reqwest::Client::new();
     let url = format!("{}/api/v1/callbacks/sandbox", hall.base);
@@ -385,8 +481,17 @@ async fn ten_identical_callbacks_in_parallel_credit_once() {
     let o = hall.app.order_by_no(&no).await.unwrap();
     assert_eq!(o.state, OrderState::PendingFinancial);
     let events = hall.app.order_history(o.user_id, &no).await.unwrap().1;
-    let credits = events.iter().filter(|e| e.what.contains("支付成功")).count();
-    let deposits = hall.app.payments.store.deposits_of_order(o.id).await.unwrap();
+    let credits = events
+        .iter()
+        .filter(|e| e.what.contains("支付成功"))
+        .count();
+    let deposits = hall
+        .app
+        .payments
+        .store
+        .deposits_of_order(o.id)
+        .await
+        .unwrap();
     let paid = hall
         .app
         .payments
@@ -425,11 +530,24 @@ async fn five_wrong_codes_void_then_refill_and_expiry() {
         .await;
     assert_eq!(s, StatusCode::CONFLICT);
     let o = hall.app.order_by_no(&no).await.unwrap();
-    assert_eq!((o.state, o.fin_state), (OrderState::PendingFinancial, FinState::Failed));
-    let d = hall.app.payments.store.deposits_of_order(o.id).await.unwrap();
+    assert_eq!(
+        (o.state, o.fin_state),
+        (OrderState::PendingFinancial, FinState::Failed)
+    );
+    let d = hall
+        .app
+        .payments
+        .store
+        .deposits_of_order(o.id)
+        .await
+        .unwrap();
     assert_eq!(d[0].state, DepositState::Void);
     hall.drain().await;
-    let inbox = hall.app.sandbox_inbox(support::applicant::HANDLER_PHONE).await.unwrap();
+    let inbox = hall
+        .app
+        .sandbox_inbox(support::applicant::HANDLER_PHONE)
+        .await
+        .unwrap();
     let sms = inbox
         .iter()
         .find(|(m, _)| m.template == "fin_failed")
@@ -467,8 +585,17 @@ async fn five_wrong_codes_void_then_refill_and_expiry() {
     let o = hall.app.order_by_no(&no).await.unwrap();
     assert_eq!(o.fin_state, FinState::Pending);
     assert_eq!(o.draft.form.bank_account, "6217856000012345678");
-    assert_eq!(o.draft.form.unit_name, "深圳市某某科技有限公司", "other sections unchanged");
-    let d = hall.app.payments.store.deposits_of_order(o.id).await.unwrap();
+    assert_eq!(
+        o.draft.form.unit_name, "深圳市某某科技有限公司",
+        "other sections unchanged"
+    );
+    let d = hall
+        .app
+        .payments
+        .store
+        .deposits_of_order(o.id)
+        .await
+        .unwrap();
     assert_eq!((d.len(), d[0].state), (2, DepositState::Sent));
     assert_eq!(d[0].account, "6217856000012345678");
     // Expiry: after 7 days the new code is refused.
@@ -492,7 +619,10 @@ async fn five_wrong_codes_void_then_refill_and_expiry() {
         .await;
     assert_eq!(s, StatusCode::SEE_OTHER);
     let o = hall.app.order_by_no(&no).await.unwrap();
-    assert_eq!((o.state, o.fin_state), (OrderState::InReview, FinState::Passed));
+    assert_eq!(
+        (o.state, o.fin_state),
+        (OrderState::InReview, FinState::Passed)
+    );
 }
 
 #[tokio::test]
@@ -508,19 +638,32 @@ async fn finance_fails_financial_auth_and_refunds_and_reconciles() {
     let o = hall.app.order_by_no(&no).await.unwrap();
     assert_eq!(o.fin_state, FinState::Failed);
     hall.drain().await;
-    let inbox = hall.app.sandbox_inbox(support::applicant::HANDLER_PHONE).await.unwrap();
-    assert!(inbox
-        .iter()
-        .any(|(m, t)| m.template == "fin_failed" && t.contains("驳回原因:小额打款被退回,对公账户信息有误")));
+    let inbox = hall
+        .app
+        .sandbox_inbox(support::applicant::HANDLER_PHONE)
+        .await
+        .unwrap();
+    assert!(inbox.iter().any(|(m, t)| m.template == "fin_failed"
+        && t.contains("驳回原因:小额打款被退回,对公账户信息有误")));
     // Reconciliation of the day: the sandbox payment, amount equal to the price.
     let lines = hall.app.reconciliation(&fin, "2026-11-23").await.unwrap();
     assert_eq!(lines.len(), 1);
-    assert_eq!((lines[0].paid_fen, lines[0].due_fen, lines[0].check.as_str()), (240_000, 240_000, "一致"));
+    assert_eq!(
+        (lines[0].paid_fen, lines[0].due_fen, lines[0].check.as_str()),
+        (240_000, 240_000, "一致")
+    );
     let csv = app::payments::reconciliation_csv(&lines);
     eprintln!("reconciliation CSV:\n{csv}");
     assert!(csv.contains(&no) && csv.contains("2400.00"));
     // Refund only for cancelled or rejected orders.
-    let p = hall.app.payments.store.payments_of_order(o.id).await.unwrap()[0].clone();
+    let p = hall
+        .app
+        .payments
+        .store
+        .payments_of_order(o.id)
+        .await
+        .unwrap()[0]
+        .clone();
     assert!(hall.app.refund(&fin, p.id, "撤单退款").await.is_err());
 }
 
@@ -553,7 +696,13 @@ mod real {
     async fn gateway_server() -> String {
         async fn alipay(body: Bytes) -> axum::response::Response {
             let pairs = form_decode(&body).unwrap();
-            let get = |k: &str| pairs.iter().find(|(x, _)| x == k).map(|(_, v)| v.clone()).unwrap_or_default();
+            let get = |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(x, _)| x == k)
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_default()
+            };
             let ok = rsa2_verify(
                 &verifying_key(&pem("alipay_merchant_pub")).unwrap(),
                 &sign_content(&pairs, &[]),
@@ -561,7 +710,8 @@ mod real {
             ) && get("app_id") == ALIPAY_APP
                 && get("sign_type") == "RSA2"
                 && get("method") == "alipay.trade.refund";
-            let biz: serde_json::Value = serde_json::from_str(&get("biz_content")).unwrap_or_default();
+            let biz: serde_json::Value =
+                serde_json::from_str(&get("biz_content")).unwrap_or_default();
             let member = if ok && biz["refund_amount"] == "2400.00" {
                 format!(
                     r#"{{"code":"10000","msg":"Success","trade_no":"2026112322001400000000000001","out_trade_no":"{}","refund_fee":"2400.00","fund_change":"Y"}}"#,
@@ -571,14 +721,18 @@ mod real {
                 r#"{"code":"40002","msg":"Invalid Arguments","sub_code":"isv.invalid-signature","sub_msg":"验签出错"}"#.to_owned()
             };
             let sign = rsa2_sign(&signing_key(&pem("alipay_platform_key")).unwrap(), &member);
-            format!(r#"{{"alipay_trade_refund_response":{member},"sign":"{sign}"}}"#).into_response()
+            format!(r#"{{"alipay_trade_refund_response":{member},"sign":"{sign}"}}"#)
+                .into_response()
         }
         async fn wechat(
             uri: axum::http::Uri,
             headers: HeaderMap,
             body: Bytes,
         ) -> axum::response::Response {
-            let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
+            let auth = headers
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
             let field = |k: &str| {
                 let i = auth.find(&format!("{k}=\"")).map(|i| i + k.len() + 2)?;
                 let end = auth[i..].find('"')? + i;
@@ -600,17 +754,32 @@ mod real {
                     &field("signature").unwrap_or_default(),
                 );
             let (status, answer) = if !ok {
-                (401, r#"{"code":"SIGN_ERROR","message":"签名错误"}"#.to_owned())
+                (
+                    401,
+                    r#"{"code":"SIGN_ERROR","message":"签名错误"}"#.to_owned(),
+                )
             } else if uri.path() == "/v3/pay/transactions/native"
                 && v["amount"]["total"] == 240_000
                 && v["amount"]["currency"] == "CNY"
                 && v["appid"] == APPID
             {
-                (200, r#"{"code_url":"weixin://wxpay/bizpayurl?pr=TESTQR1"}"#.to_owned())
-            } else if uri.path() == "/v3/refund/domestic/refunds" && v["amount"]["refund"] == 240_000 {
-                (200, r#"{"refund_id":"50000000382019052709732678859","status":"PROCESSING"}"#.to_owned())
+                (
+                    200,
+                    r#"{"code_url":"weixin://wxpay/bizpayurl?pr=TESTQR1"}"#.to_owned(),
+                )
+            } else if uri.path() == "/v3/refund/domestic/refunds"
+                && v["amount"]["refund"] == 240_000
+            {
+                (
+                    200,
+                    r#"{"refund_id":"50000000382019052709732678859","status":"PROCESSING"}"#
+                        .to_owned(),
+                )
             } else {
-                (400, r#"{"code":"PARAM_ERROR","message":"参数错误"}"#.to_owned())
+                (
+                    400,
+                    r#"{"code":"PARAM_ERROR","message":"参数错误"}"#.to_owned(),
+                )
             };
             let ts = (std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -666,12 +835,20 @@ mod real {
         .unwrap();
         certhall::testing::start_with_gateways(
             Backend::Sqlite,
-            vec![Arc::new(alipay) as Arc<dyn PaymentGateway>, Arc::new(wechat)],
+            vec![
+                Arc::new(alipay) as Arc<dyn PaymentGateway>,
+                Arc::new(wechat),
+            ],
         )
         .await
     }
 
-    async fn post(hall: &TestHall, gw: &str, headers: &[(&str, String)], body: Vec<u8>) -> (StatusCode, String) {
+    async fn post(
+        hall: &TestHall,
+        gw: &str,
+        headers: &[(&str, String)],
+        body: Vec<u8>,
+    ) -> (StatusCode, String) {
         let mut r = reqwest::Client::new().post(format!("{}/api/v1/callbacks/{gw}", hall.base));
         for (k, v) in headers {
             r = r.header(*k, v);
@@ -694,10 +871,19 @@ mod real {
             .filter(|p| p.state == PayState::Paid)
             .count();
         let ev = hall.app.order_history(o.user_id, no).await.unwrap().1;
-        (paid, ev.iter().filter(|e| e.what.contains("支付成功")).count())
+        (
+            paid,
+            ev.iter().filter(|e| e.what.contains("支付成功")).count(),
+        )
     }
 
-    fn alipay_notify(key: &str, trade_no: &str, amount: &str, status: &str, app_id: &str) -> Vec<u8> {
+    fn alipay_notify(
+        key: &str,
+        trade_no: &str,
+        amount: &str,
+        status: &str,
+        app_id: &str,
+    ) -> Vec<u8> {
         let mut pairs: Vec<(String, String)> = [
             ("notify_time", "2026-11-23 10:05:00"),
             ("notify_type", "trade_status_sync"),
@@ -715,7 +901,10 @@ mod real {
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-        let sig = rsa2_sign(&signing_key(&pem(key)).unwrap(), &sign_content(&pairs, &["sign_type"]));
+        let sig = rsa2_sign(
+            &signing_key(&pem(key)).unwrap(),
+            &sign_content(&pairs, &["sign_type"]),
+        );
         pairs.push(("sign".into(), sig));
         form_encode(&pairs).into_bytes()
     }
@@ -726,7 +915,10 @@ mod real {
         let hall = hall_with_real(&server).await;
         let (b, no) = pending_payment(&hall, "13800000051").await;
         let (s, loc, body) = b
-            .form(&format!("/orders/{no}/payment/online"), &[("gateway", "alipay")])
+            .form(
+                &format!("/orders/{no}/payment/online"),
+                &[("gateway", "alipay")],
+            )
             .await;
         assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
         // The page-pay redirect carries a request Alipay accepts: RSA2 over the sorted pairs.
@@ -743,31 +935,82 @@ mod real {
         assert_eq!(biz["total_amount"], "2400.00");
         assert!(get("notify_url").ends_with("/api/v1/callbacks/alipay"));
         let trade_no = biz["out_trade_no"].as_str().unwrap().to_owned();
-        let form = [("content-type", "application/x-www-form-urlencoded".to_owned())];
+        let form = [(
+            "content-type",
+            "application/x-www-form-urlencoded".to_owned(),
+        )];
 
         // Refused: signed with another key (forged), changed after signing, wrong amount,
         // another merchant, an unknown order.
         let mut refused = vec![
-            alipay_notify("alipay_merchant_key", &trade_no, "2400.00", "TRADE_SUCCESS", ALIPAY_APP),
-            String::from_utf8(alipay_notify("alipay_platform_key", &trade_no, "2400.00", "TRADE_SUCCESS", ALIPAY_APP))
-                .unwrap()
-                .replace("total_amount=2400.00", "total_amount=0.01")
-                .into_bytes(),
-            alipay_notify("alipay_platform_key", &trade_no, "0.01", "TRADE_SUCCESS", ALIPAY_APP),
-            alipay_notify("alipay_platform_key", &trade_no, "2400.00", "TRADE_SUCCESS", "2021000000009999"),
-            alipay_notify("alipay_platform_key", "XB20261123000001PFFFF", "2400.00", "TRADE_SUCCESS", ALIPAY_APP),
+            alipay_notify(
+                "alipay_merchant_key",
+                &trade_no,
+                "2400.00",
+                "TRADE_SUCCESS",
+                ALIPAY_APP,
+            ),
+            String::from_utf8(alipay_notify(
+                "alipay_platform_key",
+                &trade_no,
+                "2400.00",
+                "TRADE_SUCCESS",
+                ALIPAY_APP,
+            ))
+            .unwrap()
+            .replace("total_amount=2400.00", "total_amount=0.01")
+            .into_bytes(),
+            alipay_notify(
+                "alipay_platform_key",
+                &trade_no,
+                "0.01",
+                "TRADE_SUCCESS",
+                ALIPAY_APP,
+            ),
+            alipay_notify(
+                "alipay_platform_key",
+                &trade_no,
+                "2400.00",
+                "TRADE_SUCCESS",
+                "2021000000009999",
+            ),
+            alipay_notify(
+                "alipay_platform_key",
+                "XB20261123000001PFFFF",
+                "2400.00",
+                "TRADE_SUCCESS",
+                ALIPAY_APP,
+            ),
         ];
         refused.push(b"sign=abc&sign_type=RSA2".to_vec());
         for body in refused {
-            assert_eq!(post(&hall, "alipay", &form, body).await, (StatusCode::OK, "fail".into()));
+            assert_eq!(
+                post(&hall, "alipay", &form, body).await,
+                (StatusCode::OK, "fail".into())
+            );
         }
         assert_eq!(credits(&hall, &no).await, (0, 0));
         // Out of order: WAIT_BUYER_PAY first is acknowledged and credits nothing.
-        let wait = alipay_notify("alipay_platform_key", &trade_no, "2400.00", "WAIT_BUYER_PAY", ALIPAY_APP);
-        assert_eq!(post(&hall, "alipay", &form, wait).await, (StatusCode::OK, "success".into()));
+        let wait = alipay_notify(
+            "alipay_platform_key",
+            &trade_no,
+            "2400.00",
+            "WAIT_BUYER_PAY",
+            ALIPAY_APP,
+        );
+        assert_eq!(
+            post(&hall, "alipay", &form, wait).await,
+            (StatusCode::OK, "success".into())
+        );
         assert_eq!(credits(&hall, &no).await, (0, 0));
         // The valid one, ten times in parallel, then replayed, then a late TRADE_CLOSED.
-        let ok = alipay_notify("alipay_platform_key", &trade_no, "2400.00", "TRADE_SUCCESS", ALIPAY_APP);
+        let ok = alipay_notify(
+            "alipay_platform_key",
+            &trade_no,
+            "2400.00",
+            "TRADE_SUCCESS",
+            ALIPAY_APP,
+        );
         let mut tasks = Vec::new();
         for _ in 0..10 {
             let (base, body) = (hall.base.clone(), ok.clone());
@@ -788,10 +1031,18 @@ mod real {
             assert_eq!(t.await.unwrap(), "success");
         }
         assert_eq!(post(&hall, "alipay", &form, ok).await.1, "success");
-        let closed = alipay_notify("alipay_platform_key", &trade_no, "2400.00", "TRADE_CLOSED", ALIPAY_APP);
+        let closed = alipay_notify(
+            "alipay_platform_key",
+            &trade_no,
+            "2400.00",
+            "TRADE_CLOSED",
+            ALIPAY_APP,
+        );
         assert_eq!(post(&hall, "alipay", &form, closed).await.1, "success");
         let c = credits(&hall, &no).await;
-        eprintln!("alipay: 6 refused, 1 pending, 10 parallel + 1 replay + 1 closed → credits {c:?}");
+        eprintln!(
+            "alipay: 6 refused, 1 pending, 10 parallel + 1 replay + 1 closed → credits {c:?}"
+        );
         assert_eq!(c, (1, 1));
         let o = hall.app.order_by_no(&no).await.unwrap();
         assert_eq!(o.state, OrderState::PendingFinancial);
@@ -802,16 +1053,34 @@ mod real {
         hall.app.enter_deposit_code(user, &no, &code).await.unwrap();
         let o = hall.app.order_by_no(&no).await.unwrap();
         hall.app
-            .move_order(&o, OrderState::Rejected, &o.draft, hall.app.order_event_by("staff:9".into(), "审核驳回(测试)"))
+            .move_order(
+                &o,
+                OrderState::Rejected,
+                &o.draft,
+                hall.app.order_event_by("staff:9".into(), "审核驳回(测试)"),
+            )
             .await
             .unwrap();
         let fin = finance();
         let p = hall.app.refundable(&fin).await.unwrap();
         assert_eq!(p.len(), 1);
-        hall.app.refund(&fin, p[0].id, "申请人放弃办理").await.unwrap();
-        let p = hall.app.payments.store.payment_by_id(p[0].id).await.unwrap().unwrap();
+        hall.app
+            .refund(&fin, p[0].id, "申请人放弃办理")
+            .await
+            .unwrap();
+        let p = hall
+            .app
+            .payments
+            .store
+            .payment_by_id(p[0].id)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!((p.state, p.refunded_fen), (PayState::Refunded, 240_000));
-        assert_eq!(p.refund_ref.as_deref(), Some("2026112322001400000000000001"));
+        assert_eq!(
+            p.refund_ref.as_deref(),
+            Some("2026112322001400000000000001")
+        );
         assert!(hall.app.refund(&fin, p.id, "again").await.is_err());
     }
 
@@ -845,7 +1114,10 @@ mod real {
         })
         .to_string();
         let hnonce = format!("N{}", hex::encode(rand::random::<[u8; 8]>()));
-        let sig = rsa2_sign(&signing_key(&pem(key)).unwrap(), &format!("{ts}\n{hnonce}\n{body}\n"));
+        let sig = rsa2_sign(
+            &signing_key(&pem(key)).unwrap(),
+            &format!("{ts}\n{hnonce}\n{body}\n"),
+        );
         (
             vec![
                 ("content-type", "application/json".into()),
@@ -865,19 +1137,40 @@ mod real {
         let (b, no) = pending_payment(&hall, "13800000061").await;
         // Native pay: the local server checked our signature and answered a signed code_url.
         let (s, _, page) = b
-            .form(&format!("/orders/{no}/payment/online"), &[("gateway", "wechat")])
+            .form(
+                &format!("/orders/{no}/payment/online"),
+                &[("gateway", "wechat")],
+            )
             .await;
         assert_eq!(s, StatusCode::OK);
-        assert!(page.contains("weixin://wxpay/bizpayurl?pr=TESTQR1"), "{page}");
+        assert!(
+            page.contains("weixin://wxpay/bizpayurl?pr=TESTQR1"),
+            "{page}"
+        );
         let o = hall.app.order_by_no(&no).await.unwrap();
-        let trade_no = hall.app.payments.store.payments_of_order(o.id).await.unwrap()[0].trade_no.clone();
+        let trade_no = hall
+            .app
+            .payments
+            .store
+            .payments_of_order(o.id)
+            .await
+            .unwrap()[0]
+            .trade_no
+            .clone();
         let now = hall.app.now() / 1000;
         let k = "wechat_platform_key";
 
         // Refused: forged signature, replay outside five minutes, wrong serial, tampered
         // ciphertext, wrong amount, another merchant.
         let mut refused = vec![
-            wechat_notify("wechat_merchant_key", now, &trade_no, 240_000, "SUCCESS", MCHID),
+            wechat_notify(
+                "wechat_merchant_key",
+                now,
+                &trade_no,
+                240_000,
+                "SUCCESS",
+                MCHID,
+            ),
             wechat_notify(k, now - 600, &trade_no, 240_000, "SUCCESS", MCHID),
             wechat_notify(k, now, &trade_no, 1, "SUCCESS", MCHID),
             wechat_notify(k, now, &trade_no, 240_000, "SUCCESS", "1900000999"),
@@ -930,7 +1223,10 @@ mod real {
         let c = credits(&hall, &no).await;
         eprintln!("wechat: 6 refused, 1 NOTPAY, 10 parallel + 1 replay → credits {c:?}");
         assert_eq!(c, (1, 1));
-        assert_eq!(hall.app.order_by_no(&no).await.unwrap().state, OrderState::PendingFinancial);
+        assert_eq!(
+            hall.app.order_by_no(&no).await.unwrap().state,
+            OrderState::PendingFinancial
+        );
     }
 }
 
@@ -950,20 +1246,25 @@ mod browser {
         std::fs::create_dir_all(&dir).unwrap();
         for (size, w, h, mobile) in [("desktop", 1280, 900, false), ("phone", 375, 812, true)] {
             b.set_viewport(w, h, mobile).await;
-            b.save_screenshot(&dir.join(format!("payments-{name}-{size}.png"))).await;
+            b.save_screenshot(&dir.join(format!("payments-{name}-{size}.png")))
+                .await;
         }
         b.set_viewport(1280, 900, false).await;
     }
 
     async fn sms_code(hall: &TestHall, phone: &str) -> String {
         hall.drain().await;
-        let v: serde_json::Value = reqwest::get(format!("{}/sandbox/sms.json?phone={phone}", hall.base))
-            .await
+        let v: serde_json::Value =
+            reqwest::get(format!("{}/sandbox/sms.json?phone={phone}", hall.base))
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+        v["messages"][0]["params"]["code"]
+            .as_str()
             .unwrap()
-            .json()
-            .await
-            .unwrap();
-        v["messages"][0]["params"]["code"].as_str().unwrap().to_owned()
+            .to_owned()
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -981,7 +1282,8 @@ mod browser {
         b.wait_text("验证码已发送").await;
         let code = sms_code(&hall, phone).await;
         b.fill("#code", &code).await;
-        b.click("button[name=action][value=submit]:not(.default-submit)").await;
+        b.click("button[name=action][value=submit]:not(.default-submit)")
+            .await;
         b.wait_path(base, "/account").await;
 
         b.goto(&format!("{base}/orders/{no}/payment")).await;
@@ -995,13 +1297,19 @@ mod browser {
         b.goto(&format!("{base}/sandbox/payouts")).await;
         shot(&b, "sandbox-payouts", "金融认证验证码").await;
         let memo = b.text("#payouts td.memo").await;
-        let code = memo.trim().trim_start_matches("深圳CA金融认证验证码").to_owned();
+        let code = memo
+            .trim()
+            .trim_start_matches("深圳CA金融认证验证码")
+            .to_owned();
         b.goto(&format!("{base}/orders/{no}/payment")).await;
         b.fill("#code-form input[name=code]", &code).await;
         b.click("#code-form button").await;
         b.wait_text("已通过").await;
         shot(&b, "fin-passed", "已通过").await;
-        assert_eq!(hall.app.order_by_no(&no).await.unwrap().state, OrderState::InReview);
+        assert_eq!(
+            hall.app.order_by_no(&no).await.unwrap().state,
+            OrderState::InReview
+        );
 
         // Finance: the matching queue after importing the CSV statement.
         let csv = std::fs::read(format!("{DATA}/statement.csv")).unwrap();
@@ -1017,8 +1325,11 @@ mod browser {
         b.goto(&format!("{base}/staff/login")).await;
         b.fill("#username", "cashier").await;
         b.fill("#password", &creds.password).await;
-        b.fill("#totp", &app::secrets::totp_now(&creds.staff.totp_secret, hall.app.now()))
-            .await;
+        b.fill(
+            "#totp",
+            &app::secrets::totp_now(&creds.staff.totp_secret, hall.app.now()),
+        )
+        .await;
         b.click("form[action='/staff/login'] button").await;
         b.wait_path(base, "/staff").await;
         b.goto(&format!("{base}/staff/finance")).await;

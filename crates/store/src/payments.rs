@@ -8,8 +8,8 @@ use crate::{db_err, SqlStore};
 use app::model::Effects;
 use app::payments::statement::StatementEntry;
 use app::payments::{
-    CreditDecision, CreditRecord, CreditState, DepositRecord, DepositState, NewDeposit,
-    NewPayment, NewStatement, OrderChange, PayState, PaymentRecord, PaymentStore,
+    CreditDecision, CreditRecord, CreditState, DepositRecord, DepositState, NewDeposit, NewPayment,
+    NewStatement, OrderChange, PayState, PaymentRecord, PaymentStore,
 };
 use app::ports::StoreResult;
 use app::StoreError;
@@ -191,11 +191,13 @@ impl SqlStore {
     }
 
     async fn payments_where(&self, cond: &str, arg: String) -> StoreResult<Vec<PaymentRecord>> {
-        let rows = sqlx::query(&format!("SELECT {PAY_COLS} FROM payments WHERE {cond} ORDER BY id"))
-            .bind(arg)
-            .fetch_all(&self.db().pool)
-            .await
-            .map_err(db_err)?;
+        let rows = sqlx::query(&format!(
+            "SELECT {PAY_COLS} FROM payments WHERE {cond} ORDER BY id"
+        ))
+        .bind(arg)
+        .fetch_all(&self.db().pool)
+        .await
+        .map_err(db_err)?;
         rows.iter().map(payment_from).collect()
     }
 }
@@ -248,11 +250,7 @@ impl PaymentStore for SqlStore {
         rows.iter().map(payment_from).collect()
     }
 
-    async fn payments_between(
-        &self,
-        from: i64,
-        to: i64,
-    ) -> StoreResult<Vec<PaymentRecord>> {
+    async fn payments_between(&self, from: i64, to: i64) -> StoreResult<Vec<PaymentRecord>> {
         let rows = sqlx::query(&format!(
             "SELECT {PAY_COLS} FROM payments WHERE (paid_at >= $1 AND paid_at < $2) \
              OR (refunded_at >= $1 AND refunded_at < $2) ORDER BY id"
@@ -411,11 +409,13 @@ impl PaymentStore for SqlStore {
     }
 
     async fn credit_by_id(&self, id: i64) -> StoreResult<Option<CreditRecord>> {
-        let row = sqlx::query(&format!("SELECT {CREDIT_COLS} FROM bank_credits WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&self.db().pool)
-            .await
-            .map_err(db_err)?;
+        let row = sqlx::query(&format!(
+            "SELECT {CREDIT_COLS} FROM bank_credits WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.db().pool)
+        .await
+        .map_err(db_err)?;
         row.map(|r| self.credit_from(&r)).transpose()
     }
 

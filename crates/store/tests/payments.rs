@@ -8,8 +8,8 @@ use app::model::Effects;
 use app::orders::{OrderEvent, OrderStore};
 use app::payments::statement::StatementEntry;
 use app::payments::{
-    CreditDecision, CreditState, DepositState, NewDeposit, NewPayment, NewStatement,
-    OrderChange, PayState, PaymentStore,
+    CreditDecision, CreditState, DepositState, NewDeposit, NewPayment, NewStatement, OrderChange,
+    PayState, PaymentStore,
 };
 use app::ports::Store;
 use domain::order::{Draft, FinState, OrderState};
@@ -48,13 +48,22 @@ fn ev(what: &str) -> OrderEvent {
 /// An order in `state`.
 async fn order(s: &SqlStore, state: OrderState) -> (i64, String) {
     let u = s
-        .create_user(&Phone::parse("13800138000").unwrap(), None, T, Effects::default())
+        .create_user(
+            &Phone::parse("13800138000").unwrap(),
+            None,
+            T,
+            Effects::default(),
+        )
         .await
         .map(|u| u.id)
-        .or_else(|_| Ok::<i64, ()>(1))
-        .unwrap();
+        .unwrap_or(1);
     let o = s
-        .create_order(u, Date::new(2026, 11, 23).unwrap(), &Draft::default(), &ev("创建"))
+        .create_order(
+            u,
+            Date::new(2026, 11, 23).unwrap(),
+            &Draft::default(),
+            &ev("创建"),
+        )
         .await
         .unwrap();
     assert!(s
@@ -95,12 +104,25 @@ fn change(order_id: i64, from: OrderState, to: OrderState, strict: bool) -> Orde
 async fn a_credit_happens_once_and_moves_the_order(s: SqlStore) {
     let (id, no) = order(&s, OrderState::PendingPayment).await;
     let p = s
-        .insert_payment(&payment(id, &no, "T1", PayState::Created), None, Effects::default())
+        .insert_payment(
+            &payment(id, &no, "T1", PayState::Created),
+            None,
+            Effects::default(),
+        )
         .await
         .unwrap()
         .unwrap();
-    let before = s.order_by_no(&domain::OrderNo::parse(&no).unwrap()).await.unwrap().unwrap();
-    let c = change(id, OrderState::PendingPayment, OrderState::PendingFinancial, false);
+    let before = s
+        .order_by_no(&domain::OrderNo::parse(&no).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let c = change(
+        id,
+        OrderState::PendingPayment,
+        OrderState::PendingFinancial,
+        false,
+    );
     let mut tasks = Vec::new();
     for _ in 0..8 {
         let (s, c) = (s.clone(), c.clone());
@@ -116,17 +138,39 @@ async fn a_credit_happens_once_and_moves_the_order(s: SqlStore) {
     }
     assert_eq!(wins, 1);
     let o = s.order_by_no(&before.no).await.unwrap().unwrap();
-    assert_eq!((o.state, o.paid_at), (OrderState::PendingFinancial, Some(T + 5)));
-    assert_eq!(o.version, before.version + 1, "the version moved: concurrent saves notice");
+    assert_eq!(
+        (o.state, o.paid_at),
+        (OrderState::PendingFinancial, Some(T + 5))
+    );
+    assert_eq!(
+        o.version,
+        before.version + 1,
+        "the version moved: concurrent saves notice"
+    );
     assert!(!s
-        .save_order(before.id, before.version, OrderState::Cancelled, &before.draft, &ev("stale"))
+        .save_order(
+            before.id,
+            before.version,
+            OrderState::Cancelled,
+            &before.draft,
+            &ev("stale")
+        )
         .await
         .unwrap());
     let p = s.payment_by_trade_no("T1").await.unwrap().unwrap();
-    assert_eq!((p.state, p.provider_ref.as_deref()), (PayState::Paid, Some("GW1")));
+    assert_eq!(
+        (p.state, p.provider_ref.as_deref()),
+        (PayState::Paid, Some("GW1"))
+    );
     // Refund once.
-    assert!(s.refund_payment(p.id, 240_000, "RF1", T + 9, Effects::default()).await.unwrap());
-    assert!(!s.refund_payment(p.id, 240_000, "RF2", T + 9, Effects::default()).await.unwrap());
+    assert!(s
+        .refund_payment(p.id, 240_000, "RF1", T + 9, Effects::default())
+        .await
+        .unwrap());
+    assert!(!s
+        .refund_payment(p.id, 240_000, "RF2", T + 9, Effects::default())
+        .await
+        .unwrap());
     assert_eq!(s.payments_between(T, T + 10).await.unwrap().len(), 1);
 }
 
@@ -134,7 +178,11 @@ async fn a_failed_strict_change_writes_nothing(s: SqlStore) {
     let (id, no) = order(&s, OrderState::Draft).await;
     let c = change(id, OrderState::PendingPayment, OrderState::InReview, true);
     let r = s
-        .insert_payment(&payment(id, &no, "T2", PayState::Voucher), Some(&c), Effects::default())
+        .insert_payment(
+            &payment(id, &no, "T2", PayState::Voucher),
+            Some(&c),
+            Effects::default(),
+        )
         .await
         .unwrap();
     assert!(r.is_none());
@@ -163,24 +211,44 @@ async fn statements_and_entries_import_once_and_accounts_are_sealed(s: SqlStore)
         imported_by: "cli".into(),
         at: T,
     };
-    let e = [entry("E1", true, "CNY"), entry("E2", false, "CNY"), entry("E3", true, "USD")];
+    let e = [
+        entry("E1", true, "CNY"),
+        entry("E2", false, "CNY"),
+        entry("E3", true, "USD"),
+    ];
     let (_, n) = s.insert_statement(&st("A"), &e).await.unwrap().unwrap();
     assert_eq!(n, 3);
-    assert!(s.insert_statement(&st("A"), &e).await.unwrap().is_none(), "same file");
+    assert!(
+        s.insert_statement(&st("A"), &e).await.unwrap().is_none(),
+        "same file"
+    );
     let (_, n) = s
-        .insert_statement(&st("B"), &[entry("E1", true, "CNY"), entry("E4", true, "CNY")])
+        .insert_statement(
+            &st("B"),
+            &[entry("E1", true, "CNY"), entry("E4", true, "CNY")],
+        )
         .await
         .unwrap()
         .unwrap();
     assert_eq!(n, 1, "E1 was seen");
     let new = s.credits_in_state(CreditState::New).await.unwrap();
-    assert_eq!(new.iter().map(|c| c.entry_ref.as_str()).collect::<Vec<_>>(), ["E1", "E4"]);
+    assert_eq!(
+        new.iter().map(|c| c.entry_ref.as_str()).collect::<Vec<_>>(),
+        ["E1", "E4"]
+    );
     assert_eq!(new[0].payer_account, "44201500100052526093");
-    assert_eq!(s.credits_in_state(CreditState::Ignored).await.unwrap().len(), 2);
-    let raw: Vec<u8> = sqlx::query_scalar("SELECT payer_account_enc FROM bank_credits WHERE entry_ref = 'E1'")
-        .fetch_one(&s.db().pool)
-        .await
-        .unwrap();
+    assert_eq!(
+        s.credits_in_state(CreditState::Ignored)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    let raw: Vec<u8> =
+        sqlx::query_scalar("SELECT payer_account_enc FROM bank_credits WHERE entry_ref = 'E1'")
+            .fetch_one(&s.db().pool)
+            .await
+            .unwrap();
     assert!(!raw.windows(20).any(|w| w == b"44201500100052526093"));
     // A decision happens once.
     let d = CreditDecision {
@@ -192,8 +260,14 @@ async fn statements_and_entries_import_once_and_accounts_are_sealed(s: SqlStore)
         decided_by: None,
         at: T,
     };
-    assert!(s.decide_credit(&d, None, None, Effects::default()).await.unwrap());
-    assert!(!s.decide_credit(&d, None, None, Effects::default()).await.unwrap());
+    assert!(s
+        .decide_credit(&d, None, None, Effects::default())
+        .await
+        .unwrap());
+    assert!(!s
+        .decide_credit(&d, None, None, Effects::default())
+        .await
+        .unwrap());
 }
 
 async fn deposits_supersede_count_wrong_codes_and_void(s: SqlStore) {
@@ -211,11 +285,22 @@ async fn deposits_supersede_count_wrong_codes_and_void(s: SqlStore) {
         at: T,
         expires_at: T + 1000,
     };
-    let first = s.insert_deposit(&d("R1"), None, Effects::default()).await.unwrap().unwrap();
-    let second = s.insert_deposit(&d("R2"), None, Effects::default()).await.unwrap().unwrap();
+    let first = s
+        .insert_deposit(&d("R1"), None, Effects::default())
+        .await
+        .unwrap()
+        .unwrap();
+    let second = s
+        .insert_deposit(&d("R2"), None, Effects::default())
+        .await
+        .unwrap()
+        .unwrap();
     let all = s.deposits_of_order(id).await.unwrap();
     assert_eq!((all[0].id, all[0].state), (second.id, DepositState::Sent));
-    assert_eq!((all[1].id, all[1].state), (first.id, DepositState::Superseded));
+    assert_eq!(
+        (all[1].id, all[1].state),
+        (first.id, DepositState::Superseded)
+    );
     assert_eq!(all[0].memo, "深圳CA金融认证验证码123456");
     let fail = OrderChange {
         order_id: id,
@@ -228,13 +313,31 @@ async fn deposits_supersede_count_wrong_codes_and_void(s: SqlStore) {
         event: ev("金融认证不通过"),
     };
     for i in 1..=3 {
-        assert_eq!(s.deposit_wrong(second.id, 3, &fail, Effects::default()).await.unwrap(), i);
+        assert_eq!(
+            s.deposit_wrong(second.id, 3, &fail, Effects::default())
+                .await
+                .unwrap(),
+            i
+        );
     }
-    let o = s.order_by_no(&domain::OrderNo::parse(&no).unwrap()).await.unwrap().unwrap();
+    let o = s
+        .order_by_no(&domain::OrderNo::parse(&no).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(o.fin_state, FinState::Failed);
-    assert_eq!(s.deposits_of_order(id).await.unwrap()[0].state, DepositState::Void);
+    assert_eq!(
+        s.deposits_of_order(id).await.unwrap()[0].state,
+        DepositState::Void
+    );
     assert!(!s
-        .decide_deposit(Some(second.id), DepositState::Passed, T, &fail, Effects::default())
+        .decide_deposit(
+            Some(second.id),
+            DepositState::Passed,
+            T,
+            &fail,
+            Effects::default()
+        )
         .await
         .unwrap());
 }

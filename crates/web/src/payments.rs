@@ -37,7 +37,10 @@ pub fn routes() -> Router<AppState> {
         .route("/orders/{no}/payment/code", post(code_post))
         .route("/orders/{no}/payment/resend", post(resend_post))
         .route("/orders/{no}/payment/financial", post(financial_post))
-        .route("/sandbox/pay/{trade_no}", get(sandbox_pay_page).post(sandbox_pay_post))
+        .route(
+            "/sandbox/pay/{trade_no}",
+            get(sandbox_pay_page).post(sandbox_pay_post),
+        )
         .route("/sandbox/payouts", get(sandbox_payouts))
         .route("/api/v1/callbacks/{gateway}", post(callback))
         .route("/api/v1/orders/{no}/payment", get(api_show))
@@ -410,7 +413,11 @@ pub async fn sandbox_pay_page(
                 .unwrap_or_default(),
             paid: p.state != app::payments::PayState::Created,
         }),
-        Err(e) => PageError { layout: l, error: e }.into_response(),
+        Err(e) => PageError {
+            layout: l,
+            error: e,
+        }
+        .into_response(),
     }
 }
 
@@ -462,7 +469,11 @@ pub async fn sandbox_payouts(State(state): State<AppState>, ctx: Ctx) -> Respons
                 })
                 .collect(),
         }),
-        Err(e) => PageError { layout: l, error: e }.into_response(),
+        Err(e) => PageError {
+            layout: l,
+            error: e,
+        }
+        .into_response(),
     }
 }
 
@@ -520,7 +531,11 @@ fn view_json(v: &PaymentView) -> serde_json::Value {
 }
 
 /// `GET /api/v1/orders/{no}/payment`.
-pub async fn api_show(State(state): State<AppState>, user: ApiUser, Path(no): Path<String>) -> Response {
+pub async fn api_show(
+    State(state): State<AppState>,
+    user: ApiUser,
+    Path(no): Path<String>,
+) -> Response {
     match state.app.payment_view(user.user.id, &no).await {
         Ok(v) => axum::Json(view_json(&v)).into_response(),
         Err(e) => ApiError(e).into_response(),
@@ -539,8 +554,12 @@ pub async fn api_online(
         .start_online_payment(user.user.id, &no, &f.gateway)
         .await
     {
-        Ok(PayStart::Redirect(url)) => axum::Json(serde_json::json!({"redirect": url})).into_response(),
-        Ok(PayStart::QrCode(code)) => axum::Json(serde_json::json!({"code_url": code})).into_response(),
+        Ok(PayStart::Redirect(url)) => {
+            axum::Json(serde_json::json!({"redirect": url})).into_response()
+        }
+        Ok(PayStart::QrCode(code)) => {
+            axum::Json(serde_json::json!({"code_url": code})).into_response()
+        }
         Err(e) => ApiError(e).into_response(),
     }
 }
@@ -680,10 +699,12 @@ pub async fn finance_import(
         return staff_fail(&state, &ctx, &s.actor, e);
     }
     let r = match read_file_part(mp, max_file_bytes(&state)).await {
-        Ok(bytes) => state
-            .app
-            .import_statement(Some(&s.actor), "upload", &bytes)
-            .await,
+        Ok(bytes) => {
+            state
+                .app
+                .import_statement(Some(&s.actor), "upload", &bytes)
+                .await
+        }
         Err(m) => Err(AppError::invalid("file", m)),
     };
     match r {
@@ -693,7 +714,11 @@ pub async fn finance_import(
                 rep.format,
                 rep.entries,
                 rep.new_entries,
-                if rep.duplicate_file { "(该文件已导入过,未作改动)" } else { "" },
+                if rep.duplicate_file {
+                    "(该文件已导入过,未作改动)"
+                } else {
+                    ""
+                },
                 rep.matched.len(),
                 rep.manual.len(),
                 rep.ignored
@@ -703,7 +728,15 @@ pub async fn finance_import(
             finance_show(&state, &ctx, &s, StatusCode::OK, lines, String::new()).await
         }
         Err(AppError::Invalid { message, .. }) => {
-            finance_show(&state, &ctx, &s, StatusCode::BAD_REQUEST, Vec::new(), message).await
+            finance_show(
+                &state,
+                &ctx,
+                &s,
+                StatusCode::BAD_REQUEST,
+                Vec::new(),
+                message,
+            )
+            .await
         }
         Err(e) => staff_fail(&state, &ctx, &s.actor, e),
     }
@@ -720,7 +753,12 @@ pub struct FinanceForm {
     pub reason: String,
 }
 
-async fn finance_done(state: &AppState, ctx: &Ctx, s: &PageStaff, r: Result<(), AppError>) -> Response {
+async fn finance_done(
+    state: &AppState,
+    ctx: &Ctx,
+    s: &PageStaff,
+    r: Result<(), AppError>,
+) -> Response {
     match r {
         Ok(()) => see("/staff/finance".into()),
         Err(AppError::Invalid { message, .. }) | Err(AppError::Conflict(message)) => {
@@ -803,7 +841,10 @@ pub async fn finance_recon_csv(
                     (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
                     (
                         header::CONTENT_DISPOSITION,
-                        format!("attachment; filename=\"reconciliation-{}.csv\"", q.day.replace(|c: char| !c.is_ascii_digit() && c != '-', "")),
+                        format!(
+                            "attachment; filename=\"reconciliation-{}.csv\"",
+                            q.day.replace(|c: char| !c.is_ascii_digit() && c != '-', "")
+                        ),
                     ),
                 ],
                 app::payments::reconciliation_csv(&lines),

@@ -446,8 +446,11 @@ pub trait PaymentStore: Send + Sync {
     /// Micro-deposits of an order, newest first.
     async fn deposits_of_order(&self, order_id: i64) -> StoreResult<Vec<DepositRecord>>;
     /// Micro-deposits of a provider, newest first (the sandbox statement).
-    async fn deposits_of_provider(&self, provider: &str, limit: i64)
-        -> StoreResult<Vec<DepositRecord>>;
+    async fn deposits_of_provider(
+        &self,
+        provider: &str,
+        limit: i64,
+    ) -> StoreResult<Vec<DepositRecord>>;
     /// Counts a wrong code on a `sent` deposit; returns the attempts after it. At `max` the
     /// deposit becomes `void` and `change` applies (with `fx`) in the same transaction.
     async fn deposit_wrong(
@@ -775,9 +778,7 @@ impl App {
             .draft
             .project(&self.catalogue)
             .ok_or_else(|| AppError::Internal("order without project".into()))?;
-        let (_, total) = a
-            .price(p)
-            .map_err(|e| AppError::Internal(e.to_string()))?;
+        let (_, total) = a.price(p).map_err(|e| AppError::Internal(e.to_string()))?;
         Ok(total)
     }
 
@@ -1086,7 +1087,10 @@ impl App {
         let o = self.my_order(user_id, no).await?;
         let code = code.trim();
         if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(AppError::invalid("code", "请输入6位数字验证码(见对公账户入账附言)"));
+            return Err(AppError::invalid(
+                "code",
+                "请输入6位数字验证码(见对公账户入账附言)",
+            ));
         }
         if o.fin_state == FinState::Passed {
             return Err(conflict("金融认证已通过"));
@@ -1104,7 +1108,8 @@ impl App {
         if d.expires_at <= now {
             return Err(AppError::invalid("code", "验证码已过期,请重新发起小额打款"));
         }
-        let ok = secrets::constant_time_eq(&self.deposit_code_hash(o.no.as_str(), code), &d.code_hash);
+        let ok =
+            secrets::constant_time_eq(&self.deposit_code_hash(o.no.as_str(), code), &d.code_hash);
         if ok {
             let change = OrderChange {
                 order_id: o.id,
@@ -1114,7 +1119,10 @@ impl App {
                 paid_at: None,
                 fin_state: Some(FinState::Passed),
                 draft: None,
-                event: self.user_event(user_id, "小额打款验证码正确,金融认证通过,进入资料审核(待审核)"),
+                event: self.user_event(
+                    user_id,
+                    "小额打款验证码正确,金融认证通过,进入资料审核(待审核)",
+                ),
             };
             let fx = Effects::audit(self.event(
                 format!("user:{user_id}"),
@@ -1136,7 +1144,11 @@ impl App {
         let max = self.pay().settings.max_code_attempts;
         let reason = format!("小额打款验证码连续{max}次输入错误,验证码已作废");
         let (change, fx) = self.fin_failure(&o, &reason, format!("user:{user_id}"))?;
-        let n = self.pay().store.deposit_wrong(d.id, max, &change, fx).await?;
+        let n = self
+            .pay()
+            .store
+            .deposit_wrong(d.id, max, &change, fx)
+            .await?;
         if n >= max {
             Err(AppError::invalid(
                 "code",
@@ -1200,7 +1212,8 @@ impl App {
                 self.pay().settings.max_deposits
             )));
         }
-        self.send_deposit_for(&v.order, format!("user:{user_id}")).await
+        self.send_deposit_for(&v.order, format!("user:{user_id}"))
+            .await
     }
 
     /// FAQ (六): after a failure the handler re-fills 金融认证信息 (only those three fields);
@@ -1215,7 +1228,9 @@ impl App {
     ) -> AppResult<()> {
         let o = self.my_order(user_id, no).await?;
         if o.fin_state != FinState::Failed || o.state.is_final() {
-            return Err(conflict("只有金融认证未通过的业务单可以重新填写金融认证信息"));
+            return Err(conflict(
+                "只有金融认证未通过的业务单可以重新填写金融认证信息",
+            ));
         }
         let name = UnitName::parse(account_name)
             .map_err(|e| AppError::invalid("bank_account_name", e.to_string()))?;
@@ -1305,7 +1320,12 @@ impl App {
 
     /// Finance: 金融认证 fails (payout bounced, account name mismatch…): the handler gets the
     /// FAQ (六) SMS with `reason` and may re-fill 金融认证信息.
-    pub async fn fail_financial(&self, actor: &StaffActor, no: &str, reason: &str) -> AppResult<()> {
+    pub async fn fail_financial(
+        &self,
+        actor: &StaffActor,
+        no: &str,
+        reason: &str,
+    ) -> AppResult<()> {
         actor.require(Permission::ManagePayments)?;
         let reason = reason.trim();
         if reason.is_empty() || reason.chars().count() > 200 {
@@ -1327,7 +1347,13 @@ impl App {
         let done = self
             .pay()
             .store
-            .decide_deposit(open.map(|d| d.id), DepositState::Failed, self.now(), &change, fx)
+            .decide_deposit(
+                open.map(|d| d.id),
+                DepositState::Failed,
+                self.now(),
+                &change,
+                fx,
+            )
             .await?;
         if done {
             Ok(())
@@ -1352,7 +1378,9 @@ impl App {
         if let Some(a) = actor {
             a.require(Permission::ManagePayments)?;
         }
-        let who = actor.map(|a| a.audit_name()).unwrap_or_else(|| "cli".into());
+        let who = actor
+            .map(|a| a.audit_name())
+            .unwrap_or_else(|| "cli".into());
         let st = statement::parse(bytes).map_err(|e| AppError::invalid("file", e.0))?;
         let sha = {
             use sha2::Digest;
@@ -1395,7 +1423,9 @@ impl App {
         for c in self.pay().store.credits_in_state(CreditState::New).await? {
             let (decided, order) = self.auto_match(&c).await?;
             match decided {
-                Ok(()) => report.matched.push((c.entry_ref.clone(), order.unwrap_or_default())),
+                Ok(()) => report
+                    .matched
+                    .push((c.entry_ref.clone(), order.unwrap_or_default())),
                 Err(reason) => report.manual.push((c.entry_ref.clone(), reason)),
             }
         }
@@ -1430,10 +1460,7 @@ impl App {
             at: self.now(),
         };
         let reason = match nos.as_slice() {
-            [] => Some((
-                "附言中没有业务单号".to_string(),
-                None::<String>,
-            )),
+            [] => Some(("附言中没有业务单号".to_string(), None::<String>)),
             [_, _, ..] => Some((format!("附言中有多个业务单号:{}", nos.join("、")), None)),
             [no] => match self.order_by_no(no).await {
                 Err(AppError::NotFound) => Some((format!("业务单{no}不存在"), None)),
@@ -1441,7 +1468,9 @@ impl App {
                 Ok(o) => match self.match_problem(&o, c)? {
                     Some(p) => Some((p, Some(no.clone()))),
                     None => {
-                        let ok = self.settle_credit(&o, c, None, vec![CreditState::New]).await?;
+                        let ok = self
+                            .settle_credit(&o, c, None, vec![CreditState::New])
+                            .await?;
                         if ok {
                             return Ok((Ok(()), Some(no.clone())));
                         }
@@ -1453,7 +1482,12 @@ impl App {
         let (reason, order) = reason.unwrap_or_default();
         self.pay()
             .store
-            .decide_credit(&manual(reason.clone(), order.clone()), None, None, Effects::default())
+            .decide_credit(
+                &manual(reason.clone(), order.clone()),
+                None,
+                None,
+                Effects::default(),
+            )
             .await?;
         Ok((Err(reason), order))
     }
@@ -1499,7 +1533,9 @@ impl App {
     ) -> AppResult<bool> {
         let now = self.now();
         let same_account = c.payer_account.trim() == o.draft.form.bank_account.trim();
-        let who = actor.map(|a| a.audit_name()).unwrap_or_else(|| "system".into());
+        let who = actor
+            .map(|a| a.audit_name())
+            .unwrap_or_else(|| "system".into());
         let fin = if same_account && o.fin_state == FinState::Pending {
             Some(FinState::Passed)
         } else {
@@ -1574,7 +1610,10 @@ impl App {
     ) -> AppResult<Vec<CreditRecord>> {
         actor.require(Permission::ManagePayments)?;
         Ok(if only_manual {
-            self.pay().store.credits_in_state(CreditState::Manual).await?
+            self.pay()
+                .store
+                .credits_in_state(CreditState::Manual)
+                .await?
         } else {
             self.pay().store.credits(500).await?
         })
@@ -1582,7 +1621,12 @@ impl App {
 
     /// Finance matches a credit from the manual queue to an order by hand (the amount must
     /// still be the price; names and memo may differ).
-    pub async fn finance_match(&self, actor: &StaffActor, credit_id: i64, no: &str) -> AppResult<()> {
+    pub async fn finance_match(
+        &self,
+        actor: &StaffActor,
+        credit_id: i64,
+        no: &str,
+    ) -> AppResult<()> {
         actor.require(Permission::ManagePayments)?;
         let c = self
             .pay()
@@ -1604,7 +1648,10 @@ impl App {
             o.state,
             OrderState::PendingPayment | OrderState::InReview | OrderState::Rejected
         ) {
-            return Err(AppError::invalid("order_no", format!("业务单状态为“{}”,不能入账", o.state.label())));
+            return Err(AppError::invalid(
+                "order_no",
+                format!("业务单状态为“{}”,不能入账", o.state.label()),
+            ));
         }
         let due = self.amount_due(&o)?;
         if due.fen() != c.amount_fen {
@@ -1629,7 +1676,12 @@ impl App {
 
     /// Finance rejects a credit from the manual queue (to be returned to the payer) with a
     /// reason.
-    pub async fn finance_reject(&self, actor: &StaffActor, credit_id: i64, reason: &str) -> AppResult<()> {
+    pub async fn finance_reject(
+        &self,
+        actor: &StaffActor,
+        credit_id: i64,
+        reason: &str,
+    ) -> AppResult<()> {
         actor.require(Permission::ManagePayments)?;
         let reason = reason.trim();
         if reason.is_empty() || reason.chars().count() > 200 {
@@ -1692,7 +1744,9 @@ impl App {
             let g = self
                 .pay()
                 .gateway(&p.provider)
-                .ok_or_else(|| AppError::Internal(format!("gateway {} not configured", p.provider)))?
+                .ok_or_else(|| {
+                    AppError::Internal(format!("gateway {} not configured", p.provider))
+                })?
                 .clone();
             g.refund(&RefundRequest {
                 trade_no: p.trade_no.clone(),
@@ -1766,14 +1820,23 @@ impl App {
             }
             out.push(ReconLine {
                 order_no: p.order_no.clone(),
-                method: if p.method == ONLINE { "网厅缴费" } else { "公对公转账" }.into(),
+                method: if p.method == ONLINE {
+                    "网厅缴费"
+                } else {
+                    "公对公转账"
+                }
+                .into(),
                 provider: p.provider.clone(),
                 provider_ref: p.provider_ref.clone().unwrap_or_default(),
                 paid_fen: p.amount_fen,
                 refunded_fen: p.refunded_fen,
                 due_fen: due,
                 order_state: o.state.label().into(),
-                check: if check.is_empty() { "一致".into() } else { check.join(";") },
+                check: if check.is_empty() {
+                    "一致".into()
+                } else {
+                    check.join(";")
+                },
             });
         }
         Ok(out)
@@ -1796,7 +1859,11 @@ impl App {
     /// delivers it to the same handler real gateways reach. Returns the order number.
     pub async fn sandbox_pay(&self, trade_no: &str) -> AppResult<String> {
         let p = self.sandbox_checkout(trade_no).await?;
-        let g = self.pay().gateway("sandbox").ok_or(AppError::NotFound)?.clone();
+        let g = self
+            .pay()
+            .gateway("sandbox")
+            .ok_or(AppError::NotFound)?
+            .clone();
         let n = g
             .sandbox_notification(&p.trade_no, p.amount_fen)
             .ok_or(AppError::NotFound)?;

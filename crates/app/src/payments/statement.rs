@@ -173,7 +173,8 @@ pub fn parse_camt053(xml: &str) -> Result<Statement, StatementError> {
     let mut entries = Vec::new();
     for (n, ntry) in elements(xml, "Ntry").into_iter().enumerate() {
         let n = n + 1;
-        let (amt, attrs) = element(ntry, "Amt").ok_or_else(|| err(format!("第{n}笔:缺少金额 Amt")))?;
+        let (amt, attrs) =
+            element(ntry, "Amt").ok_or_else(|| err(format!("第{n}笔:缺少金额 Amt")))?;
         let currency = attr(attrs, "Ccy").unwrap_or_default();
         let ind = path(ntry, &["CdtDbtInd"]).map(unescape).unwrap_or_default();
         let credit = match ind.as_str() {
@@ -275,7 +276,10 @@ fn csv_fields(line: &str) -> Result<Vec<String>, ()> {
 /// The CSV layout: a header line naming the columns of [`CSV_HEADER`] (any order), then one
 /// entry per line; `direction` is `C` (credit) or `D` (debit), `amount` in yuan.
 pub fn parse_csv(text: &str) -> Result<Statement, StatementError> {
-    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty());
     let (_, header) = lines.next().ok_or_else(|| err("对账单为空"))?;
     let header = csv_fields(header).map_err(|_| err("第1行:表头格式错误"))?;
     let col = |name: &str| {
@@ -284,12 +288,19 @@ pub fn parse_csv(text: &str) -> Result<Statement, StatementError> {
             .position(|h| h.trim() == name)
             .ok_or_else(|| err(format!("表头缺少列 {name}")))
     };
-    let idx: Vec<usize> = CSV_HEADER.iter().map(|n| col(n)).collect::<Result<_, _>>()?;
+    let idx: Vec<usize> = CSV_HEADER
+        .iter()
+        .map(|n| col(n))
+        .collect::<Result<_, _>>()?;
     let mut entries = Vec::new();
     for (i, line) in lines {
         let n = i + 1;
         let f = csv_fields(line).map_err(|_| err(format!("第{n}行:引号不成对")))?;
-        let get = |k: usize| f.get(idx[k]).map(|s| s.trim().to_owned()).unwrap_or_default();
+        let get = |k: usize| {
+            f.get(idx[k])
+                .map(|s| s.trim().to_owned())
+                .unwrap_or_default()
+        };
         let entry_ref = get(0);
         if entry_ref.is_empty() {
             return Err(err(format!("第{n}行:缺少银行流水号 entry_ref")));
@@ -364,7 +375,10 @@ mod tests {
         let s = parse(x.as_bytes()).unwrap();
         assert_eq!(s.entries[0].payer_name, "A & B");
         assert_eq!(s.entries[0].payer_account, "123");
-        assert_eq!(order_numbers_in(&s.entries[0].memo), vec!["XB20261123000002"]);
+        assert_eq!(
+            order_numbers_in(&s.entries[0].memo),
+            vec!["XB20261123000002"]
+        );
         assert!(parse(b"<x/>").is_err());
     }
 }

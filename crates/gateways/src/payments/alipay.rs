@@ -140,9 +140,7 @@ impl Alipay {
             ("sign_type".into(), "RSA2".into()),
             (
                 "timestamp".into(),
-                beijing_timestamp(
-                    time::OffsetDateTime::now_utc().unix_timestamp() * 1000,
-                ),
+                beijing_timestamp(time::OffsetDateTime::now_utc().unix_timestamp() * 1000),
             ),
             ("version".into(), "1.0".into()),
             ("biz_content".into(), biz.to_string()),
@@ -265,7 +263,10 @@ impl PaymentGateway for Alipay {
         let r = self
             .http
             .post(&self.cfg.gateway_url)
-            .header("content-type", "application/x-www-form-urlencoded;charset=utf-8")
+            .header(
+                "content-type",
+                "application/x-www-form-urlencoded;charset=utf-8",
+            )
             .body(form_encode(&pairs))
             .send()
             .await

@@ -59,7 +59,10 @@ pub fn form_decode(body: &[u8]) -> Option<Vec<(String, String)>> {
 
 /// The value of `key`.
 pub fn field<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    pairs
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
 }
 
 /// Yuan string (`12.30`) → fen; `None` unless it has at most two decimals.

@@ -27,7 +27,9 @@ impl Payouts for SandboxPayouts {
     }
     async fn send(&self, p: &Payout) -> Result<String, GatewayError> {
         if p.amount_fen <= 0 || p.amount_fen >= 100 {
-            return Err(GatewayError::Refused("micro-deposit must be under 1 yuan".into()));
+            return Err(GatewayError::Refused(
+                "micro-deposit must be under 1 yuan".into(),
+            ));
         }
         Ok(format!("SBXPO-{}", p.reference))
     }
@@ -73,7 +75,10 @@ impl Payouts for BatchFilePayouts {
             u8::from(day.month()),
             day.day()
         ));
-        let _g = self.lock.lock().map_err(|_| GatewayError::Unavailable("lock".into()))?;
+        let _g = self
+            .lock
+            .lock()
+            .map_err(|_| GatewayError::Unavailable("lock".into()))?;
         std::fs::create_dir_all(&self.dir).map_err(|e| GatewayError::Unavailable(e.to_string()))?;
         let new = !file.exists();
         let mut f = std::fs::OpenOptions::new()
@@ -82,8 +87,11 @@ impl Payouts for BatchFilePayouts {
             .open(&file)
             .map_err(|e| GatewayError::Unavailable(e.to_string()))?;
         if new {
-            writeln!(f, "reference,account_name,bank_name,account,amount_yuan,memo")
-                .map_err(|e| GatewayError::Unavailable(e.to_string()))?;
+            writeln!(
+                f,
+                "reference,account_name,bank_name,account,amount_yuan,memo"
+            )
+            .map_err(|e| GatewayError::Unavailable(e.to_string()))?;
         }
         writeln!(
             f,

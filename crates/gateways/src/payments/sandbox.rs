@@ -55,11 +55,19 @@ impl SandboxGateway {
     }
 
     /// The gateway's side: a signed notification that `trade_no` was paid `amount_fen`.
-    pub fn signed_notification(&self, trade_no: &str, amount_fen: i64, status: &str) -> Notification {
+    pub fn signed_notification(
+        &self,
+        trade_no: &str,
+        amount_fen: i64,
+        status: &str,
+    ) -> Notification {
         let mut pairs = vec![
             ("merchant".to_owned(), SANDBOX_MERCHANT.to_owned()),
             ("trade_no".into(), trade_no.into()),
-            ("gateway_ref".into(), format!("SBX{}", hex::encode(rand::random::<[u8; 6]>()))),
+            (
+                "gateway_ref".into(),
+                format!("SBX{}", hex::encode(rand::random::<[u8; 6]>())),
+            ),
             ("amount_fen".into(), amount_fen.to_string()),
             ("currency".into(), "CNY".into()),
             ("trade_status".into(), status.into()),

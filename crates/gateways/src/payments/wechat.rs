@@ -119,7 +119,9 @@ impl WechatPay {
         let pk = RsaPublicKey::from_public_key_pem(&cfg.platform_public_key_pem)
             .map_err(|e| cfg_err(format!("payments.wechat.platform_public_key_pem: {e}")))?;
         if cfg.api_v3_key.expose_secret().len() != 32 {
-            return Err(cfg_err("payments.wechat.api_v3_key must be 32 characters".into()));
+            return Err(cfg_err(
+                "payments.wechat.api_v3_key must be 32 characters".into(),
+            ));
         }
         Ok(Self {
             signer: SigningKey::<Sha256>::new(sk),
@@ -132,7 +134,12 @@ impl WechatPay {
         })
     }
 
-    fn check_signed(&self, headers: &[(String, String)], body: &[u8], now: Millis) -> Result<(), GatewayError> {
+    fn check_signed(
+        &self,
+        headers: &[(String, String)],
+        body: &[u8],
+        now: Millis,
+    ) -> Result<(), GatewayError> {
         let refuse = |m: &str| GatewayError::Refused(m.into());
         let h = |k: &str| {
             headers
@@ -157,7 +164,11 @@ impl WechatPay {
         Ok(())
     }
 
-    async fn call(&self, path: &str, body: serde_json::Value) -> Result<serde_json::Value, GatewayError> {
+    async fn call(
+        &self,
+        path: &str,
+        body: serde_json::Value,
+    ) -> Result<serde_json::Value, GatewayError> {
         let body = body.to_string();
         let ts = time::OffsetDateTime::now_utc().unix_timestamp();
         let nonce = hex::encode(rand::random::<[u8; 16]>());
@@ -264,7 +275,9 @@ impl PaymentGateway for WechatPay {
         Ok(Notice {
             trade_no: s("out_trade_no")?,
             provider_ref: s("transaction_id")?,
-            amount_fen: t["amount"]["total"].as_i64().ok_or_else(|| refuse("amount"))?,
+            amount_fen: t["amount"]["total"]
+                .as_i64()
+                .ok_or_else(|| refuse("amount"))?,
             currency: t["amount"]["currency"].as_str().unwrap_or("").to_owned(),
             merchant: s("mchid")?,
             status: match (v["event_type"].as_str(), t["trade_state"].as_str()) {

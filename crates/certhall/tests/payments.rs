@@ -1338,3 +1338,118 @@ mod browser {
         b.close().await;
     }
 }
+
+#[tokio::test]
+async fn finance_pages_only_for_finance_and_import_over_http() {
+    let hall = start(Backend::Sqlite).await;
+    let (b1, no1) = pending_payment(&hall, "13800000081").await;
+    let (s, _) = upload_voucher(&b1, &no1).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    // 我的业务单 links the payment page.
+    let (_, account) = b1.get("/account").await;
+    assert!(account.contains(&format!("/orders/{no1}/payment")));
+    async fn staff(hall: &TestHall, name: &str, role: Role) -> Browser {
+        let c = hall.app.create_staff(None, name, "", role).await.unwrap();
+        let b = Browser::new(hall).await;
+        let totp = app::secrets::totp_now(&c.staff.totp_secret, hall.app.now());
+        let (s, _, _) = b
+            .form(
+                "/staff/login",
+                &[
+                    ("username", name),
+                    ("password", &c.password),
+                    ("totp", &totp),
+                ],
+            )
+            .await;
+        assert_eq!(s, StatusCode::SEE_OTHER);
+        b
+    }
+    let reviewer = staff(&hall, "rev", Role::Reviewer).await;
+    let (s, _) = reviewer.get("/staff/finance").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _, _) = reviewer
+        .form(
+            "/staff/finance/fail",
+            &[("order_no", &no1), ("reason", "x")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let cashier = staff(&hall, "cash", Role::Finance).await;
+    let (s, page) = cashier.get("/staff/finance").await;
+    assert!(s == StatusCode::OK && page.contains("人工处理队列(0)"));
+    let csv = std::fs::read(format!("{DATA}/statement.csv")).unwrap();
+    let part = multipart::Part::bytes(csv).file_name("statement.csv");
+    let r = cashier
+        .c
+        .post(format!(
+            "{}/staff/finance/import?_csrf={}",
+            cashier.base, cashier.csrf
+        ))
+        .multipart(multipart::Form::new().part("file", part))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("自动匹配 1 笔,转人工 4 笔,无需匹配 1 笔"),
+        "{page}"
+    );
+    assert!(page.contains(&format!("✔ CSV-0001 → {no1}")));
+    let o = hall.app.order_by_no(&no1).await.unwrap();
+    assert_eq!(o.fin_state, FinState::Passed);
+    // A malformed statement: a message, nothing imported.
+    let part = multipart::Part::bytes(b"entry_ref,amount\nX,1\n".to_vec()).file_name("bad.csv");
+    let r = cashier
+        .c
+        .post(format!(
+            "{}/staff/finance/import?_csrf={}",
+            cashier.base, cashier.csrf
+        ))
+        .multipart(multipart::Form::new().part("file", part))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.text().await.unwrap().contains("表头缺少列"));
+    // Reject from the queue through the page; the audit log has every finance action.
+    let queue = hall.app.finance_credits(&finance(), true).await.unwrap();
+    let c4 = queue.iter().find(|c| c.entry_ref == "CSV-0004").unwrap().id;
+    let (s, loc, _) = cashier
+        .form(
+            &format!("/staff/finance/credits/{c4}/reject"),
+            &[("reason", "非本业务款项")],
+        )
+        .await;
+    assert_eq!((s, loc.as_str()), (StatusCode::SEE_OTHER, "/staff/finance"));
+    let (s, _, body) = cashier
+        .form(
+            "/staff/finance/fail",
+            &[("order_no", &no1), ("reason", "开户名与单位名称不一致")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
+    assert_eq!(
+        hall.app.order_by_no(&no1).await.unwrap().fin_state,
+        FinState::Failed
+    );
+    let (s, body) = cashier
+        .get("/staff/finance/reconciliation.csv?day=2026-11-23")
+        .await;
+    assert!(
+        s == StatusCode::OK && body.contains(&no1) && body.contains("公对公转账"),
+        "{body}"
+    );
+    let audit = hall.app.store.audit_all().await.unwrap().0;
+    let actions: Vec<&str> = audit.iter().map(|r| r.event.action.as_str()).collect();
+    for a in [
+        "payment.voucher_uploaded",
+        "payment.statement_imported",
+        "payment.bank_matched",
+        "payment.bank_rejected",
+        "payment.fin_failed",
+    ] {
+        assert!(actions.contains(&a), "{a} in {actions:?}");
+    }
+}

@@ -1227,6 +1227,42 @@ mod real {
             hall.app.order_by_no(&no).await.unwrap().state,
             OrderState::PendingFinancial
         );
+        // Refund of a finally rejected order through the v3 refund API (signed both ways).
+        let o = hall.app.order_by_no(&no).await.unwrap();
+        let code = code_from_statement(&b, &no).await;
+        hall.app
+            .enter_deposit_code(o.user_id, &no, &code)
+            .await
+            .unwrap();
+        let o = hall.app.order_by_no(&no).await.unwrap();
+        hall.app
+            .move_order(
+                &o,
+                OrderState::Rejected,
+                &o.draft,
+                hall.app.order_event_by("staff:9".into(), "审核驳回(测试)"),
+            )
+            .await
+            .unwrap();
+        let fin = finance();
+        let p = hall.app.refundable(&fin).await.unwrap();
+        hall.app
+            .refund(&fin, p[0].id, "申请人放弃办理")
+            .await
+            .unwrap();
+        let p = hall
+            .app
+            .payments
+            .store
+            .payment_by_id(p[0].id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(p.state, PayState::Refunded);
+        assert_eq!(
+            p.refund_ref.as_deref(),
+            Some("50000000382019052709732678859")
+        );
     }
 }
 

@@ -1035,10 +1035,15 @@ impl App {
             event: self.order_event_by(
                 "system".into(),
                 format!(
-                    "{}支付成功,金额{}元(交易号{}),等待小额打款金融认证",
+                    "{}支付成功,金额{}元(交易号{}){}",
                     g.label(),
                     yuan(p.amount_fen),
-                    notice.provider_ref
+                    notice.provider_ref,
+                    if o.state == OrderState::PendingPayment {
+                        ",等待小额打款金融认证"
+                    } else {
+                        ",业务单已不在待支付状态,请财务核实(可退款)"
+                    }
                 ),
             ),
         };

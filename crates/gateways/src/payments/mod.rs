@@ -161,3 +161,67 @@ pub fn build(
     };
     Ok((gateways, payouts))
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use app::payments::Payout;
+
+    #[test]
+    fn unknown_or_incomplete_providers_are_reported() {
+        let dir = std::env::temp_dir();
+        let mut c = PaymentsConfig::default();
+        assert_eq!(build(&c, &dir).unwrap().0.len(), 1);
+        c.gateways = vec!["paypal".into()];
+        assert!(build(&c, &dir)
+            .err()
+            .unwrap()
+            .to_string()
+            .contains("paypal"));
+        c.gateways = vec!["alipay".into()];
+        assert!(build(&c, &dir)
+            .err()
+            .unwrap()
+            .to_string()
+            .contains("[payments.alipay]"));
+        c.gateways = vec![];
+        c.payouts = "cash".into();
+        assert!(build(&c, &dir).is_err());
+    }
+
+    #[tokio::test]
+    async fn batch_file_payouts_append_quoted_lines() {
+        let dir = std::env::temp_dir().join(format!(
+            "certhall-payouts-{}",
+            hex::encode(rand::random::<[u8; 6]>())
+        ));
+        let p = BatchFilePayouts::new(dir.clone());
+        let out = Payout {
+            reference: "MD1".into(),
+            account_name: "深圳市某某科技有限公司".into(),
+            bank_name: "中国工商银行".into(),
+            account: "44201500100052526093".into(),
+            amount_fen: 37,
+            memo: "=深圳CA金融认证验证码123456".into(),
+        };
+        assert_eq!(p.send(&out).await.unwrap(), "BATCH-MD1");
+        p.send(&out).await.unwrap();
+        let f = std::fs::read_dir(&dir)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        let text = std::fs::read_to_string(f).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3);
+        assert_eq!(lines[1], "\"MD1\",\"深圳市某某科技有限公司\",\"中国工商银行\",\"44201500100052526093\",0.37,\"深圳CA金融认证验证码123456\"");
+        let too_much = Payout {
+            amount_fen: 100,
+            ..out
+        };
+        assert!(SandboxPayouts.send(&too_much).await.is_err());
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

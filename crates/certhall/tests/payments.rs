@@ -1459,6 +1459,12 @@ async fn finance_pages_only_for_finance_and_import_over_http() {
         )
         .await;
     assert_eq!((s, loc.as_str()), (StatusCode::SEE_OTHER, "/staff/finance"));
+    let (s, _, _) = cashier
+        .form("/staff/finance/credits/abc/reject", &[("reason", "x")])
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = b1.get(&format!("/orders/{no1}/payment/voucher/abc")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
     let (s, _, body) = cashier
         .form(
             "/staff/finance/fail",

@@ -263,8 +263,11 @@ pub async fn voucher_get(
     State(state): State<AppState>,
     ctx: Ctx,
     user: PageUser,
-    Path((no, id)): Path<(String, i64)>,
+    Path((no, id)): Path<(String, String)>,
 ) -> Response {
+    let Ok(id) = id.parse::<i64>() else {
+        return page_error(&state, &ctx, &user, AppError::NotFound);
+    };
     match state.app.voucher_file(user.user.id, &no, id).await {
         Ok((mime, bytes)) => ([(header::CONTENT_TYPE, mime)], bytes).into_response(),
         Err(e) => page_error(&state, &ctx, &user, e),
@@ -773,9 +776,12 @@ pub async fn finance_match(
     State(state): State<AppState>,
     ctx: Ctx,
     s: PageStaff,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
     Form(f): Form<FinanceForm>,
 ) -> Response {
+    let Ok(id) = id.parse::<i64>() else {
+        return staff_fail(&state, &ctx, &s.actor, AppError::NotFound);
+    };
     let r = state.app.finance_match(&s.actor, id, &f.order_no).await;
     finance_done(&state, &ctx, &s, r).await
 }
@@ -785,9 +791,12 @@ pub async fn finance_reject(
     State(state): State<AppState>,
     ctx: Ctx,
     s: PageStaff,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
     Form(f): Form<FinanceForm>,
 ) -> Response {
+    let Ok(id) = id.parse::<i64>() else {
+        return staff_fail(&state, &ctx, &s.actor, AppError::NotFound);
+    };
     let r = state.app.finance_reject(&s.actor, id, &f.reason).await;
     finance_done(&state, &ctx, &s, r).await
 }
@@ -811,9 +820,12 @@ pub async fn finance_refund(
     State(state): State<AppState>,
     ctx: Ctx,
     s: PageStaff,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
     Form(f): Form<FinanceForm>,
 ) -> Response {
+    let Ok(id) = id.parse::<i64>() else {
+        return staff_fail(&state, &ctx, &s.actor, AppError::NotFound);
+    };
     let r = state.app.refund(&s.actor, id, &f.reason).await;
     finance_done(&state, &ctx, &s, r).await
 }

@@ -14,6 +14,7 @@ pub mod identity;
 pub mod jobs;
 pub mod model;
 pub mod orders;
+pub mod payments;
 pub mod policy;
 pub mod ports;
 pub mod production;
@@ -53,6 +54,8 @@ pub struct App {
     pub identity: identity::IdentityPorts,
     /// Review, production and delivery (issue 7): their ports and settings.
     pub desk: desk::Desk,
+    /// Payments: store, gateways, payouts, settings (`payments.rs`).
+    pub payments: Arc<payments::Payments>,
 }
 
 impl App {

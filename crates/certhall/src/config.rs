@@ -31,6 +31,8 @@ pub struct Config {
     pub desk: app::desk::DeskConfig,
     /// `[courier]`: who posts the USB keys (sandbox or 顺丰).
     pub courier: gateways::courier::CourierConfig,
+    /// `[payments]`: gateways, micro-deposits, the receiving account.
+    pub payments: gateways::payments::PaymentsConfig,
 }
 
 /// `[catalogue]`.

@@ -83,6 +83,15 @@ pub enum Command {
         #[command(subcommand)]
         what: bench::BenchWhat,
     },
+    /// Bank statements (`bank import FILE`: camt.053 or CSV, matched to orders).
+    Bank {
+        /// Shared options.
+        #[command(flatten)]
+        common: Common,
+        /// What to do.
+        #[command(subcommand)]
+        action: BankAction,
+    },
     /// The audit log.
     Audit {
         /// Shared options.
@@ -144,6 +153,53 @@ pub enum StaffAction {
     },
 }
 
+/// `certhall bank …`.
+#[derive(Debug, Subcommand)]
+pub enum BankAction {
+    /// Import a statement (ISO 20022 camt.053 XML or the CSV of docs/PAYMENTS.md) and match
+    /// its credits to orders; importing the same file again changes nothing.
+    Import {
+        /// The statement file.
+        file: PathBuf,
+    },
+}
+
+/// `certhall bank import FILE`.
+pub async fn bank_import(hall: &Hall, file: &Path) -> Result<()> {
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let r = hall
+        .app
+        .import_statement(None, &name, &bytes)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!(
+        "{} statement {}: {} entries, {} new{}; matched {}, manual queue {}, ignored {}",
+        r.format,
+        name,
+        r.entries,
+        r.new_entries,
+        if r.duplicate_file {
+            " (this file was imported before: nothing changed)"
+        } else {
+            ""
+        },
+        r.matched.len(),
+        r.manual.len(),
+        r.ignored
+    );
+    for (entry, order) in &r.matched {
+        println!("  matched  {entry} -> {order}");
+    }
+    for (entry, why) in &r.manual {
+        println!("  manual   {entry}: {why}");
+    }
+    Ok(())
+}
+
 /// `certhall audit …`.
 #[derive(Debug, Subcommand)]
 pub enum AuditAction {
@@ -191,6 +247,14 @@ pub async fn open(common: &Common, clock: Arc<dyn Clock>) -> Result<Hall> {
         store: store.clone(),
         policy: idp.policy,
     };
+    let (gateways, payouts) = gateways::payments::build(&config.payments, &common.data)
+        .map_err(|e| anyhow::anyhow!("[payments]: {e}"))?;
+    let payments = Arc::new(app::payments::Payments {
+        store: store.clone(),
+        gateways,
+        payouts,
+        settings: config.payments.settings(),
+    });
     let app = app::App {
         store: store.clone(),
         orders: store.clone(),
@@ -209,6 +273,7 @@ pub async fn open(common: &Common, clock: Arc<dyn Clock>) -> Result<Hall> {
                 .map_err(|e| anyhow::anyhow!("[courier]: {e}"))?,
             ..app::desk::Desk::sandbox(store.clone(), None)
         },
+        payments,
     };
     app.load_calendar()
         .await
@@ -280,6 +345,13 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Ca { common, action } => ca_cmd::run(&common, action).await,
         Command::Bench { what } => bench::run(what).await,
+        Command::Bank {
+            common,
+            action: BankAction::Import { file },
+        } => {
+            let hall = open(&common, clock).await?;
+            bank_import(&hall, &file).await
+        }
         Command::Staff { common, action } => {
             let hall = open(&common, clock.clone()).await?;
             staff_command(&hall, action, clock.now()).await

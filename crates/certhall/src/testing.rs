@@ -44,7 +44,7 @@ pub async fn start_custom(
 ) -> TestHall {
     let idp =
         gateways::identity::build(&Default::default()).unwrap_or_else(|e| panic!("identity: {e}"));
-    start_full(backend, cfg, sms, idp).await
+    start_all(backend, cfg, sms, idp, Vec::new()).await
 }
 
 /// Starts a hall with given SMS and identity providers.
@@ -53,6 +53,33 @@ pub async fn start_full(
     cfg: web::WebConfig,
     sms: Arc<dyn app::ports::Sms>,
     idp: gateways::identity::IdentityProviders,
+) -> TestHall {
+    start_all(backend, cfg, sms, idp, Vec::new()).await
+}
+
+/// Starts a hall whose payment gateways are `extra` after the sandbox one.
+pub async fn start_with_gateways(
+    backend: Backend,
+    extra: Vec<Arc<dyn app::payments::PaymentGateway>>,
+) -> TestHall {
+    let idp =
+        gateways::identity::build(&Default::default()).unwrap_or_else(|e| panic!("identity: {e}"));
+    start_all(
+        backend,
+        web::WebConfig::default(),
+        Arc::new(gateways::sms::SandboxSms),
+        idp,
+        extra,
+    )
+    .await
+}
+
+async fn start_all(
+    backend: Backend,
+    cfg: web::WebConfig,
+    sms: Arc<dyn app::ports::Sms>,
+    idp: gateways::identity::IdentityProviders,
+    extra: Vec<Arc<dyn app::payments::PaymentGateway>>,
 ) -> TestHall {
     let clock = Arc::new(ManualClock::new(T0));
     let db_url = store::testing::fresh_url(backend)
@@ -77,6 +104,15 @@ pub async fn start_full(
         argon2_iterations: cost.iterations,
         ..Default::default()
     };
+    let payments = Arc::new(app::payments::Payments {
+        store: Arc::new(store.clone()),
+        gateways: std::iter::once(Arc::new(gateways::payments::SandboxGateway::new())
+            as Arc<dyn app::payments::PaymentGateway>)
+        .chain(extra)
+        .collect(),
+        payouts: Arc::new(gateways::payments::SandboxPayouts),
+        settings: app::payments::PaymentSettings::default(),
+    });
     let app = app::App {
         store: Arc::new(store.clone()),
         orders: Arc::new(store.clone()),
@@ -103,6 +139,7 @@ pub async fn start_full(
                     .unwrap_or_else(|e| panic!("test CA: {e}")),
             )),
         ),
+        payments,
     };
     let router = web::router(
         web::AppState {

@@ -2,8 +2,9 @@
 //! install, fully working and inspectable by staff) and real providers behind the same trait,
 //! each chosen by a name in configuration.
 
-pub mod identity;
 pub mod courier;
+pub mod identity;
+pub mod payments;
 pub mod sms;
 
 /// A provider configuration that cannot be used; reported once at start.

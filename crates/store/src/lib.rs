@@ -5,10 +5,11 @@
 
 pub mod blobs;
 pub mod ca;
-mod identity;
 mod desk;
+mod identity;
 pub mod migrate;
 mod orders;
+mod payments;
 mod sql_store;
 pub mod testing;
 pub mod vault;

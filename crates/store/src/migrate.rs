@@ -24,6 +24,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "identity",
         include_str!("../migrations/0005_identity.sql"),
     ),
+    (
+        6,
+        "payments",
+        include_str!("../migrations/0006_payments.sql"),
+    ),
     (7, "staff", include_str!("../migrations/0007_staff.sql")),
     (20, "ca", include_str!("../migrations/0020_ca.sql")),
 ];

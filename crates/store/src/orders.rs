@@ -27,7 +27,7 @@ fn bad(what: &str) -> StoreError {
 }
 
 impl SqlStore {
-    fn seal_draft(&self, no: &OrderNo, d: &Draft) -> StoreResult<Vec<u8>> {
+    pub(crate) fn seal_draft(&self, no: &OrderNo, d: &Draft) -> StoreResult<Vec<u8>> {
         let json = serde_json::to_vec(d).map_err(|e| bad(&e.to_string()))?;
         self.vault().seal(&format!("orders.draft:{no}"), &json)
     }

@@ -10,6 +10,7 @@ pub mod error;
 pub mod identity;
 pub mod orders_api;
 pub mod pages;
+pub mod payments;
 pub mod pdf;
 pub mod pki_routes;
 pub mod review;
@@ -159,7 +160,8 @@ pub fn router(state: AppState, extra: Option<Router>) -> Router {
         .route("/readyz", get(api::readyz))
         .route("/static/{name}", get(static_file))
         .merge(identity::routes())
-        .merge(review::routes());
+        .merge(review::routes())
+        .merge(payments::routes());
     if sandbox {
         r = r
             .route("/sandbox/sms", get(pages::sandbox_sms))

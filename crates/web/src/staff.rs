@@ -68,6 +68,7 @@ pub(crate) fn nav_for(actor: &StaffActor) -> Vec<Nav> {
         (Permission::ViewOutbox, "/staff/outbox", "短信记录"),
         (Permission::ManageJobs, "/staff/jobs", "后台任务"),
         (Permission::ViewAudit, "/staff/audit", "审计日志"),
+        (Permission::ManagePayments, "/staff/finance", "财务对账"),
     ];
     for (p, href, label) in entries {
         if actor.can(p) {

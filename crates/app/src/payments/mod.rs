@@ -1,0 +1,1916 @@
+//! 在线支付 and 金融认证 (D1–D6): the choice of method, the bank transfer with its voucher and
+//! the statement matching, online payments through the [`PaymentGateway`] port with verified
+//! idempotent callbacks, the micro-deposit (小额打款) through the [`Payouts`] port with its
+//! memo code, the FAQ (六) failure path, refunds and the reconciliation report.
+//!
+//! Every change to an order here goes through [`PaymentStore`] in one transaction with the
+//! payment row, guarded by the order's current state (checked first with
+//! [`OrderState::may_move`]) and bumping its `version`, so a concurrent wizard or staff save
+//! notices.
+
+pub mod statement;
+
+use crate::authz::{Permission, StaffActor};
+use crate::clock::Millis;
+use crate::model::{Effects, OutgoingSms};
+use crate::orders::{OrderEvent, OrderRecord};
+use crate::ports::StoreResult;
+use crate::{secrets, uploads, App, AppError, AppResult, GatewayError};
+use async_trait::async_trait;
+use domain::order::{Draft, FinState, OrderState};
+use domain::{BankAccount, BankName, Money, Phone, UnitName};
+use std::sync::Arc;
+
+/// Payment method of a [`PaymentRecord`].
+pub const BANK_TRANSFER: &str = "bank_transfer";
+/// Payment method of a [`PaymentRecord`] paid through a gateway.
+pub const ONLINE: &str = "online";
+
+/// State of a payment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PayState {
+    /// Online payment started, not paid yet.
+    Created,
+    /// Bank transfer: voucher uploaded, waiting for the statement match.
+    Voucher,
+    /// Money received.
+    Paid,
+    /// Refunded.
+    Refunded,
+}
+
+impl PayState {
+    /// Stable name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "created",
+            Self::Voucher => "voucher",
+            Self::Paid => "paid",
+            Self::Refunded => "refunded",
+        }
+    }
+    /// Parses the stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Created, Self::Voucher, Self::Paid, Self::Refunded]
+            .into_iter()
+            .find(|p| p.as_str() == s)
+    }
+    /// Label for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Created => "待支付",
+            Self::Voucher => "已上传汇款凭证,待到账匹配",
+            Self::Paid => "已到账",
+            Self::Refunded => "已退款",
+        }
+    }
+}
+
+/// A payment as stored.
+#[derive(Debug, Clone)]
+pub struct PaymentRecord {
+    /// Row id.
+    pub id: i64,
+    /// Order row id.
+    pub order_id: i64,
+    /// 业务单号.
+    pub order_no: String,
+    /// [`BANK_TRANSFER`] or [`ONLINE`].
+    pub method: String,
+    /// Gateway name (`sandbox`, `alipay`, `wechat`) or `bank`.
+    pub provider: String,
+    /// Amount in fen.
+    pub amount_fen: i64,
+    /// ISO 4217.
+    pub currency: String,
+    /// State.
+    pub state: PayState,
+    /// Our reference sent to the gateway (out_trade_no), unique.
+    pub trade_no: String,
+    /// The gateway's or bank's reference, once paid.
+    pub provider_ref: Option<String>,
+    /// The voucher blob (bank transfer).
+    pub voucher_blob: Option<String>,
+    /// Created.
+    pub created_at: Millis,
+    /// Paid.
+    pub paid_at: Option<Millis>,
+    /// Refunded amount in fen.
+    pub refunded_fen: i64,
+    /// Refund reference.
+    pub refund_ref: Option<String>,
+    /// Refunded at.
+    pub refunded_at: Option<Millis>,
+}
+
+/// A payment to insert.
+#[derive(Debug, Clone)]
+pub struct NewPayment {
+    /// Order row id.
+    pub order_id: i64,
+    /// 业务单号.
+    pub order_no: String,
+    /// Method.
+    pub method: &'static str,
+    /// Provider.
+    pub provider: String,
+    /// Amount in fen.
+    pub amount_fen: i64,
+    /// State.
+    pub state: PayState,
+    /// Unique reference.
+    pub trade_no: String,
+    /// Provider reference (bank entry).
+    pub provider_ref: Option<String>,
+    /// Voucher blob.
+    pub voucher_blob: Option<String>,
+    /// When.
+    pub at: Millis,
+}
+
+/// A change of an order made together with a payment row. The order is changed only while
+/// it is in one of `expect` (for `strict` changes nothing is written otherwise; for others
+/// the payment facts are written and the state is left as it is).
+#[derive(Debug, Clone)]
+pub struct OrderChange {
+    /// Order row id.
+    pub order_id: i64,
+    /// States the order may be in.
+    pub expect: Vec<OrderState>,
+    /// Refuse the whole transaction when the order is not in `expect`.
+    pub strict: bool,
+    /// New state, if it changes.
+    pub to: Option<OrderState>,
+    /// Sets `paid_at` (kept if already set).
+    pub paid_at: Option<Millis>,
+    /// Sets `fin_state`.
+    pub fin_state: Option<FinState>,
+    /// Replaces the draft (金融认证信息 re-filled).
+    pub draft: Option<Draft>,
+    /// The history entry.
+    pub event: OrderEvent,
+}
+
+/// State of a bank credit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CreditState {
+    /// Imported, not decided yet.
+    New,
+    /// Matched to an order (automatically or by finance).
+    Matched,
+    /// Waiting for finance (partial, ambiguous or unknown).
+    Manual,
+    /// Finance rejected it (with a reason).
+    Rejected,
+    /// Not a CNY credit: nothing to match.
+    Ignored,
+}
+
+impl CreditState {
+    /// Stable name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::New => "new",
+            Self::Matched => "matched",
+            Self::Manual => "manual",
+            Self::Rejected => "rejected",
+            Self::Ignored => "ignored",
+        }
+    }
+    /// Parses.
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::New,
+            Self::Matched,
+            Self::Manual,
+            Self::Rejected,
+            Self::Ignored,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == s)
+    }
+    /// Label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::New => "待匹配",
+            Self::Matched => "已匹配",
+            Self::Manual => "待人工处理",
+            Self::Rejected => "已退回",
+            Self::Ignored => "无需匹配",
+        }
+    }
+}
+
+/// A credit from an imported statement.
+#[derive(Debug, Clone)]
+pub struct CreditRecord {
+    /// Row id.
+    pub id: i64,
+    /// The bank's reference.
+    pub entry_ref: String,
+    /// Booking date.
+    pub booked_on: String,
+    /// Amount in fen.
+    pub amount_fen: i64,
+    /// Currency.
+    pub currency: String,
+    /// Payer name.
+    pub payer_name: String,
+    /// Payer account (opened; mask before showing).
+    pub payer_account: String,
+    /// Memo.
+    pub memo: String,
+    /// State.
+    pub state: CreditState,
+    /// Matched (or suggested) order.
+    pub order_no: Option<String>,
+    /// Why it is where it is.
+    pub reason: String,
+    /// Who decided.
+    pub decided_by: Option<String>,
+}
+
+/// A statement to record.
+#[derive(Debug, Clone)]
+pub struct NewStatement {
+    /// SHA-256 of the file.
+    pub sha256: String,
+    /// Format.
+    pub format: &'static str,
+    /// File name as given.
+    pub file_name: String,
+    /// Who imported (`staff:ID`, `cli`).
+    pub imported_by: String,
+    /// When.
+    pub at: Millis,
+}
+
+/// A decision on a credit.
+#[derive(Debug, Clone)]
+pub struct CreditDecision {
+    /// Credit row id.
+    pub credit_id: i64,
+    /// The states it may be in now.
+    pub from: Vec<CreditState>,
+    /// New state.
+    pub to: CreditState,
+    /// Order.
+    pub order_no: Option<String>,
+    /// Reason.
+    pub reason: String,
+    /// Who (`None` for the automatic matcher).
+    pub decided_by: Option<String>,
+    /// When.
+    pub at: Millis,
+}
+
+/// State of a micro-deposit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DepositState {
+    /// Sent; the code may be entered.
+    Sent,
+    /// The right code was entered.
+    Passed,
+    /// Five wrong codes.
+    Void,
+    /// Replaced by a new one (re-send).
+    Superseded,
+    /// Bounced or failed by finance.
+    Failed,
+}
+
+impl DepositState {
+    /// Stable name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sent => "sent",
+            Self::Passed => "passed",
+            Self::Void => "void",
+            Self::Superseded => "superseded",
+            Self::Failed => "failed",
+        }
+    }
+    /// Parses.
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::Sent,
+            Self::Passed,
+            Self::Void,
+            Self::Superseded,
+            Self::Failed,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == s)
+    }
+    /// Label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Sent => "已打款,待输入验证码",
+            Self::Passed => "验证通过",
+            Self::Void => "验证码已作废",
+            Self::Superseded => "已重新打款",
+            Self::Failed => "打款失败",
+        }
+    }
+}
+
+/// A micro-deposit as stored.
+#[derive(Debug, Clone)]
+pub struct DepositRecord {
+    /// Row id.
+    pub id: i64,
+    /// Order row id.
+    pub order_id: i64,
+    /// 业务单号.
+    pub order_no: String,
+    /// Payouts provider.
+    pub provider: String,
+    /// Provider reference.
+    pub provider_ref: String,
+    /// Amount in fen (under 1 元).
+    pub amount_fen: i64,
+    /// Payee name.
+    pub account_name: String,
+    /// Payee account (opened).
+    pub account: String,
+    /// The memo (附言) with the code (opened; only the sandbox statement shows it).
+    pub memo: String,
+    /// Keyed hash of the code.
+    pub code_hash: String,
+    /// Wrong tries.
+    pub attempts: i64,
+    /// State.
+    pub state: DepositState,
+    /// Sent at.
+    pub created_at: Millis,
+    /// Expires at.
+    pub expires_at: Millis,
+}
+
+/// A micro-deposit to record.
+#[derive(Debug, Clone)]
+pub struct NewDeposit {
+    /// Order row id.
+    pub order_id: i64,
+    /// 业务单号.
+    pub order_no: String,
+    /// Provider.
+    pub provider: String,
+    /// Provider reference.
+    pub provider_ref: String,
+    /// Amount in fen.
+    pub amount_fen: i64,
+    /// Payee name.
+    pub account_name: String,
+    /// Payee account.
+    pub account: String,
+    /// Memo.
+    pub memo: String,
+    /// Keyed hash of the code.
+    pub code_hash: String,
+    /// Sent at.
+    pub at: Millis,
+    /// Expires at.
+    pub expires_at: Millis,
+}
+
+/// Persistence of payments, statements and micro-deposits. Each method is one transaction;
+/// an [`OrderChange`] commits with it or not at all, with its audit rows and SMS.
+#[async_trait]
+pub trait PaymentStore: Send + Sync {
+    /// Inserts a payment with an order change. `None` when a strict change found the order
+    /// in another state (nothing written).
+    async fn insert_payment(
+        &self,
+        p: &NewPayment,
+        change: Option<&OrderChange>,
+        fx: Effects,
+    ) -> StoreResult<Option<PaymentRecord>>;
+    /// A payment by our reference.
+    async fn payment_by_trade_no(&self, trade_no: &str) -> StoreResult<Option<PaymentRecord>>;
+    /// A payment by id.
+    async fn payment_by_id(&self, id: i64) -> StoreResult<Option<PaymentRecord>>;
+    /// Payments of an order, oldest first.
+    async fn payments_of_order(&self, order_id: i64) -> StoreResult<Vec<PaymentRecord>>;
+    /// Payments paid in `[from, to)`, or refunded then.
+    async fn payments_between(&self, from: Millis, to: Millis) -> StoreResult<Vec<PaymentRecord>>;
+    /// Marks a payment paid if it is still `created`: true for exactly one caller.
+    async fn credit_payment(
+        &self,
+        payment_id: i64,
+        provider_ref: &str,
+        at: Millis,
+        change: &OrderChange,
+        fx: Effects,
+    ) -> StoreResult<bool>;
+    /// Records a refund of a paid payment: true if it was still paid.
+    async fn refund_payment(
+        &self,
+        payment_id: i64,
+        amount_fen: i64,
+        refund_ref: &str,
+        at: Millis,
+        fx: Effects,
+    ) -> StoreResult<bool>;
+    /// Records a statement and inserts its entries not seen before (by `entry_ref`), in
+    /// state `new` (`ignored` for debits and other currencies). `None` if the same file was
+    /// imported before. Returns the statement id and how many entries were new.
+    async fn insert_statement(
+        &self,
+        st: &NewStatement,
+        entries: &[statement::StatementEntry],
+    ) -> StoreResult<Option<(i64, usize)>>;
+    /// Credits in a state, oldest first.
+    async fn credits_in_state(&self, state: CreditState) -> StoreResult<Vec<CreditRecord>>;
+    /// All credits, newest first (at most `limit`).
+    async fn credits(&self, limit: i64) -> StoreResult<Vec<CreditRecord>>;
+    /// A credit.
+    async fn credit_by_id(&self, id: i64) -> StoreResult<Option<CreditRecord>>;
+    /// Decides a credit while it is in `d.from`; with a match, the order's bank-transfer
+    /// payment is marked paid (or `payment` inserted) and `change` applied, all at once.
+    /// False when the credit was decided in between or a strict change failed.
+    async fn decide_credit(
+        &self,
+        d: &CreditDecision,
+        payment: Option<&NewPayment>,
+        change: Option<&OrderChange>,
+        fx: Effects,
+    ) -> StoreResult<bool>;
+    /// Records a micro-deposit; the order's earlier `sent` ones become `superseded`.
+    async fn insert_deposit(
+        &self,
+        d: &NewDeposit,
+        change: Option<&OrderChange>,
+        fx: Effects,
+    ) -> StoreResult<Option<DepositRecord>>;
+    /// Micro-deposits of an order, newest first.
+    async fn deposits_of_order(&self, order_id: i64) -> StoreResult<Vec<DepositRecord>>;
+    /// Micro-deposits of a provider, newest first (the sandbox statement).
+    async fn deposits_of_provider(
+        &self,
+        provider: &str,
+        limit: i64,
+    ) -> StoreResult<Vec<DepositRecord>>;
+    /// Counts a wrong code on a `sent` deposit; returns the attempts after it. At `max` the
+    /// deposit becomes `void` and `change` applies (with `fx`) in the same transaction.
+    async fn deposit_wrong(
+        &self,
+        id: i64,
+        max: i64,
+        change: &OrderChange,
+        fx: Effects,
+    ) -> StoreResult<i64>;
+    /// Moves a `sent` deposit to `to` with `change`; false if it was not `sent` any more.
+    /// Without a deposit only `change` (and `fx`) is applied.
+    async fn decide_deposit(
+        &self,
+        id: Option<i64>,
+        to: DepositState,
+        at: Millis,
+        change: &OrderChange,
+        fx: Effects,
+    ) -> StoreResult<bool>;
+}
+
+// ---- gateway ports ----
+
+/// What to ask a payment gateway for.
+#[derive(Debug, Clone)]
+pub struct PayRequest {
+    /// Our unique reference (out_trade_no).
+    pub trade_no: String,
+    /// Amount in fen.
+    pub amount_fen: i64,
+    /// What is bought (shown by the gateway).
+    pub subject: String,
+    /// Where the gateway posts the notification.
+    pub notify_url: String,
+    /// Where the payer's browser returns.
+    pub return_url: String,
+}
+
+/// How the payer continues.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PayStart {
+    /// Send the browser to this URL (Alipay page pay, the sandbox gateway page).
+    Redirect(String),
+    /// Show this as a QR code (WeChat native pay `code_url`).
+    QrCode(String),
+}
+
+/// A notification as received (headers lower-cased).
+#[derive(Debug, Clone)]
+pub struct Notification {
+    /// Headers.
+    pub headers: Vec<(String, String)>,
+    /// Raw body.
+    pub body: Vec<u8>,
+}
+
+impl Notification {
+    /// A header by lower-case name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// The status a verified notification reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeStatus {
+    /// Paid.
+    Paid,
+    /// Not paid yet (e.g. WAIT_BUYER_PAY).
+    Pending,
+    /// Closed or refunded: never credits.
+    Closed,
+}
+
+/// What a verified notification says.
+#[derive(Debug, Clone)]
+pub struct Notice {
+    /// Our reference.
+    pub trade_no: String,
+    /// The gateway's transaction id.
+    pub provider_ref: String,
+    /// Amount in fen.
+    pub amount_fen: i64,
+    /// Currency.
+    pub currency: String,
+    /// Merchant (app id / mchid) the payment went to.
+    pub merchant: String,
+    /// Status.
+    pub status: NoticeStatus,
+}
+
+/// The answer the gateway expects.
+#[derive(Debug, Clone)]
+pub struct Ack {
+    /// HTTP status.
+    pub status: u16,
+    /// Content type.
+    pub content_type: &'static str,
+    /// Body.
+    pub body: String,
+}
+
+/// A refund to ask for.
+#[derive(Debug, Clone)]
+pub struct RefundRequest {
+    /// Our reference of the payment.
+    pub trade_no: String,
+    /// Our refund reference.
+    pub refund_no: String,
+    /// Amount paid in fen.
+    pub total_fen: i64,
+    /// Amount to refund in fen.
+    pub amount_fen: i64,
+    /// Reason.
+    pub reason: String,
+}
+
+/// A payment gateway (D3). Real ones speak the provider's protocol; the sandbox plays the
+/// gateway with its own key.
+#[async_trait]
+pub trait PaymentGateway: Send + Sync {
+    /// Name in configuration and URLs (`sandbox`, `alipay`, `wechat`).
+    fn name(&self) -> &'static str;
+    /// Label for the payer.
+    fn label(&self) -> &'static str;
+    /// Our merchant id at the gateway; notifications for another are refused.
+    fn merchant(&self) -> String;
+    /// Starts a payment.
+    async fn start(&self, req: &PayRequest) -> Result<PayStart, GatewayError>;
+    /// Verifies a notification's signature (and freshness where the protocol has one) and
+    /// reads it. Any failure refuses it.
+    fn verify(&self, n: &Notification, now: Millis) -> Result<Notice, GatewayError>;
+    /// The answer to a notification (`ok` = handled).
+    fn ack(&self, ok: bool) -> Ack;
+    /// Refunds; returns the gateway's refund reference.
+    async fn refund(&self, req: &RefundRequest) -> Result<String, GatewayError>;
+    /// The sandbox only: the signed notification its checkout page sends when the payer
+    /// confirms. Real gateways answer `None`.
+    fn sandbox_notification(&self, _trade_no: &str, _amount_fen: i64) -> Option<Notification> {
+        None
+    }
+}
+
+/// A micro-deposit to pay out.
+#[derive(Debug, Clone)]
+pub struct Payout {
+    /// Our reference.
+    pub reference: String,
+    /// Payee name (the unit's 开户名).
+    pub account_name: String,
+    /// Payee bank.
+    pub bank_name: String,
+    /// Payee account.
+    pub account: String,
+    /// Amount in fen.
+    pub amount_fen: i64,
+    /// Memo (附言) with the code.
+    pub memo: String,
+}
+
+/// Pays micro-deposits out (D4).
+#[async_trait]
+pub trait Payouts: Send + Sync {
+    /// Name.
+    fn name(&self) -> &'static str;
+    /// Whether the sandbox statement page is on.
+    fn is_sandbox(&self) -> bool;
+    /// Sends (or queues) a payout; returns the provider's reference.
+    async fn send(&self, p: &Payout) -> Result<String, GatewayError>;
+}
+
+/// Settings of the payment use cases.
+#[derive(Debug, Clone)]
+pub struct PaymentSettings {
+    /// The CA's receiving account: name.
+    pub payee_name: String,
+    /// Bank.
+    pub payee_bank: String,
+    /// Account number.
+    pub payee_account: String,
+    /// Public base URL for notify/return URLs (`https://wt.example.cn`).
+    pub public_url: String,
+    /// Micro-deposit code lifetime.
+    pub code_ttl_ms: Millis,
+    /// Wrong codes before the code is void.
+    pub max_code_attempts: i64,
+    /// Micro-deposits per order (first one included).
+    pub max_deposits: usize,
+}
+
+impl Default for PaymentSettings {
+    fn default() -> Self {
+        Self {
+            payee_name: "深圳市电子商务安全证书管理有限公司".into(),
+            payee_bank: "中国工商银行深圳市分行营业部".into(),
+            payee_account: "4000023009200181386".into(),
+            public_url: "http://127.0.0.1:8080".into(),
+            code_ttl_ms: 7 * 86_400_000,
+            max_code_attempts: 5,
+            max_deposits: 3,
+        }
+    }
+}
+
+/// The payment side of the hall: store, gateways, payouts, settings.
+#[derive(Clone)]
+pub struct Payments {
+    /// Persistence.
+    pub store: Arc<dyn PaymentStore>,
+    /// Gateways offered to payers, by name.
+    pub gateways: Vec<Arc<dyn PaymentGateway>>,
+    /// Micro-deposits.
+    pub payouts: Arc<dyn Payouts>,
+    /// Settings.
+    pub settings: PaymentSettings,
+}
+
+impl Payments {
+    /// A gateway by name.
+    pub fn gateway(&self, name: &str) -> Option<&Arc<dyn PaymentGateway>> {
+        self.gateways.iter().find(|g| g.name() == name)
+    }
+}
+
+// ---- views ----
+
+/// What the payment page shows.
+#[derive(Debug, Clone)]
+pub struct PaymentView {
+    /// The order.
+    pub order: OrderRecord,
+    /// Amount due.
+    pub amount: Money,
+    /// Payments so far.
+    pub payments: Vec<PaymentRecord>,
+    /// Micro-deposits so far (newest first).
+    pub deposits: Vec<DepositRecord>,
+    /// The unit name.
+    pub unit_name: String,
+    /// Masked payee account of the micro-deposit.
+    pub masked_account: String,
+    /// A code may be entered now.
+    pub code_open: bool,
+    /// A new micro-deposit may be asked for.
+    pub can_resend: bool,
+}
+
+/// Result of importing a statement.
+#[derive(Debug, Clone, Default)]
+pub struct ImportReport {
+    /// Format.
+    pub format: String,
+    /// The same file was imported before: nothing changed.
+    pub duplicate_file: bool,
+    /// Entries in the file.
+    pub entries: usize,
+    /// Entries not seen before.
+    pub new_entries: usize,
+    /// (entry_ref, order_no) matched automatically.
+    pub matched: Vec<(String, String)>,
+    /// (entry_ref, reason) sent to the manual queue.
+    pub manual: Vec<(String, String)>,
+    /// Entries ignored (debits, other currencies).
+    pub ignored: usize,
+}
+
+/// One line of the reconciliation report.
+#[derive(Debug, Clone)]
+pub struct ReconLine {
+    /// 业务单号.
+    pub order_no: String,
+    /// Method.
+    pub method: String,
+    /// Provider.
+    pub provider: String,
+    /// Provider reference.
+    pub provider_ref: String,
+    /// Paid amount (fen).
+    pub paid_fen: i64,
+    /// Refunded amount (fen).
+    pub refunded_fen: i64,
+    /// Order price (fen).
+    pub due_fen: i64,
+    /// Order state label.
+    pub order_state: String,
+    /// `ok` or what is wrong.
+    pub check: String,
+}
+
+/// Fen as a plain yuan amount (`1234.50`).
+pub fn yuan(fen: i64) -> String {
+    let sign = if fen < 0 { "-" } else { "" };
+    let a = fen.unsigned_abs();
+    format!("{sign}{}.{:02}", a / 100, a % 100)
+}
+
+fn gw(e: GatewayError) -> AppError {
+    match e {
+        GatewayError::Unavailable(m) => AppError::Unavailable(m),
+        GatewayError::Refused(m) => AppError::Conflict(format!("支付机构拒绝了请求:{m}")),
+    }
+}
+
+fn conflict(m: &str) -> AppError {
+    AppError::Conflict(m.into())
+}
+
+const CHANGED: &str = "业务单已在其他页面被修改,请刷新页面后重试";
+
+/// The SMS template of FAQ (六).
+pub const FIN_FAILED_SMS: &str = "fin_failed";
+
+impl App {
+    fn pay(&self) -> &Payments {
+        &self.payments
+    }
+
+    /// The amount due for an order, from the catalogue price (fen).
+    pub fn amount_due(&self, o: &OrderRecord) -> AppResult<Money> {
+        let a = self.application_of(o)?;
+        let p = o
+            .draft
+            .project(&self.catalogue)
+            .ok_or_else(|| AppError::Internal("order without project".into()))?;
+        let (_, total) = a.price(p).map_err(|e| AppError::Internal(e.to_string()))?;
+        Ok(total)
+    }
+
+    async fn payment_view_of(&self, o: OrderRecord) -> AppResult<PaymentView> {
+        let amount = self.amount_due(&o)?;
+        let payments = self.pay().store.payments_of_order(o.id).await?;
+        let deposits = self.pay().store.deposits_of_order(o.id).await?;
+        let now = self.now();
+        let code_open = o.fin_state == FinState::Pending
+            && deposits
+                .first()
+                .is_some_and(|d| d.state == DepositState::Sent && d.expires_at > now);
+        let online_paid = payments
+            .iter()
+            .any(|p| p.method == ONLINE && p.state == PayState::Paid);
+        let can_resend = o.fin_state == FinState::Pending
+            && online_paid
+            && !code_open
+            && deposits.len() < self.pay().settings.max_deposits;
+        let masked_account = BankAccount::parse(&o.draft.form.bank_account)
+            .map(|a| a.masked())
+            .unwrap_or_default();
+        Ok(PaymentView {
+            unit_name: o.draft.form.unit_name.clone(),
+            masked_account,
+            order: o,
+            amount,
+            payments,
+            deposits,
+            code_open,
+            can_resend,
+        })
+    }
+
+    /// The payment page of one of the applicant's orders.
+    pub async fn payment_view(&self, user_id: i64, no: &str) -> AppResult<PaymentView> {
+        let o = self.my_order(user_id, no).await?;
+        if matches!(o.state, OrderState::Draft | OrderState::PendingVerification) {
+            return Err(conflict("请先完成申请资料提交和经办人在线认证,再进行缴费"));
+        }
+        self.payment_view_of(o).await
+    }
+
+    /// Payments of all of an applicant's orders (我的订单), by order.
+    pub async fn my_payments(&self, user_id: i64) -> AppResult<Vec<(String, PaymentRecord)>> {
+        let mut out = Vec::new();
+        for o in self.orders.orders_of_user(user_id).await? {
+            for p in self.pay().store.payments_of_order(o.id).await? {
+                out.push((o.no.to_string(), p));
+            }
+        }
+        Ok(out)
+    }
+
+    fn user_event(&self, user_id: i64, what: impl Into<String>) -> OrderEvent {
+        self.order_event_by(format!("user:{user_id}"), what)
+    }
+
+    /// 公对公转账汇款: the handler uploads the 汇款凭证 (same checks as the wizard's uploads);
+    /// the order moves 待支付 → 待审核, where review waits for the statement match.
+    pub async fn upload_voucher(&self, user_id: i64, no: &str, bytes: &[u8]) -> AppResult<()> {
+        let o = self.my_order(user_id, no).await?;
+        if o.state != OrderState::PendingPayment || !o.state.may_move(OrderState::InReview) {
+            return Err(conflict("当前业务单不在待支付状态,不能上传汇款凭证"));
+        }
+        let amount = self.amount_due(&o)?;
+        let file = uploads::check("file", bytes)?;
+        let blob = self.blobs.put(file.bytes).await?;
+        let now = self.now();
+        let what = format!(
+            "选择公对公转账汇款,上传汇款凭证(SHA-256 {}…),等待财务匹配到账",
+            &file.sha256[..16]
+        );
+        let change = OrderChange {
+            order_id: o.id,
+            expect: vec![OrderState::PendingPayment],
+            strict: true,
+            to: Some(OrderState::InReview),
+            paid_at: None,
+            fin_state: None,
+            draft: None,
+            event: self.user_event(user_id, what),
+        };
+        let p = NewPayment {
+            order_id: o.id,
+            order_no: o.no.to_string(),
+            method: BANK_TRANSFER,
+            provider: "bank".into(),
+            amount_fen: amount.fen(),
+            state: PayState::Voucher,
+            trade_no: format!("BT{}", secrets::random_hex(10)),
+            provider_ref: None,
+            voucher_blob: Some(blob.clone()),
+            at: now,
+        };
+        let fx = Effects::audit(self.event(
+            format!("user:{user_id}"),
+            "payment.voucher_uploaded",
+            format!("order:{}", o.no),
+            None,
+            serde_json::json!({"amount_fen": amount.fen()}),
+        ));
+        match self.pay().store.insert_payment(&p, Some(&change), fx).await {
+            Ok(Some(_)) => Ok(()),
+            Ok(None) => {
+                let _ = self.blobs.delete(&blob).await;
+                Err(conflict(CHANGED))
+            }
+            Err(e) => {
+                let _ = self.blobs.delete(&blob).await;
+                Err(e.into())
+            }
+        }
+    }
+
+    /// The voucher file of a payment, for its owner.
+    pub async fn voucher_file(
+        &self,
+        user_id: i64,
+        no: &str,
+        payment_id: i64,
+    ) -> AppResult<(String, Vec<u8>)> {
+        let o = self.my_order(user_id, no).await?;
+        let p = self
+            .pay()
+            .store
+            .payment_by_id(payment_id)
+            .await?
+            .filter(|p| p.order_id == o.id)
+            .ok_or(AppError::NotFound)?;
+        let blob = p.voucher_blob.ok_or(AppError::NotFound)?;
+        let bytes = self.blobs.get(&blob).await?;
+        let mime = uploads::sniff(&bytes).unwrap_or("application/octet-stream");
+        Ok((mime.into(), bytes))
+    }
+
+    /// 网厅缴费: starts an online payment through `gateway` for the amount due. The order
+    /// stays 待支付 until the gateway's verified notification arrives.
+    pub async fn start_online_payment(
+        &self,
+        user_id: i64,
+        no: &str,
+        gateway: &str,
+    ) -> AppResult<PayStart> {
+        let o = self.my_order(user_id, no).await?;
+        if o.state != OrderState::PendingPayment {
+            return Err(conflict("当前业务单不在待支付状态"));
+        }
+        let g = self
+            .pay()
+            .gateway(gateway)
+            .ok_or_else(|| AppError::invalid("gateway", "请选择支付方式(支付宝或微信)"))?
+            .clone();
+        let amount = self.amount_due(&o)?;
+        let trade_no = format!("{}P{}", o.no, secrets::random_hex(4).to_uppercase());
+        let p = NewPayment {
+            order_id: o.id,
+            order_no: o.no.to_string(),
+            method: ONLINE,
+            provider: g.name().into(),
+            amount_fen: amount.fen(),
+            state: PayState::Created,
+            trade_no: trade_no.clone(),
+            provider_ref: None,
+            voucher_blob: None,
+            at: self.now(),
+        };
+        let fx = Effects::audit(self.event(
+            format!("user:{user_id}"),
+            "payment.started",
+            format!("order:{}", o.no),
+            None,
+            serde_json::json!({"gateway": g.name(), "amount_fen": amount.fen(), "trade_no": trade_no}),
+        ));
+        self.pay()
+            .store
+            .insert_payment(&p, None, fx)
+            .await?
+            .ok_or_else(|| conflict(CHANGED))?;
+        let base = self.pay().settings.public_url.trim_end_matches('/');
+        let project = o
+            .draft
+            .project(&self.catalogue)
+            .map(|p| p.name.clone())
+            .unwrap_or_else(|| "数字证书".into());
+        g.start(&PayRequest {
+            trade_no,
+            amount_fen: amount.fen(),
+            subject: format!("{project} 业务单{}", o.no),
+            notify_url: format!("{base}/api/v1/callbacks/{}", g.name()),
+            return_url: format!("{base}/orders/{}/payment", o.no),
+        })
+        .await
+        .map_err(gw)
+    }
+
+    /// A gateway notification (`POST /api/v1/callbacks/{gateway}`): verified, checked for
+    /// merchant, order, amount and currency, and credited at most once however often it
+    /// arrives. Returns the answer the gateway expects; a refused notification is logged and
+    /// answered as a failure.
+    pub async fn payment_notify(&self, gateway: &str, n: &Notification) -> AppResult<Ack> {
+        let g = self
+            .pay()
+            .gateway(gateway)
+            .ok_or(AppError::NotFound)?
+            .clone();
+        match self.handle_notice(&*g, n).await {
+            Ok(()) => Ok(g.ack(true)),
+            Err(e) => {
+                tracing::warn!(payment.gateway = gateway, error = %e, "payment notification refused");
+                Ok(g.ack(false))
+            }
+        }
+    }
+
+    async fn handle_notice(&self, g: &dyn PaymentGateway, n: &Notification) -> AppResult<()> {
+        let notice = g
+            .verify(n, self.now())
+            .map_err(|e| AppError::Unauthorized(format!("签名验证失败: {e}")))?;
+        if notice.merchant != g.merchant() {
+            return Err(AppError::Unauthorized("商户号不符".into()));
+        }
+        let p = self
+            .pay()
+            .store
+            .payment_by_trade_no(&notice.trade_no)
+            .await?
+            .filter(|p| p.provider == g.name() && p.method == ONLINE)
+            .ok_or(AppError::NotFound)?;
+        if notice.currency != p.currency {
+            return Err(conflict("币种不符"));
+        }
+        if notice.amount_fen != p.amount_fen {
+            return Err(conflict("金额不符"));
+        }
+        match notice.status {
+            // Acknowledged, nothing to do: not paid (yet), or a close after the fact.
+            NoticeStatus::Pending | NoticeStatus::Closed => return Ok(()),
+            NoticeStatus::Paid => {}
+        }
+        if p.state != PayState::Created {
+            return Ok(()); // already credited: the same notification again
+        }
+        let o = self.order_by_no(&p.order_no).await?;
+        let now = self.now();
+        let change = OrderChange {
+            order_id: o.id,
+            expect: vec![OrderState::PendingPayment],
+            strict: false,
+            to: Some(OrderState::PendingFinancial),
+            paid_at: Some(now),
+            fin_state: None,
+            draft: None,
+            event: self.order_event_by(
+                "system".into(),
+                format!(
+                    "{}支付成功,金额{}元(交易号{}){}",
+                    g.label(),
+                    yuan(p.amount_fen),
+                    notice.provider_ref,
+                    if o.state == OrderState::PendingPayment {
+                        ",等待小额打款金融认证"
+                    } else {
+                        ",业务单已不在待支付状态,请财务核实(可退款)"
+                    }
+                ),
+            ),
+        };
+        let fx = Effects::audit(self.event(
+            format!("gateway:{}", g.name()),
+            "payment.credited",
+            format!("order:{}", o.no),
+            None,
+            serde_json::json!({"trade_no": p.trade_no, "amount_fen": p.amount_fen, "provider_ref": notice.provider_ref}),
+        ));
+        let credited = self
+            .pay()
+            .store
+            .credit_payment(p.id, &notice.provider_ref, now, &change, fx)
+            .await?;
+        if credited && o.state == OrderState::PendingPayment && o.fin_state != FinState::Passed {
+            // The order moved to 待金融认证: send the micro-deposit. A failure here leaves
+            // the order waiting; the handler may ask for it again.
+            let fresh = self.order_by_no(o.no.as_str()).await?;
+            if let Err(e) = self.send_deposit_for(&fresh, "system".into()).await {
+                tracing::warn!(order.no = %o.no, error = %e, "micro-deposit not sent");
+            }
+        }
+        Ok(())
+    }
+
+    async fn send_deposit_for(&self, o: &OrderRecord, actor: String) -> AppResult<()> {
+        let fx = Effects::audit(self.event(
+            actor,
+            "payment.micro_deposit_sent",
+            format!("order:{}", o.no),
+            None,
+            serde_json::json!({"provider": self.pay().payouts.name()}),
+        ));
+        self.send_deposit_with_change(o, None, fx).await
+    }
+
+    fn deposit_code_hash(&self, order_no: &str, code: &str) -> String {
+        secrets::code_hash(&self.code_key, order_no, "micro_deposit", code)
+    }
+
+    /// 个人中心 → 我的订单: the handler enters the code from the micro-deposit's memo. The
+    /// right code passes 金融认证 and the order enters review; five wrong codes void it
+    /// (FAQ 六 failure); an expired code is refused.
+    pub async fn enter_deposit_code(&self, user_id: i64, no: &str, code: &str) -> AppResult<()> {
+        let o = self.my_order(user_id, no).await?;
+        let code = code.trim();
+        if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(AppError::invalid(
+                "code",
+                "请输入6位数字验证码(见对公账户入账附言)",
+            ));
+        }
+        if o.fin_state == FinState::Passed {
+            return Err(conflict("金融认证已通过"));
+        }
+        let d = self
+            .pay()
+            .store
+            .deposits_of_order(o.id)
+            .await?
+            .into_iter()
+            .next()
+            .filter(|d| d.state == DepositState::Sent)
+            .ok_or_else(|| conflict("没有待验证的小额打款,请重新发起打款"))?;
+        let now = self.now();
+        if d.expires_at <= now {
+            return Err(AppError::invalid("code", "验证码已过期,请重新发起小额打款"));
+        }
+        let ok =
+            secrets::constant_time_eq(&self.deposit_code_hash(o.no.as_str(), code), &d.code_hash);
+        if ok {
+            let change = OrderChange {
+                order_id: o.id,
+                expect: vec![OrderState::PendingFinancial],
+                strict: false,
+                to: Some(OrderState::InReview),
+                paid_at: None,
+                fin_state: Some(FinState::Passed),
+                draft: None,
+                event: self.user_event(
+                    user_id,
+                    "小额打款验证码正确,金融认证通过,进入资料审核(待审核)",
+                ),
+            };
+            let fx = Effects::audit(self.event(
+                format!("user:{user_id}"),
+                "payment.fin_passed",
+                format!("order:{}", o.no),
+                None,
+                serde_json::json!({"deposit": d.id}),
+            ));
+            if self
+                .pay()
+                .store
+                .decide_deposit(Some(d.id), DepositState::Passed, now, &change, fx)
+                .await?
+            {
+                return Ok(());
+            }
+            return Err(conflict(CHANGED));
+        }
+        let max = self.pay().settings.max_code_attempts;
+        let reason = format!("小额打款验证码连续{max}次输入错误,验证码已作废");
+        let (change, fx) = self.fin_failure(&o, &reason, format!("user:{user_id}"))?;
+        let n = self
+            .pay()
+            .store
+            .deposit_wrong(d.id, max, &change, fx)
+            .await?;
+        if n >= max {
+            Err(AppError::invalid(
+                "code",
+                format!("{reason}。请按短信提示重新填写金融认证信息"),
+            ))
+        } else {
+            Err(AppError::invalid(
+                "code",
+                format!("验证码错误,还可输入{}次", max - n),
+            ))
+        }
+    }
+
+    /// The order change and effects of a 金融认证 failure (FAQ 六): fin_state failed, the
+    /// guide's SMS with the reason to the handler.
+    fn fin_failure(
+        &self,
+        o: &OrderRecord,
+        reason: &str,
+        actor: String,
+    ) -> AppResult<(OrderChange, Effects)> {
+        let change = OrderChange {
+            order_id: o.id,
+            expect: OrderState::ALL.to_vec(),
+            strict: false,
+            to: None,
+            paid_at: None,
+            fin_state: Some(FinState::Failed),
+            draft: None,
+            event: self.order_event_by(actor.clone(), format!("金融认证不通过:{reason}")),
+        };
+        let mut fx = Effects::audit(self.event(
+            actor,
+            "payment.fin_failed",
+            format!("order:{}", o.no),
+            None,
+            serde_json::json!({"reason": reason}),
+        ));
+        if let Ok(phone) = Phone::parse(&o.draft.form.handler_phone) {
+            fx.sms.push(OutgoingSms {
+                phone,
+                template: FIN_FAILED_SMS.into(),
+                params: vec![
+                    ("unit".into(), o.draft.form.unit_name.clone()),
+                    ("reason".into(), reason.into()),
+                    ("order_no".into(), o.no.to_string()),
+                ],
+                order_no: Some(o.no.to_string()),
+                queued_at: self.now(),
+            });
+        }
+        Ok((change, fx))
+    }
+
+    /// Asks for a new micro-deposit (the earlier code is void), within the per-order limit.
+    pub async fn resend_deposit(&self, user_id: i64, no: &str) -> AppResult<()> {
+        let v = self.payment_view(user_id, no).await?;
+        if !v.can_resend {
+            return Err(conflict(&format!(
+                "当前不能重新打款(每个业务单最多{}次,且需在上一笔验证码作废或过期后)",
+                self.pay().settings.max_deposits
+            )));
+        }
+        self.send_deposit_for(&v.order, format!("user:{user_id}"))
+            .await
+    }
+
+    /// FAQ (六): after a failure the handler re-fills 金融认证信息 (only those three fields);
+    /// 金融认证 is pending again and a new micro-deposit goes out.
+    pub async fn refill_financial(
+        &self,
+        user_id: i64,
+        no: &str,
+        account_name: &str,
+        bank_name: &str,
+        account: &str,
+    ) -> AppResult<()> {
+        let o = self.my_order(user_id, no).await?;
+        if o.fin_state != FinState::Failed || o.state.is_final() {
+            return Err(conflict(
+                "只有金融认证未通过的业务单可以重新填写金融认证信息",
+            ));
+        }
+        let name = UnitName::parse(account_name)
+            .map_err(|e| AppError::invalid("bank_account_name", e.to_string()))?;
+        if name.as_str() != o.draft.form.unit_name.trim() {
+            return Err(AppError::invalid(
+                "bank_account_name",
+                "开户名须与单位名称一致",
+            ));
+        }
+        let bank = BankName::parse(bank_name)
+            .map_err(|e| AppError::invalid("bank_name", e.to_string()))?;
+        let acct = BankAccount::parse(account)
+            .map_err(|e| AppError::invalid("bank_account", e.to_string()))?;
+        let mut d = o.draft.clone();
+        d.form.bank_account_name = name.as_str().into();
+        d.form.bank_name = bank.as_str().into();
+        d.form.bank_account = acct.as_str().into();
+        let change = OrderChange {
+            order_id: o.id,
+            expect: OrderState::ALL.to_vec(),
+            strict: true,
+            to: None,
+            paid_at: None,
+            fin_state: Some(FinState::Pending),
+            draft: Some(d.clone()),
+            event: self.user_event(user_id, "重新填写金融认证信息,重新小额打款"),
+        };
+        let fx = Effects::audit(self.event(
+            format!("user:{user_id}"),
+            "payment.fin_refilled",
+            format!("order:{}", o.no),
+            None,
+            serde_json::json!({}),
+        ));
+        // Only the order changes here: an empty payment insert is not needed, so the deposit
+        // insert carries the change.
+        let mut o2 = o.clone();
+        o2.draft = d;
+        self.send_deposit_with_change(&o2, Some(change), fx).await
+    }
+
+    async fn send_deposit_with_change(
+        &self,
+        o: &OrderRecord,
+        change: Option<OrderChange>,
+        fx: Effects,
+    ) -> AppResult<()> {
+        let f = &o.draft.form;
+        let code = secrets::six_digit_code();
+        let amount_fen = 1 + i64::from(rand::random::<u8>() % 99);
+        let memo = format!("深圳CA金融认证验证码{code}");
+        let reference = format!("MD{}", secrets::random_hex(8).to_uppercase());
+        let provider_ref = self
+            .pay()
+            .payouts
+            .send(&Payout {
+                reference,
+                account_name: f.bank_account_name.clone(),
+                bank_name: f.bank_name.clone(),
+                account: f.bank_account.clone(),
+                amount_fen,
+                memo: memo.clone(),
+            })
+            .await
+            .map_err(gw)?;
+        let now = self.now();
+        let d = NewDeposit {
+            order_id: o.id,
+            order_no: o.no.to_string(),
+            provider: self.pay().payouts.name().into(),
+            provider_ref,
+            amount_fen,
+            account_name: f.bank_account_name.clone(),
+            account: f.bank_account.clone(),
+            memo,
+            code_hash: self.deposit_code_hash(o.no.as_str(), &code),
+            at: now,
+            expires_at: now + self.pay().settings.code_ttl_ms,
+        };
+        self.pay()
+            .store
+            .insert_deposit(&d, change.as_ref(), fx)
+            .await?
+            .ok_or_else(|| conflict(CHANGED))?;
+        Ok(())
+    }
+
+    /// Finance: 金融认证 fails (payout bounced, account name mismatch…): the handler gets the
+    /// FAQ (六) SMS with `reason` and may re-fill 金融认证信息.
+    pub async fn fail_financial(
+        &self,
+        actor: &StaffActor,
+        no: &str,
+        reason: &str,
+    ) -> AppResult<()> {
+        actor.require(Permission::ManagePayments)?;
+        let reason = reason.trim();
+        if reason.is_empty() || reason.chars().count() > 200 {
+            return Err(AppError::invalid("reason", "请填写驳回原因(不超过200字)"));
+        }
+        let o = self.order_by_no(no).await?;
+        if o.fin_state == FinState::Failed {
+            return Err(conflict("该业务单的金融认证已是未通过状态"));
+        }
+        let (change, fx) = self.fin_failure(&o, reason, actor.audit_name())?;
+        // Void the open deposit, if any, with the change; otherwise change the order alone.
+        let open = self
+            .pay()
+            .store
+            .deposits_of_order(o.id)
+            .await?
+            .into_iter()
+            .find(|d| d.state == DepositState::Sent);
+        let done = self
+            .pay()
+            .store
+            .decide_deposit(
+                open.map(|d| d.id),
+                DepositState::Failed,
+                self.now(),
+                &change,
+                fx,
+            )
+            .await?;
+        if done {
+            Ok(())
+        } else {
+            Err(conflict(CHANGED))
+        }
+    }
+
+    // ---- bank statements ----
+
+    /// Imports a bank statement (camt.053 or CSV) and matches its credits: amount = price,
+    /// payer name = unit name and the order number in the memo → matched (paid; the payer
+    /// account equal to 金融认证信息 passes 金融认证); anything partial or ambiguous → the
+    /// manual queue. The same file or entry again changes nothing. `actor` is `None` for the
+    /// command line.
+    pub async fn import_statement(
+        &self,
+        actor: Option<&StaffActor>,
+        file_name: &str,
+        bytes: &[u8],
+    ) -> AppResult<ImportReport> {
+        if let Some(a) = actor {
+            a.require(Permission::ManagePayments)?;
+        }
+        let who = actor
+            .map(|a| a.audit_name())
+            .unwrap_or_else(|| "cli".into());
+        let st = statement::parse(bytes).map_err(|e| AppError::invalid("file", e.0))?;
+        let sha = {
+            use sha2::Digest;
+            hex::encode(sha2::Sha256::digest(bytes))
+        };
+        let mut report = ImportReport {
+            format: st.format.into(),
+            entries: st.entries.len(),
+            ..Default::default()
+        };
+        let name: String = file_name
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(200)
+            .collect();
+        match self
+            .pay()
+            .store
+            .insert_statement(
+                &NewStatement {
+                    sha256: sha.clone(),
+                    format: st.format,
+                    file_name: name,
+                    imported_by: who.clone(),
+                    at: self.now(),
+                },
+                &st.entries,
+            )
+            .await?
+        {
+            None => report.duplicate_file = true,
+            Some((_, n)) => report.new_entries = n,
+        }
+        report.ignored = st
+            .entries
+            .iter()
+            .filter(|e| !e.credit || e.currency != "CNY")
+            .count();
+        // Match every credit not decided yet (also those left by an interrupted import).
+        for c in self.pay().store.credits_in_state(CreditState::New).await? {
+            let (decided, order) = self.auto_match(&c).await?;
+            match decided {
+                Ok(()) => report
+                    .matched
+                    .push((c.entry_ref.clone(), order.unwrap_or_default())),
+                Err(reason) => report.manual.push((c.entry_ref.clone(), reason)),
+            }
+        }
+        if !report.duplicate_file {
+            let _ = self
+                .store
+                .append_audit(vec![self.event(
+                    who,
+                    "payment.statement_imported",
+                    format!("statement:{}", &sha[..16]),
+                    actor.and_then(|a| a.ip.as_deref()),
+                    serde_json::json!({"format": report.format, "entries": report.entries, "new": report.new_entries, "matched": report.matched.len(), "manual": report.manual.len()}),
+                )])
+                .await;
+        }
+        Ok(report)
+    }
+
+    /// Tries to match one new credit; `Err(reason)` when it went to the manual queue.
+    async fn auto_match(
+        &self,
+        c: &CreditRecord,
+    ) -> AppResult<(Result<(), String>, Option<String>)> {
+        let nos = statement::order_numbers_in(&c.memo);
+        let manual = |reason: String, order: Option<String>| CreditDecision {
+            credit_id: c.id,
+            from: vec![CreditState::New],
+            to: CreditState::Manual,
+            order_no: order,
+            reason,
+            decided_by: None,
+            at: self.now(),
+        };
+        let reason = match nos.as_slice() {
+            [] => Some(("附言中没有业务单号".to_string(), None::<String>)),
+            [_, _, ..] => Some((format!("附言中有多个业务单号:{}", nos.join("、")), None)),
+            [no] => match self.order_by_no(no).await {
+                Err(AppError::NotFound) => Some((format!("业务单{no}不存在"), None)),
+                Err(e) => return Err(e),
+                Ok(o) => match self.match_problem(&o, c)? {
+                    Some(p) => Some((p, Some(no.clone()))),
+                    None => {
+                        let ok = self
+                            .settle_credit(&o, c, None, vec![CreditState::New])
+                            .await?;
+                        if ok {
+                            return Ok((Ok(()), Some(no.clone())));
+                        }
+                        Some(("业务单状态已变化".to_string(), Some(no.clone())))
+                    }
+                },
+            },
+        };
+        let (reason, order) = reason.unwrap_or_default();
+        self.pay()
+            .store
+            .decide_credit(
+                &manual(reason.clone(), order.clone()),
+                None,
+                None,
+                Effects::default(),
+            )
+            .await?;
+        Ok((Err(reason), order))
+    }
+
+    /// Why `c` does not pay `o` exactly (None when it does).
+    fn match_problem(&self, o: &OrderRecord, c: &CreditRecord) -> AppResult<Option<String>> {
+        if o.paid_at.is_some() {
+            return Ok(Some("该业务单已到账(重复付款?)".into()));
+        }
+        if !matches!(
+            o.state,
+            OrderState::PendingPayment | OrderState::InReview | OrderState::Rejected
+        ) {
+            return Ok(Some(format!("业务单状态为“{}”,不能入账", o.state.label())));
+        }
+        let due = self.amount_due(o)?;
+        let mut problems = Vec::new();
+        if due.fen() != c.amount_fen {
+            problems.push(format!(
+                "金额不符(应付{}元,到账{}元)",
+                yuan(due.fen()),
+                yuan(c.amount_fen)
+            ));
+        }
+        if c.payer_name.trim() != o.draft.form.unit_name.trim() {
+            problems.push("付款人名称与单位名称不一致".into());
+        }
+        Ok(if problems.is_empty() {
+            None
+        } else {
+            Some(problems.join(";"))
+        })
+    }
+
+    /// Marks `c` matched to `o`: the bank-transfer payment paid, `paid_at` set, 金融认证
+    /// passed when the payer account is the declared one, 待支付 → 待审核.
+    async fn settle_credit(
+        &self,
+        o: &OrderRecord,
+        c: &CreditRecord,
+        actor: Option<&StaffActor>,
+        from: Vec<CreditState>,
+    ) -> AppResult<bool> {
+        let now = self.now();
+        let same_account = c.payer_account.trim() == o.draft.form.bank_account.trim();
+        let who = actor
+            .map(|a| a.audit_name())
+            .unwrap_or_else(|| "system".into());
+        let fin = if same_account && o.fin_state == FinState::Pending {
+            Some(FinState::Passed)
+        } else {
+            None
+        };
+        let change = OrderChange {
+            order_id: o.id,
+            expect: vec![OrderState::PendingPayment],
+            strict: false,
+            to: Some(OrderState::InReview),
+            paid_at: Some(now),
+            fin_state: fin,
+            draft: None,
+            event: self.order_event_by(
+                who.clone(),
+                format!(
+                    "公对公转账到账{}元(银行流水{}){}",
+                    yuan(c.amount_fen),
+                    c.entry_ref,
+                    if fin.is_some() {
+                        ",付款账户与金融认证信息一致,金融认证通过"
+                    } else {
+                        ",付款账户与金融认证信息不一致,金融认证待核实"
+                    }
+                ),
+            ),
+        };
+        let p = NewPayment {
+            order_id: o.id,
+            order_no: o.no.to_string(),
+            method: BANK_TRANSFER,
+            provider: "bank".into(),
+            amount_fen: c.amount_fen,
+            state: PayState::Paid,
+            trade_no: format!("BT{}", secrets::random_hex(10)),
+            provider_ref: Some(c.entry_ref.clone()),
+            voucher_blob: None,
+            at: now,
+        };
+        let d = CreditDecision {
+            credit_id: c.id,
+            from,
+            to: CreditState::Matched,
+            order_no: Some(o.no.to_string()),
+            reason: if actor.is_some() {
+                "财务人工匹配".into()
+            } else {
+                "自动匹配:金额、付款人名称、附言业务单号一致".into()
+            },
+            decided_by: actor.map(|a| a.audit_name()),
+            at: now,
+        };
+        let fx = Effects::audit(self.event(
+            who,
+            "payment.bank_matched",
+            format!("order:{}", o.no),
+            actor.and_then(|a| a.ip.as_deref()),
+            serde_json::json!({"entry_ref": c.entry_ref, "amount_fen": c.amount_fen, "fin_passed": fin.is_some()}),
+        ));
+        Ok(self
+            .pay()
+            .store
+            .decide_credit(&d, Some(&p), Some(&change), fx)
+            .await?)
+    }
+
+    /// Finance: the credits (manual queue first when `only_manual`).
+    pub async fn finance_credits(
+        &self,
+        actor: &StaffActor,
+        only_manual: bool,
+    ) -> AppResult<Vec<CreditRecord>> {
+        actor.require(Permission::ManagePayments)?;
+        Ok(if only_manual {
+            self.pay()
+                .store
+                .credits_in_state(CreditState::Manual)
+                .await?
+        } else {
+            self.pay().store.credits(500).await?
+        })
+    }
+
+    /// Finance matches a credit from the manual queue to an order by hand (the amount must
+    /// still be the price; names and memo may differ).
+    pub async fn finance_match(
+        &self,
+        actor: &StaffActor,
+        credit_id: i64,
+        no: &str,
+    ) -> AppResult<()> {
+        actor.require(Permission::ManagePayments)?;
+        let c = self
+            .pay()
+            .store
+            .credit_by_id(credit_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        if c.state != CreditState::Manual {
+            return Err(conflict("该笔到账不在人工处理队列中"));
+        }
+        let o = self
+            .order_by_no(no.trim())
+            .await
+            .map_err(|_| AppError::invalid("order_no", "业务单号不存在"))?;
+        if o.paid_at.is_some() {
+            return Err(AppError::invalid("order_no", "该业务单已到账"));
+        }
+        if !matches!(
+            o.state,
+            OrderState::PendingPayment | OrderState::InReview | OrderState::Rejected
+        ) {
+            return Err(AppError::invalid(
+                "order_no",
+                format!("业务单状态为“{}”,不能入账", o.state.label()),
+            ));
+        }
+        let due = self.amount_due(&o)?;
+        if due.fen() != c.amount_fen {
+            return Err(AppError::invalid(
+                "order_no",
+                format!(
+                    "金额不符:应付{}元,到账{}元",
+                    yuan(due.fen()),
+                    yuan(c.amount_fen)
+                ),
+            ));
+        }
+        if self
+            .settle_credit(&o, &c, Some(actor), vec![CreditState::Manual])
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(conflict(CHANGED))
+        }
+    }
+
+    /// Finance rejects a credit from the manual queue (to be returned to the payer) with a
+    /// reason.
+    pub async fn finance_reject(
+        &self,
+        actor: &StaffActor,
+        credit_id: i64,
+        reason: &str,
+    ) -> AppResult<()> {
+        actor.require(Permission::ManagePayments)?;
+        let reason = reason.trim();
+        if reason.is_empty() || reason.chars().count() > 200 {
+            return Err(AppError::invalid("reason", "请填写退回原因(不超过200字)"));
+        }
+        let c = self
+            .pay()
+            .store
+            .credit_by_id(credit_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let d = CreditDecision {
+            credit_id,
+            from: vec![CreditState::Manual],
+            to: CreditState::Rejected,
+            order_no: c.order_no.clone(),
+            reason: reason.into(),
+            decided_by: Some(actor.audit_name()),
+            at: self.now(),
+        };
+        let fx = Effects::audit(self.event(
+            actor.audit_name(),
+            "payment.bank_rejected",
+            format!("credit:{}", c.entry_ref),
+            actor.ip.as_deref(),
+            serde_json::json!({"reason": reason}),
+        ));
+        if self.pay().store.decide_credit(&d, None, None, fx).await? {
+            Ok(())
+        } else {
+            Err(conflict("该笔到账不在人工处理队列中"))
+        }
+    }
+
+    // ---- refunds and reconciliation ----
+
+    /// Finance refunds a paid payment of a cancelled or rejected order, through its gateway
+    /// (online) or as a recorded bank transfer back (bank).
+    pub async fn refund(&self, actor: &StaffActor, payment_id: i64, reason: &str) -> AppResult<()> {
+        actor.require(Permission::ManagePayments)?;
+        let reason = reason.trim();
+        if reason.is_empty() || reason.chars().count() > 200 {
+            return Err(AppError::invalid("reason", "请填写退款原因(不超过200字)"));
+        }
+        let p = self
+            .pay()
+            .store
+            .payment_by_id(payment_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        if p.state != PayState::Paid {
+            return Err(conflict("只有已到账的款项可以退款"));
+        }
+        let o = self.order_by_no(&p.order_no).await?;
+        if !matches!(o.state, OrderState::Cancelled | OrderState::Rejected) {
+            return Err(conflict("只有已取消或已驳回的业务单可以退款"));
+        }
+        let refund_no = format!("RF{}", secrets::random_hex(8).to_uppercase());
+        let refund_ref = if p.method == ONLINE {
+            let g = self
+                .pay()
+                .gateway(&p.provider)
+                .ok_or_else(|| {
+                    AppError::Internal(format!("gateway {} not configured", p.provider))
+                })?
+                .clone();
+            g.refund(&RefundRequest {
+                trade_no: p.trade_no.clone(),
+                refund_no: refund_no.clone(),
+                total_fen: p.amount_fen,
+                amount_fen: p.amount_fen,
+                reason: reason.into(),
+            })
+            .await
+            .map_err(gw)?
+        } else {
+            format!("线下转账退回 {refund_no}")
+        };
+        let fx = Effects::audit(self.event(
+            actor.audit_name(),
+            "payment.refunded",
+            format!("order:{}", p.order_no),
+            actor.ip.as_deref(),
+            serde_json::json!({"payment": p.id, "amount_fen": p.amount_fen, "refund_ref": refund_ref, "reason": reason}),
+        ));
+        if self
+            .pay()
+            .store
+            .refund_payment(p.id, p.amount_fen, &refund_ref, self.now(), fx)
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(conflict("该款项已退款"))
+        }
+    }
+
+    /// Finance: paid orders not yet refunded whose order is cancelled or rejected.
+    pub async fn refundable(&self, actor: &StaffActor) -> AppResult<Vec<PaymentRecord>> {
+        actor.require(Permission::ManagePayments)?;
+        let mut out = Vec::new();
+        for st in [OrderState::Cancelled, OrderState::Rejected] {
+            for o in self.orders.orders_in_state(st).await? {
+                for p in self.pay().store.payments_of_order(o.id).await? {
+                    if p.state == PayState::Paid {
+                        out.push(p);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The reconciliation report of one Beijing day (`YYYY-MM-DD`): every payment paid or
+    /// refunded that day against its order.
+    pub async fn reconciliation(&self, actor: &StaffActor, day: &str) -> AppResult<Vec<ReconLine>> {
+        actor.require(Permission::ManagePayments)?;
+        let date = domain::Date::parse(day)
+            .map_err(|_| AppError::invalid("day", "日期格式应为YYYY-MM-DD"))?;
+        let from = date.days_since_epoch() * 86_400_000 - 8 * 3_600_000;
+        let rows = self
+            .pay()
+            .store
+            .payments_between(from, from + 86_400_000)
+            .await?;
+        let mut out = Vec::new();
+        for p in rows {
+            let o = self.order_by_no(&p.order_no).await?;
+            let due = self.amount_due(&o).map(|m| m.fen()).unwrap_or(0);
+            let mut check = Vec::new();
+            if p.amount_fen != due {
+                check.push("金额与订单应付不符".to_string());
+            }
+            if o.paid_at.is_none() {
+                check.push("订单未记录到账".into());
+            }
+            out.push(ReconLine {
+                order_no: p.order_no.clone(),
+                method: if p.method == ONLINE {
+                    "网厅缴费"
+                } else {
+                    "公对公转账"
+                }
+                .into(),
+                provider: p.provider.clone(),
+                provider_ref: p.provider_ref.clone().unwrap_or_default(),
+                paid_fen: p.amount_fen,
+                refunded_fen: p.refunded_fen,
+                due_fen: due,
+                order_state: o.state.label().into(),
+                check: if check.is_empty() {
+                    "一致".into()
+                } else {
+                    check.join(";")
+                },
+            });
+        }
+        Ok(out)
+    }
+
+    /// The sandbox bank statement of the unit's accounts (`/sandbox/payouts`): every
+    /// micro-deposit the sandbox paid, with its memo.
+    pub async fn sandbox_payouts(&self) -> AppResult<Vec<DepositRecord>> {
+        if !self.pay().payouts.is_sandbox() {
+            return Err(AppError::NotFound);
+        }
+        Ok(self
+            .pay()
+            .store
+            .deposits_of_provider(self.pay().payouts.name(), 200)
+            .await?)
+    }
+
+    /// The sandbox gateway's 确认支付: it signs its notification with its own key and
+    /// delivers it to the same handler real gateways reach. Returns the order number.
+    pub async fn sandbox_pay(&self, trade_no: &str) -> AppResult<String> {
+        let p = self.sandbox_checkout(trade_no).await?;
+        let g = self
+            .pay()
+            .gateway("sandbox")
+            .ok_or(AppError::NotFound)?
+            .clone();
+        let n = g
+            .sandbox_notification(&p.trade_no, p.amount_fen)
+            .ok_or(AppError::NotFound)?;
+        let ack = self.payment_notify("sandbox", &n).await?;
+        if ack.status != 200 {
+            return Err(conflict("支付通知未被受理"));
+        }
+        Ok(p.order_no)
+    }
+
+    /// The sandbox gateway's checkout page: the payment behind `trade_no`, if it is a
+    /// sandbox one.
+    pub async fn sandbox_checkout(&self, trade_no: &str) -> AppResult<PaymentRecord> {
+        self.pay()
+            .store
+            .payment_by_trade_no(trade_no)
+            .await?
+            .filter(|p| p.provider == "sandbox")
+            .ok_or(AppError::NotFound)
+    }
+}
+
+/// The reconciliation report as CSV (UTF-8 with BOM for spreadsheet programs).
+pub fn reconciliation_csv(lines: &[ReconLine]) -> String {
+    let mut s = String::from("\u{feff}order_no,method,provider,provider_ref,paid_yuan,refunded_yuan,due_yuan,order_state,check\n");
+    let q = |v: &str| {
+        let v = v.trim_start_matches(['=', '+', '-', '@']);
+        format!("\"{}\"", v.replace('"', "\"\""))
+    };
+    for l in lines {
+        s.push_str(&format!(
+            "{},{},{},{},{},{},{},{},{}\n",
+            q(&l.order_no),
+            q(&l.method),
+            q(&l.provider),
+            q(&l.provider_ref),
+            yuan(l.paid_fen),
+            yuan(l.refunded_fen),
+            yuan(l.due_fen),
+            q(&l.order_state),
+            q(&l.check),
+        ));
+    }
+    s
+}

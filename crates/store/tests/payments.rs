@@ -1,0 +1,343 @@
+//! Payments, statements and micro-deposits on SQLite and on PostgreSQL: a credit happens
+//! once under concurrency and moves the order with it, a strict order change that fails
+//! writes nothing, statements and entries are imported once, accounts are sealed.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use app::model::Effects;
+use app::orders::{OrderEvent, OrderStore};
+use app::payments::statement::StatementEntry;
+use app::payments::{
+    CreditDecision, CreditState, DepositState, NewDeposit, NewPayment, NewStatement, OrderChange,
+    PayState, PaymentStore,
+};
+use app::ports::Store;
+use domain::order::{Draft, FinState, OrderState};
+use domain::{Date, Money, Phone};
+use store::testing::{fresh_store, Backend};
+use store::SqlStore;
+
+const T: i64 = 1_795_399_200_000;
+
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite { $( #[tokio::test] async fn $name() { super::$name(super::store(store::testing::Backend::Sqlite).await).await } )* }
+        mod postgres { $( #[tokio::test] async fn $name() { super::$name(super::store(store::testing::Backend::Postgres).await).await } )* }
+    };
+}
+
+on_both!(
+    a_credit_happens_once_and_moves_the_order,
+    a_failed_strict_change_writes_nothing,
+    statements_and_entries_import_once_and_accounts_are_sealed,
+    deposits_supersede_count_wrong_codes_and_void,
+);
+
+async fn store(backend: Backend) -> SqlStore {
+    fresh_store(backend, T).await.expect("fresh store")
+}
+
+fn ev(what: &str) -> OrderEvent {
+    OrderEvent {
+        at: T,
+        actor: "system".into(),
+        what: what.into(),
+    }
+}
+
+/// An order in `state`.
+async fn order(s: &SqlStore, state: OrderState) -> (i64, String) {
+    let u = s
+        .create_user(
+            &Phone::parse("13800138000").unwrap(),
+            None,
+            T,
+            Effects::default(),
+        )
+        .await
+        .map(|u| u.id)
+        .unwrap_or(1);
+    let o = s
+        .create_order(
+            u,
+            Date::new(2026, 11, 23).unwrap(),
+            &Draft::default(),
+            &ev("创建"),
+        )
+        .await
+        .unwrap();
+    assert!(s
+        .save_order(o.id, o.version, state, &o.draft, &ev("to state"))
+        .await
+        .unwrap());
+    (o.id, o.no.to_string())
+}
+
+fn payment(order_id: i64, no: &str, trade_no: &str, state: PayState) -> NewPayment {
+    NewPayment {
+        order_id,
+        order_no: no.into(),
+        method: app::payments::ONLINE,
+        provider: "sandbox".into(),
+        amount_fen: 240_000,
+        state,
+        trade_no: trade_no.into(),
+        provider_ref: None,
+        voucher_blob: None,
+        at: T,
+    }
+}
+
+fn change(order_id: i64, from: OrderState, to: OrderState, strict: bool) -> OrderChange {
+    OrderChange {
+        order_id,
+        expect: vec![from],
+        strict,
+        to: Some(to),
+        paid_at: Some(T + 5),
+        fin_state: None,
+        draft: None,
+        event: ev("paid"),
+    }
+}
+
+async fn a_credit_happens_once_and_moves_the_order(s: SqlStore) {
+    let (id, no) = order(&s, OrderState::PendingPayment).await;
+    let p = s
+        .insert_payment(
+            &payment(id, &no, "T1", PayState::Created),
+            None,
+            Effects::default(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let before = s
+        .order_by_no(&domain::OrderNo::parse(&no).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let c = change(
+        id,
+        OrderState::PendingPayment,
+        OrderState::PendingFinancial,
+        false,
+    );
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (s, c) = (s.clone(), c.clone());
+        tasks.push(tokio::spawn(async move {
+            s.credit_payment(p.id, "GW1", T + 5, &c, Effects::default())
+                .await
+                .unwrap()
+        }));
+    }
+    let mut wins = 0;
+    for t in tasks {
+        wins += usize::from(t.await.unwrap());
+    }
+    assert_eq!(wins, 1);
+    let o = s.order_by_no(&before.no).await.unwrap().unwrap();
+    assert_eq!(
+        (o.state, o.paid_at),
+        (OrderState::PendingFinancial, Some(T + 5))
+    );
+    assert_eq!(
+        o.version,
+        before.version + 1,
+        "the version moved: concurrent saves notice"
+    );
+    assert!(!s
+        .save_order(
+            before.id,
+            before.version,
+            OrderState::Cancelled,
+            &before.draft,
+            &ev("stale")
+        )
+        .await
+        .unwrap());
+    let p = s.payment_by_trade_no("T1").await.unwrap().unwrap();
+    assert_eq!(
+        (p.state, p.provider_ref.as_deref()),
+        (PayState::Paid, Some("GW1"))
+    );
+    // Refund once.
+    assert!(s
+        .refund_payment(p.id, 240_000, "RF1", T + 9, Effects::default())
+        .await
+        .unwrap());
+    assert!(!s
+        .refund_payment(p.id, 240_000, "RF2", T + 9, Effects::default())
+        .await
+        .unwrap());
+    assert_eq!(s.payments_between(T, T + 10).await.unwrap().len(), 1);
+}
+
+async fn a_failed_strict_change_writes_nothing(s: SqlStore) {
+    let (id, no) = order(&s, OrderState::Draft).await;
+    let c = change(id, OrderState::PendingPayment, OrderState::InReview, true);
+    let r = s
+        .insert_payment(
+            &payment(id, &no, "T2", PayState::Voucher),
+            Some(&c),
+            Effects::default(),
+        )
+        .await
+        .unwrap();
+    assert!(r.is_none());
+    assert!(s.payment_by_trade_no("T2").await.unwrap().is_none());
+    assert!(s.payments_of_order(id).await.unwrap().is_empty());
+}
+
+fn entry(r: &str, credit: bool, ccy: &str) -> StatementEntry {
+    StatementEntry {
+        entry_ref: r.into(),
+        booked_on: "2026-11-23".into(),
+        amount: Money::from_fen(240_000),
+        currency: ccy.into(),
+        credit,
+        payer_name: "深圳市某某科技有限公司".into(),
+        payer_account: "44201500100052526093".into(),
+        memo: "XB20261123000001".into(),
+    }
+}
+
+async fn statements_and_entries_import_once_and_accounts_are_sealed(s: SqlStore) {
+    let st = |sha: &str| NewStatement {
+        sha256: sha.into(),
+        format: "csv",
+        file_name: "a.csv".into(),
+        imported_by: "cli".into(),
+        at: T,
+    };
+    let e = [
+        entry("E1", true, "CNY"),
+        entry("E2", false, "CNY"),
+        entry("E3", true, "USD"),
+    ];
+    let (_, n) = s.insert_statement(&st("A"), &e).await.unwrap().unwrap();
+    assert_eq!(n, 3);
+    assert!(
+        s.insert_statement(&st("A"), &e).await.unwrap().is_none(),
+        "same file"
+    );
+    let (_, n) = s
+        .insert_statement(
+            &st("B"),
+            &[entry("E1", true, "CNY"), entry("E4", true, "CNY")],
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(n, 1, "E1 was seen");
+    let new = s.credits_in_state(CreditState::New).await.unwrap();
+    assert_eq!(
+        new.iter().map(|c| c.entry_ref.as_str()).collect::<Vec<_>>(),
+        ["E1", "E4"]
+    );
+    assert_eq!(new[0].payer_account, "44201500100052526093");
+    assert_eq!(
+        s.credits_in_state(CreditState::Ignored)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    let raw: Vec<u8> =
+        sqlx::query_scalar("SELECT payer_account_enc FROM bank_credits WHERE entry_ref = 'E1'")
+            .fetch_one(&s.db().pool)
+            .await
+            .unwrap();
+    assert!(!raw.windows(20).any(|w| w == b"44201500100052526093"));
+    // A decision happens once.
+    let d = CreditDecision {
+        credit_id: new[0].id,
+        from: vec![CreditState::New],
+        to: CreditState::Manual,
+        order_no: None,
+        reason: "test".into(),
+        decided_by: None,
+        at: T,
+    };
+    assert!(s
+        .decide_credit(&d, None, None, Effects::default())
+        .await
+        .unwrap());
+    assert!(!s
+        .decide_credit(&d, None, None, Effects::default())
+        .await
+        .unwrap());
+}
+
+async fn deposits_supersede_count_wrong_codes_and_void(s: SqlStore) {
+    let (id, no) = order(&s, OrderState::PendingFinancial).await;
+    let d = |r: &str| NewDeposit {
+        order_id: id,
+        order_no: no.clone(),
+        provider: "sandbox".into(),
+        provider_ref: r.into(),
+        amount_fen: 37,
+        account_name: "深圳市某某科技有限公司".into(),
+        account: "44201500100052526093".into(),
+        memo: "深圳CA金融认证验证码123456".into(),
+        code_hash: "h".into(),
+        at: T,
+        expires_at: T + 1000,
+    };
+    let first = s
+        .insert_deposit(&d("R1"), None, Effects::default())
+        .await
+        .unwrap()
+        .unwrap();
+    let second = s
+        .insert_deposit(&d("R2"), None, Effects::default())
+        .await
+        .unwrap()
+        .unwrap();
+    let all = s.deposits_of_order(id).await.unwrap();
+    assert_eq!((all[0].id, all[0].state), (second.id, DepositState::Sent));
+    assert_eq!(
+        (all[1].id, all[1].state),
+        (first.id, DepositState::Superseded)
+    );
+    assert_eq!(all[0].memo, "深圳CA金融认证验证码123456");
+    let fail = OrderChange {
+        order_id: id,
+        expect: OrderState::ALL.to_vec(),
+        strict: false,
+        to: None,
+        paid_at: None,
+        fin_state: Some(FinState::Failed),
+        draft: None,
+        event: ev("金融认证不通过"),
+    };
+    for i in 1..=3 {
+        assert_eq!(
+            s.deposit_wrong(second.id, 3, &fail, Effects::default())
+                .await
+                .unwrap(),
+            i
+        );
+    }
+    let o = s
+        .order_by_no(&domain::OrderNo::parse(&no).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(o.fin_state, FinState::Failed);
+    assert_eq!(
+        s.deposits_of_order(id).await.unwrap()[0].state,
+        DepositState::Void
+    );
+    assert!(!s
+        .decide_deposit(
+            Some(second.id),
+            DepositState::Passed,
+            T,
+            &fail,
+            Effects::default()
+        )
+        .await
+        .unwrap());
+}

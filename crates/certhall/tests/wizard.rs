@@ -199,7 +199,13 @@ async fn the_whole_wizard_through_the_pages() {
     let (s, body) = b.get("/templates/seal-form.pdf").await;
     assert!(s == StatusCode::OK && body.starts_with("%PDF"));
     let (s, loc, _) = b.form(&format!("/orders/{no}/submit"), &[]).await;
-    assert_eq!((s, loc), (StatusCode::SEE_OTHER, format!("/orders/{no}")));
+    assert_eq!(
+        (s, loc),
+        (StatusCode::SEE_OTHER, format!("/orders/{no}/identity")),
+        "after the uploads the PC shows the identity QR code"
+    );
+    let (s, body) = b.get(&format!("/orders/{no}/identity")).await;
+    assert!(s == StatusCode::OK && body.contains("经办人在线认证"), "{body}");
     let (_, body) = b.get(&format!("/orders/{no}")).await;
     for needle in [
         "待认证",
@@ -541,8 +547,12 @@ async fn the_api_follows_the_same_rules() {
     }
     let (s, v) = call(Method::POST, format!("/api/v1/orders/{no}/submit"), None).await;
     assert_eq!(
-        (s, v["state_label"].as_str()),
-        (StatusCode::OK, Some("待认证"))
+        (s, v["state_label"].as_str(), v["next"].as_str()),
+        (
+            StatusCode::OK,
+            Some("待认证"),
+            Some(&*format!("/orders/{no}/identity"))
+        )
     );
     let (_, v) = call(Method::GET, "/api/v1/orders".into(), None).await;
     assert_eq!(v["orders"][0]["state"], "pending_verification");

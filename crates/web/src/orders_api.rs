@@ -206,14 +206,18 @@ pub async fn upload(
     ok(json!({"uploaded": kind}))
 }
 
-/// `POST /api/v1/orders/{no}/submit`: the order moves to 待认证.
+/// `POST /api/v1/orders/{no}/submit`: the order moves to 待认证; `next` is the identity QR page.
 pub async fn submit(
     State(state): State<AppState>,
     user: ApiUser,
     Path(no): Path<String>,
 ) -> ApiResult {
     state.app.submit_order(user.user.id, &no).await?;
-    ok(json!({"state": "pending_verification", "state_label": "待认证"}))
+    ok(json!({
+        "state": "pending_verification",
+        "state_label": "待认证",
+        "next": format!("/orders/{no}/identity"),
+    }))
 }
 
 /// `POST /api/v1/orders/{no}/cancel`.

@@ -1069,7 +1069,9 @@ pub async fn upload_get(
     }
 }
 
-/// `POST /orders/{no}/submit`: 下一步 after the uploads; the order moves to 待认证.
+/// `POST /orders/{no}/submit`: 下一步 after the uploads; the order moves to 待认证 and the
+/// handler goes straight to the identity QR page (the guide: after the uploads the PC shows
+/// the QR code to scan with the phone).
 pub async fn submit(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -1077,7 +1079,7 @@ pub async fn submit(
     Path(no): Path<String>,
 ) -> Response {
     match state.app.submit_order(user.user.id, &no).await {
-        Ok(()) => see(format!("/orders/{no}")),
+        Ok(()) => see(format!("/orders/{no}/identity")),
         Err(AppError::Conflict(msg)) => match load(&state, &user, &no, None).await {
             Ok(o) if o.state == OrderState::Draft => {
                 let mut fr = frame(&state, &ctx, &user, &no, 4, "上传资料");

@@ -98,10 +98,29 @@ pub struct OrderSummary {
     pub unit_name: String,
     /// Where "继续办理" leads (a wizard step path segment).
     pub next: &'static str,
+    /// The wizard step a draft is at (meaningless for other states).
+    pub step: domain::order::Step,
     /// Created.
     pub created_at: Millis,
     /// Last change.
     pub updated_at: Millis,
+}
+
+impl OrderSummary {
+    /// What 我的业务单 shows as the state: a draft says which step it is at
+    /// ("草稿 · 第3步 录入信息"), any other state its label.
+    pub fn status(&self) -> String {
+        if self.state == OrderState::Draft {
+            format!(
+                "{} · 第{}步 {}",
+                self.state.label(),
+                self.step.number(),
+                self.step.title()
+            )
+        } else {
+            self.state.label().to_owned()
+        }
+    }
 }
 
 /// The result of saving the 录入信息 form.
@@ -440,6 +459,7 @@ impl App {
             .map(|o| OrderSummary {
                 unit_name: o.draft.form.unit_name.clone(),
                 next: step_path(&o.draft),
+                step: o.draft.next_step(),
                 no: o.no,
                 state: o.state,
                 created_at: o.created_at,

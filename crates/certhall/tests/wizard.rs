@@ -10,7 +10,7 @@ use reqwest::{multipart, StatusCode};
 use serde_json::{json, Value};
 
 use support::applicant::{
-    new_order, png, to_uploads, valid_fields, Browser, HANDLER_PHONE, ID, PDF,
+    new_order, png, submitted_order, to_uploads, valid_fields, Browser, HANDLER_PHONE, ID, PDF,
 };
 
 #[tokio::test]
@@ -653,4 +653,53 @@ async fn a_draft_survives_logout_and_another_browser() {
     let a = new_order(&other).await;
     assert_eq!(new_order(&other).await, a);
     assert_ne!(a, no);
+}
+
+/// The `<tr>` of 我的业务单 (or 未完成的业务单) that holds order `no`.
+fn row_of<'a>(body: &'a str, no: &str) -> &'a str {
+    body.split("<tr")
+        .find(|r| r.contains(&format!(">{no}<")))
+        .unwrap_or_else(|| panic!("no row for {no}: {body}"))
+}
+
+#[tokio::test]
+async fn the_order_list_says_which_step_a_draft_is_at() {
+    let hall = start(Backend::Sqlite).await;
+    let (b, submitted) = submitted_order(&hall, "13800138011").await;
+    let no = new_order(&b).await;
+    let (_, body) = b.get("/account").await;
+    let row = row_of(&body, &no);
+    assert!(
+        row.contains("草稿 · 第1步 电子认证服务协议")
+            && row.contains(&format!("href=\"/orders/{no}/agreement\">继续办理")),
+        "{row}"
+    );
+    b.form(&format!("/orders/{no}/agreement"), &[("agree", "1")])
+        .await;
+    b.form(
+        &format!("/orders/{no}/application"),
+        &[
+            ("project", "szjt-sm2"),
+            ("option", "szjt-platforms"),
+            ("acknowledged", "1"),
+        ],
+    )
+    .await;
+    let (_, body) = b.get("/account").await;
+    let row = row_of(&body, &no);
+    assert!(
+        row.contains("草稿 · 第3步 录入信息")
+            && row.contains(&format!("href=\"/orders/{no}/data\">继续办理")),
+        "{row}"
+    );
+    // Other states show their label, and no 继续办理.
+    let row = row_of(&body, &submitted);
+    assert!(
+        row.contains("<span class=\"tag\">待认证</span>") && !row.contains("继续办理"),
+        "{row}"
+    );
+    // 证书新办 lists the same unfinished draft with its step.
+    let (_, body) = b.get("/apply").await;
+    assert!(row_of(&body, &no).contains("草稿 · 第3步 录入信息"), "{body}");
+    assert!(!body.contains(&submitted));
 }

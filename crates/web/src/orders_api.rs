@@ -68,6 +68,7 @@ pub async fn list(State(state): State<AppState>, user: ApiUser) -> ApiResult {
         "order_no": o.no.as_str(),
         "state": o.state.as_str(),
         "state_label": o.state.label(),
+        "status": o.status(),
         "unit_name": o.unit_name,
         "next_step": o.next,
         "created_at": o.created_at,

@@ -195,7 +195,54 @@ async fn the_whole_wizard_through_the_pages() {
             .await
             .unwrap();
     assert_eq!(r.headers()["content-type"], "application/pdf");
+    // An uploaded file is a sandboxed document: it can never run script in the hall's origin.
+    let csp: Vec<_> = r
+        .headers()
+        .get_all("content-security-policy")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        csp.len(),
+        1,
+        "one policy, not the pages' one as well: {csp:?}"
+    );
+    assert!(
+        csp[0].starts_with("sandbox; default-src 'none'") && !csp[0].contains("script-src"),
+        "{csp:?}"
+    );
+    assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(
+        r.headers()["content-disposition"],
+        "inline; filename=\"letter.pdf\""
+    );
     assert_eq!(&r.bytes().await.unwrap()[..], PDF);
+    let r =
+        b.c.get(format!("{}/orders/{no}/uploads/person_id_0", b.base))
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(
+        (
+            r.headers()["content-type"].to_str().unwrap(),
+            r.headers()["content-disposition"].to_str().unwrap(),
+            r.headers()
+                .get_all("content-security-policy")
+                .iter()
+                .count()
+        ),
+        ("image/png", "inline; filename=\"person_id_0.png\"", 1)
+    );
+    // Pages keep their own policy.
+    let r =
+        b.c.get(format!("{}/orders/{no}", b.base))
+            .send()
+            .await
+            .unwrap();
+    assert!(r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .starts_with("default-src 'self'"));
     let (s, body) = b.get("/templates/seal-form.pdf").await;
     assert!(s == StatusCode::OK && body.starts_with("%PDF"));
     let (s, loc, _) = b.form(&format!("/orders/{no}/submit"), &[]).await;
@@ -205,7 +252,10 @@ async fn the_whole_wizard_through_the_pages() {
         "after the uploads the PC shows the identity QR code"
     );
     let (s, body) = b.get(&format!("/orders/{no}/identity")).await;
-    assert!(s == StatusCode::OK && body.contains("经办人在线认证"), "{body}");
+    assert!(
+        s == StatusCode::OK && body.contains("经办人在线认证"),
+        "{body}"
+    );
     let (_, body) = b.get(&format!("/orders/{no}")).await;
     for needle in [
         "待认证",
@@ -700,6 +750,9 @@ async fn the_order_list_says_which_step_a_draft_is_at() {
     );
     // 证书新办 lists the same unfinished draft with its step.
     let (_, body) = b.get("/apply").await;
-    assert!(row_of(&body, &no).contains("草稿 · 第3步 录入信息"), "{body}");
+    assert!(
+        row_of(&body, &no).contains("草稿 · 第3步 录入信息"),
+        "{body}"
+    );
     assert!(!body.contains(&submitted));
 }

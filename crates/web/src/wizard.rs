@@ -1057,14 +1057,7 @@ pub async fn upload_get(
     Path((no, kind)): Path<(String, String)>,
 ) -> Response {
     match state.app.uploaded_file(user.user.id, &no, &kind).await {
-        Ok((mime, bytes)) => (
-            [
-                (header::CONTENT_TYPE, mime),
-                (header::CONTENT_DISPOSITION, "inline".to_owned()),
-            ],
-            bytes,
-        )
-            .into_response(),
+        Ok((mime, bytes)) => crate::edge::untrusted_file(&mime, &kind, bytes),
         Err(e) => page_error(&state, &ctx, &user, e),
     }
 }

@@ -85,6 +85,15 @@ pub trait OrderStore: Send + Sync {
     ) -> StoreResult<bool>;
     /// The history of an order, oldest first.
     async fn order_events(&self, order_id: i64) -> StoreResult<Vec<OrderEvent>>;
+    /// The id of every blob some record refers to: the uploads of every order's draft (in
+    /// any state) and every other place a blob id is kept (identity photos…). The blob sweep
+    /// deletes old files not in this set, so a store that cannot tell says so (the default)
+    /// and nothing is swept.
+    async fn referenced_blobs(&self) -> StoreResult<std::collections::HashSet<String>> {
+        Err(crate::StoreError::Other(
+            "this store cannot list the blobs it refers to".into(),
+        ))
+    }
 }
 
 /// What a list shows of an order.

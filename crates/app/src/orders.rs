@@ -399,11 +399,7 @@ impl App {
                 return Err(step(e));
             }
         };
-        let what = format!(
-            "{}{label}(SHA-256 {}…)",
-            if old.is_some() { "替换" } else { "上传" },
-            &file.sha256[..16]
-        );
+        let what = uploads::upload_event(old.is_some(), &label, file.mime, size, &file.sha256);
         if let Err(e) = self
             .save(&o, OrderState::Draft, &d, self.order_event(user_id, what))
             .await

@@ -267,6 +267,26 @@ async fn the_whole_wizard_through_the_pages() {
     ] {
         assert!(body.contains(needle), "{needle}: {body}");
     }
+    // Uploads read as type and size; the SHA-256 (the evidence) is kept whole in the event
+    // and shown in a small muted span.
+    let o = hall.app.order_by_no(&no).await.unwrap();
+    let letter = &o.draft.uploads["letter"];
+    assert_eq!(letter.size, PDF.len() as u64);
+    let size = format!("{}B", PDF.len());
+    let (_, events) = hall.app.order_history(o.user_id, &no).await.unwrap();
+    let what = format!(
+        "替换授权委托书扫描件(PDF文件,{size},SHA-256 {})",
+        letter.sha256
+    );
+    assert!(events.iter().any(|e| e.what == what), "{what}");
+    let line = format!(
+        "替换授权委托书扫描件 · PDF文件 · {size} <span class=\"muted hash\" title=\"SHA-256 {}\">SHA-256 {}…</span>",
+        letter.sha256,
+        &letter.sha256[..16]
+    );
+    assert!(body.contains(&line), "{line}: {body}");
+    assert!(body.contains("上传营业执照扫描件 · PNG图片 · "), "{body}");
+    assert!(!body.contains("(SHA-256"), "{body}");
     // No more changes once submitted.
     let (s, _) = b.upload(&no, "letter", "a.png", png(4, 4)).await;
     assert_eq!(s, StatusCode::CONFLICT);

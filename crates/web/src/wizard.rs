@@ -1101,7 +1101,32 @@ struct OrderPage {
     next: &'static str,
     unit: String,
     created: String,
-    events: Vec<(String, String)>,
+    events: Vec<EventView>,
+}
+
+/// One line of 办理记录: when, what (for people), and the SHA-256 an upload recorded.
+struct EventView {
+    at: String,
+    text: String,
+    /// Hex digits as recorded (empty: none).
+    hash: String,
+}
+
+impl EventView {
+    fn of(e: app::orders::OrderEvent) -> Self {
+        let (text, hash) = app::uploads::split_event_hash(&e.what);
+        Self {
+            at: app::clock::format_beijing(e.at),
+            text,
+            hash: hash.unwrap_or_default(),
+        }
+    }
+
+    /// The hash as shown: its first 16 digits (the whole one is in the tooltip).
+    fn short_hash(&self) -> String {
+        let digits = self.hash.trim_end_matches('…');
+        format!("{}…", digits.get(..16).unwrap_or(digits))
+    }
 }
 
 /// `GET /orders/{no}`: state and history.
@@ -1122,10 +1147,7 @@ pub async fn order(
             next: app::orders::step_path(&o.draft),
             unit: o.draft.form.unit_name.clone(),
             created: app::clock::format_beijing(o.created_at),
-            events: ev
-                .into_iter()
-                .map(|e| (app::clock::format_beijing(e.at), e.what))
-                .collect(),
+            events: ev.into_iter().map(EventView::of).collect(),
         }),
         Err(e) => page_error(&state, &ctx, &user, e),
     }

@@ -41,6 +41,7 @@ impl App {
         let result = match job.kind.as_str() {
             SEND_SMS => self.send_outbox_sms(&job).await,
             crate::identity::PURGE_PHOTOS => self.run_identity_purge().await,
+            crate::blobs::SWEEP => self.run_blob_sweep().await,
             other => Err(GatewayError::Refused(format!("unknown job kind {other}"))),
         };
         let outcome = match result {

@@ -85,6 +85,15 @@ pub trait OrderStore: Send + Sync {
     ) -> StoreResult<bool>;
     /// The history of an order, oldest first.
     async fn order_events(&self, order_id: i64) -> StoreResult<Vec<OrderEvent>>;
+    /// The id of every blob some record refers to: the uploads of every order's draft (in
+    /// any state) and every other place a blob id is kept (identity photos…). The blob sweep
+    /// deletes old files not in this set, so a store that cannot tell says so (the default)
+    /// and nothing is swept.
+    async fn referenced_blobs(&self) -> StoreResult<std::collections::HashSet<String>> {
+        Err(crate::StoreError::Other(
+            "this store cannot list the blobs it refers to".into(),
+        ))
+    }
 }
 
 /// What a list shows of an order.
@@ -98,12 +107,31 @@ pub struct OrderSummary {
     pub unit_name: String,
     /// Where "继续办理" leads (a wizard step path segment).
     pub next: &'static str,
+    /// The wizard step a draft is at (meaningless for other states).
+    pub step: domain::order::Step,
     /// Created.
     pub created_at: Millis,
     /// Last change.
     pub updated_at: Millis,
     /// Expected review date (`YYYY年M月D日`) while 待审核.
     pub expected_review: Option<String>,
+}
+
+impl OrderSummary {
+    /// What 我的业务单 shows as the state: a draft says which step it is at
+    /// ("草稿 · 第3步 录入信息"), any other state its label.
+    pub fn status(&self) -> String {
+        if self.state == OrderState::Draft {
+            format!(
+                "{} · 第{}步 {}",
+                self.state.label(),
+                self.step.number(),
+                self.step.title()
+            )
+        } else {
+            self.state.label().to_owned()
+        }
+    }
 }
 
 /// The result of saving the 录入信息 form.
@@ -368,11 +396,7 @@ impl App {
                 return Err(step(e));
             }
         };
-        let what = format!(
-            "{}{label}(SHA-256 {}…)",
-            if old.is_some() { "替换" } else { "上传" },
-            &file.sha256[..16]
-        );
+        let what = uploads::upload_event(old.is_some(), &label, file.mime, size, &file.sha256);
         if let Err(e) = self
             .save(&o, o.state, &d, self.order_event(user_id, what))
             .await
@@ -454,6 +478,7 @@ impl App {
                 },
                 unit_name: o.draft.form.unit_name.clone(),
                 next: step_path(&o.draft),
+                step: o.draft.next_step(),
                 no: o.no,
                 state: o.state,
                 created_at: o.created_at,

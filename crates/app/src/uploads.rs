@@ -95,6 +95,68 @@ fn reencode(field: &'static str, mime: &'static str, bytes: &[u8]) -> AppResult<
     Ok(out.into_inner())
 }
 
+/// What kind of file a checked type is, in the words the pages use.
+pub fn kind_label(mime: &str) -> &'static str {
+    match mime {
+        "application/pdf" => "PDF文件",
+        "image/png" => "PNG图片",
+        "image/jpeg" => "JPG图片",
+        _ => "文件",
+    }
+}
+
+/// A file size for people: `980B`, `12.3KB`, `4.5MB`.
+pub fn size_label(bytes: u64) -> String {
+    const KB: f64 = 1024.0;
+    let b = bytes as f64;
+    if bytes < 1024 {
+        format!("{bytes}B")
+    } else if b < KB * KB {
+        format!("{:.1}KB", b / KB)
+    } else {
+        format!("{:.1}MB", b / (KB * KB))
+    }
+}
+
+/// The order event of an upload: what was uploaded, its type and size for people, and the
+/// full SHA-256 of the stored bytes as the evidence
+/// (`上传授权委托书扫描件(PNG图片,12.3KB,SHA-256 <64 hex>)`).
+pub fn upload_event(replaced: bool, label: &str, mime: &str, size: u64, sha256: &str) -> String {
+    format!(
+        "{}{label}({},{},SHA-256 {sha256})",
+        if replaced { "替换" } else { "上传" },
+        kind_label(mime),
+        size_label(size)
+    )
+}
+
+/// An order event's text split for showing it: the line people read
+/// (`上传授权委托书扫描件 · PNG图片 · 12.3KB`) and the SHA-256 it records, if any (as
+/// written: older events hold a 16-digit prefix ending in `…`). Other texts are returned
+/// unchanged with no hash.
+pub fn split_event_hash(what: &str) -> (String, Option<String>) {
+    const OPEN: char = '(';
+    const MARK: &str = "SHA-256 ";
+    let parsed = (|| {
+        let body = what.strip_suffix(')')?;
+        let open = body.rfind(OPEN)?;
+        let inner = &body[open + OPEN.len_utf8()..];
+        let at = inner.find(MARK)?;
+        let hash = &inner[at + MARK.len()..];
+        let digits = hash.strip_suffix('…').unwrap_or(hash);
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        let mut line = body[..open].to_owned();
+        for part in inner[..at].split(',').filter(|p| !p.trim().is_empty()) {
+            line.push_str(" · ");
+            line.push_str(part.trim());
+        }
+        Some((line, Some(hash.to_owned())))
+    })();
+    parsed.unwrap_or_else(|| (what.to_owned(), None))
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -153,5 +215,41 @@ mod tests {
         p[29..33].copy_from_slice(&crc.to_be_bytes());
         let e = check("f", &p).err().unwrap().to_string();
         assert!(e.contains("30000×30000"), "{e}");
+    }
+
+    #[test]
+    fn upload_events_keep_the_hash_and_read_well() {
+        let h = "ab".repeat(32);
+        let what = upload_event(false, "授权委托书扫描件", "image/png", 12_595, &h);
+        assert_eq!(
+            what,
+            format!("上传授权委托书扫描件(PNG图片,12.3KB,SHA-256 {h})")
+        );
+        assert_eq!(
+            split_event_hash(&what),
+            (
+                "上传授权委托书扫描件 · PNG图片 · 12.3KB".to_owned(),
+                Some(h.clone())
+            )
+        );
+        let what = upload_event(true, "营业执照", "application/pdf", 9 * 1024 * 1024, &h);
+        assert!(what.starts_with("替换营业执照(PDF文件,9.0MB,"), "{what}");
+        // Older events: a 16-digit prefix.
+        assert_eq!(
+            split_event_hash("上传营业执照(SHA-256 0123456789abcdef…)"),
+            (
+                "上传营业执照".to_owned(),
+                Some("0123456789abcdef…".to_owned())
+            )
+        );
+        for plain in [
+            "创建业务单",
+            "保存申请信息(3位申请人)",
+            "备注(SHA-256 not-hex)",
+            "",
+        ] {
+            assert_eq!(split_event_hash(plain), (plain.to_owned(), None));
+        }
+        assert_eq!(size_label(980), "980B");
     }
 }

@@ -236,7 +236,8 @@ pub async fn open(common: &Common, clock: Arc<dyn Clock>) -> Result<Hall> {
     };
     let sms = gateways::sms::build(&sms_cfg).map_err(|e| anyhow::anyhow!("[sms]: {e}"))?;
     let blobs = store::FileBlobs::new(common.data.join("blobs"), keys.vault.clone())
-        .map_err(|e| anyhow::anyhow!("blob directory: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("blob directory: {e}"))?
+        .with_clock(clock.clone());
     let catalogue = config.catalogue()?;
     let store = Arc::new(store::SqlStore::new(db.clone(), keys.vault));
     let idp = gateways::identity::build(&config.identity)
@@ -478,6 +479,10 @@ pub async fn serve(common: &Common, listen: Option<String>, clock: Arc<dyn Clock
     let worker = hall.app.clone();
     worker
         .schedule_identity_purge()
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    worker
+        .schedule_blob_sweep()
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     tokio::spawn(worker.job_worker(std::time::Duration::from_millis(300)));

@@ -98,6 +98,7 @@ async fn start_all(
         .join(format!("blobs-{}", hex::encode(rand::random::<[u8; 8]>())));
     let blobs =
         store::FileBlobs::new(blob_dir.clone(), vault).unwrap_or_else(|e| panic!("blobs: {e}"));
+    let blobs = blobs.with_clock(clock.clone());
     let cost = PasswordCost::for_tests();
     let policy = app::policy::AuthPolicy {
         argon2_memory_kib: cost.memory_kib,

@@ -773,6 +773,22 @@ async fn only_reviewers_see_the_photos_and_each_look_is_audited() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.headers()["content-type"], "image/png");
+    assert_eq!(
+        r.headers()
+            .get_all("content-security-policy")
+            .iter()
+            .count(),
+        1
+    );
+    assert!(r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .starts_with("sandbox;"));
+    assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(
+        r.headers()["content-disposition"],
+        "inline; filename=\"identity-front.png\""
+    );
     assert!(r.bytes().await.unwrap().starts_with(b"\x89PNG"));
     let finance = staff(Role::Finance, "fin").await;
     let (s, _) = finance

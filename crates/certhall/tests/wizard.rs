@@ -10,7 +10,7 @@ use reqwest::{multipart, StatusCode};
 use serde_json::{json, Value};
 
 use support::applicant::{
-    new_order, png, to_uploads, valid_fields, Browser, HANDLER_PHONE, ID, PDF,
+    new_order, png, submitted_order, to_uploads, valid_fields, Browser, HANDLER_PHONE, ID, PDF,
 };
 
 #[tokio::test]
@@ -195,11 +195,67 @@ async fn the_whole_wizard_through_the_pages() {
             .await
             .unwrap();
     assert_eq!(r.headers()["content-type"], "application/pdf");
+    // An uploaded file is a sandboxed document: it can never run script in the hall's origin.
+    let csp: Vec<_> = r
+        .headers()
+        .get_all("content-security-policy")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        csp.len(),
+        1,
+        "one policy, not the pages' one as well: {csp:?}"
+    );
+    assert!(
+        csp[0].starts_with("sandbox; default-src 'none'") && !csp[0].contains("script-src"),
+        "{csp:?}"
+    );
+    assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(
+        r.headers()["content-disposition"],
+        "inline; filename=\"letter.pdf\""
+    );
     assert_eq!(&r.bytes().await.unwrap()[..], PDF);
+    let r =
+        b.c.get(format!("{}/orders/{no}/uploads/person_id_0", b.base))
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(
+        (
+            r.headers()["content-type"].to_str().unwrap(),
+            r.headers()["content-disposition"].to_str().unwrap(),
+            r.headers()
+                .get_all("content-security-policy")
+                .iter()
+                .count()
+        ),
+        ("image/png", "inline; filename=\"person_id_0.png\"", 1)
+    );
+    // Pages keep their own policy.
+    let r =
+        b.c.get(format!("{}/orders/{no}", b.base))
+            .send()
+            .await
+            .unwrap();
+    assert!(r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .starts_with("default-src 'self'"));
     let (s, body) = b.get("/templates/seal-form.pdf").await;
     assert!(s == StatusCode::OK && body.starts_with("%PDF"));
     let (s, loc, _) = b.form(&format!("/orders/{no}/submit"), &[]).await;
-    assert_eq!((s, loc), (StatusCode::SEE_OTHER, format!("/orders/{no}")));
+    assert_eq!(
+        (s, loc),
+        (StatusCode::SEE_OTHER, format!("/orders/{no}/identity")),
+        "after the uploads the PC shows the identity QR code"
+    );
+    let (s, body) = b.get(&format!("/orders/{no}/identity")).await;
+    assert!(
+        s == StatusCode::OK && body.contains("经办人在线认证"),
+        "{body}"
+    );
     let (_, body) = b.get(&format!("/orders/{no}")).await;
     for needle in [
         "待认证",
@@ -211,6 +267,26 @@ async fn the_whole_wizard_through_the_pages() {
     ] {
         assert!(body.contains(needle), "{needle}: {body}");
     }
+    // Uploads read as type and size; the SHA-256 (the evidence) is kept whole in the event
+    // and shown in a small muted span.
+    let o = hall.app.order_by_no(&no).await.unwrap();
+    let letter = &o.draft.uploads["letter"];
+    assert_eq!(letter.size, PDF.len() as u64);
+    let size = format!("{}B", PDF.len());
+    let (_, events) = hall.app.order_history(o.user_id, &no).await.unwrap();
+    let what = format!(
+        "替换授权委托书扫描件(PDF文件,{size},SHA-256 {})",
+        letter.sha256
+    );
+    assert!(events.iter().any(|e| e.what == what), "{what}");
+    let line = format!(
+        "替换授权委托书扫描件 · PDF文件 · {size} <span class=\"muted hash\" title=\"SHA-256 {}\">SHA-256 {}…</span>",
+        letter.sha256,
+        &letter.sha256[..16]
+    );
+    assert!(body.contains(&line), "{line}: {body}");
+    assert!(body.contains("上传营业执照扫描件 · PNG图片 · "), "{body}");
+    assert!(!body.contains("(SHA-256"), "{body}");
     // No more changes once submitted.
     let (s, _) = b.upload(&no, "letter", "a.png", png(4, 4)).await;
     assert_eq!(s, StatusCode::CONFLICT);
@@ -541,8 +617,12 @@ async fn the_api_follows_the_same_rules() {
     }
     let (s, v) = call(Method::POST, format!("/api/v1/orders/{no}/submit"), None).await;
     assert_eq!(
-        (s, v["state_label"].as_str()),
-        (StatusCode::OK, Some("待认证"))
+        (s, v["state_label"].as_str(), v["next"].as_str()),
+        (
+            StatusCode::OK,
+            Some("待认证"),
+            Some(&*format!("/orders/{no}/identity"))
+        )
     );
     let (_, v) = call(Method::GET, "/api/v1/orders".into(), None).await;
     assert_eq!(v["orders"][0]["state"], "pending_verification");
@@ -643,4 +723,56 @@ async fn a_draft_survives_logout_and_another_browser() {
     let a = new_order(&other).await;
     assert_eq!(new_order(&other).await, a);
     assert_ne!(a, no);
+}
+
+/// The `<tr>` of 我的业务单 (or 未完成的业务单) that holds order `no`.
+fn row_of<'a>(body: &'a str, no: &str) -> &'a str {
+    body.split("<tr")
+        .find(|r| r.contains(&format!(">{no}<")))
+        .unwrap_or_else(|| panic!("no row for {no}: {body}"))
+}
+
+#[tokio::test]
+async fn the_order_list_says_which_step_a_draft_is_at() {
+    let hall = start(Backend::Sqlite).await;
+    let (b, submitted) = submitted_order(&hall, "13800138011").await;
+    let no = new_order(&b).await;
+    let (_, body) = b.get("/account").await;
+    let row = row_of(&body, &no);
+    assert!(
+        row.contains("草稿 · 第1步 电子认证服务协议")
+            && row.contains(&format!("href=\"/orders/{no}/agreement\">继续办理")),
+        "{row}"
+    );
+    b.form(&format!("/orders/{no}/agreement"), &[("agree", "1")])
+        .await;
+    b.form(
+        &format!("/orders/{no}/application"),
+        &[
+            ("project", "szjt-sm2"),
+            ("option", "szjt-platforms"),
+            ("acknowledged", "1"),
+        ],
+    )
+    .await;
+    let (_, body) = b.get("/account").await;
+    let row = row_of(&body, &no);
+    assert!(
+        row.contains("草稿 · 第3步 录入信息")
+            && row.contains(&format!("href=\"/orders/{no}/data\">继续办理")),
+        "{row}"
+    );
+    // Other states show their label, and no 继续办理.
+    let row = row_of(&body, &submitted);
+    assert!(
+        row.contains("<span class=\"tag\">待认证</span>") && !row.contains("继续办理"),
+        "{row}"
+    );
+    // 证书新办 lists the same unfinished draft with its step.
+    let (_, body) = b.get("/apply").await;
+    assert!(
+        row_of(&body, &no).contains("草稿 · 第3步 录入信息"),
+        "{body}"
+    );
+    assert!(!body.contains(&submitted));
 }

@@ -517,6 +517,13 @@ async fn a_new_user_completes_the_wizard_in_a_browser() {
     shots.step(&b, "uploads-done", "上传资料", "重新上传").await;
     b.click(&format!("form[action='/orders/{no}/submit'] button.btn"))
         .await;
+    // After the uploads the PC shows the identity QR code straight away.
+    b.wait_path(base, &format!("/orders/{no}/identity")).await;
+    b.wait_text("经办人在线认证").await;
+    shots
+        .step(&b, "identity-qr", "经办人在线认证", "扫一扫")
+        .await;
+    b.goto(&format!("{base}/orders/{no}")).await;
     b.wait_path(base, &format!("/orders/{no}")).await;
     let text = b.wait_text("待认证").await;
     for needle in ["提交申请资料", "创建业务单", "保存申请信息"] {

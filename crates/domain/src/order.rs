@@ -29,6 +29,24 @@ pub enum Step {
     Uploads = 5,
 }
 
+impl Step {
+    /// Its number as the applicant counts the steps (第N步).
+    pub fn number(self) -> u8 {
+        self as u8
+    }
+
+    /// Its title as the wizard shows it.
+    pub fn title(self) -> &'static str {
+        match self {
+            Step::Agreement => "电子认证服务协议",
+            Step::Application => "选择应用",
+            Step::Data => "录入信息",
+            Step::Preview => "预览申请信息",
+            Step::Uploads => "上传资料",
+        }
+    }
+}
+
 /// State of an order. The whole life of a 证书新办 order, in the guide's order:
 ///
 /// ```text

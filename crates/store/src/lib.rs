@@ -3,6 +3,7 @@
 //! [`Vault`] before it reaches a table.
 #![forbid(unsafe_code)]
 
+mod blob_refs;
 pub mod blobs;
 pub mod ca;
 mod desk;

@@ -203,6 +203,10 @@ impl OrderStore for SqlStore {
         rows.iter().map(|r| self.order_from(r)).collect()
     }
 
+    async fn referenced_blobs(&self) -> StoreResult<std::collections::HashSet<String>> {
+        self.referenced_blob_ids().await
+    }
+
     async fn order_events(&self, order_id: i64) -> StoreResult<Vec<OrderEvent>> {
         let rows =
             sqlx::query("SELECT at, actor, what FROM order_events WHERE order_id = $1 ORDER BY id")

@@ -170,10 +170,14 @@ pub async fn edge(State(state): State<AppState>, req: Request, next: Next) -> Re
     };
     let mut response = response;
     let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"),
-    );
+    // A handler serving someone's uploaded file sets its own, stricter policy
+    // ([`untrusted_file`]); keep it rather than sending two.
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"),
+        );
+    }
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -501,6 +505,58 @@ pub fn urlencode(s: &str) -> String {
             }
         })
         .collect()
+}
+
+/// The policy of a file someone uploaded (a scan, an ID photo): a sandboxed document with an
+/// opaque origin, so even a file that slipped past the content checks can never run script in
+/// the hall's origin, send forms or load anything but itself.
+pub const UNTRUSTED_FILE_CSP: &str = "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'";
+
+/// An uploaded file shown in the browser: its checked type, the sandboxing policy above,
+/// `nosniff` (from [`edge`]), and `inline` with an ASCII file name made of `stem` (letters,
+/// digits, `-`, `_` only) and the type's extension. A type that is not a PNG, JPEG or PDF is
+/// only offered as a download.
+pub fn untrusted_file(mime: &str, stem: &str, bytes: Vec<u8>) -> Response {
+    let known: Option<(&'static str, &str)> = match mime {
+        "image/png" => Some(("image/png", "png")),
+        "image/jpeg" => Some(("image/jpeg", "jpg")),
+        "application/pdf" => Some(("application/pdf", "pdf")),
+        _ => None,
+    };
+    let mut stem: String = stem
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .take(64)
+        .collect();
+    if stem.is_empty() {
+        stem.push_str("file");
+    }
+    let (mime, disposition) = match known {
+        Some((mime, ext)) => (mime, format!("inline; filename=\"{stem}.{ext}\"")),
+        None => (
+            "application/octet-stream",
+            format!("attachment; filename=\"{stem}.bin\""),
+        ),
+    };
+    let mut r = bytes.into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(UNTRUSTED_FILE_CSP),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    r
 }
 
 /// A safe local redirect target: only paths on this site.

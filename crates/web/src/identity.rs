@@ -586,7 +586,7 @@ pub async fn staff_photo(
     {
         Ok(bytes) => {
             let mime = app::uploads::sniff(&bytes).unwrap_or("application/octet-stream");
-            ([(header::CONTENT_TYPE, mime)], bytes).into_response()
+            crate::edge::untrusted_file(mime, &format!("identity-{side}"), bytes)
         }
         Err(e) => PageError {
             layout: Layout::anonymous(&state, &ctx),

@@ -68,6 +68,7 @@ pub async fn list(State(state): State<AppState>, user: ApiUser) -> ApiResult {
         "order_no": o.no.as_str(),
         "state": o.state.as_str(),
         "state_label": o.state.label(),
+        "status": o.status(),
         "unit_name": o.unit_name,
         "next_step": o.next,
         "expected_review": o.expected_review,
@@ -207,14 +208,18 @@ pub async fn upload(
     ok(json!({"uploaded": kind}))
 }
 
-/// `POST /api/v1/orders/{no}/submit`: the order moves to 待认证.
+/// `POST /api/v1/orders/{no}/submit`: the order moves to 待认证; `next` is the identity QR page.
 pub async fn submit(
     State(state): State<AppState>,
     user: ApiUser,
     Path(no): Path<String>,
 ) -> ApiResult {
     state.app.submit_order(user.user.id, &no).await?;
-    ok(json!({"state": "pending_verification", "state_label": "待认证"}))
+    ok(json!({
+        "state": "pending_verification",
+        "state_label": "待认证",
+        "next": format!("/orders/{no}/identity"),
+    }))
 }
 
 /// `POST /api/v1/orders/{no}/cancel`.

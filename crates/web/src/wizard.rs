@@ -1057,19 +1057,14 @@ pub async fn upload_get(
     Path((no, kind)): Path<(String, String)>,
 ) -> Response {
     match state.app.uploaded_file(user.user.id, &no, &kind).await {
-        Ok((mime, bytes)) => (
-            [
-                (header::CONTENT_TYPE, mime),
-                (header::CONTENT_DISPOSITION, "inline".to_owned()),
-            ],
-            bytes,
-        )
-            .into_response(),
+        Ok((mime, bytes)) => crate::edge::untrusted_file(&mime, &kind, bytes),
         Err(e) => page_error(&state, &ctx, &user, e),
     }
 }
 
-/// `POST /orders/{no}/submit`: 下一步 after the uploads; the order moves to 待认证.
+/// `POST /orders/{no}/submit`: 下一步 after the uploads; the order moves to 待认证 and the
+/// handler goes straight to the identity QR page (the guide: after the uploads the PC shows
+/// the QR code to scan with the phone).
 pub async fn submit(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -1077,7 +1072,7 @@ pub async fn submit(
     Path(no): Path<String>,
 ) -> Response {
     match state.app.submit_order(user.user.id, &no).await {
-        Ok(()) => see(format!("/orders/{no}")),
+        Ok(()) => see(format!("/orders/{no}/identity")),
         Err(AppError::Conflict(msg)) => match load(&state, &user, &no, None).await {
             Ok(o) if matches!(o.state, OrderState::Draft | OrderState::Rejected) => {
                 let mut fr = frame(&state, &ctx, &user, &no, 4, "上传资料");
@@ -1106,9 +1101,34 @@ struct OrderPage {
     next: &'static str,
     unit: String,
     created: String,
-    events: Vec<(String, String)>,
+    events: Vec<EventView>,
     is_rejected: bool,
     progress: app::delivery::Progress,
+}
+
+/// One line of 办理记录: when, what (for people), and the SHA-256 an upload recorded.
+struct EventView {
+    at: String,
+    text: String,
+    /// Hex digits as recorded (empty: none).
+    hash: String,
+}
+
+impl EventView {
+    fn of(e: app::orders::OrderEvent) -> Self {
+        let (text, hash) = app::uploads::split_event_hash(&e.what);
+        Self {
+            at: app::clock::format_beijing(e.at),
+            text,
+            hash: hash.unwrap_or_default(),
+        }
+    }
+
+    /// The hash as shown: its first 16 digits (the whole one is in the tooltip).
+    fn short_hash(&self) -> String {
+        let digits = self.hash.trim_end_matches('…');
+        format!("{}…", digits.get(..16).unwrap_or(digits))
+    }
 }
 
 /// `GET /orders/{no}`: state and history.
@@ -1138,10 +1158,7 @@ pub async fn order(
             next: app::orders::step_path(&o.draft),
             unit: o.draft.form.unit_name.clone(),
             created: app::clock::format_beijing(o.created_at),
-            events: ev
-                .into_iter()
-                .map(|e| (app::clock::format_beijing(e.at), e.what))
-                .collect(),
+            events: ev.into_iter().map(EventView::of).collect(),
         }),
         Err(e) => page_error(&state, &ctx, &user, e),
     }

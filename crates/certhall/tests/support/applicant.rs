@@ -208,8 +208,8 @@ pub async fn submitted_order(hall: &TestHall, phone: &str) -> (Browser, String) 
     let (s, loc, body) = b.form(&format!("/orders/{no}/submit"), &[]).await;
     assert_eq!(
         (s, loc),
-        (StatusCode::SEE_OTHER, format!("/orders/{no}")),
-        "{body}"
+        (StatusCode::SEE_OTHER, format!("/orders/{no}/identity")),
+        "submitting goes straight to the identity QR page: {body}"
     );
     (b, no)
 }

@@ -298,6 +298,9 @@ pub struct IdentityView {
     pub expires_at: Millis,
     /// The order passed this step (下一步 enabled).
     pub passed: bool,
+    /// Where 下一步 leads: the payment page while the order waits for payment (待支付 /
+    /// 待金融认证), otherwise the order page.
+    pub next: String,
     /// The link's secret, for drawing the QR (only while `issued`).
     #[serde(skip)]
     pub token: Option<String>,
@@ -333,6 +336,14 @@ impl App {
             OrderState::Draft | OrderState::PendingVerification | OrderState::Cancelled
         );
         let now = self.now();
+        let next = if matches!(
+            o.state,
+            OrderState::PendingPayment | OrderState::PendingFinancial
+        ) {
+            format!("/orders/{}/payment", o.no)
+        } else {
+            format!("/orders/{}", o.no)
+        };
         let Some(a) = a else {
             return IdentityView {
                 status: if passed { "passed" } else { "expired" },
@@ -345,6 +356,7 @@ impl App {
                 carrier: vec![],
                 expires_at: 0,
                 passed,
+                next,
                 token: None,
             };
         };
@@ -368,6 +380,7 @@ impl App {
             carrier: result.carrier,
             expires_at: a.expires_at,
             passed,
+            next,
             token: (status == "issued").then(|| a.token.clone()),
         }
     }

@@ -392,6 +392,107 @@ async fn pins_wait_for_financial_auth_and_lines_issue_once() {
         .is_empty());
 }
 
+/// Wiring of payments (issue 6) and production (issue 7): an order issued while 金融认证 is
+/// still pending holds its PINs; the right micro-deposit code (金融认证 passes) sends them,
+/// each to its own phone, in the same request.
+#[tokio::test]
+async fn deposit_code_releases_pins_held_for_an_issued_order() {
+    let hall = start(Backend::Sqlite).await;
+    let (applicant, no) = submitted_order(&hall, HANDLER_PHONE).await;
+    let o = hall.app.order_by_no(&no).await.unwrap();
+    hall.app
+        .move_order(
+            &o,
+            OrderState::PendingPayment,
+            &o.draft,
+            hall.app
+                .order_event_by("system".into(), "经办人在线认证通过(测试)"),
+        )
+        .await
+        .unwrap();
+    // Paid online in the sandbox: 待金融认证, a micro-deposit went to the unit's account.
+    let (s, loc, body) = applicant
+        .form(
+            &format!("/orders/{no}/payment/online"),
+            &[("gateway", "sandbox")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
+    let (s, _, _) = applicant.form(&loc, &[]).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let o = hall.app.order_by_no(&no).await.unwrap();
+    assert_eq!(o.state, OrderState::PendingFinancial);
+    let memo = hall
+        .app
+        .sandbox_payouts()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|d| d.order_no == no)
+        .expect("a micro-deposit")
+        .memo;
+    let code = memo[memo.len() - 6..].to_owned();
+    // The desk goes on while 金融认证 is pending: reviewed, approved, every line issued.
+    hall.app
+        .move_order(
+            &o,
+            OrderState::InReview,
+            &o.draft,
+            hall.app
+                .order_event_by("system".into(), "审核与金融认证并行(测试)"),
+        )
+        .await
+        .unwrap();
+    let (_, rev) = staff(&hall, Role::Reviewer, "rev").await;
+    hall.app.approve_order(&rev, &no).await.unwrap();
+    let (_, prod) = staff(&hall, Role::Production, "prod").await;
+    assert_eq!(hall.app.issue_all_sandbox(&prod, &no).await.unwrap(), 3);
+    let o = hall.app.order_by_no(&no).await.unwrap();
+    assert_eq!(o.state, OrderState::Issued);
+    assert_eq!(o.fin_state, domain::order::FinState::Pending);
+    let pins = |v: Vec<(String, String)>| {
+        v.into_iter()
+            .filter(|(t, _)| t.starts_with("pin_"))
+            .collect::<Vec<_>>()
+    };
+    for phone in [HANDLER_PHONE, APPLICANT_1, APPLICANT_2] {
+        assert!(
+            pins(inbox(&hall, phone).await).is_empty(),
+            "no PIN yet to {phone}"
+        );
+    }
+    assert_eq!(hall.app.desk.store.held_pins(o.id).await.unwrap().len(), 3);
+
+    // The handler enters the code: 金融认证 passes and the held PINs go out now.
+    let (s, _, body) = applicant
+        .form(&format!("/orders/{no}/payment/code"), &[("code", &code)])
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
+    let o = hall.app.order_by_no(&no).await.unwrap();
+    assert_eq!(
+        (o.state, o.fin_state),
+        (OrderState::Issued, domain::order::FinState::Passed)
+    );
+    let org = pins(inbox(&hall, HANDLER_PHONE).await);
+    assert_eq!(org.len(), 1, "{org:?}");
+    assert_eq!(org[0].0, "pin_org");
+    for phone in [APPLICANT_1, APPLICANT_2] {
+        let p = pins(inbox(&hall, phone).await);
+        assert_eq!(p.len(), 1, "{phone}: {p:?}");
+        assert_eq!(p[0].0, "pin_person");
+    }
+    assert!(hall
+        .app
+        .desk
+        .store
+        .held_pins(o.id)
+        .await
+        .unwrap()
+        .is_empty());
+    // Nothing is sent twice.
+    assert_eq!(hall.app.release_pins(&no).await.unwrap(), 0);
+}
+
 /// The token-writing station: list work, submit a CSR, get both certificates and the
 /// envelope; refused without a 制证 session.
 #[tokio::test]

@@ -1142,6 +1142,7 @@ impl App {
                 .decide_deposit(Some(d.id), DepositState::Passed, now, &change, fx)
                 .await?
             {
+                self.release_pins_after_fin(o.no.as_str()).await;
                 return Ok(());
             }
             return Err(conflict(CHANGED));
@@ -1600,11 +1601,29 @@ impl App {
             actor.and_then(|a| a.ip.as_deref()),
             serde_json::json!({"entry_ref": c.entry_ref, "amount_fen": c.amount_fen, "fin_passed": fin.is_some()}),
         ));
-        Ok(self
+        let done = self
             .pay()
             .store
             .decide_credit(&d, Some(&p), Some(&change), fx)
-            .await?)
+            .await?;
+        if done && fin.is_some() {
+            self.release_pins_after_fin(o.no.as_str()).await;
+        }
+        Ok(done)
+    }
+
+    /// 金融认证 just passed: the PINs held for an order already issued go out now (issue 7:
+    /// PINs only after 金融认证). Nothing held sends nothing. A failure never undoes the
+    /// payment use case: it is logged, the PINs stay held (sealed) and go with the next
+    /// release (shipping releases again).
+    async fn release_pins_after_fin(&self, no: &str) {
+        match self.release_pins(no).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(order.no = %no, pins = n, "PINs released after 金融认证"),
+            Err(e) => {
+                tracing::warn!(order.no = %no, error = %e, "PINs not released after 金融认证")
+            }
+        }
     }
 
     /// Finance: the credits (manual queue first when `only_manual`).

@@ -11,7 +11,7 @@ use certhall::testing::{start, Backend, TestHall};
 use domain::order::OrderState;
 use reqwest::StatusCode;
 use support::applicant::{png, submitted_order, valid_fields, HANDLER_PHONE};
-use support::desk::{inbox, set_paid, staff, to_review};
+use support::desk::{inbox, set_paid, staff, to_pending_payment, to_review};
 
 const APPLICANT_1: &str = "13700137000";
 const APPLICANT_2: &str = "13700137001";
@@ -641,85 +641,345 @@ async fn due_times_and_calendar_import() {
     assert_eq!(s, StatusCode::FORBIDDEN);
 }
 
-/// Every staff route × every role (and an applicant, and nobody).
+/// Every (method, path pattern) the router serves under `/staff`, read from the source of
+/// `web/src/lib.rs` and each module's `routes()`: `.route("PATH", get(…).post(…))`.
+fn staff_routes_in_router() -> std::collections::BTreeSet<(String, String)> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../web/src");
+    let mut out = std::collections::BTreeSet::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("rs") {
+            continue;
+        }
+        let src = std::fs::read_to_string(&path).unwrap();
+        let mut rest = src.as_str();
+        while let Some(at) = rest.find(".route(") {
+            rest = &rest[at + ".route(".len()..];
+            // The call's arguments: up to its closing parenthesis.
+            let mut depth = 1;
+            let mut end = 0;
+            for (i, ch) in rest.char_indices() {
+                match ch {
+                    '(' => depth += 1,
+                    ')' => depth -= 1,
+                    _ => {}
+                }
+                if depth == 0 {
+                    end = i;
+                    break;
+                }
+            }
+            let args = &rest[..end];
+            let Some(q) = args.find('"') else { continue };
+            let lit = &args[q + 1..];
+            let route = &lit[..lit.find('"').unwrap()];
+            if route != "/staff" && !route.starts_with("/staff/") {
+                continue;
+            }
+            let handlers = &lit[route.len() + 1..];
+            for m in ["get", "post", "put", "patch", "delete"] {
+                let found = handlers.match_indices(&format!("{m}(")).any(|(i, _)| {
+                    i == 0
+                        || !handlers.as_bytes()[i - 1].is_ascii_alphanumeric()
+                            && handlers.as_bytes()[i - 1] != b'_'
+                });
+                if found {
+                    out.insert((m.to_uppercase(), route.to_owned()));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Every staff route × every role (and an applicant, and nobody). The table must name every
+/// `/staff` route of the router: a new route without a row fails here.
 #[tokio::test]
 async fn staff_routes_by_role() {
     let hall = start(Backend::Sqlite).await;
     let (applicant, no) = submitted_order(&hall, HANDLER_PHONE).await;
+    // A real identity result, so the ID photos exist.
+    support::identity::verify_identity(&hall, &applicant, &no).await;
     to_review(&hall, &no, true, true).await;
     let roles = [Role::Admin, Role::Reviewer, Role::Finance, Role::Production];
     let mut browsers = Vec::new();
+    let mut finance = None;
     for r in roles {
-        browsers.push(staff(&hall, r, r.as_str()).await.0);
+        let (b, actor) = staff(&hall, r, r.as_str()).await;
+        if r == Role::Finance {
+            finance = Some(actor);
+        }
+        browsers.push(b);
     }
-    // (method, path, roles allowed: admin, reviewer, finance, production)
-    let table: Vec<(&str, String, [bool; 4])> = vec![
-        ("GET", "/staff".into(), [true, true, true, true]),
-        ("GET", "/staff/review".into(), [false, true, false, false]),
+    let finance = finance.unwrap();
+    hall.app
+        .create_staff(None, "spare", "spare", Role::Reviewer)
+        .await
+        .unwrap();
+    // A second order paid online (a payment to refund) and a bank credit left for finance.
+    let (payer, no2) = submitted_order(&hall, "13800000077").await;
+    to_pending_payment(&hall, &no2).await;
+    let (s, loc, body) = payer
+        .form(
+            &format!("/orders/{no2}/payment/online"),
+            &[("gateway", "sandbox")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
+    assert_eq!(payer.form(&loc, &[]).await.0, StatusCode::SEE_OTHER);
+    let o2 = hall.app.order_by_no(&no2).await.unwrap();
+    let payment = hall
+        .app
+        .payments
+        .store
+        .payments_of_order(o2.id)
+        .await
+        .unwrap()[0]
+        .id;
+    hall.app
+        .import_statement(
+            None,
+            "s.csv",
+            "entry_ref,booked_on,direction,amount,currency,payer_name,payer_account,memo\n\
+             R-1,2026-11-23,C,100.00,CNY,某贸易有限公司,6222020200112233445,货款\n"
+                .as_bytes(),
+        )
+        .await
+        .unwrap();
+    let credit = hall.app.finance_credits(&finance, true).await.unwrap()[0].id;
+    // A failed job to retry (a provider outage would leave one).
+    hall.drain().await;
+    let job: i64 = sqlx::query_scalar("SELECT MAX(id) FROM jobs")
+        .fetch_one(&hall.store.db().pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE jobs SET status = 'failed', last_error = 'test' WHERE id = $1")
+        .bind(job)
+        .execute(&hall.store.db().pool)
+        .await
+        .unwrap();
+
+    // (method, route pattern, path, roles allowed: admin, reviewer, finance, production)
+    let table: Vec<(&str, &str, String, [bool; 4])> = vec![
+        ("GET", "/staff", "/staff".into(), [true, true, true, true]),
         (
             "GET",
+            "/staff/catalogue",
+            "/staff/catalogue".into(),
+            [true, true, true, true],
+        ),
+        (
+            "GET",
+            "/staff/review",
+            "/staff/review".into(),
+            [false, true, false, false],
+        ),
+        (
+            "GET",
+            "/staff/review/{no}",
             format!("/staff/review/{no}"),
             [false, true, false, false],
         ),
         (
             "GET",
+            "/staff/review/{no}/files/{kind}",
             format!("/staff/review/{no}/files/letter"),
             [false, true, false, false],
         ),
         (
             "GET",
+            "/staff/orders/{no}/identity/{side}",
+            format!("/staff/orders/{no}/identity/front"),
+            [false, true, false, false],
+        ),
+        (
+            "GET",
+            "/staff/production",
             "/staff/production".into(),
             [false, false, false, true],
         ),
-        ("GET", "/staff/shipping".into(), [false, false, false, true]),
         (
             "GET",
+            "/staff/production/{no}",
+            format!("/staff/production/{no}"),
+            [false, false, false, true],
+        ),
+        (
+            "GET",
+            "/staff/shipping",
+            "/staff/shipping".into(),
+            [false, false, false, true],
+        ),
+        (
+            "GET",
+            "/staff/shipping/{no}/label",
             format!("/staff/shipping/{no}/label"),
             [false, false, false, true],
         ),
-        ("GET", "/staff/calendar".into(), [true, false, false, false]),
-        ("GET", "/staff/accounts".into(), [true, false, false, false]),
-        ("GET", "/staff/audit".into(), [true, false, false, false]),
-        ("GET", "/staff/jobs".into(), [true, false, false, false]),
-        ("GET", "/staff/outbox".into(), [true, true, false, false]),
+        (
+            "GET",
+            "/staff/calendar",
+            "/staff/calendar".into(),
+            [true, false, false, false],
+        ),
+        (
+            "GET",
+            "/staff/accounts",
+            "/staff/accounts".into(),
+            [true, false, false, false],
+        ),
+        (
+            "GET",
+            "/staff/audit",
+            "/staff/audit".into(),
+            [true, false, false, false],
+        ),
+        (
+            "GET",
+            "/staff/jobs",
+            "/staff/jobs".into(),
+            [true, false, false, false],
+        ),
+        (
+            "GET",
+            "/staff/outbox",
+            "/staff/outbox".into(),
+            [true, true, false, false],
+        ),
+        (
+            "GET",
+            "/staff/finance",
+            "/staff/finance".into(),
+            [false, false, true, false],
+        ),
+        (
+            "GET",
+            "/staff/finance/reconciliation.csv",
+            "/staff/finance/reconciliation.csv?day=2026-11-23".into(),
+            [false, false, true, false],
+        ),
         (
             "POST",
+            "/staff/accounts",
+            "/staff/accounts".into(),
+            [true, false, false, false],
+        ),
+        (
+            "POST",
+            "/staff/accounts/{username}/{op}",
+            "/staff/accounts/spare/disable".into(),
+            [true, false, false, false],
+        ),
+        (
+            "POST",
+            "/staff/jobs/{id}/retry",
+            format!("/staff/jobs/{job}/retry"),
+            [true, false, false, false],
+        ),
+        (
+            "POST",
+            "/staff/review/{no}/claim",
             format!("/staff/review/{no}/claim"),
             [false, true, false, false],
         ),
         (
             "POST",
+            "/staff/calendar",
             "/staff/calendar".into(),
             [true, false, false, false],
         ),
-        // Actions whose state is wrong for the order still must be refused by role first.
+        // Actions whose state or input is wrong still must be refused by role first.
         (
             "POST",
+            "/staff/finance/import",
+            "/staff/finance/import".into(),
+            [false, false, true, false],
+        ),
+        (
+            "POST",
+            "/staff/finance/credits/{id}/match",
+            format!("/staff/finance/credits/{credit}/match"),
+            [false, false, true, false],
+        ),
+        (
+            "POST",
+            "/staff/finance/credits/{id}/reject",
+            format!("/staff/finance/credits/{credit}/reject"),
+            [false, false, true, false],
+        ),
+        (
+            "POST",
+            "/staff/finance/fail",
+            "/staff/finance/fail".into(),
+            [false, false, true, false],
+        ),
+        (
+            "POST",
+            "/staff/finance/payments/{id}/refund",
+            format!("/staff/finance/payments/{payment}/refund"),
+            [false, false, true, false],
+        ),
+        (
+            "POST",
+            "/staff/production/{no}/issue",
             format!("/staff/production/{no}/issue"),
             [false, false, false, true],
         ),
         (
             "POST",
+            "/staff/shipping/{no}/post",
             format!("/staff/shipping/{no}/post"),
             [false, false, false, true],
         ),
         (
             "POST",
+            "/staff/shipping/{no}/delivered",
             format!("/staff/shipping/{no}/delivered"),
             [false, false, false, true],
         ),
         (
             "POST",
+            "/staff/review/{no}/reject",
             format!("/staff/review/{no}/reject"),
             [false, true, false, false],
         ),
         (
             "POST",
+            "/staff/review/{no}/approve",
             format!("/staff/review/{no}/approve"),
             [false, true, false, false],
         ),
     ];
-    for (method, path, allowed) in &table {
+    // The table covers the router: every /staff route but the login and logout (any
+    // visitor / any staff session), and names no route the router lacks.
+    let in_router = staff_routes_in_router();
+    assert!(in_router.len() > 30, "routes found: {in_router:?}");
+    let public = [
+        ("GET", "/staff/login"),
+        ("POST", "/staff/login"),
+        ("POST", "/staff/logout"),
+    ];
+    let in_table: std::collections::BTreeSet<(String, String)> = table
+        .iter()
+        .map(|(m, p, _, _)| ((*m).to_owned(), (*p).to_owned()))
+        .chain(
+            public
+                .iter()
+                .map(|(m, p)| ((*m).to_owned(), (*p).to_owned())),
+        )
+        .collect();
+    let missing: Vec<_> = in_router.difference(&in_table).collect();
+    assert!(
+        missing.is_empty(),
+        "staff routes without a row: {missing:?}"
+    );
+    let stale: Vec<_> = in_table.difference(&in_router).collect();
+    assert!(
+        stale.is_empty(),
+        "rows for routes the router lacks: {stale:?}"
+    );
+
+    for (method, _, path, allowed) in &table {
         for (i, b) in browsers.iter().enumerate() {
             let status = if *method == "GET" {
                 b.get(path).await.0

@@ -306,6 +306,29 @@ pub struct IdentityView {
     pub token: Option<String>,
 }
 
+/// What a reviewer sees of an order's 经办人在线认证: its newest attempt, as recorded.
+#[derive(Clone, Debug)]
+pub struct StaffIdentity {
+    /// Where the attempt stands.
+    pub status: AttemptStatus,
+    /// When the checks ended (None while open).
+    pub finished_at: Option<Millis>,
+    /// Identity provider name (`sandbox`, `tencent`…).
+    pub provider: String,
+    /// The identity provider's reference.
+    pub provider_ref: String,
+    /// Why it failed (empty when passed).
+    pub reason: String,
+    /// Carrier checks per person (masked numbers).
+    pub carrier: Vec<CarrierLine>,
+    /// The 人像面 photo is still held.
+    pub front: bool,
+    /// The 国徽面 photo is still held.
+    pub back: bool,
+    /// When the retention job deleted the photos.
+    pub photos_purged_at: Option<Millis>,
+}
+
 /// The FAQ (二) advice shown beside a number the carrier check refused.
 pub const CARRIER_ADVICE: &str = "请登录该手机号码对应的电信运营商APP,在个人账户信息中查找实名认证结果,与网上营业厅所填写信息进行对比;如不符,请先联系电信运营商进行实名信息认证后再重新认证。";
 
@@ -762,6 +785,32 @@ impl App {
         self.update(&a).await?;
         let o = self.order_by_no(no).await?;
         Ok(self.view_of(&o, Some(&a)))
+    }
+
+    /// The real result of an order's 经办人在线认证 for staff who may review orders (None
+    /// when no attempt exists, e.g. an order moved on by hand).
+    pub async fn identity_for_staff(
+        &self,
+        actor: &crate::authz::StaffActor,
+        no: &str,
+    ) -> AppResult<Option<StaffIdentity>> {
+        actor.require(crate::authz::Permission::ReviewOrders)?;
+        let o = self.order_by_no(no).await?;
+        let Some(a) = self.id_ports().store.latest_attempt(o.id).await? else {
+            return Ok(None);
+        };
+        let r = a.result.unwrap_or_default();
+        Ok(Some(StaffIdentity {
+            status: a.status,
+            finished_at: a.finished_at,
+            provider: r.provider,
+            provider_ref: r.provider_ref,
+            reason: r.reason,
+            carrier: r.carrier,
+            front: a.front_blob.is_some(),
+            back: a.back_blob.is_some(),
+            photos_purged_at: a.photos_purged_at,
+        }))
     }
 
     /// A photo of an order's attempt for staff who may review orders: (mime, bytes).

@@ -493,6 +493,94 @@ async fn deposit_code_releases_pins_held_for_an_issued_order() {
     assert_eq!(hall.app.release_pins(&no).await.unwrap(), 0);
 }
 
+/// The review page reads the real identity result (identity use cases) and the payment and
+/// 金融认证 facts (payments tables), not guesses from the history.
+#[tokio::test]
+async fn review_page_shows_identity_result_and_payments() {
+    let hall = start(Backend::Sqlite).await;
+    let (rev_b, rev) = staff(&hall, Role::Reviewer, "rev").await;
+    // An order moved on by hand has no identity record: the page says so.
+    let (_, other) = submitted_order(&hall, "13800000078").await;
+    to_review(&hall, &other, false, false).await;
+    let (s, page) = rev_b.get(&format!("/staff/review/{other}")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("经办人在线认证:无认证记录"), "{page}");
+    assert!(page.contains("暂无缴费记录"));
+
+    let (applicant, no) = submitted_order(&hall, HANDLER_PHONE).await;
+    support::identity::verify_identity(&hall, &applicant, &no).await;
+    let (s, loc, body) = applicant
+        .form(
+            &format!("/orders/{no}/payment/online"),
+            &[("gateway", "sandbox")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
+    assert_eq!(applicant.form(&loc, &[]).await.0, StatusCode::SEE_OTHER);
+    let memo = hall
+        .app
+        .sandbox_payouts()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|d| d.order_no == no)
+        .unwrap()
+        .memo;
+    let (s, _, _) = applicant
+        .form(
+            &format!("/orders/{no}/payment/code"),
+            &[("code", &memo[memo.len() - 6..])],
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert_eq!(state(&hall, &no).await, OrderState::InReview);
+
+    let idv = hall
+        .app
+        .identity_for_staff(&rev, &no)
+        .await
+        .unwrap()
+        .expect("an attempt");
+    assert!(!idv.provider_ref.is_empty());
+    assert_eq!(idv.carrier.len(), 3);
+    let (s, page) = rev_b.get(&format!("/staff/review/{no}")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        page.contains("经办人在线认证:认证通过(2026-11-23"),
+        "{page}"
+    );
+    let at = page.find("id=\"review-identity\"").unwrap();
+    let card = &page[at..at + page[at..].find("</section>").unwrap()];
+    assert!(card.contains(&idv.provider_ref), "{card}");
+    for c in &idv.carrier {
+        assert!(card.contains(&c.phone_masked) && card.contains(&c.provider_ref));
+    }
+    assert!(
+        card.contains("137****7000") && card.contains("137****7001"),
+        "{card}"
+    );
+    assert!(!card.contains("13700137000"), "numbers masked: {card}");
+    assert_eq!(card.matches("一致").count(), 3);
+    for side in ["front", "back"] {
+        let href = format!("/staff/orders/{no}/identity/{side}");
+        assert!(card.contains(&href), "{card}");
+        let (s, _) = rev_b.get(&href).await;
+        assert_eq!(s, StatusCode::OK);
+    }
+    let at = page.find("id=\"review-payment\"").unwrap();
+    let card = &page[at..at + page[at..].find("</section>").unwrap()];
+    assert!(
+        card.contains("网厅缴费")
+            && card.contains("sandbox")
+            && card.contains("2400.00")
+            && card.contains("已到账")
+            && card.contains("金融认证:已通过")
+            && card.contains("验证通过")
+            && card.contains("2026-11-23"),
+        "{card}"
+    );
+}
+
 /// The token-writing station: list work, submit a CSR, get both certificates and the
 /// envelope; refused without a 制证 session.
 #[tokio::test]

@@ -822,6 +822,22 @@ impl App {
         self.payment_view_of(o).await
     }
 
+    /// An order's payments and micro-deposits, newest deposit first, for the review desk and
+    /// finance (what was paid, how, when; where 金融认证 stands).
+    pub async fn order_payments_for_staff(
+        &self,
+        actor: &StaffActor,
+        no: &str,
+    ) -> AppResult<(OrderRecord, Vec<PaymentRecord>, Vec<DepositRecord>)> {
+        actor
+            .require(Permission::ReviewOrders)
+            .or_else(|_| actor.require(Permission::ManagePayments))?;
+        let o = self.order_by_no(no).await?;
+        let payments = self.pay().store.payments_of_order(o.id).await?;
+        let deposits = self.pay().store.deposits_of_order(o.id).await?;
+        Ok((o, payments, deposits))
+    }
+
     /// Payments of all of an applicant's orders (我的订单), by order.
     pub async fn my_payments(&self, user_id: i64) -> AppResult<Vec<(String, PaymentRecord)>> {
         let mut out = Vec::new();

@@ -581,6 +581,103 @@ async fn review_page_shows_identity_result_and_payments() {
     );
 }
 
+/// Refund (payments) of a paid order the desk finally rejected: Finance sees it on its page,
+/// refunds it with a reason, and the order ends (已驳回 → 已取消, allowed by the state machine)
+/// so it can never be resubmitted and approved on money that went back.
+#[tokio::test]
+async fn finance_refunds_a_rejected_paid_order_and_it_ends() {
+    assert!(OrderState::Rejected.may_move(OrderState::Cancelled));
+    assert!(!OrderState::Cancelled.may_move(OrderState::InReview));
+    let hall = start(Backend::Sqlite).await;
+    let (applicant, no) = submitted_order(&hall, HANDLER_PHONE).await;
+    to_pending_payment(&hall, &no).await;
+    let (s, loc, body) = applicant
+        .form(
+            &format!("/orders/{no}/payment/online"),
+            &[("gateway", "sandbox")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
+    assert_eq!(applicant.form(&loc, &[]).await.0, StatusCode::SEE_OTHER);
+    let memo = hall
+        .app
+        .sandbox_payouts()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|d| d.order_no == no)
+        .unwrap()
+        .memo;
+    let (s, _, _) = applicant
+        .form(
+            &format!("/orders/{no}/payment/code"),
+            &[("code", &memo[memo.len() - 6..])],
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (rev, _) = staff(&hall, Role::Reviewer, "rev").await;
+    rev.form(&format!("/staff/review/{no}/claim"), &[]).await;
+    let (s, _, body) = rev
+        .form(&format!("/staff/review/{no}/reject"), &[("reason", "0")])
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
+    assert_eq!(state(&hall, &no).await, OrderState::Rejected);
+
+    let (fin, _) = staff(&hall, Role::Finance, "fin").await;
+    let o = hall.app.order_by_no(&no).await.unwrap();
+    let pay = hall
+        .app
+        .payments
+        .store
+        .payments_of_order(o.id)
+        .await
+        .unwrap()[0]
+        .clone();
+    let action = format!("/staff/finance/payments/{}/refund", pay.id);
+    let (s, page) = fin.get("/staff/finance").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains(&action) && page.contains(&no), "{page}");
+    let (s, _, body) = fin.form(&action, &[("reason", " ")]).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(body.contains("请填写退款原因"), "{body}");
+    let (s, loc, body) = fin.form(&action, &[("reason", "申请人放弃办理")]).await;
+    assert_eq!(
+        (s, loc.as_str()),
+        (StatusCode::SEE_OTHER, "/staff/finance"),
+        "{body}"
+    );
+
+    let o = hall.app.order_by_no(&no).await.unwrap();
+    assert_eq!(o.state, OrderState::Cancelled, "finally rejected");
+    let pay = hall
+        .app
+        .payments
+        .store
+        .payments_of_order(o.id)
+        .await
+        .unwrap()[0]
+        .clone();
+    assert_eq!(
+        (pay.state, pay.refunded_fen),
+        (app::payments::PayState::Refunded, 240_000)
+    );
+    let (_, page) = fin.get("/staff/finance").await;
+    assert!(!page.contains(&action), "no longer to refund");
+    let (_, page) = applicant.get(&format!("/orders/{no}")).await;
+    assert!(
+        page.contains("已退款2400.00元") && page.contains("已取消"),
+        "{page}"
+    );
+    // Nothing brings it back to review.
+    let (s, _, _) = applicant.form(&format!("/orders/{no}/submit"), &[]).await;
+    assert_ne!(s, StatusCode::SEE_OTHER);
+    assert_eq!(state(&hall, &no).await, OrderState::Cancelled);
+    // Twice is refused.
+    let (s, _, body) = fin.form(&action, &[("reason", "again")]).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(body.contains("只有已到账的款项可以退款"), "{body}");
+}
+
 /// The token-writing station: list work, submit a CSR, get both certificates and the
 /// envelope; refused without a 制证 session.
 #[tokio::test]

@@ -403,13 +403,15 @@ pub trait PaymentStore: Send + Sync {
         change: &OrderChange,
         fx: Effects,
     ) -> StoreResult<bool>;
-    /// Records a refund of a paid payment: true if it was still paid.
+    /// Records a refund of a paid payment and applies `change` to its order (same
+    /// transaction): true if it was still paid.
     async fn refund_payment(
         &self,
         payment_id: i64,
         amount_fen: i64,
         refund_ref: &str,
         at: Millis,
+        change: Option<&OrderChange>,
         fx: Effects,
     ) -> StoreResult<bool>;
     /// Records a statement and inserts its entries not seen before (by `entry_ref`), in
@@ -1759,7 +1761,9 @@ impl App {
     // ---- refunds and reconciliation ----
 
     /// Finance refunds a paid payment of a cancelled or rejected order, through its gateway
-    /// (online) or as a recorded bank transfer back (bank).
+    /// (online) or as a recorded bank transfer back (bank). A rejected order is finally
+    /// rejected by the refund: it moves to 已取消 in the same transaction, so it can never be
+    /// resubmitted and approved on money that went back. The order's history says so.
     pub async fn refund(&self, actor: &StaffActor, payment_id: i64, reason: &str) -> AppResult<()> {
         actor.require(Permission::ManagePayments)?;
         let reason = reason.trim();
@@ -1807,10 +1811,40 @@ impl App {
             actor.ip.as_deref(),
             serde_json::json!({"payment": p.id, "amount_fen": p.amount_fen, "refund_ref": refund_ref, "reason": reason}),
         ));
+        let ends = o.state == OrderState::Rejected;
+        let change = OrderChange {
+            order_id: o.id,
+            expect: vec![OrderState::Rejected],
+            strict: false,
+            to: Some(OrderState::Cancelled),
+            paid_at: None,
+            fin_state: None,
+            draft: None,
+            event: self.order_event_by(
+                actor.audit_name(),
+                format!(
+                    "已退款{}元({}),退款原因:{reason}{}",
+                    yuan(p.amount_fen),
+                    refund_ref,
+                    if ends {
+                        ";业务单终止办理(已取消)"
+                    } else {
+                        ""
+                    }
+                ),
+            ),
+        };
         if self
             .pay()
             .store
-            .refund_payment(p.id, p.amount_fen, &refund_ref, self.now(), fx)
+            .refund_payment(
+                p.id,
+                p.amount_fen,
+                &refund_ref,
+                self.now(),
+                Some(&change),
+                fx,
+            )
             .await?
         {
             Ok(())

@@ -392,36 +392,31 @@ async fn pins_wait_for_financial_auth_and_lines_issue_once() {
         .is_empty());
 }
 
-/// Wiring of payments (issue 6) and production (issue 7): an order issued while 金融认证 is
-/// still pending holds its PINs; the right micro-deposit code (金融认证 passes) sends them,
-/// each to its own phone, in the same request.
+/// Wiring of payments (issue 6) and production (issue 7): a bank transfer from an account
+/// other than the declared one pays the order but leaves 金融认证 open (a micro-deposit goes to
+/// the declared account); the desk reviews and issues meanwhile and the PINs are held; the
+/// right code (金融认证 passes) sends them, each to its own phone, in the same request.
 #[tokio::test]
 async fn deposit_code_releases_pins_held_for_an_issued_order() {
     let hall = start(Backend::Sqlite).await;
     let (applicant, no) = submitted_order(&hall, HANDLER_PHONE).await;
-    let o = hall.app.order_by_no(&no).await.unwrap();
-    hall.app
-        .move_order(
-            &o,
-            OrderState::PendingPayment,
-            &o.draft,
-            hall.app
-                .order_event_by("system".into(), "经办人在线认证通过(测试)"),
-        )
+    to_pending_payment(&hall, &no).await;
+    let csv = format!(
+        "entry_ref,booked_on,direction,amount,currency,payer_name,payer_account,memo\n\
+         W-1,2026-11-23,C,2400.00,CNY,深圳市某某科技有限公司,6222020200112233445,证书费 {no}\n"
+    );
+    let r = hall
+        .app
+        .import_statement(None, "s.csv", csv.as_bytes())
         .await
         .unwrap();
-    // Paid online in the sandbox: 待金融认证, a micro-deposit went to the unit's account.
-    let (s, loc, body) = applicant
-        .form(
-            &format!("/orders/{no}/payment/online"),
-            &[("gateway", "sandbox")],
-        )
-        .await;
-    assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
-    let (s, _, _) = applicant.form(&loc, &[]).await;
-    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert_eq!(r.matched, vec![("W-1".to_owned(), no.clone())]);
     let o = hall.app.order_by_no(&no).await.unwrap();
-    assert_eq!(o.state, OrderState::PendingFinancial);
+    assert!(o.paid_at.is_some());
+    assert_eq!(
+        (o.state, o.fin_state),
+        (OrderState::InReview, domain::order::FinState::Pending)
+    );
     let memo = hall
         .app
         .sandbox_payouts()
@@ -429,20 +424,9 @@ async fn deposit_code_releases_pins_held_for_an_issued_order() {
         .unwrap()
         .into_iter()
         .find(|d| d.order_no == no)
-        .expect("a micro-deposit")
+        .expect("a micro-deposit to the declared account")
         .memo;
     let code = memo[memo.len() - 6..].to_owned();
-    // The desk goes on while 金融认证 is pending: reviewed, approved, every line issued.
-    hall.app
-        .move_order(
-            &o,
-            OrderState::InReview,
-            &o.draft,
-            hall.app
-                .order_event_by("system".into(), "审核与金融认证并行(测试)"),
-        )
-        .await
-        .unwrap();
     let (_, rev) = staff(&hall, Role::Reviewer, "rev").await;
     hall.app.approve_order(&rev, &no).await.unwrap();
     let (_, prod) = staff(&hall, Role::Production, "prod").await;

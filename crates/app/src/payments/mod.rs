@@ -797,7 +797,7 @@ impl App {
             .iter()
             .any(|p| p.method == ONLINE && p.state == PayState::Paid);
         let can_resend = o.fin_state == FinState::Pending
-            && online_paid
+            && (online_paid || o.paid_at.is_some())
             && !code_open
             && deposits.len() < self.pay().settings.max_deposits;
         let masked_account = BankAccount::parse(&o.draft.form.bank_account)
@@ -1144,7 +1144,11 @@ impl App {
                 draft: None,
                 event: self.user_event(
                     user_id,
-                    "小额打款验证码正确,金融认证通过,进入资料审核(待审核)",
+                    if o.state == OrderState::PendingFinancial {
+                        "小额打款验证码正确,金融认证通过,进入资料审核(待审核)"
+                    } else {
+                        "小额打款验证码正确,金融认证通过"
+                    },
                 ),
             };
             let fx = Effects::audit(self.event(
@@ -1626,6 +1630,19 @@ impl App {
             .await?;
         if done && fin.is_some() {
             self.release_pins_after_fin(o.no.as_str()).await;
+        }
+        if done && fin.is_none() && o.fin_state == FinState::Pending {
+            // Paid from another account: 金融认证 is still open, so the declared account gets
+            // the micro-deposit (review goes on meanwhile; PINs wait for the code). A failure
+            // leaves it to the handler's 重新打款.
+            match self.order_by_no(o.no.as_str()).await {
+                Ok(fresh) => {
+                    if let Err(e) = self.send_deposit_for(&fresh, "system".into()).await {
+                        tracing::warn!(order.no = %o.no, error = %e, "micro-deposit not sent");
+                    }
+                }
+                Err(e) => tracing::warn!(order.no = %o.no, error = %e, "micro-deposit not sent"),
+            }
         }
         Ok(done)
     }

@@ -298,9 +298,35 @@ pub struct IdentityView {
     pub expires_at: Millis,
     /// The order passed this step (下一步 enabled).
     pub passed: bool,
+    /// Where 下一步 leads: the payment page while the order waits for payment (待支付 /
+    /// 待金融认证), otherwise the order page.
+    pub next: String,
     /// The link's secret, for drawing the QR (only while `issued`).
     #[serde(skip)]
     pub token: Option<String>,
+}
+
+/// What a reviewer sees of an order's 经办人在线认证: its newest attempt, as recorded.
+#[derive(Clone, Debug)]
+pub struct StaffIdentity {
+    /// Where the attempt stands.
+    pub status: AttemptStatus,
+    /// When the checks ended (None while open).
+    pub finished_at: Option<Millis>,
+    /// Identity provider name (`sandbox`, `tencent`…).
+    pub provider: String,
+    /// The identity provider's reference.
+    pub provider_ref: String,
+    /// Why it failed (empty when passed).
+    pub reason: String,
+    /// Carrier checks per person (masked numbers).
+    pub carrier: Vec<CarrierLine>,
+    /// The 人像面 photo is still held.
+    pub front: bool,
+    /// The 国徽面 photo is still held.
+    pub back: bool,
+    /// When the retention job deleted the photos.
+    pub photos_purged_at: Option<Millis>,
 }
 
 /// The FAQ (二) advice shown beside a number the carrier check refused.
@@ -333,6 +359,14 @@ impl App {
             OrderState::Draft | OrderState::PendingVerification | OrderState::Cancelled
         );
         let now = self.now();
+        let next = if matches!(
+            o.state,
+            OrderState::PendingPayment | OrderState::PendingFinancial
+        ) {
+            format!("/orders/{}/payment", o.no)
+        } else {
+            format!("/orders/{}", o.no)
+        };
         let Some(a) = a else {
             return IdentityView {
                 status: if passed { "passed" } else { "expired" },
@@ -345,6 +379,7 @@ impl App {
                 carrier: vec![],
                 expires_at: 0,
                 passed,
+                next,
                 token: None,
             };
         };
@@ -368,6 +403,7 @@ impl App {
             carrier: result.carrier,
             expires_at: a.expires_at,
             passed,
+            next,
             token: (status == "issued").then(|| a.token.clone()),
         }
     }
@@ -749,6 +785,32 @@ impl App {
         self.update(&a).await?;
         let o = self.order_by_no(no).await?;
         Ok(self.view_of(&o, Some(&a)))
+    }
+
+    /// The real result of an order's 经办人在线认证 for staff who may review orders (None
+    /// when no attempt exists, e.g. an order moved on by hand).
+    pub async fn identity_for_staff(
+        &self,
+        actor: &crate::authz::StaffActor,
+        no: &str,
+    ) -> AppResult<Option<StaffIdentity>> {
+        actor.require(crate::authz::Permission::ReviewOrders)?;
+        let o = self.order_by_no(no).await?;
+        let Some(a) = self.id_ports().store.latest_attempt(o.id).await? else {
+            return Ok(None);
+        };
+        let r = a.result.unwrap_or_default();
+        Ok(Some(StaffIdentity {
+            status: a.status,
+            finished_at: a.finished_at,
+            provider: r.provider,
+            provider_ref: r.provider_ref,
+            reason: r.reason,
+            carrier: r.carrier,
+            front: a.front_blob.is_some(),
+            back: a.back_blob.is_some(),
+            photos_purged_at: a.photos_purged_at,
+        }))
     }
 
     /// A photo of an order's attempt for staff who may review orders: (mime, bytes).

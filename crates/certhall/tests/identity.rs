@@ -213,6 +213,13 @@ async fn happy_path(backend: Backend) {
     assert_eq!(state_of(&hall, &no).await, OrderState::PendingPayment);
     let (_, page) = b.get(&format!("/orders/{no}/identity")).await;
     assert!(page.contains("认证通过") && !page.contains("id=\"idv-next\" disabled"));
+    // 下一步 and the success text lead to the payment page once the order is 待支付.
+    assert_eq!(v["next"], format!("/orders/{no}/payment"));
+    assert!(
+        page.contains(&format!("action=\"/orders/{no}/payment\""))
+            && page.contains(&format!("id=\"idv-pay\" href=\"/orders/{no}/payment\"")),
+        "{page}"
+    );
     let (_, hist) = b.get(&format!("/orders/{no}")).await;
     assert!(hist.contains("经办人在线认证通过"), "event recorded");
     assert!(!hist.contains("13612345678"), "no phone in the history");

@@ -205,8 +205,15 @@ async fn run(
     if outcome == "认证通过" {
         wait_count(&pc, "#idv-next[disabled]", 0).await;
         shots.take(&pc, &format!("{tag}-pc-after")).await;
+        // 下一步 (set by the polling script, the page was loaded before the pass) leads to
+        // the payment page of the order, now 待支付.
         pc.click("#idv-next").await;
-        pc.wait_text("待支付").await;
+        pc.wait_text("在线支付 · 业务单").await;
+        let url = pc.current_url().await;
+        assert!(
+            url.split('?').next().unwrap().ends_with("/payment"),
+            "{url}"
+        );
     } else {
         pc.wait_text("电信运营商APP").await;
         assert_eq!(pc.count("#idv-next[disabled]").await, 1);

@@ -11,7 +11,7 @@ use certhall::testing::{start, Backend, TestHall};
 use domain::order::OrderState;
 use reqwest::StatusCode;
 use support::applicant::{png, submitted_order, valid_fields, HANDLER_PHONE};
-use support::desk::{inbox, set_paid, staff, to_review};
+use support::desk::{inbox, set_paid, staff, to_pending_payment, to_review};
 
 const APPLICANT_1: &str = "13700137000";
 const APPLICANT_2: &str = "13700137001";
@@ -392,6 +392,276 @@ async fn pins_wait_for_financial_auth_and_lines_issue_once() {
         .is_empty());
 }
 
+/// Wiring of payments (issue 6) and production (issue 7): a bank transfer from an account
+/// other than the declared one pays the order but leaves 金融认证 open (a micro-deposit goes to
+/// the declared account); the desk reviews and issues meanwhile and the PINs are held; the
+/// right code (金融认证 passes) sends them, each to its own phone, in the same request.
+#[tokio::test]
+async fn deposit_code_releases_pins_held_for_an_issued_order() {
+    let hall = start(Backend::Sqlite).await;
+    let (applicant, no) = submitted_order(&hall, HANDLER_PHONE).await;
+    to_pending_payment(&hall, &no).await;
+    let csv = format!(
+        "entry_ref,booked_on,direction,amount,currency,payer_name,payer_account,memo\n\
+         W-1,2026-11-23,C,2400.00,CNY,深圳市某某科技有限公司,6222020200112233445,证书费 {no}\n"
+    );
+    let r = hall
+        .app
+        .import_statement(None, "s.csv", csv.as_bytes())
+        .await
+        .unwrap();
+    assert_eq!(r.matched, vec![("W-1".to_owned(), no.clone())]);
+    let o = hall.app.order_by_no(&no).await.unwrap();
+    assert!(o.paid_at.is_some());
+    assert_eq!(
+        (o.state, o.fin_state),
+        (OrderState::InReview, domain::order::FinState::Pending)
+    );
+    let memo = hall
+        .app
+        .sandbox_payouts()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|d| d.order_no == no)
+        .expect("a micro-deposit to the declared account")
+        .memo;
+    let code = memo[memo.len() - 6..].to_owned();
+    let (_, rev) = staff(&hall, Role::Reviewer, "rev").await;
+    hall.app.approve_order(&rev, &no).await.unwrap();
+    let (_, prod) = staff(&hall, Role::Production, "prod").await;
+    assert_eq!(hall.app.issue_all_sandbox(&prod, &no).await.unwrap(), 3);
+    let o = hall.app.order_by_no(&no).await.unwrap();
+    assert_eq!(o.state, OrderState::Issued);
+    assert_eq!(o.fin_state, domain::order::FinState::Pending);
+    let pins = |v: Vec<(String, String)>| {
+        v.into_iter()
+            .filter(|(t, _)| t.starts_with("pin_"))
+            .collect::<Vec<_>>()
+    };
+    for phone in [HANDLER_PHONE, APPLICANT_1, APPLICANT_2] {
+        assert!(
+            pins(inbox(&hall, phone).await).is_empty(),
+            "no PIN yet to {phone}"
+        );
+    }
+    assert_eq!(hall.app.desk.store.held_pins(o.id).await.unwrap().len(), 3);
+
+    // The handler enters the code: 金融认证 passes and the held PINs go out now.
+    let (s, _, body) = applicant
+        .form(&format!("/orders/{no}/payment/code"), &[("code", &code)])
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
+    let o = hall.app.order_by_no(&no).await.unwrap();
+    assert_eq!(
+        (o.state, o.fin_state),
+        (OrderState::Issued, domain::order::FinState::Passed)
+    );
+    let org = pins(inbox(&hall, HANDLER_PHONE).await);
+    assert_eq!(org.len(), 1, "{org:?}");
+    assert_eq!(org[0].0, "pin_org");
+    for phone in [APPLICANT_1, APPLICANT_2] {
+        let p = pins(inbox(&hall, phone).await);
+        assert_eq!(p.len(), 1, "{phone}: {p:?}");
+        assert_eq!(p[0].0, "pin_person");
+    }
+    assert!(hall
+        .app
+        .desk
+        .store
+        .held_pins(o.id)
+        .await
+        .unwrap()
+        .is_empty());
+    // Nothing is sent twice.
+    assert_eq!(hall.app.release_pins(&no).await.unwrap(), 0);
+}
+
+/// The review page reads the real identity result (identity use cases) and the payment and
+/// 金融认证 facts (payments tables), not guesses from the history.
+#[tokio::test]
+async fn review_page_shows_identity_result_and_payments() {
+    let hall = start(Backend::Sqlite).await;
+    let (rev_b, rev) = staff(&hall, Role::Reviewer, "rev").await;
+    // An order moved on by hand has no identity record: the page says so.
+    let (_, other) = submitted_order(&hall, "13800000078").await;
+    to_review(&hall, &other, false, false).await;
+    let (s, page) = rev_b.get(&format!("/staff/review/{other}")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("经办人在线认证:无认证记录"), "{page}");
+    assert!(page.contains("暂无缴费记录"));
+
+    let (applicant, no) = submitted_order(&hall, HANDLER_PHONE).await;
+    support::identity::verify_identity(&hall, &applicant, &no).await;
+    let (s, loc, body) = applicant
+        .form(
+            &format!("/orders/{no}/payment/online"),
+            &[("gateway", "sandbox")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
+    assert_eq!(applicant.form(&loc, &[]).await.0, StatusCode::SEE_OTHER);
+    let memo = hall
+        .app
+        .sandbox_payouts()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|d| d.order_no == no)
+        .unwrap()
+        .memo;
+    let (s, _, _) = applicant
+        .form(
+            &format!("/orders/{no}/payment/code"),
+            &[("code", &memo[memo.len() - 6..])],
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert_eq!(state(&hall, &no).await, OrderState::InReview);
+
+    let idv = hall
+        .app
+        .identity_for_staff(&rev, &no)
+        .await
+        .unwrap()
+        .expect("an attempt");
+    assert!(!idv.provider_ref.is_empty());
+    assert_eq!(idv.carrier.len(), 3);
+    let (s, page) = rev_b.get(&format!("/staff/review/{no}")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        page.contains("经办人在线认证:认证通过(2026-11-23"),
+        "{page}"
+    );
+    let at = page.find("id=\"review-identity\"").unwrap();
+    let card = &page[at..at + page[at..].find("</section>").unwrap()];
+    assert!(card.contains(&idv.provider_ref), "{card}");
+    for c in &idv.carrier {
+        assert!(card.contains(&c.phone_masked) && card.contains(&c.provider_ref));
+    }
+    assert!(
+        card.contains("137****7000") && card.contains("137****7001"),
+        "{card}"
+    );
+    assert!(!card.contains("13700137000"), "numbers masked: {card}");
+    assert_eq!(card.matches("一致").count(), 3);
+    for side in ["front", "back"] {
+        let href = format!("/staff/orders/{no}/identity/{side}");
+        assert!(card.contains(&href), "{card}");
+        let (s, _) = rev_b.get(&href).await;
+        assert_eq!(s, StatusCode::OK);
+    }
+    let at = page.find("id=\"review-payment\"").unwrap();
+    let card = &page[at..at + page[at..].find("</section>").unwrap()];
+    assert!(
+        card.contains("网厅缴费")
+            && card.contains("sandbox")
+            && card.contains("2400.00")
+            && card.contains("已到账")
+            && card.contains("金融认证:已通过")
+            && card.contains("验证通过")
+            && card.contains("2026-11-23"),
+        "{card}"
+    );
+}
+
+/// Refund (payments) of a paid order the desk finally rejected: Finance sees it on its page,
+/// refunds it with a reason, and the order ends (已驳回 → 已取消, allowed by the state machine)
+/// so it can never be resubmitted and approved on money that went back.
+#[tokio::test]
+async fn finance_refunds_a_rejected_paid_order_and_it_ends() {
+    assert!(OrderState::Rejected.may_move(OrderState::Cancelled));
+    assert!(!OrderState::Cancelled.may_move(OrderState::InReview));
+    let hall = start(Backend::Sqlite).await;
+    let (applicant, no) = submitted_order(&hall, HANDLER_PHONE).await;
+    to_pending_payment(&hall, &no).await;
+    let (s, loc, body) = applicant
+        .form(
+            &format!("/orders/{no}/payment/online"),
+            &[("gateway", "sandbox")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
+    assert_eq!(applicant.form(&loc, &[]).await.0, StatusCode::SEE_OTHER);
+    let memo = hall
+        .app
+        .sandbox_payouts()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|d| d.order_no == no)
+        .unwrap()
+        .memo;
+    let (s, _, _) = applicant
+        .form(
+            &format!("/orders/{no}/payment/code"),
+            &[("code", &memo[memo.len() - 6..])],
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (rev, _) = staff(&hall, Role::Reviewer, "rev").await;
+    rev.form(&format!("/staff/review/{no}/claim"), &[]).await;
+    let (s, _, body) = rev
+        .form(&format!("/staff/review/{no}/reject"), &[("reason", "0")])
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
+    assert_eq!(state(&hall, &no).await, OrderState::Rejected);
+
+    let (fin, _) = staff(&hall, Role::Finance, "fin").await;
+    let o = hall.app.order_by_no(&no).await.unwrap();
+    let pay = hall
+        .app
+        .payments
+        .store
+        .payments_of_order(o.id)
+        .await
+        .unwrap()[0]
+        .clone();
+    let action = format!("/staff/finance/payments/{}/refund", pay.id);
+    let (s, page) = fin.get("/staff/finance").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains(&action) && page.contains(&no), "{page}");
+    let (s, _, body) = fin.form(&action, &[("reason", " ")]).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(body.contains("请填写退款原因"), "{body}");
+    let (s, loc, body) = fin.form(&action, &[("reason", "申请人放弃办理")]).await;
+    assert_eq!(
+        (s, loc.as_str()),
+        (StatusCode::SEE_OTHER, "/staff/finance"),
+        "{body}"
+    );
+
+    let o = hall.app.order_by_no(&no).await.unwrap();
+    assert_eq!(o.state, OrderState::Cancelled, "finally rejected");
+    let pay = hall
+        .app
+        .payments
+        .store
+        .payments_of_order(o.id)
+        .await
+        .unwrap()[0]
+        .clone();
+    assert_eq!(
+        (pay.state, pay.refunded_fen),
+        (app::payments::PayState::Refunded, 240_000)
+    );
+    let (_, page) = fin.get("/staff/finance").await;
+    assert!(!page.contains(&action), "no longer to refund");
+    let (_, page) = applicant.get(&format!("/orders/{no}")).await;
+    assert!(
+        page.contains("已退款2400.00元") && page.contains("已取消"),
+        "{page}"
+    );
+    // Nothing brings it back to review.
+    let (s, _, _) = applicant.form(&format!("/orders/{no}/submit"), &[]).await;
+    assert_ne!(s, StatusCode::SEE_OTHER);
+    assert_eq!(state(&hall, &no).await, OrderState::Cancelled);
+    // Twice is refused.
+    let (s, _, body) = fin.form(&action, &[("reason", "again")]).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(body.contains("只有已到账的款项可以退款"), "{body}");
+}
+
 /// The token-writing station: list work, submit a CSR, get both certificates and the
 /// envelope; refused without a 制证 session.
 #[tokio::test]
@@ -540,85 +810,345 @@ async fn due_times_and_calendar_import() {
     assert_eq!(s, StatusCode::FORBIDDEN);
 }
 
-/// Every staff route × every role (and an applicant, and nobody).
+/// Every (method, path pattern) the router serves under `/staff`, read from the source of
+/// `web/src/lib.rs` and each module's `routes()`: `.route("PATH", get(…).post(…))`.
+fn staff_routes_in_router() -> std::collections::BTreeSet<(String, String)> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../web/src");
+    let mut out = std::collections::BTreeSet::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("rs") {
+            continue;
+        }
+        let src = std::fs::read_to_string(&path).unwrap();
+        let mut rest = src.as_str();
+        while let Some(at) = rest.find(".route(") {
+            rest = &rest[at + ".route(".len()..];
+            // The call's arguments: up to its closing parenthesis.
+            let mut depth = 1;
+            let mut end = 0;
+            for (i, ch) in rest.char_indices() {
+                match ch {
+                    '(' => depth += 1,
+                    ')' => depth -= 1,
+                    _ => {}
+                }
+                if depth == 0 {
+                    end = i;
+                    break;
+                }
+            }
+            let args = &rest[..end];
+            let Some(q) = args.find('"') else { continue };
+            let lit = &args[q + 1..];
+            let route = &lit[..lit.find('"').unwrap()];
+            if route != "/staff" && !route.starts_with("/staff/") {
+                continue;
+            }
+            let handlers = &lit[route.len() + 1..];
+            for m in ["get", "post", "put", "patch", "delete"] {
+                let found = handlers.match_indices(&format!("{m}(")).any(|(i, _)| {
+                    i == 0
+                        || !handlers.as_bytes()[i - 1].is_ascii_alphanumeric()
+                            && handlers.as_bytes()[i - 1] != b'_'
+                });
+                if found {
+                    out.insert((m.to_uppercase(), route.to_owned()));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Every staff route × every role (and an applicant, and nobody). The table must name every
+/// `/staff` route of the router: a new route without a row fails here.
 #[tokio::test]
 async fn staff_routes_by_role() {
     let hall = start(Backend::Sqlite).await;
     let (applicant, no) = submitted_order(&hall, HANDLER_PHONE).await;
+    // A real identity result, so the ID photos exist.
+    support::identity::verify_identity(&hall, &applicant, &no).await;
     to_review(&hall, &no, true, true).await;
     let roles = [Role::Admin, Role::Reviewer, Role::Finance, Role::Production];
     let mut browsers = Vec::new();
+    let mut finance = None;
     for r in roles {
-        browsers.push(staff(&hall, r, r.as_str()).await.0);
+        let (b, actor) = staff(&hall, r, r.as_str()).await;
+        if r == Role::Finance {
+            finance = Some(actor);
+        }
+        browsers.push(b);
     }
-    // (method, path, roles allowed: admin, reviewer, finance, production)
-    let table: Vec<(&str, String, [bool; 4])> = vec![
-        ("GET", "/staff".into(), [true, true, true, true]),
-        ("GET", "/staff/review".into(), [false, true, false, false]),
+    let finance = finance.unwrap();
+    hall.app
+        .create_staff(None, "spare", "spare", Role::Reviewer)
+        .await
+        .unwrap();
+    // A second order paid online (a payment to refund) and a bank credit left for finance.
+    let (payer, no2) = submitted_order(&hall, "13800000077").await;
+    to_pending_payment(&hall, &no2).await;
+    let (s, loc, body) = payer
+        .form(
+            &format!("/orders/{no2}/payment/online"),
+            &[("gateway", "sandbox")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
+    assert_eq!(payer.form(&loc, &[]).await.0, StatusCode::SEE_OTHER);
+    let o2 = hall.app.order_by_no(&no2).await.unwrap();
+    let payment = hall
+        .app
+        .payments
+        .store
+        .payments_of_order(o2.id)
+        .await
+        .unwrap()[0]
+        .id;
+    hall.app
+        .import_statement(
+            None,
+            "s.csv",
+            "entry_ref,booked_on,direction,amount,currency,payer_name,payer_account,memo\n\
+             R-1,2026-11-23,C,100.00,CNY,某贸易有限公司,6222020200112233445,货款\n"
+                .as_bytes(),
+        )
+        .await
+        .unwrap();
+    let credit = hall.app.finance_credits(&finance, true).await.unwrap()[0].id;
+    // A failed job to retry (a provider outage would leave one).
+    hall.drain().await;
+    let job: i64 = sqlx::query_scalar("SELECT MAX(id) FROM jobs")
+        .fetch_one(&hall.store.db().pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE jobs SET status = 'failed', last_error = 'test' WHERE id = $1")
+        .bind(job)
+        .execute(&hall.store.db().pool)
+        .await
+        .unwrap();
+
+    // (method, route pattern, path, roles allowed: admin, reviewer, finance, production)
+    let table: Vec<(&str, &str, String, [bool; 4])> = vec![
+        ("GET", "/staff", "/staff".into(), [true, true, true, true]),
         (
             "GET",
+            "/staff/catalogue",
+            "/staff/catalogue".into(),
+            [true, true, true, true],
+        ),
+        (
+            "GET",
+            "/staff/review",
+            "/staff/review".into(),
+            [false, true, false, false],
+        ),
+        (
+            "GET",
+            "/staff/review/{no}",
             format!("/staff/review/{no}"),
             [false, true, false, false],
         ),
         (
             "GET",
+            "/staff/review/{no}/files/{kind}",
             format!("/staff/review/{no}/files/letter"),
             [false, true, false, false],
         ),
         (
             "GET",
+            "/staff/orders/{no}/identity/{side}",
+            format!("/staff/orders/{no}/identity/front"),
+            [false, true, false, false],
+        ),
+        (
+            "GET",
+            "/staff/production",
             "/staff/production".into(),
             [false, false, false, true],
         ),
-        ("GET", "/staff/shipping".into(), [false, false, false, true]),
         (
             "GET",
+            "/staff/production/{no}",
+            format!("/staff/production/{no}"),
+            [false, false, false, true],
+        ),
+        (
+            "GET",
+            "/staff/shipping",
+            "/staff/shipping".into(),
+            [false, false, false, true],
+        ),
+        (
+            "GET",
+            "/staff/shipping/{no}/label",
             format!("/staff/shipping/{no}/label"),
             [false, false, false, true],
         ),
-        ("GET", "/staff/calendar".into(), [true, false, false, false]),
-        ("GET", "/staff/accounts".into(), [true, false, false, false]),
-        ("GET", "/staff/audit".into(), [true, false, false, false]),
-        ("GET", "/staff/jobs".into(), [true, false, false, false]),
-        ("GET", "/staff/outbox".into(), [true, true, false, false]),
+        (
+            "GET",
+            "/staff/calendar",
+            "/staff/calendar".into(),
+            [true, false, false, false],
+        ),
+        (
+            "GET",
+            "/staff/accounts",
+            "/staff/accounts".into(),
+            [true, false, false, false],
+        ),
+        (
+            "GET",
+            "/staff/audit",
+            "/staff/audit".into(),
+            [true, false, false, false],
+        ),
+        (
+            "GET",
+            "/staff/jobs",
+            "/staff/jobs".into(),
+            [true, false, false, false],
+        ),
+        (
+            "GET",
+            "/staff/outbox",
+            "/staff/outbox".into(),
+            [true, true, false, false],
+        ),
+        (
+            "GET",
+            "/staff/finance",
+            "/staff/finance".into(),
+            [false, false, true, false],
+        ),
+        (
+            "GET",
+            "/staff/finance/reconciliation.csv",
+            "/staff/finance/reconciliation.csv?day=2026-11-23".into(),
+            [false, false, true, false],
+        ),
         (
             "POST",
+            "/staff/accounts",
+            "/staff/accounts".into(),
+            [true, false, false, false],
+        ),
+        (
+            "POST",
+            "/staff/accounts/{username}/{op}",
+            "/staff/accounts/spare/disable".into(),
+            [true, false, false, false],
+        ),
+        (
+            "POST",
+            "/staff/jobs/{id}/retry",
+            format!("/staff/jobs/{job}/retry"),
+            [true, false, false, false],
+        ),
+        (
+            "POST",
+            "/staff/review/{no}/claim",
             format!("/staff/review/{no}/claim"),
             [false, true, false, false],
         ),
         (
             "POST",
+            "/staff/calendar",
             "/staff/calendar".into(),
             [true, false, false, false],
         ),
-        // Actions whose state is wrong for the order still must be refused by role first.
+        // Actions whose state or input is wrong still must be refused by role first.
         (
             "POST",
+            "/staff/finance/import",
+            "/staff/finance/import".into(),
+            [false, false, true, false],
+        ),
+        (
+            "POST",
+            "/staff/finance/credits/{id}/match",
+            format!("/staff/finance/credits/{credit}/match"),
+            [false, false, true, false],
+        ),
+        (
+            "POST",
+            "/staff/finance/credits/{id}/reject",
+            format!("/staff/finance/credits/{credit}/reject"),
+            [false, false, true, false],
+        ),
+        (
+            "POST",
+            "/staff/finance/fail",
+            "/staff/finance/fail".into(),
+            [false, false, true, false],
+        ),
+        (
+            "POST",
+            "/staff/finance/payments/{id}/refund",
+            format!("/staff/finance/payments/{payment}/refund"),
+            [false, false, true, false],
+        ),
+        (
+            "POST",
+            "/staff/production/{no}/issue",
             format!("/staff/production/{no}/issue"),
             [false, false, false, true],
         ),
         (
             "POST",
+            "/staff/shipping/{no}/post",
             format!("/staff/shipping/{no}/post"),
             [false, false, false, true],
         ),
         (
             "POST",
+            "/staff/shipping/{no}/delivered",
             format!("/staff/shipping/{no}/delivered"),
             [false, false, false, true],
         ),
         (
             "POST",
+            "/staff/review/{no}/reject",
             format!("/staff/review/{no}/reject"),
             [false, true, false, false],
         ),
         (
             "POST",
+            "/staff/review/{no}/approve",
             format!("/staff/review/{no}/approve"),
             [false, true, false, false],
         ),
     ];
-    for (method, path, allowed) in &table {
+    // The table covers the router: every /staff route but the login and logout (any
+    // visitor / any staff session), and names no route the router lacks.
+    let in_router = staff_routes_in_router();
+    assert!(in_router.len() > 30, "routes found: {in_router:?}");
+    let public = [
+        ("GET", "/staff/login"),
+        ("POST", "/staff/login"),
+        ("POST", "/staff/logout"),
+    ];
+    let in_table: std::collections::BTreeSet<(String, String)> = table
+        .iter()
+        .map(|(m, p, _, _)| ((*m).to_owned(), (*p).to_owned()))
+        .chain(
+            public
+                .iter()
+                .map(|(m, p)| ((*m).to_owned(), (*p).to_owned())),
+        )
+        .collect();
+    let missing: Vec<_> = in_router.difference(&in_table).collect();
+    assert!(
+        missing.is_empty(),
+        "staff routes without a row: {missing:?}"
+    );
+    let stale: Vec<_> = in_table.difference(&in_router).collect();
+    assert!(
+        stale.is_empty(),
+        "rows for routes the router lacks: {stale:?}"
+    );
+
+    for (method, _, path, allowed) in &table {
         for (i, b) in browsers.iter().enumerate() {
             let status = if *method == "GET" {
                 b.get(path).await.0

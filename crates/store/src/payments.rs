@@ -300,6 +300,7 @@ impl PaymentStore for SqlStore {
         amount_fen: i64,
         refund_ref: &str,
         at: i64,
+        change: Option<&OrderChange>,
         fx: Effects,
     ) -> StoreResult<bool> {
         let mut tx = self.db().begin().await?;
@@ -317,6 +318,11 @@ impl PaymentStore for SqlStore {
         .rows_affected();
         if n != 1 {
             return Ok(false);
+        }
+        if let Some(c) = change {
+            if !self.apply_change(&mut tx, c).await? && c.strict {
+                return Ok(false);
+            }
         }
         self.apply(&mut tx, fx).await?;
         tx.commit().await.map_err(db_err)?;

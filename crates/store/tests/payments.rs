@@ -31,6 +31,7 @@ on_both!(
     a_failed_strict_change_writes_nothing,
     statements_and_entries_import_once_and_accounts_are_sealed,
     deposits_supersede_count_wrong_codes_and_void,
+    a_refund_ends_a_rejected_order_in_its_transaction,
 );
 
 async fn store(backend: Backend) -> SqlStore {
@@ -164,11 +165,11 @@ async fn a_credit_happens_once_and_moves_the_order(s: SqlStore) {
     );
     // Refund once.
     assert!(s
-        .refund_payment(p.id, 240_000, "RF1", T + 9, Effects::default())
+        .refund_payment(p.id, 240_000, "RF1", T + 9, None, Effects::default())
         .await
         .unwrap());
     assert!(!s
-        .refund_payment(p.id, 240_000, "RF2", T + 9, Effects::default())
+        .refund_payment(p.id, 240_000, "RF2", T + 9, None, Effects::default())
         .await
         .unwrap());
     assert_eq!(s.payments_between(T, T + 10).await.unwrap().len(), 1);
@@ -340,4 +341,35 @@ async fn deposits_supersede_count_wrong_codes_and_void(s: SqlStore) {
         )
         .await
         .unwrap());
+}
+
+/// A refund with an order change: the payment refunded and the rejected order cancelled in
+/// one transaction; a second refund changes neither.
+async fn a_refund_ends_a_rejected_order_in_its_transaction(s: SqlStore) {
+    let (id, no) = order(&s, OrderState::Rejected).await;
+    let p = s
+        .insert_payment(
+            &payment(id, &no, "T9", PayState::Paid),
+            None,
+            Effects::default(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let mut c = change(id, OrderState::Rejected, OrderState::Cancelled, false);
+    c.paid_at = None;
+    c.event = ev("已退款");
+    assert!(s
+        .refund_payment(p.id, 240_000, "RF9", T + 9, Some(&c), Effects::default())
+        .await
+        .unwrap());
+    let on = domain::OrderNo::parse(&no).unwrap();
+    let o = s.order_by_no(&on).await.unwrap().unwrap();
+    assert_eq!(o.state, OrderState::Cancelled);
+    let v = o.version;
+    assert!(!s
+        .refund_payment(p.id, 240_000, "RF10", T + 9, Some(&c), Effects::default())
+        .await
+        .unwrap());
+    assert_eq!(s.order_by_no(&on).await.unwrap().unwrap().version, v);
 }

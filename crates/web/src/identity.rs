@@ -126,6 +126,7 @@ struct PcPage {
     carrier: Vec<CarrierRow>,
     advice: &'static str,
     passed: bool,
+    next: String,
     qr: String,
     link: String,
     error: String,
@@ -164,6 +165,7 @@ fn pc_view(
             .collect(),
         advice: CARRIER_ADVICE,
         passed: v.passed,
+        next: v.next,
         qr: if link.is_empty() {
             String::new()
         } else {

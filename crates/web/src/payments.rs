@@ -696,12 +696,17 @@ pub async fn finance_import(
     State(state): State<AppState>,
     ctx: Ctx,
     s: PageStaff,
-    mp: Multipart,
+    mp: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Response {
+    // The role first: a body that is not multipart must not tell another role more than 403.
     if let Err(e) = s.actor.require(app::authz::Permission::ManagePayments) {
         return staff_fail(&state, &ctx, &s.actor, e);
     }
-    let r = match read_file_part(mp, max_file_bytes(&state)).await {
+    let read = match mp {
+        Ok(mp) => read_file_part(mp, max_file_bytes(&state)).await,
+        Err(_) => Err("请选择要导入的银行对账单文件".to_owned()),
+    };
+    let r = match read {
         Ok(bytes) => {
             state
                 .app

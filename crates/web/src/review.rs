@@ -179,6 +179,9 @@ struct ReviewOrderPage {
     paid: String,
     fin: &'static str,
     identity: String,
+    idv: Option<IdvBox>,
+    payments: Vec<PayRow>,
+    deposits: Vec<DepositRow>,
     due: String,
     left: String,
     overdue: bool,
@@ -190,6 +193,100 @@ struct ReviewOrderPage {
     events: Vec<(String, String)>,
     reasons: Vec<(usize, String)>,
     error: String,
+}
+
+/// The real 经办人在线认证 result (identity use cases), as the review page shows it.
+struct IdvBox {
+    passed: bool,
+    label: &'static str,
+    at: String,
+    provider: String,
+    provider_ref: String,
+    reason: String,
+    /// (人员, masked number, matched, carrier reference).
+    carrier: Vec<(String, String, bool, String)>,
+    front: bool,
+    back: bool,
+    purged: String,
+}
+
+/// One payment of the order (payments tables).
+struct PayRow {
+    method: &'static str,
+    provider: String,
+    amount: String,
+    state: &'static str,
+    paid_at: String,
+    refund: String,
+}
+
+/// One micro-deposit (金融认证).
+struct DepositRow {
+    amount: String,
+    account: String,
+    state: &'static str,
+    sent: String,
+    expires: String,
+    attempts: i64,
+}
+
+fn tail4(v: &str) -> String {
+    let n = v.chars().count();
+    let tail: String = v.chars().skip(n.saturating_sub(4)).collect();
+    format!("****{tail}")
+}
+
+fn idv_box(v: app::identity::StaffIdentity) -> IdvBox {
+    use app::identity::AttemptStatus;
+    IdvBox {
+        passed: v.status == AttemptStatus::Passed,
+        label: v.status.label(),
+        at: v.finished_at.map(format_beijing).unwrap_or_default(),
+        provider: v.provider,
+        provider_ref: v.provider_ref,
+        reason: v.reason,
+        carrier: v
+            .carrier
+            .into_iter()
+            .map(|c| (c.role, c.phone_masked, c.matched, c.provider_ref))
+            .collect(),
+        front: v.front,
+        back: v.back,
+        purged: v.photos_purged_at.map(format_beijing).unwrap_or_default(),
+    }
+}
+
+fn pay_row(p: &app::payments::PaymentRecord) -> PayRow {
+    PayRow {
+        method: if p.method == app::payments::BANK_TRANSFER {
+            "公对公转账汇款"
+        } else {
+            "网厅缴费"
+        },
+        provider: p.provider.clone(),
+        amount: app::payments::yuan(p.amount_fen),
+        state: p.state.label(),
+        paid_at: p.paid_at.map(format_beijing).unwrap_or_default(),
+        refund: match p.refunded_at {
+            Some(t) => format!(
+                "{}元 · {}",
+                app::payments::yuan(p.refunded_fen),
+                format_beijing(t)
+            ),
+            None => String::new(),
+        },
+    }
+}
+
+fn deposit_row(d: &app::payments::DepositRecord) -> DepositRow {
+    DepositRow {
+        amount: app::payments::yuan(d.amount_fen),
+        account: tail4(&d.account),
+        state: d.state.label(),
+        sent: format_beijing(d.created_at),
+        expires: format_beijing(d.expires_at),
+        attempts: d.attempts,
+    }
 }
 
 fn masked_field(name: &str, v: &str) -> String {
@@ -273,17 +370,14 @@ async fn review_page(
             d.reasons.join(";"),
         ));
     }
-    let identity = if v
-        .events
-        .iter()
-        .any(|e| e.what.contains("认证通过") || e.what.contains("实名"))
-    {
-        "已通过(见办理记录)".to_owned()
-    } else if matches!(o.state, OrderState::PendingVerification) {
-        "待认证".to_owned()
-    } else {
-        "已完成在线认证".to_owned()
+    // The real results, from the identity and payments use cases.
+    let idv = state.app.identity_for_staff(a, no).await?.map(idv_box);
+    let identity = match &idv {
+        Some(b) if b.passed => format!("认证通过({})", b.at),
+        Some(b) => b.label.to_owned(),
+        None => "无认证记录".to_owned(),
     };
+    let (_, pays, deps) = state.app.order_payments_for_staff(a, no).await?;
     Ok(ReviewOrderPage {
         l: staff_layout(state, ctx, Some(a), &format!("审核 {}", o.no), "staff"),
         nav: nav_for(a),
@@ -299,6 +393,9 @@ async fn review_page(
             .unwrap_or_else(|| "未到账".into()),
         fin: o.fin_state.label(),
         identity,
+        idv,
+        payments: pays.iter().map(pay_row).collect(),
+        deposits: deps.iter().map(deposit_row).collect(),
         due,
         left,
         overdue,

@@ -44,6 +44,10 @@ document.addEventListener("DOMContentLoaded", function () {
     show($("idv-retry"), v.status === "failed");
     show($("idv-renew"), !v.passed);
     $("idv-next").disabled = !v.passed;
+    if (v.next) {
+      $("idv-next-form").setAttribute("action", v.next);
+      $("idv-pay").setAttribute("href", v.next);
+    }
   };
   var timer = null;
   var poll = function () {

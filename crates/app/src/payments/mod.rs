@@ -403,13 +403,15 @@ pub trait PaymentStore: Send + Sync {
         change: &OrderChange,
         fx: Effects,
     ) -> StoreResult<bool>;
-    /// Records a refund of a paid payment: true if it was still paid.
+    /// Records a refund of a paid payment and applies `change` to its order (same
+    /// transaction): true if it was still paid.
     async fn refund_payment(
         &self,
         payment_id: i64,
         amount_fen: i64,
         refund_ref: &str,
         at: Millis,
+        change: Option<&OrderChange>,
         fx: Effects,
     ) -> StoreResult<bool>;
     /// Records a statement and inserts its entries not seen before (by `entry_ref`), in
@@ -795,7 +797,7 @@ impl App {
             .iter()
             .any(|p| p.method == ONLINE && p.state == PayState::Paid);
         let can_resend = o.fin_state == FinState::Pending
-            && online_paid
+            && (online_paid || o.paid_at.is_some())
             && !code_open
             && deposits.len() < self.pay().settings.max_deposits;
         let masked_account = BankAccount::parse(&o.draft.form.bank_account)
@@ -820,6 +822,22 @@ impl App {
             return Err(conflict("请先完成申请资料提交和经办人在线认证,再进行缴费"));
         }
         self.payment_view_of(o).await
+    }
+
+    /// An order's payments and micro-deposits, newest deposit first, for the review desk and
+    /// finance (what was paid, how, when; where 金融认证 stands).
+    pub async fn order_payments_for_staff(
+        &self,
+        actor: &StaffActor,
+        no: &str,
+    ) -> AppResult<(OrderRecord, Vec<PaymentRecord>, Vec<DepositRecord>)> {
+        actor
+            .require(Permission::ReviewOrders)
+            .or_else(|_| actor.require(Permission::ManagePayments))?;
+        let o = self.order_by_no(no).await?;
+        let payments = self.pay().store.payments_of_order(o.id).await?;
+        let deposits = self.pay().store.deposits_of_order(o.id).await?;
+        Ok((o, payments, deposits))
     }
 
     /// Payments of all of an applicant's orders (我的订单), by order.
@@ -1126,7 +1144,11 @@ impl App {
                 draft: None,
                 event: self.user_event(
                     user_id,
-                    "小额打款验证码正确,金融认证通过,进入资料审核(待审核)",
+                    if o.state == OrderState::PendingFinancial {
+                        "小额打款验证码正确,金融认证通过,进入资料审核(待审核)"
+                    } else {
+                        "小额打款验证码正确,金融认证通过"
+                    },
                 ),
             };
             let fx = Effects::audit(self.event(
@@ -1142,6 +1164,7 @@ impl App {
                 .decide_deposit(Some(d.id), DepositState::Passed, now, &change, fx)
                 .await?
             {
+                self.release_pins_after_fin(o.no.as_str()).await;
                 return Ok(());
             }
             return Err(conflict(CHANGED));
@@ -1600,11 +1623,42 @@ impl App {
             actor.and_then(|a| a.ip.as_deref()),
             serde_json::json!({"entry_ref": c.entry_ref, "amount_fen": c.amount_fen, "fin_passed": fin.is_some()}),
         ));
-        Ok(self
+        let done = self
             .pay()
             .store
             .decide_credit(&d, Some(&p), Some(&change), fx)
-            .await?)
+            .await?;
+        if done && fin.is_some() {
+            self.release_pins_after_fin(o.no.as_str()).await;
+        }
+        if done && fin.is_none() && o.fin_state == FinState::Pending {
+            // Paid from another account: 金融认证 is still open, so the declared account gets
+            // the micro-deposit (review goes on meanwhile; PINs wait for the code). A failure
+            // leaves it to the handler's 重新打款.
+            match self.order_by_no(o.no.as_str()).await {
+                Ok(fresh) => {
+                    if let Err(e) = self.send_deposit_for(&fresh, "system".into()).await {
+                        tracing::warn!(order.no = %o.no, error = %e, "micro-deposit not sent");
+                    }
+                }
+                Err(e) => tracing::warn!(order.no = %o.no, error = %e, "micro-deposit not sent"),
+            }
+        }
+        Ok(done)
+    }
+
+    /// 金融认证 just passed: the PINs held for an order already issued go out now (issue 7:
+    /// PINs only after 金融认证). Nothing held sends nothing. A failure never undoes the
+    /// payment use case: it is logged, the PINs stay held (sealed) and go with the next
+    /// release (shipping releases again).
+    async fn release_pins_after_fin(&self, no: &str) {
+        match self.release_pins(no).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(order.no = %no, pins = n, "PINs released after 金融认证"),
+            Err(e) => {
+                tracing::warn!(order.no = %no, error = %e, "PINs not released after 金融认证")
+            }
+        }
     }
 
     /// Finance: the credits (manual queue first when `only_manual`).
@@ -1724,7 +1778,9 @@ impl App {
     // ---- refunds and reconciliation ----
 
     /// Finance refunds a paid payment of a cancelled or rejected order, through its gateway
-    /// (online) or as a recorded bank transfer back (bank).
+    /// (online) or as a recorded bank transfer back (bank). A rejected order is finally
+    /// rejected by the refund: it moves to 已取消 in the same transaction, so it can never be
+    /// resubmitted and approved on money that went back. The order's history says so.
     pub async fn refund(&self, actor: &StaffActor, payment_id: i64, reason: &str) -> AppResult<()> {
         actor.require(Permission::ManagePayments)?;
         let reason = reason.trim();
@@ -1772,10 +1828,40 @@ impl App {
             actor.ip.as_deref(),
             serde_json::json!({"payment": p.id, "amount_fen": p.amount_fen, "refund_ref": refund_ref, "reason": reason}),
         ));
+        let ends = o.state == OrderState::Rejected;
+        let change = OrderChange {
+            order_id: o.id,
+            expect: vec![OrderState::Rejected],
+            strict: false,
+            to: Some(OrderState::Cancelled),
+            paid_at: None,
+            fin_state: None,
+            draft: None,
+            event: self.order_event_by(
+                actor.audit_name(),
+                format!(
+                    "已退款{}元({}),退款原因:{reason}{}",
+                    yuan(p.amount_fen),
+                    refund_ref,
+                    if ends {
+                        ";业务单终止办理(已取消)"
+                    } else {
+                        ""
+                    }
+                ),
+            ),
+        };
         if self
             .pay()
             .store
-            .refund_payment(p.id, p.amount_fen, &refund_ref, self.now(), fx)
+            .refund_payment(
+                p.id,
+                p.amount_fen,
+                &refund_ref,
+                self.now(),
+                Some(&change),
+                fx,
+            )
             .await?
         {
             Ok(())

@@ -5,4 +5,5 @@
 pub mod api;
 pub mod applicant;
 pub mod desk;
+pub mod pages;
 pub mod webdriver;

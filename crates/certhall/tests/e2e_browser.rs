@@ -17,6 +17,7 @@
 
 mod support;
 
+use app::clock::{DAY, HOUR, MINUTE};
 use app::model::Role;
 use app::ports::Store as _;
 use certhall::testing::{start, Backend};
@@ -24,8 +25,8 @@ use domain::order::{FinState, OrderState};
 use std::time::Instant;
 use support::desk::inbox;
 use support::pages::{
-    audit_verify_cli, code_from_sandbox, id_number, logout_staff, photo, scan_png, select,
-    staff_login, type_in, upload, verify_issued, wait_count, wait_state, Shots,
+    applicant_login, audit_verify_cli, code_from_sandbox, id_number, logout_staff, photo, scan_png,
+    select, staff_login, type_in, upload, verify_issued, wait_count, wait_state, Shots,
 };
 use support::webdriver::{tempdir, Driver};
 
@@ -202,8 +203,9 @@ async fn one_order_from_registration_to_delivery() {
     wait_state(&hall, &no, OrderState::PendingPayment).await;
     pc.click("#idv-next").await;
     pc.wait_text("待支付").await;
+    hall.clock.advance(3 * MINUTE);
 
-    // ---- 在线支付 in the sandbox gateway, then the micro-deposit code under 我的订单. ----
+    // ---- 在线支付 in the sandbox gateway (a few minutes later), then the micro-deposit code under 我的订单. ----
     pc.goto(&format!("{base}/orders/{no}/payment")).await;
     shots.take(&pc, "payment-choice", "公对公转账汇款").await;
     pc.click("button[data-gateway=sandbox]").await;
@@ -221,6 +223,8 @@ async fn one_order_from_registration_to_delivery() {
         (o.state, o.fin_state),
         (OrderState::PendingFinancial, FinState::Pending)
     );
+    // The unit's finance reads the bank statement a little later.
+    hall.clock.advance(10 * MINUTE);
     pc.goto(&format!("{base}/sandbox/payouts")).await;
     shots.take(&pc, "sandbox-payouts", "金融认证验证码").await;
     let memo = pc.text("#payouts td.memo").await;
@@ -245,7 +249,8 @@ async fn one_order_from_registration_to_delivery() {
     pc.goto(&format!("{base}/orders/{no}")).await;
     shots.take(&pc, "in-review", "预计审核完成日期").await;
 
-    // ---- A reviewer claims the order and rejects it with a reason. ----
+    // ---- The next morning a reviewer claims the order and rejects it with a reason. ----
+    hall.clock.advance(22 * HOUR);
     let desk = driver.session(1280, 900).await;
     staff_login(&hall, &desk, Role::Reviewer, "rev-a", "审核员甲").await;
     desk.goto(&format!("{base}/staff/review")).await;
@@ -261,7 +266,10 @@ async fn one_order_from_registration_to_delivery() {
     wait_state(&hall, &no, OrderState::Rejected).await;
     logout_staff(&hall, &desk).await;
 
-    // ---- The applicant sees the reason, edits a field, replaces a file, resubmits. ----
+    // ---- Hours later the applicant logs in again (the session had timed out), sees the
+    // reason, edits a field, replaces a file and resubmits. ----
+    hall.clock.advance(3 * HOUR);
+    applicant_login(&hall, &pc, PHONE).await;
     pc.goto(&format!("{base}/orders/{no}")).await;
     let page = pc.wait_text("身份证复印件未加盖公章").await;
     assert!(page.contains("请在王一的身份证复印件上加盖公章"), "{page}");
@@ -309,7 +317,8 @@ async fn one_order_from_registration_to_delivery() {
     pc.goto(&format!("{base}/orders/{no}")).await;
     shots.take(&pc, "resubmitted", "重新提交").await;
 
-    // ---- Another reviewer sees what changed and approves. ----
+    // ---- The next day another reviewer sees what changed and approves. ----
+    hall.clock.advance(DAY);
     staff_login(&hall, &desk, Role::Reviewer, "rev-b", "审核员乙").await;
     desk.goto(&format!("{base}/staff/review/{no}")).await;
     let page = desk.wait_text("驳回后的修改").await;
@@ -329,7 +338,9 @@ async fn one_order_from_registration_to_delivery() {
     wait_state(&hall, &no, OrderState::Approved).await;
     logout_staff(&hall, &desk).await;
 
-    // ---- Production issues the certificates; shipping posts; delivery confirmed. ----
+    // ---- An hour later production issues the certificates and posts the key; two days
+    // later the delivery is confirmed. ----
+    hall.clock.advance(HOUR);
     staff_login(&hall, &desk, Role::Production, "prod", "制证员").await;
     desk.goto(&format!("{base}/staff/production")).await;
     shots.take(&desk, "production-queue", &no).await;
@@ -350,6 +361,9 @@ async fn one_order_from_registration_to_delivery() {
     desk.goto(&format!("{base}/staff/shipping")).await;
     desk.click(&format!("#post-{no}")).await;
     wait_state(&hall, &no, OrderState::Shipped).await;
+    logout_staff(&hall, &desk).await;
+    hall.clock.advance(2 * DAY);
+    staff_login(&hall, &desk, Role::Production, "desk", "邮寄员").await;
     desk.goto(&format!("{base}/staff/shipping")).await;
     shots.take(&desk, "shipping-posted", "确认签收").await;
     desk.click(&format!("#delivered-{no}")).await;
@@ -399,7 +413,8 @@ async fn one_order_from_registration_to_delivery() {
     assert_eq!(r.headers()["content-type"], "application/pdf");
     assert!(r.bytes().await.unwrap().starts_with(b"%PDF"));
 
-    // ---- The applicant's timeline after delivery. ----
+    // ---- The applicant's timeline after delivery (logging in again, days later). ----
+    applicant_login(&hall, &pc, PHONE).await;
     pc.goto(&format!("{base}/orders/{no}")).await;
     shots.take(&pc, "timeline-delivered", "电子发票").await;
     let body = pc.body_text().await;
@@ -416,6 +431,11 @@ async fn one_order_from_registration_to_delivery() {
         "制证完成",
         "运单号",
         "已签收",
+        // Monday's submission, Tuesday's rejection, Wednesday's approval, Friday's delivery.
+        "2026-11-23 10:",
+        "2026-11-24 08:",
+        "2026-11-25 11:",
+        "2026-11-27 1",
     ] {
         assert!(body.contains(what), "timeline lacks {what}: {body}");
     }

@@ -25,8 +25,9 @@ use domain::order::{FinState, OrderState};
 use std::time::Instant;
 use support::desk::inbox;
 use support::pages::{
-    applicant_login, audit_verify_cli, code_from_sandbox, id_number, logout_staff, photo, scan_png,
-    select, staff_login, type_in, upload, verify_issued, wait_count, wait_state, Shots,
+    applicant_login, audit_verify_cli, code_from_sandbox, id_number, logout_staff, photo,
+    replace_upload, scan_png, select, staff_login, type_in, upload, verify_issued, wait_count,
+    wait_state, Shots,
 };
 use support::webdriver::{tempdir, Driver};
 
@@ -289,26 +290,8 @@ async fn one_order_from_registration_to_delivery() {
         .await;
     pc.wait_path(base, &format!("/orders/{no}/uploads")).await;
     pc.wait_text("上传电子资料").await;
-    let form = "form[action*='/uploads/person_id_0?']";
-    pc.send_keys(
-        &format!("{form} input[type=file]"),
-        &scan_png(&files, "stamped.png", 200),
-    )
-    .await;
-    pc.click(&format!("{form} button")).await;
-    let t = Instant::now();
-    loop {
-        let o = hall.app.order_by_no(&no).await.unwrap();
-        let ev = hall.app.orders.order_events(o.id).await.unwrap();
-        if ev.iter().any(|e| e.what.starts_with("替换")) {
-            break;
-        }
-        assert!(
-            t.elapsed() < support::webdriver::WAIT,
-            "replacement never stored"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let stamped = scan_png(&files, "stamped.png", 200);
+    replace_upload(&hall, &pc, &no, "person_id_0", &stamped).await;
     pc.goto(&format!("{base}/orders/{no}/uploads")).await;
     pc.wait_text("上传电子资料").await;
     pc.click(&format!("form[action='/orders/{no}/submit'] button"))

@@ -287,3 +287,24 @@ pub async fn upload(b: &Session, kind: &str, file: &str, uploaded_before: usize)
     let row = b.text(&format!("li.upload:has({form})")).await;
     assert!(row.contains("已上传") && row.contains("重新上传"), "{row}");
 }
+
+/// Replaces the upload `kind` on the 上传资料 page (already open) with `file` and waits until
+/// the order's history records the replacement (the page posts and redirects).
+pub async fn replace_upload(hall: &TestHall, b: &Session, no: &str, kind: &str, file: &str) {
+    let form = format!("form[action*='/uploads/{kind}?']");
+    b.send_keys(&format!("{form} input[type=file]"), file).await;
+    b.click(&format!("{form} button")).await;
+    let t = Instant::now();
+    loop {
+        let o = hall.app.order_by_no(no).await.unwrap();
+        let ev = hall.app.orders.order_events(o.id).await.unwrap();
+        if ev.iter().any(|e| e.what.starts_with("替换")) {
+            return;
+        }
+        assert!(
+            t.elapsed() < super::webdriver::WAIT,
+            "replacement of {kind} never stored"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -354,25 +354,68 @@ async fn one_order_from_registration_to_delivery() {
     logout_staff(&hall, &desk).await;
     desk.close().await;
 
-    // ---- The PIN SMS reached the right phones (the sandbox outbox). ----
+    // ---- The PIN SMS reached the right phones (the sandbox outbox), each naming its
+    // holder; the handler also got the guide's review texts and the tracking number. ----
     let handler = inbox(&hall, HANDLER_PHONE).await;
-    let pins = |m: &[(String, String)], t: &str| m.iter().filter(|(x, _)| x == t).count();
-    assert_eq!(pins(&handler, "pin_org"), 1, "handler: {handler:?}");
-    assert_eq!(pins(&handler, "pin_person"), 0, "handler: {handler:?}");
-    for p in [WANG_PHONE, ZHAO_PHONE] {
+    let of = |m: &[(String, String)], t: &str| -> Vec<String> {
+        m.iter()
+            .filter(|(x, _)| x == t)
+            .map(|(_, text)| text.clone())
+            .collect()
+    };
+    let pin_of = |text: &str| -> String {
+        let pin: String = text
+            .split("PIN码为")
+            .nth(1)
+            .unwrap_or_default()
+            .chars()
+            .take_while(char::is_ascii_alphanumeric)
+            .collect();
+        assert!(pin.len() >= 6, "a PIN in {text}");
+        pin
+    };
+    let org_pin = of(&handler, "pin_org");
+    assert_eq!(org_pin.len(), 1, "handler: {handler:?}");
+    assert!(org_pin[0].contains(UNIT), "{}", org_pin[0]);
+    assert!(
+        of(&handler, "pin_person").is_empty(),
+        "handler: {handler:?}"
+    );
+    let mut all_pins = vec![pin_of(&org_pin[0])];
+    for (p, name) in [(WANG_PHONE, "王一"), (ZHAO_PHONE, "赵二")] {
         let m = inbox(&hall, p).await;
-        assert_eq!(
-            (pins(&m, "pin_person"), pins(&m, "pin_org")),
-            (1, 0),
-            "{p}: {m:?}"
-        );
+        let person = of(&m, "pin_person");
+        assert!(of(&m, "pin_org").is_empty(), "{p}: {m:?}");
+        assert_eq!(person.len(), 1, "{p}: {m:?}");
+        assert!(person[0].contains(name), "{p}: {}", person[0]);
+        all_pins.push(pin_of(&person[0]));
     }
+    all_pins.sort();
+    all_pins.dedup();
+    assert_eq!(all_pins.len(), 3, "each certificate has its own PIN");
     let account = inbox(&hall, PHONE).await;
-    assert_eq!(
-        pins(&account, "pin_org") + pins(&account, "pin_person"),
-        0,
+    assert!(
+        of(&account, "pin_org").is_empty() && of(&account, "pin_person").is_empty(),
         "the account's phone gets no PIN: {account:?}"
     );
+    let rejected = of(&handler, "review_rejected");
+    assert_eq!(rejected.len(), 1, "handler: {handler:?}");
+    assert!(
+        rejected[0].contains("驳回原因: 身份证复印件未加盖公章"),
+        "{}",
+        rejected[0]
+    );
+    assert_eq!(of(&handler, "review_approved").len(), 1);
+    let shipped = of(&handler, "shipped");
+    assert_eq!(shipped.len(), 1, "handler: {handler:?}");
+    let tracking: String = shipped[0]
+        .split("运单号:")
+        .nth(1)
+        .unwrap_or_default()
+        .chars()
+        .take_while(char::is_ascii_alphanumeric)
+        .collect();
+    assert!(!tracking.is_empty(), "{}", shipped[0]);
 
     // ---- The invoice link (sent by SMS) downloads a PDF. ----
     let invoice_sms = handler
@@ -401,6 +444,10 @@ async fn one_order_from_registration_to_delivery() {
     pc.goto(&format!("{base}/orders/{no}")).await;
     shots.take(&pc, "timeline-delivered", "电子发票").await;
     let body = pc.body_text().await;
+    assert!(
+        body.contains(&tracking),
+        "the tracking number {tracking}: {body}"
+    );
     for what in [
         "已完成",
         "提交申请资料",

@@ -275,7 +275,12 @@ async fn one_order_from_registration_to_delivery() {
     let page = pc.wait_text("身份证复印件未加盖公章").await;
     assert!(page.contains("请在王一的身份证复印件上加盖公章"), "{page}");
     shots.take(&pc, "rejected", "已驳回").await;
-    pc.goto(&format!("{base}/orders/{no}/data")).await;
+    assert!(pc
+        .text("#rejection")
+        .await
+        .contains("身份证复印件未加盖公章"));
+    pc.click("#edit").await;
+    pc.wait_path(base, &format!("/orders/{no}/data")).await;
     pc.wait_text("单位信息").await;
     type_in(&pc, "handler_title", "行政主管").await;
     pc.click("form.wizard-form button.btn[name=action][value=save]")

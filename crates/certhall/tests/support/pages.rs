@@ -49,8 +49,7 @@ impl Shots {
         );
         self.n += 1;
         if let Some(d) = &self.dir {
-            // Let web fonts and images settle; the content itself was waited for above.
-            tokio::time::sleep(Duration::from_millis(150)).await;
+            b.wait_settled().await;
             let png = b.full_page_screenshot().await;
             let path = d.join(format!("{}-{:02}-{name}.png", self.prefix, self.n));
             std::fs::write(&path, png).unwrap();

@@ -253,7 +253,7 @@ async fn one_order_from_registration_to_delivery() {
     // ---- The next morning a reviewer claims the order and rejects it with a reason. ----
     hall.clock.advance(22 * HOUR);
     let desk = driver.session(1280, 900).await;
-    staff_login(&hall, &desk, Role::Reviewer, "rev-a", "审核员甲").await;
+    let rev_a = staff_login(&hall, &desk, Role::Reviewer, "rev-a", "审核员甲").await;
     desk.goto(&format!("{base}/staff/review")).await;
     shots.take(&desk, "review-queue", &no).await;
     desk.click(&format!("a[href='/staff/review/{no}']")).await;
@@ -307,7 +307,7 @@ async fn one_order_from_registration_to_delivery() {
 
     // ---- The next day another reviewer sees what changed and approves. ----
     hall.clock.advance(DAY);
-    staff_login(&hall, &desk, Role::Reviewer, "rev-b", "审核员乙").await;
+    let rev_b = staff_login(&hall, &desk, Role::Reviewer, "rev-b", "审核员乙").await;
     desk.goto(&format!("{base}/staff/review/{no}")).await;
     let page = desk.wait_text("驳回后的修改").await;
     assert!(
@@ -329,7 +329,7 @@ async fn one_order_from_registration_to_delivery() {
     // ---- An hour later production issues the certificates and posts the key; two days
     // later the delivery is confirmed. ----
     hall.clock.advance(HOUR);
-    staff_login(&hall, &desk, Role::Production, "prod", "制证员").await;
+    let prod = staff_login(&hall, &desk, Role::Production, "prod", "制证员").await;
     desk.goto(&format!("{base}/staff/production")).await;
     shots.take(&desk, "production-queue", &no).await;
     desk.goto(&format!("{base}/staff/production/{no}")).await;
@@ -351,7 +351,7 @@ async fn one_order_from_registration_to_delivery() {
     wait_state(&hall, &no, OrderState::Shipped).await;
     logout_staff(&hall, &desk).await;
     hall.clock.advance(2 * DAY);
-    staff_login(&hall, &desk, Role::Production, "desk", "邮寄员").await;
+    let mailroom = staff_login(&hall, &desk, Role::Production, "desk", "邮寄员").await;
     desk.goto(&format!("{base}/staff/shipping")).await;
     shots.take(&desk, "shipping-posted", "确认签收").await;
     desk.click(&format!("#delivered-{no}")).await;
@@ -487,32 +487,33 @@ async fn one_order_from_registration_to_delivery() {
     let said = audit_verify_cli(&hall);
     let (rows, _) = hall.store.audit_all().await.unwrap();
     let subject = format!("order:{no}");
-    let on_order = |action: &str| {
+    // Who did what: every decision of the story, by the staff member who made it.
+    let by = |action: &str, actor: &str| {
         rows.iter()
             .filter(|r| {
-                r.event.action == action
-                    && r.event.subject == subject
-                    && r.event.actor.starts_with("staff:")
+                r.event.action == action && r.event.subject == subject && r.event.actor == actor
             })
             .count()
     };
-    // Both reviewers claimed the order (deciding re-confirms one's own claim).
-    assert!(
-        on_order("review.claim") >= 2,
-        "review.claim in the audit log"
-    );
-    for (action, n) in [
-        ("review.reject", 1),
-        ("review.approve", 1),
-        ("production.issue", 3),
-        ("production.done", 1),
-        ("shipping.post", 1),
-        ("shipping.delivered", 1),
-    ] {
-        assert_eq!(on_order(action), n, "{action} in the audit log");
+    for (who, action) in [(&rev_a, "review.claim"), (&rev_b, "review.claim")] {
+        assert!(by(action, who) >= 1, "{action} by {who} in the audit log");
     }
+    for (who, action, n) in [
+        (&rev_a, "review.reject", 1),
+        (&rev_b, "review.approve", 1),
+        (&prod, "production.issue", 3),
+        (&prod, "production.done", 1),
+        (&prod, "shipping.post", 1),
+        (&mailroom, "shipping.delivered", 1),
+    ] {
+        assert_eq!(by(action, who), n, "{action} by {who} in the audit log");
+    }
+    let decisions = rows
+        .iter()
+        .filter(|r| r.event.subject == subject && r.event.actor.starts_with("staff:"))
+        .count();
     let _ = std::fs::remove_dir_all(&files);
-    eprintln!("certhall audit verify: {said}");
+    eprintln!("certhall audit verify: {said}; {decisions} staff entries on {no}");
     eprintln!(
         "end-to-end browser story: {:.1}s, {} steps checked{}",
         started.elapsed().as_secs_f64(),

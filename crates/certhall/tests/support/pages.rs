@@ -103,8 +103,15 @@ pub async fn applicant_login(hall: &TestHall, b: &Session, phone: &str) {
     b.find("header form[action='/logout']").await;
 }
 
-/// Logs a new staff member of `role` in through the login page (password + TOTP).
-pub async fn staff_login(hall: &TestHall, b: &Session, role: Role, name: &str, display: &str) {
+/// Logs a new staff member of `role` in through the login page (password + TOTP); returns
+/// how the audit log names them (`staff:ID`).
+pub async fn staff_login(
+    hall: &TestHall,
+    b: &Session,
+    role: Role,
+    name: &str,
+    display: &str,
+) -> String {
     let c = hall
         .app
         .create_staff(None, name, display, role)
@@ -118,6 +125,7 @@ pub async fn staff_login(hall: &TestHall, b: &Session, role: Role, name: &str, d
     b.fill("#totp", &totp).await;
     b.click("form[action='/staff/login'] button").await;
     b.wait_path(base, "/staff").await;
+    format!("staff:{}", c.staff.id)
 }
 
 pub async fn logout_staff(hall: &TestHall, b: &Session) {

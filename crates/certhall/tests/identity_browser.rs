@@ -17,6 +17,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::applicant::submitted_order;
+use support::pages::{photo, wait_count};
 use support::webdriver::{tempdir, Driver, Session, WAIT};
 
 struct Shots {
@@ -97,30 +98,6 @@ fn set_cookie(r: &reqwest::Response, name: &str) -> String {
         .find_map(|v| v.strip_prefix(&format!("{name}=")))
         .map(|v| v.split(';').next().unwrap().to_owned())
         .unwrap_or_else(|| panic!("no {name} cookie"))
-}
-
-fn photo(dir: &std::path::Path, name: &str, seed: u8) -> String {
-    let mut jpg = std::io::Cursor::new(Vec::new());
-    image::RgbImage::from_fn(320, 200, |x, y| {
-        image::Rgb([seed.wrapping_add((x / 3) as u8), (y * 2) as u8, 180])
-    })
-    .write_to(&mut jpg, image::ImageFormat::Jpeg)
-    .unwrap();
-    let p = dir.join(name);
-    std::fs::write(&p, jpg.into_inner()).unwrap();
-    p.canonicalize().unwrap().display().to_string()
-}
-
-async fn wait_count(s: &Session, css: &str, n: usize) {
-    let started = Instant::now();
-    while s.count(css).await != n {
-        assert!(
-            started.elapsed() < WAIT,
-            "`{css}` never counted {n}: {}",
-            s.body_text().await
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 /// Waits until the PC page's status label (changed only by its script) reads `want`.

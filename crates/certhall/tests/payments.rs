@@ -1270,6 +1270,7 @@ mod real {
 
 mod browser {
     use super::*;
+    use support::pages::code_from_sandbox;
     use support::webdriver::{Driver, Session};
 
     async fn shot(b: &Session, name: &str, must: &str) {
@@ -1288,21 +1289,6 @@ mod browser {
         b.set_viewport(1280, 900, false).await;
     }
 
-    async fn sms_code(hall: &TestHall, phone: &str) -> String {
-        hall.drain().await;
-        let v: serde_json::Value =
-            reqwest::get(format!("{}/sandbox/sms.json?phone={phone}", hall.base))
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-        v["messages"][0]["params"]["code"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    }
-
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn payment_pages_in_a_browser() {
         let hall = start(Backend::Sqlite).await;
@@ -1316,7 +1302,7 @@ mod browser {
         b.fill("#phone", phone).await;
         b.click("button[name=action][value=send_code]").await;
         b.wait_text("验证码已发送").await;
-        let code = sms_code(&hall, phone).await;
+        let code = code_from_sandbox(&hall, phone).await;
         b.fill("#code", &code).await;
         b.click("button[name=action][value=submit]:not(.default-submit)")
             .await;

@@ -12,75 +12,16 @@
 mod support;
 
 use app::model::Role;
-use certhall::testing::{start, Backend, TestHall};
+use certhall::testing::{start, Backend};
 use domain::order::OrderState;
-use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use support::applicant::{submitted_order, HANDLER_PHONE};
 use support::desk::{inbox, to_review};
-use support::webdriver::{Driver, Session};
-
-struct Shots {
-    dir: Option<PathBuf>,
-    n: usize,
-}
-
-impl Shots {
-    fn from_env() -> Self {
-        let dir = std::env::var_os("CERTHALL_SCREENSHOTS")
-            .filter(|d| !d.is_empty())
-            .map(PathBuf::from);
-        if let Some(d) = &dir {
-            std::fs::create_dir_all(d).unwrap();
-        }
-        Self { dir, n: 0 }
-    }
-    async fn take(&mut self, b: &Session, name: &str, must_show: &str) {
-        let body = b.wait_text(must_show).await;
-        assert!(!body.contains("系统繁忙"), "{name}: {body}");
-        self.n += 1;
-        if let Some(d) = &self.dir {
-            tokio::time::sleep(Duration::from_millis(150)).await;
-            let png = b.full_page_screenshot().await;
-            std::fs::write(d.join(format!("staff-{:02}-{name}.png", self.n)), png).unwrap();
-        }
-    }
-}
-
-/// Logs a new staff member of `role` in through the login page (password + TOTP).
-async fn staff_login(hall: &TestHall, b: &Session, role: Role, name: &str, display: &str) {
-    let c = hall
-        .app
-        .create_staff(None, name, display, role)
-        .await
-        .unwrap();
-    let base = &hall.base;
-    b.goto(&format!("{base}/staff/login")).await;
-    b.fill("#username", name).await;
-    b.fill("#password", &c.password).await;
-    use app::clock::Clock;
-    let totp = app::secrets::totp_now(&c.staff.totp_secret, hall.clock.now());
-    b.fill("#totp", &totp).await;
-    b.click("form[action='/staff/login'] button").await;
-    b.wait_path(base, "/staff").await;
-}
-
-async fn logout_staff(hall: &TestHall, b: &Session) {
-    b.goto(&format!("{}/staff", hall.base)).await;
-    b.click("form[action='/staff/logout'] button").await;
-    b.wait_path(&hall.base, "/staff/login").await;
-}
-
-async fn wait_state(hall: &TestHall, no: &str, st: OrderState) {
-    let t = Instant::now();
-    while hall.app.order_by_no(no).await.unwrap().state != st {
-        assert!(
-            t.elapsed() < Duration::from_secs(20),
-            "order never became {st:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
+use support::pages::{
+    applicant_login, audit_verify_cli, logout_staff, replace_upload, scan_png, staff_login,
+    verify_issued, wait_state, Shots,
+};
+use support::webdriver::Driver;
 
 #[tokio::test]
 async fn staff_console_in_a_browser() {
@@ -89,7 +30,7 @@ async fn staff_console_in_a_browser() {
     let base = hall.base.clone();
     let (_, no) = submitted_order(&hall, HANDLER_PHONE).await;
     to_review(&hall, &no, true, true).await;
-    let mut shots = Shots::from_env();
+    let mut shots = Shots::from_env("staff");
     let driver = Driver::start().await;
     let b = driver.session(1280, 900).await;
 
@@ -109,16 +50,7 @@ async fn staff_console_in_a_browser() {
     logout_staff(&hall, &b).await;
 
     // Applicant: sees the reason, 编辑, replaces the ID copy, resubmits.
-    hall.clock.advance(61_000);
-    b.goto(&format!("{base}/login?tab=code")).await;
-    b.fill("#phone", HANDLER_PHONE).await;
-    b.click("button[name=action][value=send_code]").await;
-    b.wait_text("验证码已发送").await;
-    let code = hall.last_code(HANDLER_PHONE).await;
-    b.fill("#code", &code).await;
-    b.click("button[name=action][value=submit]:not(.default-submit)")
-        .await;
-    b.find("header form[action='/logout']").await;
+    applicant_login(&hall, &b, HANDLER_PHONE).await;
     b.goto(&format!("{base}/orders/{no}")).await;
     shots
         .take(&b, "applicant-rejected", "身份证复印件未加盖公章")
@@ -126,37 +58,8 @@ async fn staff_console_in_a_browser() {
     b.goto(&format!("{base}/orders/{no}/uploads")).await;
     b.wait_text("上传电子资料").await;
     let dir = support::webdriver::tempdir("certhall-staff-files");
-    let mut png = std::io::Cursor::new(Vec::new());
-    image::RgbImage::from_fn(64, 48, |x, y| {
-        image::Rgb([(x * 3) as u8, 90, (y * 5) as u8])
-    })
-    .write_to(&mut png, image::ImageFormat::Png)
-    .unwrap();
-    std::fs::write(dir.join("stamped.png"), png.into_inner()).unwrap();
-    let form = "form[action*='/uploads/person_id_0?']";
-    b.send_keys(
-        &format!("{form} input[type=file]"),
-        &dir.join("stamped.png")
-            .canonicalize()
-            .unwrap()
-            .display()
-            .to_string(),
-    )
-    .await;
-    b.click(&format!("{form} button")).await;
-    let t = Instant::now();
-    loop {
-        let o = hall.app.order_by_no(&no).await.unwrap();
-        let ev = hall.app.orders.order_events(o.id).await.unwrap();
-        if ev.iter().any(|e| e.what.starts_with("替换")) {
-            break;
-        }
-        assert!(
-            t.elapsed() < Duration::from_secs(20),
-            "replacement never stored"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let stamped = scan_png(&dir, "stamped.png", 90);
+    replace_upload(&hall, &b, &no, "person_id_0", &stamped).await;
     b.goto(&format!("{base}/orders/{no}/uploads")).await;
     b.click(&format!("form[action='/orders/{no}/submit'] button"))
         .await;
@@ -253,16 +156,7 @@ async fn staff_console_in_a_browser() {
     assert!(r.bytes().await.unwrap().starts_with(b"%PDF"));
 
     // The applicant's timeline after delivery.
-    b.goto(&format!("{base}/login?tab=code")).await;
-    hall.clock.advance(61_000);
-    b.fill("#phone", HANDLER_PHONE).await;
-    b.click("button[name=action][value=send_code]").await;
-    b.wait_text("验证码已发送").await;
-    let code = hall.last_code(HANDLER_PHONE).await;
-    b.fill("#code", &code).await;
-    b.click("button[name=action][value=submit]:not(.default-submit)")
-        .await;
-    b.find("header form[action='/logout']").await;
+    applicant_login(&hall, &b, HANDLER_PHONE).await;
     b.goto(&format!("{base}/orders/{no}")).await;
     shots.take(&b, "applicant-timeline", "电子发票").await;
     let body = b.body_text().await;
@@ -280,61 +174,13 @@ async fn staff_console_in_a_browser() {
     b.close().await;
 
     // Issued certificates verify with openssl (SM2 distid, chain to the test root).
-    let o = hall.app.order_by_no(&no).await.unwrap();
-    let chain = hall.app.desk.ca.as_ref().unwrap().chain_pem();
-    let d = support::webdriver::tempdir("certhall-staff-verify");
-    std::fs::write(d.join("chain.pem"), &chain).unwrap();
-    for (i, l) in hall
-        .app
-        .desk
-        .store
-        .cert_lines(o.id)
-        .await
-        .unwrap()
-        .iter()
-        .enumerate()
-    {
-        for (k, pem) in [("s", &l.sign_pem), ("e", &l.enc_pem)] {
-            let f = d.join(format!("{i}{k}.pem"));
-            std::fs::write(&f, pem.as_deref().unwrap()).unwrap();
-            let out = std::process::Command::new("openssl")
-                .args([
-                    "verify",
-                    "-vfyopt",
-                    "distid:1234567812345678",
-                    "-partial_chain",
-                    "-CAfile",
-                ])
-                .arg(d.join("chain.pem"))
-                .arg(&f)
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-    }
+    assert_eq!(verify_issued(&hall, &no).await, 6);
     match hall.app.verify_audit().await.unwrap() {
         app::audit::ChainCheck::Intact { .. } => {}
         other => panic!("{other:?}"),
     }
     // The operator's command agrees, on the same database.
-    let data = support::webdriver::tempdir("certhall-staff-data");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_certhall"))
-        .args(["audit", "verify", "--data"])
-        .arg(&data)
-        .env("CERTHALL_DATABASE_URL", &hall.db_url)
-        .env("CERTHALL_LOG", "warn")
-        .output()
-        .unwrap();
-    let said = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success() && said.contains("audit log intact"),
-        "{said}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    eprintln!("certhall audit verify: {}", said.trim());
+    let said = audit_verify_cli(&hall);
+    eprintln!("certhall audit verify: {said}");
     eprintln!("staff browser flow: {} ms", started.elapsed().as_millis());
 }

@@ -11,11 +11,11 @@
 
 mod support;
 
-use certhall::testing::{self, Backend, TestHall};
-use serde_json::Value;
+use certhall::testing::{self, Backend};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use support::webdriver::{tempdir, Driver, Session, WAIT};
+use support::pages::{code_from_sandbox, id_number, select, type_in, upload, value_of};
+use support::webdriver::{tempdir, Driver, Session};
 
 const PHONE: &str = "13800138000";
 const PASSWORD: &str = "Hall-2026pw";
@@ -24,39 +24,9 @@ const USCC: &str = "91110000600037341L";
 const HANDLER_ID: &str = "11010519491231002X";
 const HANDLER_PHONE: &str = "13612345678";
 
-/// A valid 18-character ID number (GB 11643) from region, birth date and sequence.
-fn id_number(region: &str, birth: &str, seq: &str) -> String {
-    const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-    let body = format!("{region}{birth}{seq}");
-    assert_eq!(body.len(), 17, "{body}");
-    let sum: u32 = body
-        .bytes()
-        .zip(W)
-        .map(|(b, w)| u32::from(b - b'0') * w)
-        .sum();
-    let check = b"10X98765432"[(sum % 11) as usize] as char;
-    format!("{body}{check}")
-}
-
 #[test]
 fn id_numbers_are_generated_with_the_right_check_digit() {
     assert_eq!(id_number("110105", "19491231", "002"), HANDLER_ID);
-}
-
-/// Reads the newest code for `phone` as a person trying the hall would: the job worker sends
-/// the SMS, then `/sandbox/sms.json` shows it.
-async fn code_from_sandbox(hall: &TestHall, phone: &str) -> String {
-    hall.drain().await;
-    let v: Value = reqwest::get(format!("{}/sandbox/sms.json?phone={phone}", hall.base))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    v["messages"][0]["params"]["code"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no code in the sandbox for {phone}: {v}"))
-        .to_owned()
 }
 
 /// The sizes every step is looked at: a desktop and a phone.
@@ -162,44 +132,6 @@ impl Drop for Files {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
-}
-
-/// Chooses `option` (by value) in the `<select>` with id `id`.
-async fn select(b: &Session, id: &str, option: &str) {
-    b.click(&format!("select[id='{id}'] option[value='{option}']"))
-        .await;
-    assert_eq!(b.value(&format!("select[id='{id}']")).await, option, "{id}");
-}
-
-/// Types into the input with id `id` (ids like `persons.0.name` need the attribute form).
-async fn type_in(b: &Session, id: &str, text: &str) {
-    b.fill(&format!("[id='{id}']"), text).await;
-}
-
-async fn value_of(b: &Session, id: &str) -> String {
-    b.value(&format!("[id='{id}']")).await
-}
-
-/// Uploads one file through the page's own form and waits for the page to list it.
-async fn upload(b: &Session, kind: &str, file: &str, uploaded_before: usize) {
-    let form = format!("form[action*='/uploads/{kind}?']");
-    b.send_keys(&format!("{form} input[type=file]"), file).await;
-    b.click(&format!("{form} button")).await;
-    let started = Instant::now();
-    loop {
-        let n = b.count("li.upload .tag.good").await;
-        if n == uploaded_before + 1 {
-            break;
-        }
-        assert!(
-            started.elapsed() < WAIT,
-            "{kind} never showed as uploaded ({n} uploaded): {}",
-            b.body_text().await
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let row = b.text(&format!("li.upload:has({form})")).await;
-    assert!(row.contains("已上传") && row.contains("重新上传"), "{row}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

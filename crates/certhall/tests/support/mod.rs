@@ -6,4 +6,5 @@ pub mod api;
 pub mod applicant;
 pub mod desk;
 pub mod identity;
+pub mod pages;
 pub mod webdriver;

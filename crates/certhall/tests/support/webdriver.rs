@@ -385,6 +385,25 @@ impl Session {
             .unwrap_or_else(|e| panic!("full-page screenshot is not base64: {e}"))
     }
 
+    /// Runs `js` (a function body; `return` gives the value) in the page.
+    pub async fn script(&self, js: &str) -> Value {
+        self.post("/execute/sync", json!({ "script": js, "args": [] }))
+            .await
+    }
+
+    /// Waits until the page has loaded, its images are decoded and its web fonts are ready,
+    /// so a screenshot shows the final page.
+    pub async fn wait_settled(&self) {
+        let started = Instant::now();
+        let js = "return document.readyState === 'complete' \
+                  && Array.from(document.images).every(i => i.complete) \
+                  && (!document.fonts || document.fonts.status === 'loaded');";
+        while self.script(js).await != json!(true) {
+            assert!(started.elapsed() < WAIT, "page never settled");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Clicks the element matched by `css`.
     pub async fn click(&self, css: &str) {
         self.on_element(css, "click", Some(json!({}))).await;

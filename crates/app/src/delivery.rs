@@ -221,6 +221,17 @@ impl App {
         Ok(link)
     }
 
+    /// The invoice of one of the applicant's own orders (the order page's download link;
+    /// someone else's order is `NotFound`, like a missing one).
+    pub async fn my_invoice(&self, user_id: i64, no: &str) -> AppResult<InvoiceData> {
+        let o = self.my_order(user_id, no).await?;
+        self.desk
+            .store
+            .invoice(o.id)
+            .await?
+            .ok_or(AppError::NotFound)
+    }
+
     /// The invoice behind a download token (anyone holding the link).
     pub async fn invoice_by_token(&self, token: &str) -> AppResult<InvoiceData> {
         if token.len() != 43

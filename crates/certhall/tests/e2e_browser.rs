@@ -492,8 +492,29 @@ async fn one_order_from_registration_to_delivery() {
     ] {
         assert!(body.contains(what), "timeline lacks {what}: {body}");
     }
-    // The page names the invoice; the download link itself goes by SMS to the handler.
+    // The order page shows the invoice and a download link for its owner (the SMS carries
+    // the token link for anyone the handler forwards it to).
     assert!(pc.text("#invoice").await.contains("已开具"));
+    let own = format!("{base}/orders/{no}/invoice.pdf");
+    pc.find("#invoice-link").await;
+    let r = reqwest::Client::new()
+        .get(&own)
+        .header("cookie", pc.cookie_header().await)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::OK);
+    assert!(r.bytes().await.unwrap().starts_with(b"%PDF"));
+    // Without the owner's session: no invoice.
+    let r = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(&own)
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(r.status(), reqwest::StatusCode::OK);
     pc.close().await;
     drop(driver);
 

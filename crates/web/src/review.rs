@@ -43,6 +43,7 @@ pub fn routes() -> Router<AppState> {
         .route("/staff/shipping/{no}/delivered", post(shipping_delivered))
         .route("/staff/calendar", get(calendar).post(calendar_import))
         .route("/invoices/{token}", get(invoice_pdf))
+        .route("/orders/{no}/invoice.pdf", get(my_invoice_pdf))
         .route("/sandbox/courier/{tracking}", get(tracking_page))
         .route("/api/v1/station/work", get(station_work))
         .route(
@@ -861,7 +862,25 @@ pub async fn invoice_pdf(
     ctx: Ctx,
     Path(token): Path<String>,
 ) -> Response {
-    match state.app.invoice_by_token(&token).await {
+    invoice_response(&state, &ctx, state.app.invoice_by_token(&token).await)
+}
+
+/// `GET /orders/{no}/invoice.pdf`: the same PDF for the logged-in owner of the order.
+pub async fn my_invoice_pdf(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    user: crate::edge::PageUser,
+    Path(no): Path<String>,
+) -> Response {
+    invoice_response(&state, &ctx, state.app.my_invoice(user.user.id, &no).await)
+}
+
+fn invoice_response(
+    state: &AppState,
+    ctx: &Ctx,
+    found: app::AppResult<app::desk::InvoiceData>,
+) -> Response {
+    match found {
         Ok(inv) => {
             let disposition = format!(
                 "attachment; filename=\"invoice.pdf\"; filename*=UTF-8''{}",
@@ -877,7 +896,7 @@ pub async fn invoice_pdf(
                 .into_response()
         }
         Err(e) => crate::error::PageError {
-            layout: Layout::anonymous(&state, &ctx),
+            layout: Layout::anonymous(state, ctx),
             error: e,
         }
         .into_response(),

@@ -20,6 +20,16 @@ pub const CONTENT_TYPE: &str = "application/json; charset=utf-8";
 /// The signing algorithm name.
 pub const ALGORITHM: &str = "TC3-HMAC-SHA256";
 
+/// The region a provider's configuration defaults to.
+pub fn default_region() -> String {
+    "ap-guangzhou".into()
+}
+
+/// The whole-request timeout (milliseconds) a provider's configuration defaults to.
+pub fn default_timeout_ms() -> u64 {
+    10_000
+}
+
 /// What a provider needs to reach one Tencent Cloud service.
 pub struct Tc3Settings<'a> {
     /// The configuration table, for error messages (`sms.tencent`).

@@ -33,7 +33,7 @@ pub struct TencentFaceIdConfig {
     #[serde(default = "default_endpoint")]
     pub endpoint: String,
     /// Region header (FaceID accepts an empty one; `ap-guangzhou` is the usual).
-    #[serde(default = "default_region")]
+    #[serde(default = "crate::tc3::default_region")]
     pub region: String,
     /// API key id (SecretId).
     pub secret_id: String,
@@ -42,18 +42,12 @@ pub struct TencentFaceIdConfig {
     /// The 慧眼 business rule (RuleId) from the FaceID console.
     pub rule_id: String,
     /// Whole-request timeout in milliseconds.
-    #[serde(default = "default_timeout_ms")]
+    #[serde(default = "crate::tc3::default_timeout_ms")]
     pub timeout_ms: u64,
 }
 
 fn default_endpoint() -> String {
     "https://faceid.tencentcloudapi.com".into()
-}
-fn default_region() -> String {
-    "ap-guangzhou".into()
-}
-fn default_timeout_ms() -> u64 {
-    10_000
 }
 
 /// A FaceID client (liveness); [`TencentCarrier`] wraps it for the carrier check.

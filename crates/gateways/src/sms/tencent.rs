@@ -27,7 +27,7 @@ pub struct TencentSmsConfig {
     #[serde(default = "default_endpoint")]
     pub endpoint: String,
     /// Region the SMS application lives in (`ap-guangzhou`, `ap-beijing`, `ap-nanjing`).
-    #[serde(default = "default_region")]
+    #[serde(default = "crate::tc3::default_region")]
     pub region: String,
     /// API key id (SecretId).
     pub secret_id: String,
@@ -41,20 +41,12 @@ pub struct TencentSmsConfig {
     #[serde(default)]
     pub templates: BTreeMap<String, String>,
     /// Whole-request timeout in milliseconds.
-    #[serde(default = "default_timeout_ms")]
+    #[serde(default = "crate::tc3::default_timeout_ms")]
     pub timeout_ms: u64,
 }
 
 fn default_endpoint() -> String {
     "https://sms.tencentcloudapi.com".into()
-}
-
-fn default_region() -> String {
-    "ap-guangzhou".into()
-}
-
-fn default_timeout_ms() -> u64 {
-    10_000
 }
 
 /// Sends through Tencent Cloud SMS.

@@ -97,6 +97,24 @@ impl SqlStore {
         })
     }
 
+    /// Ends `tx`: applies `change` and `fx` and commits, true; or, when a strict change found
+    /// the order in another state, drops `tx` (nothing written), false.
+    async fn commit_with(
+        &self,
+        mut tx: Tx,
+        change: Option<&OrderChange>,
+        fx: Effects,
+    ) -> StoreResult<bool> {
+        if let Some(c) = change {
+            if !self.apply_change(&mut tx, c).await? && c.strict {
+                return Ok(false);
+            }
+        }
+        self.apply(&mut tx, fx).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(true)
+    }
+
     /// Applies an order change inside `tx`; false when a strict change found the order in
     /// another state (the caller rolls back).
     async fn apply_change(&self, tx: &mut Tx, c: &OrderChange) -> StoreResult<bool> {
@@ -273,12 +291,7 @@ impl PaymentStore for SqlStore {
         if n != 1 {
             return Ok(false);
         }
-        if !self.apply_change(&mut tx, change).await? && change.strict {
-            return Ok(false);
-        }
-        self.apply(&mut tx, fx).await?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(true)
+        self.commit_with(tx, Some(change), fx).await
     }
 
     async fn refund_payment(
@@ -448,14 +461,7 @@ impl PaymentStore for SqlStore {
                 self.insert_payment_tx(&mut tx, p).await?;
             }
         }
-        if let Some(c) = change {
-            if !self.apply_change(&mut tx, c).await? && c.strict {
-                return Ok(false);
-            }
-        }
-        self.apply(&mut tx, fx).await?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(true)
+        self.commit_with(tx, change, fx).await
     }
 
     async fn insert_deposit(
@@ -585,11 +591,6 @@ impl PaymentStore for SqlStore {
                 return Ok(false);
             }
         }
-        if !self.apply_change(&mut tx, change).await? && change.strict {
-            return Ok(false);
-        }
-        self.apply(&mut tx, fx).await?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(true)
+        self.commit_with(tx, Some(change), fx).await
     }
 }

@@ -2,7 +2,7 @@
 //! with the order number as associated data, so a sealed draft cannot be moved to another
 //! order; numbers come from a per-day counter bumped by one upsert, atomic on both databases.
 
-use crate::rows::{bad, get};
+use crate::rows::{bad, get, Tx};
 use crate::{db_err, SqlStore};
 use app::orders::{OrderEvent, OrderRecord, OrderStore};
 use app::ports::StoreResult;
@@ -11,7 +11,6 @@ use async_trait::async_trait;
 use domain::order::{Draft, FinState, OrderState};
 use domain::{Date, OrderNo};
 use sqlx::any::AnyRow;
-use sqlx::{Any, Transaction};
 
 const COLS: &str = "id, order_no, user_id, state, version, draft_enc, created_at, updated_at, \
                     paid_at, fin_state, review_since";
@@ -26,7 +25,7 @@ impl SqlStore {
     /// own rows): false if the version moved on (nothing written).
     pub(crate) async fn save_order_in(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Tx,
         id: i64,
         version: i64,
         state: OrderState,
@@ -86,11 +85,7 @@ impl SqlStore {
     }
 }
 
-pub(crate) async fn add_event(
-    tx: &mut Transaction<'static, Any>,
-    order_id: i64,
-    e: &OrderEvent,
-) -> StoreResult<()> {
+pub(crate) async fn add_event(tx: &mut Tx, order_id: i64, e: &OrderEvent) -> StoreResult<()> {
     sqlx::query("INSERT INTO order_events (order_id, at, actor, what) VALUES ($1, $2, $3, $4)")
         .bind(order_id)
         .bind(e.at)

@@ -3,13 +3,13 @@
 //! generation time for 100k and 1M entries, and `openssl speed -seconds 3 sm2` in the same
 //! run with our/OpenSSL ratios. Every figure is the median of `--runs` runs, one thread.
 
-use crate::ca_cmd::{clock_now, Ca, CaConfig, CaFiles};
+use crate::ca_cmd::{clock_now, Ca};
 use anyhow::{anyhow, Context, Result};
 use clap::{Args, Subcommand};
 use pki::crl::{build_crl, Reason, RevokedEntry};
-use pki::issue::{make_issuing, make_root, CaNames};
+use pki::issue::CaNames;
 use pki::ocsp::{CertState, Responder, StatusLookup};
-use pki::{IssueRequest, KeySigner, Profile, Signer, SubjectData, Usage};
+use pki::{IssueRequest, Profile, Signer, SubjectData, Usage};
 use std::time::{Duration, Instant};
 
 /// `certhall bench …`.
@@ -127,31 +127,6 @@ pub async fn run_pki(a: PkiBenchArgs) -> Result<()> {
         root_years: 20,
         issuing_years: 10,
     };
-    let root_key = pki::keys::generate();
-    let root_signer = KeySigner::new(&root_key)?;
-    let root = make_root(&root_signer, &names, now, &mut rng)?;
-    let issuing_key = pki::keys::generate();
-    let issuing = make_issuing(
-        &root_signer,
-        &root,
-        &issuing_key.public_key(),
-        &names,
-        now,
-        &mut rng,
-    )?;
-    let files = CaFiles {
-        cfg: CaConfig {
-            org: "bench".into(),
-            root_cn: "bench root".into(),
-            issuing_cn: "bench issuing".into(),
-            base_url: "http://127.0.0.1:8080".into(),
-            policy_oid: "1.3.6.1.4.1.99999.1.1".into(),
-            crl_validity_hours: 168,
-            ocsp_validity_hours: 24,
-        },
-        root,
-        issuing: issuing.clone(),
-    };
     let db = store::Db::connect(&format!(
         "sqlite://{}?mode=rwc",
         tmp.join("bench.db").display()
@@ -159,13 +134,9 @@ pub async fn run_pki(a: PkiBenchArgs) -> Result<()> {
     .await
     .map_err(|e| anyhow!("{e}"))?;
     db.migrate(0).await.map_err(|e| anyhow!("{e}"))?;
-    let ca = Ca::from_parts(
-        files,
-        issuing_key.clone(),
-        pki::keys::generate().public_key(),
-        store::ca::CaStore::new(db),
-    )?;
-    let signer = KeySigner::new(&issuing_key)?;
+    let ca = Ca::in_memory(&names, now, db)?;
+    let issuing = ca.files.issuing.clone();
+    let signer = ca.issuing_signer()?;
 
     println!("\nSM2 (SM3withSM2, signer ID 1234567812345678), 1 KB messages:");
     let msg = vec![0x5au8; 1024];
@@ -277,7 +248,7 @@ pub async fn run_pki(a: PkiBenchArgs) -> Result<()> {
     println!("\nOCSP:");
     let responder = Responder::new(
         issuing.clone(),
-        KeySigner::new(&issuing_key)?,
+        ca.issuing_signer()?,
         Duration::from_secs(86400),
     )?;
     let serials: Vec<Vec<u8>> = (0..1000)

@@ -342,6 +342,29 @@ impl Ca {
         })
     }
 
+    /// A CA held in memory on `db` (tests, demos, the bench; nothing written to disk): a
+    /// new root and issuing CA named `names` valid from `now` ([`new_ca`]), a fresh key
+    /// manager key, base URL `http://127.0.0.1:8080`, a private test policy OID and the
+    /// default CRL and OCSP validity.
+    pub fn in_memory(names: &CaNames, now: SystemTime, db: store::Db) -> Result<Self> {
+        let new = new_ca(names, now)?;
+        let files = CaFiles {
+            cfg: CaConfig {
+                org: names.org.clone(),
+                root_cn: names.root_cn.clone(),
+                issuing_cn: names.issuing_cn.clone(),
+                base_url: "http://127.0.0.1:8080".into(),
+                policy_oid: "1.3.6.1.4.1.99999.1.1".into(),
+                crl_validity_hours: default_crl_hours(),
+                ocsp_validity_hours: default_ocsp_hours(),
+            },
+            root: new.root,
+            issuing: new.issuing,
+        };
+        let km = pki::keys::generate();
+        Self::from_parts(files, new.issuing_key, km.public_key(), CaStore::new(db))
+    }
+
     /// A signer over the issuing CA key (for CRLs and the OCSP responder).
     pub fn issuing_signer(&self) -> Result<KeySigner> {
         Ok(KeySigner::new(&self.issuing_key)?)
@@ -728,6 +751,42 @@ pub async fn run(common: &Common, action: CaAction) -> Result<()> {
     }
 }
 
+/// A new SM2 CA's keys and certificates, before anything is written.
+pub struct NewCa {
+    /// The root's secret key.
+    pub root_key: sm2::SecretKey,
+    /// The self-signed root.
+    pub root: CaCert,
+    /// The issuing CA's secret key.
+    pub issuing_key: sm2::SecretKey,
+    /// The issuing CA certificate, signed by the root.
+    pub issuing: CaCert,
+}
+
+/// Makes a new root and issuing CA named `names`, valid from `now`, with fresh keys (the one
+/// place `ca init`, the hall's in-memory CA and the bench make a CA).
+pub fn new_ca(names: &CaNames, now: SystemTime) -> Result<NewCa> {
+    let mut rng = rand::rngs::OsRng;
+    let root_key = pki::keys::generate();
+    let root_signer = KeySigner::new(&root_key)?;
+    let root = make_root(&root_signer, names, now, &mut rng)?;
+    let issuing_key = pki::keys::generate();
+    let issuing = make_issuing(
+        &root_signer,
+        &root,
+        &issuing_key.public_key(),
+        names,
+        now,
+        &mut rng,
+    )?;
+    Ok(NewCa {
+        root_key,
+        root,
+        issuing_key,
+        issuing,
+    })
+}
+
 async fn init(common: &Common, a: InitArgs) -> Result<()> {
     let dir = ca_dir(&common.data);
     if dir.join("ca.toml").exists() {
@@ -742,7 +801,6 @@ async fn init(common: &Common, a: InitArgs) -> Result<()> {
     }
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let now = clock_now();
-    let mut rng = rand::rngs::OsRng;
     let names = CaNames {
         root_cn: a.root_cn.clone(),
         issuing_cn: a.issuing_cn.clone(),
@@ -782,23 +840,12 @@ async fn init(common: &Common, a: InitArgs) -> Result<()> {
                 (root, issuing, k, None)
             }
             (None, None, None) => {
-                let root_key = pki::keys::generate();
-                let root_signer = KeySigner::new(&root_key)?;
-                let root = make_root(&root_signer, &names, now, &mut rng)?;
-                let issuing_key = pki::keys::generate();
-                let issuing = make_issuing(
-                    &root_signer,
-                    &root,
-                    &issuing_key.public_key(),
-                    &names,
-                    now,
-                    &mut rng,
-                )?;
+                let new = new_ca(&names, now)?;
                 (
-                    root,
-                    issuing,
-                    issuing_key,
-                    Some(pki::keys::encrypt_pem(&root_key, &pass)?),
+                    new.root,
+                    new.issuing,
+                    new.issuing_key,
+                    Some(pki::keys::encrypt_pem(&new.root_key, &pass)?),
                 )
             }
             _ => bail!("--import-cert, --import-key and --import-root go together"),

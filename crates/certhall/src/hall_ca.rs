@@ -3,15 +3,14 @@
 //! ([`Ca::issue_durable`]: record, then sign), envelopes the encryption key to the signing key
 //! and escrows a copy for the key manager, exactly like `certhall ca issue --with-encryption`.
 
-use crate::ca_cmd::{Ca, CaConfig, CaFiles};
+use crate::ca_cmd::Ca;
 use anyhow::Result;
 use app::desk::{CaIssued, CaRequest, CertAuthority, CertKind};
 use app::GatewayError;
 use async_trait::async_trait;
-use pki::issue::{make_issuing, make_root, serial_hex, CaNames};
-use pki::{IssueRequest, KeySigner, Profile, SubjectData, Usage};
+use pki::issue::{serial_hex, CaNames};
+use pki::{IssueRequest, Profile, SubjectData, Usage};
 use std::time::SystemTime;
-use store::ca::CaStore;
 
 /// The hall's CA behind the production port.
 pub struct HallCa {
@@ -26,8 +25,6 @@ impl HallCa {
 
     /// A fresh CA made in memory on `db` (tests and demos: nothing is written to disk).
     pub fn ephemeral(db: store::Db) -> Result<Self> {
-        let mut rng = rand::rngs::OsRng;
-        let now = SystemTime::now();
         let names = CaNames {
             root_cn: "certhall Test Root CA".into(),
             issuing_cn: "certhall Test SM2 CA".into(),
@@ -35,33 +32,7 @@ impl HallCa {
             root_years: 20,
             issuing_years: 10,
         };
-        let root_key = pki::keys::generate();
-        let root_signer = KeySigner::new(&root_key)?;
-        let root = make_root(&root_signer, &names, now, &mut rng)?;
-        let issuing_key = pki::keys::generate();
-        let issuing = make_issuing(
-            &root_signer,
-            &root,
-            &issuing_key.public_key(),
-            &names,
-            now,
-            &mut rng,
-        )?;
-        let km = pki::keys::generate();
-        let files = CaFiles {
-            cfg: CaConfig {
-                org: names.org.clone(),
-                root_cn: names.root_cn.clone(),
-                issuing_cn: names.issuing_cn.clone(),
-                base_url: "http://127.0.0.1:8080".into(),
-                policy_oid: "1.3.6.1.4.1.99999.1.1".into(),
-                crl_validity_hours: 168,
-                ocsp_validity_hours: 24,
-            },
-            root,
-            issuing,
-        };
-        let ca = Ca::from_parts(files, issuing_key, km.public_key(), CaStore::new(db))?;
+        let ca = Ca::in_memory(&names, SystemTime::now(), db)?;
         Ok(Self { ca })
     }
 

@@ -6,6 +6,7 @@ pub mod courier;
 pub mod identity;
 pub mod payments;
 pub mod sms;
+pub mod tc3;
 
 /// A provider configuration that cannot be used; reported once at start.
 #[derive(Debug, thiserror::Error)]

@@ -4,23 +4,19 @@
 //! schema, so a new table that keeps blob ids that way is covered without a change here).
 //! Any failure is an error, never a shorter list: the sweep then deletes nothing.
 
+use crate::rows::bad;
 use crate::{db_err, Dialect, SqlStore};
 use app::ports::StoreResult;
-use app::StoreError;
 use domain::order::Draft;
 use sqlx::Row;
 use std::collections::HashSet;
-
-fn bad(what: String) -> StoreError {
-    StoreError::Other(format!("blob references: {what}"))
-}
 
 /// A table or column name as the schema lists it, safe to put in a query.
 fn ident(s: &str) -> StoreResult<&str> {
     if !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
         Ok(s)
     } else {
-        Err(bad(format!("unexpected name {s:?}")))
+        Err(bad("blob references", format!("unexpected name {s:?}")))
     }
 }
 
@@ -64,7 +60,7 @@ impl SqlStore {
             let no: String = r.try_get("order_no").map_err(db_err)?;
             let sealed: Vec<u8> = r.try_get("draft_enc").map_err(db_err)?;
             let json = self.vault().open(&format!("orders.draft:{no}"), &sealed)?;
-            let d: Draft = serde_json::from_slice(&json).map_err(|e| bad(e.to_string()))?;
+            let d: Draft = serde_json::from_slice(&json).map_err(|e| bad("blob references", e))?;
             ids.extend(d.uploads.values().map(|u| u.blob.clone()));
         }
         for (t, c) in self.blob_columns().await? {

@@ -3,6 +3,7 @@
 //! Every method is one transaction; order moves share `save_order_in` with the order store,
 //! and the audit rows and SMS of a change commit with it.
 
+use crate::rows::{bad, get, Tx};
 use crate::{db_err, SqlStore};
 use app::clock::Millis;
 use app::desk::{CertLine, Decision, DeskStore, InvoiceData, IssuedLine, OrderMove, Shipment};
@@ -13,20 +14,6 @@ use app::StoreError;
 use async_trait::async_trait;
 use domain::order::Draft;
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
-
-type Tx = Transaction<'static, Any>;
-
-fn get<'r, T: sqlx::Decode<'r, Any> + sqlx::Type<Any>>(
-    row: &'r AnyRow,
-    col: &str,
-) -> StoreResult<T> {
-    row.try_get::<T, _>(col).map_err(db_err)
-}
-
-fn bad(what: impl std::fmt::Display) -> StoreError {
-    StoreError::Other(format!("desk: {what}"))
-}
 
 fn pin_ctx(order_id: i64, line: i64) -> String {
     format!("order_certs.pin:{order_id}:{line}")
@@ -46,7 +33,7 @@ impl SqlStore {
                 let json = self
                     .vault()
                     .open(&format!("review_decisions.snapshot:{order_id}"), &b)?;
-                Some(serde_json::from_slice::<Draft>(&json).map_err(bad)?)
+                Some(serde_json::from_slice::<Draft>(&json).map_err(|e| bad("desk", e))?)
             }
             None => None,
         };
@@ -54,7 +41,7 @@ impl SqlStore {
             staff_id: get(row, "staff_id")?,
             at: get(row, "at")?,
             decision: get(row, "decision")?,
-            reasons: serde_json::from_str(&reasons).map_err(bad)?,
+            reasons: serde_json::from_str(&reasons).map_err(|e| bad("desk", e))?,
             snapshot,
         })
     }
@@ -65,7 +52,7 @@ impl SqlStore {
         let json = self
             .vault()
             .open(&format!("invoices.data:{order_id}"), &sealed)?;
-        serde_json::from_slice(&json).map_err(bad)
+        serde_json::from_slice(&json).map_err(|e| bad("desk", e))
     }
 }
 
@@ -136,7 +123,7 @@ impl DeskStore for SqlStore {
         let snapshot = match &decision.snapshot {
             Some(d) => Some(self.vault().seal(
                 &format!("review_decisions.snapshot:{}", mv.id),
-                &serde_json::to_vec(d).map_err(bad)?,
+                &serde_json::to_vec(d).map_err(|e| bad("desk", e))?,
             )?),
             None => None,
         };
@@ -148,7 +135,7 @@ impl DeskStore for SqlStore {
         .bind(decision.staff_id)
         .bind(decision.at)
         .bind(&decision.decision)
-        .bind(serde_json::to_string(&decision.reasons).map_err(bad)?)
+        .bind(serde_json::to_string(&decision.reasons).map_err(|e| bad("desk", e))?)
         .bind(snapshot)
         .execute(&mut *tx)
         .await
@@ -412,7 +399,7 @@ impl DeskStore for SqlStore {
         .bind(token_hash)
         .bind(self.vault().seal(
             &format!("invoices.data:{}", mv.id),
-            &serde_json::to_vec(invoice).map_err(bad)?,
+            &serde_json::to_vec(invoice).map_err(|e| bad("desk", e))?,
         )?)
         .bind(invoice.issued_at)
         .execute(&mut *tx)
@@ -475,7 +462,10 @@ impl DeskStore for SqlStore {
         rows.iter()
             .map(|r| {
                 let y: i64 = get(r, "year")?;
-                Ok((i32::try_from(y).map_err(bad)?, get(r, "toml")?))
+                Ok((
+                    i32::try_from(y).map_err(|e| bad("desk", e))?,
+                    get(r, "toml")?,
+                ))
             })
             .collect()
     }

@@ -4,6 +4,7 @@
 //! the SHA-256 of the secret. A claim is one conditional `UPDATE`, so two phones opening
 //! the same link at once cannot both win.
 
+use crate::rows::{bad, get};
 use crate::{db_err, SqlStore};
 use app::clock::Millis;
 use app::identity::{Attempt, AttemptResult, AttemptStatus, IdentityStore};
@@ -11,22 +12,10 @@ use app::ports::StoreResult;
 use app::StoreError;
 use async_trait::async_trait;
 use sqlx::any::AnyRow;
-use sqlx::Row;
 
 const COLS: &str = "id, order_id, token_hash, token_enc, phone_hash, status, version, \
                     created_at, expires_at, scanned_at, finished_at, front_blob, front_sha256, \
                     back_blob, back_sha256, biz_token, result_enc, photos_purged_at";
-
-fn bad(what: &str) -> StoreError {
-    StoreError::Other(format!("identity: {what}"))
-}
-
-fn get<'r, T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>>(
-    row: &'r AnyRow,
-    col: &str,
-) -> StoreResult<T> {
-    row.try_get::<T, _>(col).map_err(db_err)
-}
 
 impl SqlStore {
     fn attempt_from(&self, row: &AnyRow) -> StoreResult<Attempt> {
@@ -42,14 +31,15 @@ impl SqlStore {
                     .open(&format!("identity_attempts.result:{hash}"), &sealed)?;
                 Some(
                     serde_json::from_slice::<AttemptResult>(&json)
-                        .map_err(|e| bad(&e.to_string()))?,
+                        .map_err(|e| bad("identity", e))?,
                 )
             }
         };
         Ok(Attempt {
             id: get(row, "id")?,
             order_id: get(row, "order_id")?,
-            status: AttemptStatus::parse(&status).ok_or_else(|| bad("unknown status"))?,
+            status: AttemptStatus::parse(&status)
+                .ok_or_else(|| bad("identity", "unknown status"))?,
             version: get(row, "version")?,
             token: self
                 .vault()
@@ -167,7 +157,7 @@ impl IdentityStore for SqlStore {
             None => None,
             Some(r) => Some(self.vault().seal(
                 &format!("identity_attempts.result:{hash}"),
-                &serde_json::to_vec(r).map_err(|e| bad(&e.to_string()))?,
+                &serde_json::to_vec(r).map_err(|e| bad("identity", e))?,
             )?),
         };
         let n = sqlx::query(

@@ -11,6 +11,7 @@ mod identity;
 pub mod migrate;
 mod orders;
 mod payments;
+mod rows;
 mod sql_store;
 pub mod testing;
 pub mod vault;

@@ -2,6 +2,7 @@
 //! with the order number as associated data, so a sealed draft cannot be moved to another
 //! order; numbers come from a per-day counter bumped by one upsert, atomic on both databases.
 
+use crate::rows::{bad, get, Tx};
 use crate::{db_err, SqlStore};
 use app::orders::{OrderEvent, OrderRecord, OrderStore};
 use app::ports::StoreResult;
@@ -10,25 +11,13 @@ use async_trait::async_trait;
 use domain::order::{Draft, FinState, OrderState};
 use domain::{Date, OrderNo};
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
 
 const COLS: &str = "id, order_no, user_id, state, version, draft_enc, created_at, updated_at, \
                     paid_at, fin_state, review_since";
 
-fn get<'r, T: sqlx::Decode<'r, Any> + sqlx::Type<Any>>(
-    row: &'r AnyRow,
-    col: &str,
-) -> StoreResult<T> {
-    row.try_get::<T, _>(col).map_err(db_err)
-}
-
-fn bad(what: &str) -> StoreError {
-    StoreError::Other(format!("orders: {what}"))
-}
-
 impl SqlStore {
     pub(crate) fn seal_draft(&self, no: &OrderNo, d: &Draft) -> StoreResult<Vec<u8>> {
-        let json = serde_json::to_vec(d).map_err(|e| bad(&e.to_string()))?;
+        let json = serde_json::to_vec(d).map_err(|e| bad("orders", e))?;
         self.vault().seal(&format!("orders.draft:{no}"), &json)
     }
 
@@ -36,7 +25,7 @@ impl SqlStore {
     /// own rows): false if the version moved on (nothing written).
     pub(crate) async fn save_order_in(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Tx,
         id: i64,
         version: i64,
         state: OrderState,
@@ -50,7 +39,8 @@ impl SqlStore {
             .map_err(db_err)?
             .map(|r| get::<String>(&r, "order_no"))
             .transpose()?;
-        let no = OrderNo::parse(&no.ok_or(StoreError::NotFound)?).map_err(|_| bad("number"))?;
+        let no = OrderNo::parse(&no.ok_or(StoreError::NotFound)?)
+            .map_err(|_| bad("orders", "number"))?;
         let done = sqlx::query(
             "UPDATE orders SET draft_enc = $2, version = version + 1, updated_at = $3, \
              review_since = CASE WHEN $1 = 'in_review' AND state <> 'in_review' THEN $3 ELSE review_since END, \
@@ -74,7 +64,7 @@ impl SqlStore {
 
     fn order_from(&self, row: &AnyRow) -> StoreResult<OrderRecord> {
         let no: String = get(row, "order_no")?;
-        let no = OrderNo::parse(&no).map_err(|_| bad("invalid order number"))?;
+        let no = OrderNo::parse(&no).map_err(|_| bad("orders", "invalid order number"))?;
         let state: String = get(row, "state")?;
         let fin: String = get(row, "fin_state")?;
         let sealed: Vec<u8> = get(row, "draft_enc")?;
@@ -82,24 +72,20 @@ impl SqlStore {
         Ok(OrderRecord {
             id: get(row, "id")?,
             user_id: get(row, "user_id")?,
-            state: OrderState::parse(&state).ok_or_else(|| bad("unknown state"))?,
-            draft: serde_json::from_slice(&json).map_err(|e| bad(&e.to_string()))?,
+            state: OrderState::parse(&state).ok_or_else(|| bad("orders", "unknown state"))?,
+            draft: serde_json::from_slice(&json).map_err(|e| bad("orders", e))?,
             version: get(row, "version")?,
             created_at: get(row, "created_at")?,
             updated_at: get(row, "updated_at")?,
             paid_at: get(row, "paid_at")?,
-            fin_state: FinState::parse(&fin).ok_or_else(|| bad("unknown fin_state"))?,
+            fin_state: FinState::parse(&fin).ok_or_else(|| bad("orders", "unknown fin_state"))?,
             review_since: get(row, "review_since")?,
             no,
         })
     }
 }
 
-pub(crate) async fn add_event(
-    tx: &mut Transaction<'static, Any>,
-    order_id: i64,
-    e: &OrderEvent,
-) -> StoreResult<()> {
+pub(crate) async fn add_event(tx: &mut Tx, order_id: i64, e: &OrderEvent) -> StoreResult<()> {
     sqlx::query("INSERT INTO order_events (order_id, at, actor, what) VALUES ($1, $2, $3, $4)")
         .bind(order_id)
         .bind(e.at)
@@ -133,8 +119,8 @@ impl OrderStore for SqlStore {
             .map_err(db_err)?,
             "last_seq",
         )?;
-        let seq = u32::try_from(seq).map_err(|_| bad("sequence"))?;
-        let no = OrderNo::new_issue(date, seq).map_err(|e| bad(&e.to_string()))?;
+        let seq = u32::try_from(seq).map_err(|_| bad("orders", "sequence"))?;
+        let no = OrderNo::new_issue(date, seq).map_err(|e| bad("orders", e))?;
         let row = sqlx::query(&format!(
             "INSERT INTO orders (order_no, user_id, state, version, draft_enc, created_at, updated_at) \
              VALUES ($1, $2, $3, 1, $4, $5, $5) RETURNING {COLS}"

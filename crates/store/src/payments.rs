@@ -4,6 +4,7 @@
 //! history entry, audit rows and SMS commit together or not at all. Bank accounts and memos
 //! are sealed by the Vault.
 
+use crate::rows::{bad, get, Tx};
 use crate::{db_err, SqlStore};
 use app::model::Effects;
 use app::payments::statement::StatementEntry;
@@ -16,9 +17,6 @@ use app::StoreError;
 use async_trait::async_trait;
 use domain::OrderNo;
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
-
-type Tx = Transaction<'static, Any>;
 
 const PAY_COLS: &str = "id, order_id, order_no, method, provider, amount_fen, currency, state, \
     trade_no, provider_ref, voucher_blob, created_at, paid_at, refunded_fen, refund_ref, refunded_at";
@@ -26,17 +24,6 @@ const CREDIT_COLS: &str = "id, entry_ref, booked_on, amount_fen, currency, payer
     payer_account_enc, memo, state, order_no, reason, decided_by";
 const DEP_COLS: &str = "id, order_id, order_no, provider, provider_ref, amount_fen, account_name, \
     account_enc, memo_enc, code_hash, attempts, state, created_at, expires_at";
-
-fn get<'r, T: sqlx::Decode<'r, Any> + sqlx::Type<Any>>(
-    row: &'r AnyRow,
-    col: &str,
-) -> StoreResult<T> {
-    row.try_get::<T, _>(col).map_err(db_err)
-}
-
-fn bad(what: &str) -> StoreError {
-    StoreError::Other(format!("payments: {what}"))
-}
 
 fn payment_from(row: &AnyRow) -> StoreResult<PaymentRecord> {
     let state: String = get(row, "state")?;
@@ -48,7 +35,7 @@ fn payment_from(row: &AnyRow) -> StoreResult<PaymentRecord> {
         provider: get(row, "provider")?,
         amount_fen: get(row, "amount_fen")?,
         currency: get(row, "currency")?,
-        state: PayState::parse(&state).ok_or_else(|| bad("payment state"))?,
+        state: PayState::parse(&state).ok_or_else(|| bad("payments", "payment state"))?,
         trade_no: get(row, "trade_no")?,
         provider_ref: get(row, "provider_ref")?,
         voucher_blob: get(row, "voucher_blob")?,
@@ -81,7 +68,7 @@ impl SqlStore {
             payer_name: get(row, "payer_name")?,
             payer_account: self.vault().open_str("bank_credits.payer_account", &acct)?,
             memo: get(row, "memo")?,
-            state: CreditState::parse(&state).ok_or_else(|| bad("credit state"))?,
+            state: CreditState::parse(&state).ok_or_else(|| bad("payments", "credit state"))?,
             order_no: get(row, "order_no")?,
             reason: get(row, "reason")?,
             decided_by: get(row, "decided_by")?,
@@ -104,10 +91,28 @@ impl SqlStore {
             memo: self.vault().open_str("micro_deposits.memo", &memo)?,
             code_hash: get(row, "code_hash")?,
             attempts: get(row, "attempts")?,
-            state: DepositState::parse(&state).ok_or_else(|| bad("deposit state"))?,
+            state: DepositState::parse(&state).ok_or_else(|| bad("payments", "deposit state"))?,
             created_at: get(row, "created_at")?,
             expires_at: get(row, "expires_at")?,
         })
+    }
+
+    /// Ends `tx`: applies `change` and `fx` and commits, true; or, when a strict change found
+    /// the order in another state, drops `tx` (nothing written), false.
+    async fn commit_with(
+        &self,
+        mut tx: Tx,
+        change: Option<&OrderChange>,
+        fx: Effects,
+    ) -> StoreResult<bool> {
+        if let Some(c) = change {
+            if !self.apply_change(&mut tx, c).await? && c.strict {
+                return Ok(false);
+            }
+        }
+        self.apply(&mut tx, fx).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(true)
     }
 
     /// Applies an order change inside `tx`; false when a strict change found the order in
@@ -137,7 +142,7 @@ impl SqlStore {
                         .ok_or(StoreError::NotFound)?,
                     "order_no",
                 )?;
-                let no = OrderNo::parse(&no).map_err(|_| bad("order number"))?;
+                let no = OrderNo::parse(&no).map_err(|_| bad("payments", "order number"))?;
                 sql.push_str(", draft_enc = $5");
                 Some(self.seal_draft(&no, d)?)
             }
@@ -286,12 +291,7 @@ impl PaymentStore for SqlStore {
         if n != 1 {
             return Ok(false);
         }
-        if !self.apply_change(&mut tx, change).await? && change.strict {
-            return Ok(false);
-        }
-        self.apply(&mut tx, fx).await?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(true)
+        self.commit_with(tx, Some(change), fx).await
     }
 
     async fn refund_payment(
@@ -467,14 +467,7 @@ impl PaymentStore for SqlStore {
                 self.insert_payment_tx(&mut tx, p).await?;
             }
         }
-        if let Some(c) = change {
-            if !self.apply_change(&mut tx, c).await? && c.strict {
-                return Ok(false);
-            }
-        }
-        self.apply(&mut tx, fx).await?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(true)
+        self.commit_with(tx, change, fx).await
     }
 
     async fn insert_deposit(
@@ -604,11 +597,6 @@ impl PaymentStore for SqlStore {
                 return Ok(false);
             }
         }
-        if !self.apply_change(&mut tx, change).await? && change.strict {
-            return Ok(false);
-        }
-        self.apply(&mut tx, fx).await?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(true)
+        self.commit_with(tx, Some(change), fx).await
     }
 }

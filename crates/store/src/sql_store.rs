@@ -1,5 +1,6 @@
 //! [`app::ports::Store`] on the shared SQL schema.
 
+use crate::rows::{get, Tx};
 use crate::{db_err, Db, Vault};
 use app::audit::row_hash;
 use app::clock::Millis;
@@ -10,22 +11,12 @@ use app::StoreError;
 use async_trait::async_trait;
 use domain::Phone;
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
 
 /// The SQL implementation of the store.
 #[derive(Debug, Clone)]
 pub struct SqlStore {
     db: Db,
     vault: Vault,
-}
-
-type Tx = Transaction<'static, Any>;
-
-fn get<'r, T: sqlx::Decode<'r, Any> + sqlx::Type<Any>>(
-    row: &'r AnyRow,
-    col: &str,
-) -> StoreResult<T> {
-    row.try_get::<T, _>(col).map_err(db_err)
 }
 
 impl SqlStore {

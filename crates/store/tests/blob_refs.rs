@@ -4,41 +4,21 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[macro_use]
+mod common;
+
 use app::blobs::Blobs;
 use app::clock::{Clock, ManualClock};
 use app::identity::IdentityStore;
-use app::model::Effects;
-use app::orders::{OrderEvent, OrderStore};
-use app::ports::Store;
+use app::orders::OrderStore;
+use common::*;
 use domain::order::{Draft, OrderState, UploadRef};
-use domain::{Date, Phone};
+use domain::Date;
 use std::collections::HashSet;
 use std::sync::Arc;
-use store::testing::{fresh_store, Backend};
 use store::{FileBlobs, SqlStore};
 
-const T: i64 = 1_795_399_200_000;
-
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite { $( #[tokio::test] async fn $name() { super::$name(super::store(store::testing::Backend::Sqlite).await).await } )* }
-        mod postgres { $( #[tokio::test] async fn $name() { super::$name(super::store(store::testing::Backend::Postgres).await).await } )* }
-    };
-}
-
 on_both!(references_cover_every_draft_and_every_identity_photo);
-
-async fn store(backend: Backend) -> SqlStore {
-    fresh_store(backend, T).await.expect("fresh store")
-}
-
-fn ev(what: &str) -> OrderEvent {
-    OrderEvent {
-        at: T,
-        actor: "user:1".into(),
-        what: what.into(),
-    }
-}
 
 fn with_uploads(blobs: &[(&str, &str)]) -> Draft {
     let mut d = Draft::default();
@@ -59,16 +39,7 @@ fn with_uploads(blobs: &[(&str, &str)]) -> Draft {
 
 async fn references_cover_every_draft_and_every_identity_photo(s: SqlStore) {
     assert!(s.referenced_blobs().await.unwrap().is_empty());
-    let u = s
-        .create_user(
-            &Phone::parse("13800138000").unwrap(),
-            None,
-            T,
-            Effects::default(),
-        )
-        .await
-        .unwrap()
-        .id;
+    let u = user(&s, "13800138000").await;
     let day = Date::new(2026, 11, 23).unwrap();
     let a = s
         .create_order(

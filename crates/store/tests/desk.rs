@@ -4,23 +4,17 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[macro_use]
+mod common;
+
 use app::desk::{Decision, DeskStore, InvoiceData, IssuedLine, OrderMove, Shipment};
 use app::model::{Effects, NewStaff, OutgoingSms, Role};
-use app::orders::{OrderEvent, OrderRecord, OrderStore};
+use app::orders::{OrderRecord, OrderStore};
 use app::ports::Store;
+use common::*;
 use domain::order::{Draft, OrderState};
-use domain::{Date, Phone};
-use store::testing::{fresh_store, Backend};
+use domain::Phone;
 use store::SqlStore;
-
-const T: i64 = 1_795_399_200_000;
-
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite { $( #[tokio::test] async fn $name() { super::$name(super::store(store::testing::Backend::Sqlite).await).await } )* }
-        mod postgres { $( #[tokio::test] async fn $name() { super::$name(super::store(store::testing::Backend::Postgres).await).await } )* }
-    };
-}
 
 on_both!(
     claims_hold_until_stale_and_decisions_free_them,
@@ -28,18 +22,6 @@ on_both!(
     pins_are_sealed_and_sent_once,
     shipment_invoice_and_calendar,
 );
-
-async fn store(backend: Backend) -> SqlStore {
-    fresh_store(backend, T).await.expect("fresh store")
-}
-
-fn ev(what: &str) -> OrderEvent {
-    OrderEvent {
-        at: T,
-        actor: "system".into(),
-        what: what.into(),
-    }
-}
 
 async fn staff(s: &SqlStore, name: &str) -> i64 {
     s.create_staff(
@@ -58,28 +40,11 @@ async fn staff(s: &SqlStore, name: &str) -> i64 {
     .id
 }
 
-async fn order_in(s: &SqlStore, state: OrderState) -> OrderRecord {
-    let u = s
-        .create_user(
-            &Phone::parse("13800138000").unwrap(),
-            None,
-            T,
-            Effects::default(),
-        )
-        .await
-        .map(|u| u.id)
-        .unwrap_or(1);
+/// An order in `state` whose draft holds a (sealed) handler ID number.
+async fn order_with_id(s: &SqlStore, state: OrderState) -> OrderRecord {
     let mut d = Draft::default();
     d.form.handler_id = "11010519491231002X".into();
-    let o = s
-        .create_order(u, Date::new(2026, 11, 23).unwrap(), &d, &ev("创建"))
-        .await
-        .unwrap();
-    assert!(s
-        .save_order(o.id, o.version, state, &d, &ev("to"))
-        .await
-        .unwrap());
-    s.order_by_no(&o.no).await.unwrap().unwrap()
+    order_in(s, state, &d).await
 }
 
 fn audit(staff: i64) -> Effects {
@@ -95,7 +60,7 @@ fn audit(staff: i64) -> Effects {
 
 async fn claims_hold_until_stale_and_decisions_free_them(s: SqlStore) {
     let (a, b) = (staff(&s, "a").await, staff(&s, "b").await);
-    let o = order_in(&s, OrderState::InReview).await;
+    let o = order_with_id(&s, OrderState::InReview).await;
     assert_eq!(
         s.claim_review(o.id, a, T, T - 1000, audit(a))
             .await
@@ -208,7 +173,7 @@ fn issued(pin: &str) -> IssuedLine {
 
 async fn a_line_is_reserved_once_even_concurrently(s: SqlStore) {
     let p = staff(&s, "p").await;
-    let o = order_in(&s, OrderState::Approved).await;
+    let o = order_with_id(&s, OrderState::Approved).await;
     let mut tasks = Vec::new();
     for _ in 0..8 {
         let s = s.clone();
@@ -239,7 +204,7 @@ async fn a_line_is_reserved_once_even_concurrently(s: SqlStore) {
 
 async fn pins_are_sealed_and_sent_once(s: SqlStore) {
     let p = staff(&s, "p").await;
-    let o = order_in(&s, OrderState::Approved).await;
+    let o = order_with_id(&s, OrderState::Approved).await;
     for (line, pin) in [(0, "11112222"), (1, "33334444")] {
         assert!(s.reserve_line(o.id, line, "org", 1, p, T).await.unwrap());
         s.line_issued(o.id, line, &issued(pin), T, Effects::default())
@@ -286,7 +251,7 @@ async fn pins_are_sealed_and_sent_once(s: SqlStore) {
 
 async fn shipment_invoice_and_calendar(s: SqlStore) {
     let p = staff(&s, "p").await;
-    let o = order_in(&s, OrderState::Issued).await;
+    let o = order_with_id(&s, OrderState::Issued).await;
     let e = ev("寄出");
     let ship = Shipment {
         courier: "sandbox".into(),

@@ -4,23 +4,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[macro_use]
+mod common;
+
 use app::identity::{AttemptResult, AttemptStatus, CarrierLine, IdentityStore};
-use app::model::Effects;
-use app::orders::{OrderEvent, OrderStore};
-use app::ports::Store;
+use app::orders::OrderStore;
+use common::*;
 use domain::order::{Draft, OrderState};
-use domain::{Date, Phone};
-use store::testing::{fresh_store, Backend};
 use store::SqlStore;
-
-const T: i64 = 1_795_399_200_000;
-
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite { $( #[tokio::test] async fn $name() { super::$name(super::store(store::testing::Backend::Sqlite).await).await } )* }
-        mod postgres { $( #[tokio::test] async fn $name() { super::$name(super::store(store::testing::Backend::Postgres).await).await } )* }
-    };
-}
 
 on_both!(
     a_link_is_claimed_once_even_by_racing_phones,
@@ -29,38 +20,8 @@ on_both!(
     photos_of_completed_orders_are_found_for_retention,
 );
 
-async fn store(backend: Backend) -> SqlStore {
-    fresh_store(backend, T).await.expect("fresh store")
-}
-
-fn ev(what: &str) -> OrderEvent {
-    OrderEvent {
-        at: T,
-        actor: "system".into(),
-        what: what.into(),
-    }
-}
-
 async fn order(s: &SqlStore) -> (i64, i64) {
-    let u = s
-        .create_user(
-            &Phone::parse("13800138000").unwrap(),
-            None,
-            T,
-            Effects::default(),
-        )
-        .await
-        .unwrap()
-        .id;
-    let o = s
-        .create_order(
-            u,
-            Date::new(2026, 11, 23).unwrap(),
-            &Draft::default(),
-            &ev("创建"),
-        )
-        .await
-        .unwrap();
+    let o = new_order(s, &Draft::default()).await;
     (o.id, o.version)
 }
 

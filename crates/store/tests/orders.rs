@@ -2,23 +2,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[macro_use]
+mod common;
+
 use app::blobs::Blobs;
-use app::model::Effects;
 use app::orders::{OrderEvent, OrderStore};
-use app::ports::Store;
+use common::*;
 use domain::order::{Draft, FinState, OrderState};
-use domain::{Date, Phone};
-use store::testing::{fresh_store, Backend};
+use domain::Date;
 use store::{FileBlobs, SqlStore};
-
-const T: i64 = 1_795_399_200_000;
-
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite { $( #[tokio::test] async fn $name() { super::$name(super::store(store::testing::Backend::Sqlite).await).await } )* }
-        mod postgres { $( #[tokio::test] async fn $name() { super::$name(super::store(store::testing::Backend::Postgres).await).await } )* }
-    };
-}
 
 on_both!(
     numbers_are_sequential_per_day_and_drafts_sealed,
@@ -26,25 +18,6 @@ on_both!(
     stale_saves_are_refused_and_history_kept,
     review_since_is_set_on_entering_review_and_queues_are_oldest_first,
 );
-
-async fn store(backend: Backend) -> SqlStore {
-    fresh_store(backend, T).await.expect("fresh store")
-}
-
-fn ev(what: &str) -> OrderEvent {
-    OrderEvent {
-        at: T,
-        actor: "user:1".into(),
-        what: what.into(),
-    }
-}
-
-async fn user(s: &SqlStore, phone: &str) -> i64 {
-    s.create_user(&Phone::parse(phone).unwrap(), None, T, Effects::default())
-        .await
-        .unwrap()
-        .id
-}
 
 fn secret_draft() -> Draft {
     let mut d = Draft::default();

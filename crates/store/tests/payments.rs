@@ -4,27 +4,20 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[macro_use]
+mod common;
+
 use app::model::Effects;
-use app::orders::{OrderEvent, OrderStore};
+use app::orders::OrderStore;
 use app::payments::statement::StatementEntry;
 use app::payments::{
     CreditDecision, CreditState, DepositState, NewDeposit, NewPayment, NewStatement, OrderChange,
     PayState, PaymentStore,
 };
-use app::ports::Store;
+use common::*;
 use domain::order::{Draft, FinState, OrderState};
-use domain::{Date, Money, Phone};
-use store::testing::{fresh_store, Backend};
+use domain::Money;
 use store::SqlStore;
-
-const T: i64 = 1_795_399_200_000;
-
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite { $( #[tokio::test] async fn $name() { super::$name(super::store(store::testing::Backend::Sqlite).await).await } )* }
-        mod postgres { $( #[tokio::test] async fn $name() { super::$name(super::store(store::testing::Backend::Postgres).await).await } )* }
-    };
-}
 
 on_both!(
     a_credit_happens_once_and_moves_the_order,
@@ -34,43 +27,9 @@ on_both!(
     a_refund_ends_a_rejected_order_in_its_transaction,
 );
 
-async fn store(backend: Backend) -> SqlStore {
-    fresh_store(backend, T).await.expect("fresh store")
-}
-
-fn ev(what: &str) -> OrderEvent {
-    OrderEvent {
-        at: T,
-        actor: "system".into(),
-        what: what.into(),
-    }
-}
-
 /// An order in `state`.
 async fn order(s: &SqlStore, state: OrderState) -> (i64, String) {
-    let u = s
-        .create_user(
-            &Phone::parse("13800138000").unwrap(),
-            None,
-            T,
-            Effects::default(),
-        )
-        .await
-        .map(|u| u.id)
-        .unwrap_or(1);
-    let o = s
-        .create_order(
-            u,
-            Date::new(2026, 11, 23).unwrap(),
-            &Draft::default(),
-            &ev("创建"),
-        )
-        .await
-        .unwrap();
-    assert!(s
-        .save_order(o.id, o.version, state, &o.draft, &ev("to state"))
-        .await
-        .unwrap());
+    let o = order_in(s, state, &Draft::default()).await;
     (o.id, o.no.to_string())
 }
 

@@ -3,21 +3,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[macro_use]
+mod common;
+
 use app::audit::{verify_chain, ChainCheck};
 use app::model::*;
 use app::ports::Store;
+use common::*;
 use domain::Phone;
-use store::testing::{fresh_store, Backend};
 use store::SqlStore;
-
-const T: i64 = 1_795_399_200_000;
-
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite { $( #[tokio::test] async fn $name() { super::$name(super::store(store::testing::Backend::Sqlite).await).await } )* }
-        mod postgres { $( #[tokio::test] async fn $name() { super::$name(super::store(store::testing::Backend::Postgres).await).await } )* }
-    };
-}
 
 on_both!(
     users_are_found_by_phone_and_sealed,
@@ -32,10 +26,6 @@ on_both!(
     jobs_are_claimed_once_retried_and_failed,
     concurrent_job_claims_never_share_a_job,
 );
-
-async fn store(backend: Backend) -> SqlStore {
-    fresh_store(backend, T).await.expect("fresh store")
-}
 
 fn phone(s: &str) -> Phone {
     Phone::parse(s).expect("phone")

@@ -1,5 +1,5 @@
-//! Tencent Cloud FaceID (慧眼) over its public API, signed with TC3-HMAC-SHA256 (the same
-//! signer as the SMS provider, [`crate::sms::tc3_authorization`]):
+//! Tencent Cloud FaceID (慧眼) over its public API, called through the TC3-HMAC-SHA256 client
+//! the SMS provider also uses ([`crate::tc3`]):
 //! - liveness, H5 flow: `DetectAuth` (RuleId, IdCard, Name, RedirectUrl → Url, BizToken),
 //!   the phone does the check on Tencent's page and comes back to RedirectUrl, then
 //!   `GetDetectInfoEnhanced` (BizToken, RuleId, InfoType "0") → `Text.ErrCode` 0 = passed;
@@ -9,17 +9,16 @@
 //! carrier's "-11 服务繁忙" are `Unavailable` (try again later); other refusals are `Refused`.
 //! Only codes and request ids are logged, never the request body.
 
-use crate::sms::{tc3_authorization, CONTENT_TYPE};
+use crate::tc3::{Tc3Client, Tc3Failure, Tc3Settings};
 use crate::ConfigError;
 use app::error::GatewayError;
 use app::identity::{
     CarrierCheck, CarrierOutcome, IdentityCheck, IdentityOutcome, LivenessRequest, LivenessStart,
 };
 use async_trait::async_trait;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use std::time::Duration;
 
 /// The FaceID API version.
 pub const FACEID_VERSION: &str = "2018-03-01";
@@ -34,7 +33,7 @@ pub struct TencentFaceIdConfig {
     #[serde(default = "default_endpoint")]
     pub endpoint: String,
     /// Region header (FaceID accepts an empty one; `ap-guangzhou` is the usual).
-    #[serde(default = "default_region")]
+    #[serde(default = "crate::tc3::default_region")]
     pub region: String,
     /// API key id (SecretId).
     pub secret_id: String,
@@ -43,27 +42,19 @@ pub struct TencentFaceIdConfig {
     /// The 慧眼 business rule (RuleId) from the FaceID console.
     pub rule_id: String,
     /// Whole-request timeout in milliseconds.
-    #[serde(default = "default_timeout_ms")]
+    #[serde(default = "crate::tc3::default_timeout_ms")]
     pub timeout_ms: u64,
 }
 
 fn default_endpoint() -> String {
     "https://faceid.tencentcloudapi.com".into()
 }
-fn default_region() -> String {
-    "ap-guangzhou".into()
-}
-fn default_timeout_ms() -> u64 {
-    10_000
-}
 
 /// A FaceID client (liveness); [`TencentCarrier`] wraps it for the carrier check.
 #[derive(Debug)]
 pub struct TencentFaceId {
     config: TencentFaceIdConfig,
-    url: reqwest::Url,
-    host: String,
-    client: reqwest::Client,
+    api: Tc3Client,
 }
 
 impl TencentFaceId {
@@ -72,74 +63,32 @@ impl TencentFaceId {
 
     /// Checks the configuration and prepares the HTTP client.
     pub fn new(config: TencentFaceIdConfig) -> Result<Self, ConfigError> {
-        let invalid =
-            |key: &str, why: &str| ConfigError::Invalid(format!("identity.tencent.{key}: {why}"));
-        let url = reqwest::Url::parse(&config.endpoint)
-            .map_err(|e| invalid("endpoint", &e.to_string()))?;
-        if !matches!(url.scheme(), "https" | "http") {
-            return Err(invalid("endpoint", "must be an http(s) URL"));
-        }
-        let host = match (url.host_str(), url.port()) {
-            (Some(h), Some(p)) => format!("{h}:{p}"),
-            (Some(h), None) => h.to_owned(),
-            (None, _) => return Err(invalid("endpoint", "has no host")),
-        };
-        for (key, value) in [
-            ("secret_id", &config.secret_id),
-            ("rule_id", &config.rule_id),
-        ] {
-            if value.trim().is_empty() {
-                return Err(invalid(key, "must not be empty"));
-            }
-        }
-        if config.secret_key.expose_secret().is_empty() {
-            return Err(invalid("secret_key", "must not be empty"));
-        }
-        if config.timeout_ms == 0 {
-            return Err(invalid("timeout_ms", "must be above zero"));
-        }
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_millis(config.timeout_ms))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| ConfigError::Invalid(format!("identity.tencent: HTTP client: {e}")))?;
-        Ok(Self {
-            config,
-            url,
-            host,
-            client,
-        })
+        let api = Tc3Client::new(Tc3Settings {
+            section: "identity.tencent",
+            endpoint: &config.endpoint,
+            required: &[
+                ("secret_id", &config.secret_id),
+                ("rule_id", &config.rule_id),
+            ],
+            secret_id: &config.secret_id,
+            secret_key: &config.secret_key,
+            timeout_ms: config.timeout_ms,
+            service: FACEID_SERVICE,
+            version: FACEID_VERSION,
+            region: &config.region,
+        })?;
+        Ok(Self { config, api })
     }
 
     /// One signed API call; the `Response` object on success.
     async fn call(&self, action: &str, body: &Value) -> Result<Value, GatewayError> {
         let body = serde_json::to_vec(body)
             .map_err(|e| GatewayError::Refused(format!("tencent faceid: encode: {e}")))?;
-        let timestamp = time::OffsetDateTime::now_utc().unix_timestamp();
-        let authorization = tc3_authorization(
-            &self.config.secret_id,
-            self.config.secret_key.expose_secret(),
-            FACEID_SERVICE,
-            &self.host,
-            timestamp,
-            &body,
-        );
-        let resp = self
-            .client
-            .post(self.url.clone())
-            .header(reqwest::header::CONTENT_TYPE, CONTENT_TYPE)
-            .header(reqwest::header::AUTHORIZATION, authorization)
-            .header("X-TC-Action", action)
-            .header("X-TC-Timestamp", timestamp.to_string())
-            .header("X-TC-Version", FACEID_VERSION)
-            .header("X-TC-Region", &self.config.region)
-            .body(body)
-            .send()
+        let outcome = self
+            .api
+            .call(action, body)
             .await
-            .map_err(|e| transport(action, &e))?;
-        let status = resp.status().as_u16();
-        let bytes = resp.bytes().await.map_err(|e| transport(action, &e))?;
-        let outcome = interpret(action, status, &bytes);
+            .map_err(|f| gateway_error(action, f));
         if let Err(e) = &outcome {
             tracing::warn!(identity.provider = "tencent", identity.action = action, error = %e, "faceid call failed");
         }
@@ -147,47 +96,36 @@ impl TencentFaceId {
     }
 }
 
-fn transport(action: &str, e: &reqwest::Error) -> GatewayError {
-    let kind = if e.is_timeout() {
-        "timeout"
-    } else if e.is_connect() {
-        "connect"
-    } else {
-        "transport"
-    };
-    GatewayError::Unavailable(format!("tencent faceid {action}: {kind}"))
+/// Maps an answer to its `Response` object or an error (codes and request ids only).
+#[cfg(test)]
+fn interpret(action: &str, status: u16, body: &[u8]) -> Result<Value, GatewayError> {
+    crate::tc3::envelope(status, body).map_err(|f| gateway_error(action, f))
 }
 
-/// Maps an answer to its `Response` object or an error (codes and request ids only).
-fn interpret(action: &str, status: u16, body: &[u8]) -> Result<Value, GatewayError> {
-    if status >= 500 {
-        return Err(GatewayError::Unavailable(format!(
-            "tencent faceid {action}: HTTP {status}"
-        )));
-    }
-    let v: Value = serde_json::from_slice(body).map_err(|_| {
-        GatewayError::Unavailable(format!(
-            "tencent faceid {action}: HTTP {status} with an unreadable body"
-        ))
-    })?;
-    let r = v.get("Response").cloned().unwrap_or(Value::Null);
-    let request_id = r["RequestId"].as_str().unwrap_or_default().to_owned();
-    if let Some(code) = r["Error"]["Code"].as_str() {
-        let msg = format!("tencent faceid {action}: {code} (request {request_id})");
-        return Err(
+/// Timeouts, connection failures, 5xx, unreadable bodies, `InternalError*` and
+/// `RequestLimitExceeded*` may pass (`Unavailable`); the rest are refusals.
+fn gateway_error(action: &str, f: Tc3Failure) -> GatewayError {
+    let unavailable =
+        |what: String| GatewayError::Unavailable(format!("tencent faceid {action}: {what}"));
+    let refused = |what: String| GatewayError::Refused(format!("tencent faceid {action}: {what}"));
+    match f {
+        Tc3Failure::Transport { kind, .. } => unavailable(kind.to_owned()),
+        Tc3Failure::Server(status) => unavailable(format!("HTTP {status}")),
+        Tc3Failure::Unreadable(status) => {
+            unavailable(format!("HTTP {status} with an unreadable body"))
+        }
+        Tc3Failure::NoResponse(status) | Tc3Failure::Status(status) => {
+            refused(format!("HTTP {status}"))
+        }
+        Tc3Failure::Api { code, request_id } => {
+            let what = format!("{code} (request {request_id})");
             if code.starts_with("InternalError") || code.starts_with("RequestLimitExceeded") {
-                GatewayError::Unavailable(msg)
+                unavailable(what)
             } else {
-                GatewayError::Refused(msg)
-            },
-        );
+                refused(what)
+            }
+        }
     }
-    if !(200..300).contains(&status) || r.is_null() {
-        return Err(GatewayError::Refused(format!(
-            "tencent faceid {action}: HTTP {status}"
-        )));
-    }
-    Ok(r)
 }
 
 #[async_trait]

@@ -15,11 +15,9 @@
 mod sandbox;
 mod tencent;
 
+pub use crate::tc3::{tc3_authorization, tc3_signature, utc_date, ALGORITHM, CONTENT_TYPE};
 pub use sandbox::SandboxSms;
-pub use tencent::{
-    tc3_authorization, tc3_signature, utc_date, TencentSms, TencentSmsConfig, ACTION, ALGORITHM,
-    API_VERSION, CONTENT_TYPE, SERVICE,
-};
+pub use tencent::{TencentSms, TencentSmsConfig, ACTION, API_VERSION, SERVICE};
 
 use crate::ConfigError;
 use app::ports::Sms;

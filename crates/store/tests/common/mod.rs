@@ -1,0 +1,67 @@
+//! What every store test binary shares: the `on_both!` macro that runs each test on SQLite and
+//! on PostgreSQL (each on a fresh database), the fixed clock time `T`, and the few fixtures
+//! (an order event, a user, an order in a given state) the suites build on.
+//!
+//! Each `tests/*.rs` declares `#[macro_use] mod common;`; not every binary uses every helper.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use app::model::Effects;
+use app::orders::{OrderEvent, OrderRecord, OrderStore};
+use app::ports::Store;
+use domain::order::{Draft, OrderState};
+use domain::{Date, Phone};
+use store::testing::{fresh_store, Backend};
+use store::SqlStore;
+
+/// The tests' "now" (2026-11-23 in Beijing), given to the fresh store's clock.
+pub const T: i64 = 1_795_399_200_000;
+
+/// Runs each named `async fn name(s: SqlStore)` of the including file as two tests,
+/// `sqlite::name` and `postgres::name`, each on a fresh database.
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite { $( #[tokio::test] async fn $name() { super::$name(crate::common::store(store::testing::Backend::Sqlite).await).await } )* }
+        mod postgres { $( #[tokio::test] async fn $name() { super::$name(crate::common::store(store::testing::Backend::Postgres).await).await } )* }
+    };
+}
+
+/// A fresh database (a new SQLite file, or a new PostgreSQL schema) migrated, clock at `T`.
+pub async fn store(backend: Backend) -> SqlStore {
+    fresh_store(backend, T).await.expect("fresh store")
+}
+
+/// An order history event at `T` by the system.
+pub fn ev(what: &str) -> OrderEvent {
+    OrderEvent {
+        at: T,
+        actor: "system".into(),
+        what: what.into(),
+    }
+}
+
+/// The id of the applicant with `phone` (created, or the existing one).
+pub async fn user(s: &SqlStore, phone: &str) -> i64 {
+    s.create_user(&Phone::parse(phone).unwrap(), None, T, Effects::default())
+        .await
+        .unwrap()
+        .id
+}
+
+/// A new order (state 草稿) of the applicant 13800138000 holding `draft`, dated 2026-11-23.
+pub async fn new_order(s: &SqlStore, draft: &Draft) -> OrderRecord {
+    let u = user(s, "13800138000").await;
+    s.create_order(u, Date::new(2026, 11, 23).unwrap(), draft, &ev("创建"))
+        .await
+        .unwrap()
+}
+
+/// A new order holding `draft`, then saved once in `state` (also when that is 草稿), read back.
+pub async fn order_in(s: &SqlStore, state: OrderState, draft: &Draft) -> OrderRecord {
+    let o = new_order(s, draft).await;
+    assert!(s
+        .save_order(o.id, o.version, state, draft, &ev("to state"))
+        .await
+        .unwrap());
+    s.order_by_no(&o.no).await.unwrap().unwrap()
+}

@@ -152,15 +152,29 @@ pub fn ca_dir(data: &Path) -> PathBuf {
     data.join("ca")
 }
 
+/// Where `serve` keeps the passphrase of the development CA it generates on a fresh data
+/// directory (mode 0600, beside the encrypted keys). A production CA made with
+/// `certhall ca init` never has this file.
+pub const DEV_PASSPHRASE_FILE: &str = "dev-passphrase";
+
+fn env_passphrase_set() -> bool {
+    std::env::var("CERTHALL_CA_PASSPHRASE").is_ok()
+        || std::env::var("CERTHALL_CA_PASSPHRASE_FILE").is_ok()
+}
+
 /// The CA passphrase: `CERTHALL_CA_PASSPHRASE`, the file in `CERTHALL_CA_PASSPHRASE_FILE`,
-/// or a prompt on a terminal.
-pub fn passphrase() -> Result<String> {
+/// the development CA's own file (see [`ensure_dev_ca`]), or a prompt on a terminal.
+pub fn passphrase(common: &Common) -> Result<String> {
     if let Ok(p) = std::env::var("CERTHALL_CA_PASSPHRASE") {
         return Ok(p);
     }
-    if let Ok(f) = std::env::var("CERTHALL_CA_PASSPHRASE_FILE") {
+    let file = match std::env::var("CERTHALL_CA_PASSPHRASE_FILE") {
+        Ok(f) => Some(PathBuf::from(f)),
+        Err(_) => Some(ca_dir(&common.data).join(DEV_PASSPHRASE_FILE)).filter(|f| f.exists()),
+    };
+    if let Some(f) = file {
         let s = std::fs::read_to_string(&f)
-            .with_context(|| format!("cannot read CA passphrase file {f}"))?;
+            .with_context(|| format!("cannot read CA passphrase file {}", f.display()))?;
         return Ok(s.trim_end_matches(['\r', '\n']).to_string());
     }
     use std::io::IsTerminal;
@@ -171,6 +185,49 @@ pub fn passphrase() -> Result<String> {
         return Ok(s.trim_end_matches(['\r', '\n']).to_string());
     }
     bail!("no CA passphrase: set CERTHALL_CA_PASSPHRASE or CERTHALL_CA_PASSPHRASE_FILE")
+}
+
+/// Whether `serve` can open the CA without asking: it exists and its passphrase is in the
+/// environment or is the development CA's file.
+fn ca_openable(common: &Common) -> bool {
+    let dir = ca_dir(&common.data);
+    dir.join("ca.toml").exists() && (env_passphrase_set() || dir.join(DEV_PASSPHRASE_FILE).exists())
+}
+
+/// On a data directory without a CA, and with no passphrase in the environment (the default
+/// install), makes a development CA with a random passphrase kept in
+/// `DATA/ca/dev-passphrase`, so the hall issues, publishes CRLs and answers OCSP out of the
+/// box. Returns the CA directory when it made one. A real CA is made with `certhall ca init`
+/// (passphrase from the environment or a prompt) before the first `serve`.
+pub async fn ensure_dev_ca(common: &Common, base_url: &str) -> Result<Option<PathBuf>> {
+    let dir = ca_dir(&common.data);
+    if dir.join("ca.toml").exists() || env_passphrase_set() {
+        return Ok(None);
+    }
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let pass = hex::encode(rand::random::<[u8; 24]>());
+    let file = dir.join(DEV_PASSPHRASE_FILE);
+    if file.exists() {
+        // A start that crashed half-way: start again from nothing in this directory.
+        for f in ["root.key", "issuing.key", "km.key", DEV_PASSPHRASE_FILE] {
+            let _ = std::fs::remove_file(dir.join(f));
+        }
+    }
+    write_private(&file, &pass)?;
+    let args = InitArgs {
+        org: "certhall Dev CA".into(),
+        root_cn: "certhall SM2 Dev Root CA".into(),
+        issuing_cn: "certhall SM2 Dev Issuing CA".into(),
+        root_years: 20,
+        issuing_years: 10,
+        base_url: base_url.into(),
+        policy_oid: "1.3.6.1.4.1.99999.1.1".into(),
+        import_cert: None,
+        import_key: None,
+        import_root: None,
+    };
+    init_with(common, args, pass).await?;
+    Ok(Some(dir))
 }
 
 fn now_ms(t: SystemTime) -> i64 {
@@ -597,15 +654,15 @@ pub async fn pki_routes(common: &Common) -> Result<Option<web::RouterType>> {
     if !ca_dir(&common.data).join("ca.toml").exists() {
         return Ok(None);
     }
-    if std::env::var("CERTHALL_CA_PASSPHRASE").is_err()
-        && std::env::var("CERTHALL_CA_PASSPHRASE_FILE").is_err()
-    {
+    if !ca_openable(common) {
         tracing::warn!(
             "CA present but no CERTHALL_CA_PASSPHRASE(_FILE): /ocsp and /crl are not served"
         );
         return Ok(None);
     }
-    let publisher = std::sync::Arc::new(CaPublisher::new(Ca::open(common, &passphrase()?).await?)?);
+    let publisher = std::sync::Arc::new(CaPublisher::new(
+        Ca::open(common, &passphrase(common)?).await?,
+    )?);
     publisher.refresh(clock_now()).await?;
     tokio::spawn(publisher.clone().refresh_loop());
     Ok(Some(web::pki_routes::pki_router(publisher)))
@@ -614,13 +671,10 @@ pub async fn pki_routes(common: &Common) -> Result<Option<web::RouterType>> {
 /// The CA for the staff desk's production step, when one exists and its passphrase is in
 /// the environment (otherwise production is refused with a message).
 pub async fn open_for_production(common: &Common) -> Result<Option<Ca>> {
-    if !ca_dir(&common.data).join("ca.toml").exists()
-        || (std::env::var("CERTHALL_CA_PASSPHRASE").is_err()
-            && std::env::var("CERTHALL_CA_PASSPHRASE_FILE").is_err())
-    {
+    if !ca_openable(common) {
         return Ok(None);
     }
-    Ok(Some(Ca::open(common, &passphrase()?).await?))
+    Ok(Some(Ca::open(common, &passphrase(common)?).await?))
 }
 
 /// Append one CA event to the hall's tamper-evident audit log (SPEC I3), actor `cli`.
@@ -681,7 +735,7 @@ pub async fn run(common: &Common, action: CaAction) -> Result<()> {
             Ok(())
         }
         CaAction::Crl { out } => {
-            let ca = Ca::open(common, &passphrase()?).await?;
+            let ca = Ca::open(common, &passphrase(common)?).await?;
             let der = ca.make_crl(clock_now()).await?;
             std::fs::write(&out, &der)
                 .with_context(|| format!("cannot write {}", out.display()))?;
@@ -795,7 +849,11 @@ async fn init(common: &Common, a: InitArgs) -> Result<()> {
             dir.display()
         );
     }
-    let pass = passphrase()?;
+    init_with(common, a, passphrase(common)?).await
+}
+
+async fn init_with(common: &Common, a: InitArgs, pass: String) -> Result<()> {
+    let dir = ca_dir(&common.data);
     if pass.len() < 8 {
         bail!("the CA passphrase must be at least 8 characters");
     }
@@ -910,7 +968,7 @@ async fn issue(common: &Common, a: IssueArgs) -> Result<()> {
     let bytes =
         std::fs::read(&a.csr).with_context(|| format!("cannot read {}", a.csr.display()))?;
     let csr = pki::csr::parse_csr(&bytes).map_err(|e| anyhow!("{}: {e}", a.csr.display()))?;
-    let ca = Ca::open(common, &passphrase()?).await?;
+    let ca = Ca::open(common, &passphrase(common)?).await?;
     let now = clock_now();
     let mut reqs = vec![IssueRequest {
         profile,

@@ -473,6 +473,13 @@ pub async fn serve(common: &Common, listen: Option<String>, clock: Arc<dyn Clock
         println!("  staff console    : http://{listen}/staff/login");
     }
     let mut hall = hall;
+    if let Some(dir) = ca_cmd::ensure_dev_ca(common, &format!("http://{listen}")).await? {
+        println!(
+            "first start: generated a development SM2 CA in {} (its passphrase is in {}; for a real CA run `certhall ca init` first)",
+            dir.display(),
+            dir.join(ca_cmd::DEV_PASSPHRASE_FILE).display()
+        );
+    }
     if let Some(ca) = ca_cmd::open_for_production(common).await? {
         hall.app.desk.ca = Some(Arc::new(hall_ca::HallCa::new(ca)));
     }

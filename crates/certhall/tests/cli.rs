@@ -154,6 +154,14 @@ async fn serve_starts_with_nothing_but_a_data_directory() {
         .send()
         .await
         .map(|r| r.status().as_u16());
+    // The default install has a development CA: its CRL and certificate are published.
+    let crl = client
+        .get(format!("http://127.0.0.1:{port}/crl/issuing.crl"))
+        .send()
+        .await
+        .unwrap();
+    let crl_status = crl.status().as_u16();
+    let crl_der = crl.bytes().await.unwrap();
     child.kill().ok();
     child.wait().ok();
     assert_eq!(health.ok(), Some(200), "{printed}");
@@ -163,6 +171,22 @@ async fn serve_starts_with_nothing_but_a_data_directory() {
         "{printed}"
     );
     assert!(data.join("certhall.db").exists() && data.join("keys.toml").exists());
+    assert!(printed.contains("development SM2 CA"), "{printed}");
+    assert_eq!(crl_status, 200, "{printed}");
+    assert_eq!(crl_der.first(), Some(&0x30), "a DER CRL");
+    let pass = data.join("ca").join("dev-passphrase");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&pass).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    // The CLI opens the same CA with that file, without asking.
+    let o = certhall(&data, &["ca", "show"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("Dev Issuing CA"), "{}", text(&o));
 }
 
 #[test]

@@ -461,30 +461,30 @@ pub async fn phone_liveness(
         .await
     {
         Ok(url) => Redirect::to(&url).into_response(),
-        Err(AppError::Unavailable(_)) => {
-            phone_render(
-                &state,
-                &ctx,
-                &no,
-                &secret,
-                app::identity::UNAVAILABLE.into(),
-                StatusCode::SERVICE_UNAVAILABLE,
-            )
-            .await
-        }
-        Err(e @ (AppError::RateLimited(_) | AppError::Conflict(_))) => {
-            phone_render(
-                &state,
-                &ctx,
-                &no,
-                &secret,
-                e.to_string(),
-                StatusCode::CONFLICT,
-            )
-            .await
-        }
-        Err(e) => phone_error(&state, &ctx, e),
+        Err(e) => phone_refused(&state, &ctx, &no, &secret, e).await,
     }
+}
+
+/// The phone page again with why a liveness step was refused: an outage (503, try again,
+/// nothing changed), a limit or a conflict (409); anything else is the error page.
+async fn phone_refused(
+    state: &AppState,
+    ctx: &Ctx,
+    no: &str,
+    secret: &str,
+    e: AppError,
+) -> Response {
+    let (message, status) = match e {
+        AppError::Unavailable(_) => (
+            app::identity::UNAVAILABLE.to_owned(),
+            StatusCode::SERVICE_UNAVAILABLE,
+        ),
+        e @ (AppError::RateLimited(_) | AppError::Conflict(_)) => {
+            (e.to_string(), StatusCode::CONFLICT)
+        }
+        e => return phone_error(state, ctx, e),
+    };
+    phone_render(state, ctx, no, secret, message, status).await
 }
 
 #[derive(Deserialize)]
@@ -510,29 +510,8 @@ pub async fn phone_done(
         .await
     {
         Ok(_) => phone_render(&state, &ctx, &no, &secret, String::new(), StatusCode::OK).await,
-        Err(AppError::Unavailable(_)) => {
-            phone_render(
-                &state,
-                &ctx,
-                &no,
-                &secret,
-                app::identity::UNAVAILABLE.into(),
-                StatusCode::SERVICE_UNAVAILABLE,
-            )
-            .await
-        }
-        Err(e @ AppError::Conflict(_)) => {
-            phone_render(
-                &state,
-                &ctx,
-                &no,
-                &secret,
-                e.to_string(),
-                StatusCode::CONFLICT,
-            )
-            .await
-        }
-        Err(e) => phone_error(&state, &ctx, e),
+        // A limit cannot be hit here (starting counted it); the same mapping as the start.
+        Err(e) => phone_refused(&state, &ctx, &no, &secret, e).await,
     }
 }
 

@@ -10,7 +10,9 @@ use app::model::Role;
 use certhall::testing::{start, Backend, TestHall};
 use domain::order::OrderState;
 use reqwest::StatusCode;
-use support::applicant::{png, submitted_order, valid_fields, HANDLER_PHONE};
+use support::applicant::{
+    deposit_code, pay_online_and_verify, png, submitted_order, valid_fields, HANDLER_PHONE,
+};
 use support::desk::{inbox, set_paid, staff, to_pending_payment, to_review};
 
 const APPLICANT_1: &str = "13700137000";
@@ -417,16 +419,7 @@ async fn deposit_code_releases_pins_held_for_an_issued_order() {
         (o.state, o.fin_state),
         (OrderState::InReview, domain::order::FinState::Pending)
     );
-    let memo = hall
-        .app
-        .sandbox_payouts()
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|d| d.order_no == no)
-        .expect("a micro-deposit to the declared account")
-        .memo;
-    let code = memo[memo.len() - 6..].to_owned();
+    let code = deposit_code(&hall, &no).await;
     let (_, rev) = staff(&hall, Role::Reviewer, "rev").await;
     hall.app.approve_order(&rev, &no).await.unwrap();
     let (_, prod) = staff(&hall, Role::Production, "prod").await;
@@ -493,30 +486,7 @@ async fn review_page_shows_identity_result_and_payments() {
 
     let (applicant, no) = submitted_order(&hall, HANDLER_PHONE).await;
     support::identity::verify_identity(&hall, &applicant, &no).await;
-    let (s, loc, body) = applicant
-        .form(
-            &format!("/orders/{no}/payment/online"),
-            &[("gateway", "sandbox")],
-        )
-        .await;
-    assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
-    assert_eq!(applicant.form(&loc, &[]).await.0, StatusCode::SEE_OTHER);
-    let memo = hall
-        .app
-        .sandbox_payouts()
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|d| d.order_no == no)
-        .unwrap()
-        .memo;
-    let (s, _, _) = applicant
-        .form(
-            &format!("/orders/{no}/payment/code"),
-            &[("code", &memo[memo.len() - 6..])],
-        )
-        .await;
-    assert_eq!(s, StatusCode::SEE_OTHER);
+    pay_online_and_verify(&hall, &applicant, &no).await;
     assert_eq!(state(&hall, &no).await, OrderState::InReview);
 
     let idv = hall
@@ -575,30 +545,7 @@ async fn finance_refunds_a_rejected_paid_order_and_it_ends() {
     let hall = start(Backend::Sqlite).await;
     let (applicant, no) = submitted_order(&hall, HANDLER_PHONE).await;
     to_pending_payment(&hall, &no).await;
-    let (s, loc, body) = applicant
-        .form(
-            &format!("/orders/{no}/payment/online"),
-            &[("gateway", "sandbox")],
-        )
-        .await;
-    assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
-    assert_eq!(applicant.form(&loc, &[]).await.0, StatusCode::SEE_OTHER);
-    let memo = hall
-        .app
-        .sandbox_payouts()
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|d| d.order_no == no)
-        .unwrap()
-        .memo;
-    let (s, _, _) = applicant
-        .form(
-            &format!("/orders/{no}/payment/code"),
-            &[("code", &memo[memo.len() - 6..])],
-        )
-        .await;
-    assert_eq!(s, StatusCode::SEE_OTHER);
+    pay_online_and_verify(&hall, &applicant, &no).await;
     let (rev, _) = staff(&hall, Role::Reviewer, "rev").await;
     rev.form(&format!("/staff/review/{no}/claim"), &[]).await;
     let (s, _, body) = rev

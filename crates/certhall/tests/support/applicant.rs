@@ -213,3 +213,37 @@ pub async fn submitted_order(hall: &TestHall, phone: &str) -> (Browser, String) 
     );
     (b, no)
 }
+
+/// The random code of the newest micro-deposit to `no`'s corporate account, as the unit's
+/// finance would read it in the transfer memo (the sandbox payouts statement).
+pub async fn deposit_code(hall: &TestHall, no: &str) -> String {
+    let memo = hall
+        .app
+        .sandbox_payouts()
+        .await
+        .unwrap()
+        .into_iter()
+        // Newest first.
+        .find(|d| d.order_no == no)
+        .expect("a micro-deposit to the declared account")
+        .memo;
+    memo[memo.len() - 6..].to_owned()
+}
+
+/// From 待支付: pays online in the sandbox gateway and enters the micro-deposit code, so
+/// the order is paid, 金融认证 passed and 待审核.
+pub async fn pay_online_and_verify(hall: &TestHall, b: &Browser, no: &str) {
+    let (s, loc, body) = b
+        .form(
+            &format!("/orders/{no}/payment/online"),
+            &[("gateway", "sandbox")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
+    assert_eq!(b.form(&loc, &[]).await.0, StatusCode::SEE_OTHER);
+    let code = deposit_code(hall, no).await;
+    let (s, _, body) = b
+        .form(&format!("/orders/{no}/payment/code"), &[("code", &code)])
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
+}

@@ -1,0 +1,103 @@
+//! Logs of a whole order's life hold no personal data: the wizard (ID numbers, phones, a bank
+//! account), the phone identity step, the online payment and micro-deposit code, review,
+//! production with PINs, shipping and the invoice — with every event at TRACE. Its own test
+//! binary, so the global subscriber sees every event of this hall and nothing of other tests.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use app::model::Role;
+use certhall::testing::{start, Backend};
+use std::sync::Arc;
+use support::applicant::{deposit_code, pay_online_and_verify, submitted_order, HANDLER_PHONE, ID};
+use support::desk::{inbox, staff};
+
+#[derive(Clone, Default)]
+struct LogBuffer(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn logs_of_a_whole_order_hold_no_personal_data_pin_or_code() {
+    let buf = LogBuffer::default();
+    let writer = buf.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    tracing::subscriber::set_global_default(subscriber).unwrap();
+
+    let hall = start(Backend::Sqlite).await;
+    let (applicant, no) = submitted_order(&hall, HANDLER_PHONE).await;
+    support::identity::verify_identity(&hall, &applicant, &no).await;
+    let code = {
+        // The code is read before it is entered, to look for it in the logs afterwards.
+        pay_online_and_verify(&hall, &applicant, &no).await;
+        deposit_code(&hall, &no).await
+    };
+    let (_, rev) = staff(&hall, Role::Reviewer, "rev").await;
+    hall.app.claim_review(&rev, &no).await.unwrap();
+    hall.app.approve_order(&rev, &no).await.unwrap();
+    let (_, prod) = staff(&hall, Role::Production, "prod").await;
+    assert_eq!(hall.app.issue_all_sandbox(&prod, &no).await.unwrap(), 3);
+    let tracking = hall.app.ship_order(&prod, &no).await.unwrap();
+    hall.app.complete_order(&prod, &no).await.unwrap();
+    let order = hall.app.order_by_no(&no).await.unwrap();
+    assert_eq!(order.state, domain::order::OrderState::Completed);
+
+    // Every SMS of the story went out through the job worker (it logs each send).
+    let mut pins = Vec::new();
+    for phone in [HANDLER_PHONE, "13700137000", "13700137001"] {
+        for (template, text) in inbox(&hall, phone).await {
+            if template.starts_with("pin_") {
+                let pin: String = text
+                    .split("PIN码为")
+                    .nth(1)
+                    .unwrap()
+                    .chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect();
+                assert!(pin.len() >= 6, "{text}");
+                pins.push(pin);
+            }
+        }
+    }
+    assert_eq!(pins.len(), 3, "one PIN per certificate");
+
+    let logs = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("http.path=/orders/") && logs.contains("/payment/code"),
+        "the edge logged the story's requests"
+    );
+    // The logs cover the story: the order number (not personal) is in them, so a secret's
+    // absence means something.
+    assert!(logs.contains(&no), "the order number in the logs");
+    assert!(!tracking.is_empty());
+    let mut secrets: Vec<(&str, String)> = vec![
+        ("ID number", ID.to_owned()),
+        ("handler phone", HANDLER_PHONE.to_owned()),
+        ("applicant phone", "13700137000".to_owned()),
+        ("applicant phone", "13700137001".to_owned()),
+        ("legal representative phone", "13900139000".to_owned()),
+        ("bank account", "44201500100052526093".to_owned()),
+        ("micro-deposit code", code),
+    ];
+    for p in pins {
+        secrets.push(("PIN", p));
+    }
+    for (what, s) in &secrets {
+        assert!(!logs.contains(s.as_str()), "{what} {s} appears in the logs");
+    }
+    for masked in ["136****5678", "137****7000", "137****7001"] {
+        assert!(!logs.contains(masked), "{masked} appears in the logs");
+    }
+}

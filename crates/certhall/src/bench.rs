@@ -134,7 +134,11 @@ pub async fn run_pki(a: PkiBenchArgs) -> Result<()> {
     .await
     .map_err(|e| anyhow!("{e}"))?;
     db.migrate(0).await.map_err(|e| anyhow!("{e}"))?;
-    let ca = Ca::in_memory(&names, now, db)?;
+    let ca = Ca::in_memory(
+        &names,
+        now,
+        store::ca::CaStore::new(db, store::Vault::random()),
+    )?;
     let issuing = ca.files.issuing.clone();
     let signer = ca.issuing_signer()?;
 

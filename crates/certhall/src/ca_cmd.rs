@@ -349,6 +349,14 @@ pub async fn open_db(common: &Common) -> Result<store::Db> {
     Ok(db)
 }
 
+/// The CA tables of the hall's database, sealing with the hall's keys file.
+pub async fn open_ca_store(common: &Common) -> Result<CaStore> {
+    let db = open_db(common).await?;
+    let config = crate::config::Config::load(common.config.as_deref())?;
+    let keys = crate::keys::load_or_create(&config.keys_file(&common.data))?;
+    Ok(CaStore::new(db, keys.vault))
+}
+
 impl Ca {
     /// Load files and decrypt the keys with `passphrase`.
     pub async fn open(common: &Common, passphrase: &str) -> Result<Self> {
@@ -368,7 +376,7 @@ impl Ca {
             signer: KeySigner::new(&issuing_key)?,
             publish: files.publish()?,
         };
-        let store = CaStore::new(open_db(common).await?);
+        let store = open_ca_store(common).await?;
         Ok(Self {
             files,
             issuer,
@@ -403,7 +411,7 @@ impl Ca {
     /// new root and issuing CA named `names` valid from `now` ([`new_ca`]), a fresh key
     /// manager key, base URL `http://127.0.0.1:8080`, a private test policy OID and the
     /// default CRL and OCSP validity.
-    pub fn in_memory(names: &CaNames, now: SystemTime, db: store::Db) -> Result<Self> {
+    pub fn in_memory(names: &CaNames, now: SystemTime, store: CaStore) -> Result<Self> {
         let new = new_ca(names, now)?;
         let files = CaFiles {
             cfg: CaConfig {
@@ -419,7 +427,7 @@ impl Ca {
             issuing: new.issuing,
         };
         let km = pki::keys::generate();
-        Self::from_parts(files, new.issuing_key, km.public_key(), CaStore::new(db))
+        Self::from_parts(files, new.issuing_key, km.public_key(), store)
     }
 
     /// A signer over the issuing CA key (for CRLs and the OCSP responder).
@@ -709,7 +717,7 @@ pub async fn run(common: &Common, action: CaAction) -> Result<()> {
             let reason: Reason = reason.parse()?;
             let serial = serial_hex(&pki::issue::parse_serial_hex(&serial)?);
             let files = CaFiles::load(&common.data)?;
-            let store = CaStore::new(open_db(common).await?);
+            let store = open_ca_store(common).await?;
             store
                 .revoke(
                     &files.issuing.label,
@@ -776,7 +784,7 @@ pub async fn run(common: &Common, action: CaAction) -> Result<()> {
                 "base URL  {}   policy {}",
                 files.cfg.base_url, files.cfg.policy_oid
             );
-            let store = CaStore::new(open_db(common).await?);
+            let store = open_ca_store(common).await?;
             let counts = store
                 .counts(&files.issuing.label)
                 .await

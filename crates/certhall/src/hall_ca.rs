@@ -23,8 +23,8 @@ impl HallCa {
         Self { ca }
     }
 
-    /// A fresh CA made in memory on `db` (tests and demos: nothing is written to disk).
-    pub fn ephemeral(db: store::Db) -> Result<Self> {
+    /// A fresh CA made in memory over `store` (tests and demos: no key is written to disk).
+    pub fn ephemeral(store: store::ca::CaStore) -> Result<Self> {
         let names = CaNames {
             root_cn: "certhall Test Root CA".into(),
             issuing_cn: "certhall Test SM2 CA".into(),
@@ -32,7 +32,7 @@ impl HallCa {
             root_years: 20,
             issuing_years: 10,
         };
-        let ca = Ca::in_memory(&names, SystemTime::now(), db)?;
+        let ca = Ca::in_memory(&names, SystemTime::now(), store)?;
         Ok(Self { ca })
     }
 

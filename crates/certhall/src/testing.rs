@@ -136,8 +136,11 @@ async fn start_all(
         desk: app::desk::Desk::sandbox(
             Arc::new(store.clone()),
             Some(Arc::new(
-                crate::hall_ca::HallCa::ephemeral(store.db().clone())
-                    .unwrap_or_else(|e| panic!("test CA: {e}")),
+                crate::hall_ca::HallCa::ephemeral(store::ca::CaStore::new(
+                    store.db().clone(),
+                    store.vault().clone(),
+                ))
+                .unwrap_or_else(|e| panic!("test CA: {e}")),
             )),
         ),
         payments,

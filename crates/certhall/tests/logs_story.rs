@@ -2,6 +2,7 @@
 //! account), the phone identity step, the online payment and micro-deposit code, review,
 //! production with PINs, shipping and the invoice — with every event at TRACE. Its own test
 //! binary, so the global subscriber sees every event of this hall and nothing of other tests.
+//! The same secrets are then looked for in the database and the stored files.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
@@ -100,4 +101,8 @@ async fn logs_of_a_whole_order_hold_no_personal_data_pin_or_code() {
     for masked in ["136****5678", "137****7000", "137****7001"] {
         assert!(!logs.contains(masked), "{masked} appears in the logs");
     }
+    // Nor at rest: the database, its WAL and the stored files. (The sandbox outbox keeps its
+    // messages sealed: it is the recipients' phone.)
+    let needles: Vec<&str> = secrets.iter().map(|(_, s)| s.as_str()).collect();
+    support::applicant::assert_nothing_in_clear(&hall, &needles);
 }

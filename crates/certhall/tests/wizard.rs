@@ -296,47 +296,10 @@ async fn the_whole_wizard_through_the_pages() {
     );
 
     // Nothing personal in clear: the SQLite file (with its WAL) and the blob directory.
-    let path = hall
-        .db_url
-        .trim_start_matches("sqlite://")
-        .split('?')
-        .next()
-        .unwrap()
-        .to_owned();
-    let mut files = vec![
-        std::path::PathBuf::from(&path),
-        format!("{path}-wal").into(),
-    ];
-    files.extend(walk(&hall.blob_dir));
-    assert!(files.len() > 3);
-    for f in files {
-        let bytes = std::fs::read(&f).unwrap_or_default();
-        for needle in [
-            ID.as_bytes(),
-            HANDLER_PHONE.as_bytes(),
-            b"44201500100052526093",
-        ] {
-            assert!(
-                !bytes.windows(needle.len()).any(|w| w == needle),
-                "{} holds {}",
-                f.display(),
-                String::from_utf8_lossy(needle)
-            );
-        }
-    }
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
+    support::applicant::assert_nothing_in_clear(
+        &hall,
+        &[ID, HANDLER_PHONE, "44201500100052526093"],
+    );
 }
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 //! escrowed encryption keys. Plain types only, so this crate does not depend on `pki`; the
 //! CLI and the use cases adapt.
 
-use crate::{db_err, Db};
+use crate::{db_err, Db, Vault};
 use app::StoreError;
 use sqlx::Row;
 
@@ -71,16 +71,33 @@ pub struct CertRow {
 /// Rows per multi-row INSERT (8 parameters each, well under SQLite's and PostgreSQL's limits).
 const CHUNK: usize = 256;
 
-/// The CA tables.
-#[derive(Debug, Clone)]
+/// The CA tables. TBS certificates and certificates are sealed by the [`Vault`] (a
+/// 机构个人证书 carries its holder's 身份证号码 in the IdentifyCode extension), bound to
+/// issuer and serial; serials, status and dates stay in clear for CRLs and OCSP.
+#[derive(Clone)]
 pub struct CaStore {
     db: Db,
+    vault: Vault,
+}
+
+impl std::fmt::Debug for CaStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CaStore").finish_non_exhaustive()
+    }
 }
 
 impl CaStore {
-    /// Over a migrated database.
-    pub fn new(db: Db) -> Self {
-        Self { db }
+    /// Over a migrated database, sealing with `vault` (the hall's keys file).
+    pub fn new(db: Db, vault: Vault) -> Self {
+        Self { db, vault }
+    }
+
+    fn tbs_context(issuer: &str, serial: &str) -> String {
+        format!("ca_certificates.tbs:{issuer}:{serial}")
+    }
+
+    fn cert_context(issuer: &str, serial: &str) -> String {
+        format!("ca_issued.cert:{issuer}:{serial}")
     }
 
     /// Record serials and TBS certificates before they are signed; one transaction, durable
@@ -113,15 +130,22 @@ impl CaStore {
                     b + 8
                 ));
             }
+            let sealed = chunk
+                .iter()
+                .map(|r| {
+                    self.vault
+                        .seal(&Self::tbs_context(issuer, &r.serial), &r.tbs)
+                })
+                .collect::<Result<Vec<_>, _>>()?;
             let mut q = sqlx::query(&sql);
-            for r in chunk {
+            for (r, tbs) in chunk.iter().zip(sealed) {
                 q = q
                     .bind(issuer)
                     .bind(&r.serial)
                     .bind(&r.profile)
                     .bind(&r.key_usage)
                     .bind(&r.subject)
-                    .bind(&r.tbs)
+                    .bind(tbs)
                     .bind(r.not_after)
                     .bind(now);
             }
@@ -149,8 +173,12 @@ impl CaStore {
                 }
                 sql.push_str(&format!("(${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4));
             }
+            let sealed = chunk
+                .iter()
+                .map(|(serial, der)| self.vault.seal(&Self::cert_context(issuer, serial), der))
+                .collect::<Result<Vec<_>, _>>()?;
             let mut q = sqlx::query(&sql);
-            for (serial, der) in chunk {
+            for ((serial, _), der) in chunk.iter().zip(sealed) {
                 q = q.bind(issuer).bind(serial).bind(der).bind(now);
             }
             q.execute(&mut *tx).await.map_err(|e| match db_err(e) {
@@ -304,7 +332,12 @@ impl CaStore {
             .await
             .map_err(db_err)?;
         match row {
-            Some(r) => r.try_get::<Vec<u8>, _>("cert").map(Some).map_err(db_err),
+            Some(r) => {
+                let sealed: Vec<u8> = r.try_get("cert").map_err(db_err)?;
+                self.vault
+                    .open(&Self::cert_context(issuer, serial), &sealed)
+                    .map(Some)
+            }
             None => Ok(None),
         }
     }
@@ -405,7 +438,7 @@ mod tests {
             .await
             .unwrap();
         db.migrate(1).await.unwrap();
-        let ca = CaStore::new(db);
+        let ca = CaStore::new(db, crate::Vault::random());
         let row = RecordRow {
             serial: "4A01".into(),
             profile: "org".into(),

@@ -19,6 +19,37 @@ fn pin_ctx(order_id: i64, line: i64) -> String {
     format!("order_certs.pin:{order_id}:{line}")
 }
 
+/// A certificate of an order line, sealed (a 机构个人证书 carries its holder's 身份证号码) and
+/// hex-encoded for its TEXT column.
+fn seal_pem(
+    v: &crate::Vault,
+    order_id: i64,
+    line: i64,
+    col: &str,
+    pem: &str,
+) -> StoreResult<String> {
+    Ok(hex::encode(v.seal_str(
+        &format!("order_certs.{col}:{order_id}:{line}"),
+        pem,
+    )?))
+}
+
+fn open_pem(
+    v: &crate::Vault,
+    order_id: i64,
+    line: i64,
+    col: &str,
+    stored: Option<String>,
+) -> StoreResult<Option<String>> {
+    stored
+        .map(|h| {
+            let sealed =
+                hex::decode(h).map_err(|_| StoreError::Other("order_certs: bad hex".into()))?;
+            v.open_str(&format!("order_certs.{col}:{order_id}:{line}"), &sealed)
+        })
+        .transpose()
+}
+
 impl SqlStore {
     async fn move_in(&self, tx: &mut Tx, mv: &OrderMove<'_>) -> StoreResult<bool> {
         self.save_order_in(tx, mv.id, mv.version, mv.state, mv.draft, mv.event)
@@ -230,8 +261,20 @@ impl DeskStore for SqlStore {
         .bind(line)
         .bind(&issued.sign_serial)
         .bind(&issued.enc_serial)
-        .bind(&issued.sign_pem)
-        .bind(&issued.enc_pem)
+        .bind(seal_pem(
+            self.vault(),
+            order_id,
+            line,
+            "sign_pem",
+            &issued.sign_pem,
+        )?)
+        .bind(seal_pem(
+            self.vault(),
+            order_id,
+            line,
+            "enc_pem",
+            &issued.enc_pem,
+        )?)
         .bind(issued.envelope.clone())
         .bind(
             self.vault()
@@ -263,15 +306,17 @@ impl DeskStore for SqlStore {
         rows.iter()
             .map(|r| {
                 let held = get::<i64>(r, "pin_held")? != 0;
+                let line: i64 = get(r, "line")?;
+                let v = self.vault();
                 Ok(CertLine {
-                    line: get(r, "line")?,
+                    line,
                     kind: get(r, "kind")?,
                     years: get(r, "years")?,
                     status: get(r, "status")?,
                     sign_serial: get(r, "sign_serial")?,
                     enc_serial: get(r, "enc_serial")?,
-                    sign_pem: get(r, "sign_pem")?,
-                    enc_pem: get(r, "enc_pem")?,
+                    sign_pem: open_pem(v, order_id, line, "sign_pem", get(r, "sign_pem")?)?,
+                    enc_pem: open_pem(v, order_id, line, "enc_pem", get(r, "enc_pem")?)?,
                     envelope: get(r, "envelope")?,
                     pin_held: held,
                     pin_sent_at: get(r, "pin_sent_at")?,

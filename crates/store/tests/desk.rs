@@ -164,8 +164,8 @@ fn issued(pin: &str) -> IssuedLine {
     IssuedLine {
         sign_serial: "01".into(),
         enc_serial: "02".into(),
-        sign_pem: "S".into(),
-        enc_pem: "E".into(),
+        sign_pem: "-----BEGIN CERTIFICATE-----\nS\n".into(),
+        enc_pem: "-----BEGIN CERTIFICATE-----\nE\n".into(),
         envelope: vec![1, 2, 3],
         pin: pin.into(),
     }
@@ -200,6 +200,24 @@ async fn a_line_is_reserved_once_even_concurrently(s: SqlStore) {
     assert_eq!(lines[0].status, "issued");
     assert_eq!(lines[0].envelope.as_deref(), Some(&[1u8, 2, 3][..]));
     assert!(lines[0].pin_held);
+    // The certificates come back as issued, and are sealed in the table.
+    assert_eq!(
+        lines[0].sign_pem.as_deref(),
+        Some("-----BEGIN CERTIFICATE-----\nS\n")
+    );
+    assert_eq!(
+        lines[0].enc_pem.as_deref(),
+        Some("-----BEGIN CERTIFICATE-----\nE\n")
+    );
+    use sqlx::Row;
+    let r = sqlx::query("SELECT sign_pem, enc_pem FROM order_certs")
+        .fetch_one(&s.db().pool)
+        .await
+        .unwrap();
+    for col in ["sign_pem", "enc_pem"] {
+        let raw: String = r.try_get(col).unwrap();
+        assert!(!raw.contains("BEGIN"), "{col} stored in clear");
+    }
 }
 
 async fn pins_are_sealed_and_sent_once(s: SqlStore) {

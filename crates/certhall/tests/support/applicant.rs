@@ -247,3 +247,45 @@ pub async fn pay_online_and_verify(hall: &TestHall, b: &Browser, no: &str) {
         .await;
     assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
 }
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// None of `needles` is stored in clear: not in the SQLite file, its WAL, or any stored
+/// (sealed) file of the blob directory.
+pub fn assert_nothing_in_clear(hall: &TestHall, needles: &[&str]) {
+    let path = hall
+        .db_url
+        .trim_start_matches("sqlite://")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    let mut files = vec![
+        std::path::PathBuf::from(&path),
+        format!("{path}-wal").into(),
+    ];
+    files.extend(walk(&hall.blob_dir));
+    assert!(files.len() > 3, "the database and some stored files");
+    for f in files {
+        let bytes = std::fs::read(&f).unwrap_or_default();
+        for needle in needles {
+            let n = needle.as_bytes();
+            assert!(
+                !bytes.windows(n.len()).any(|w| w == n),
+                "{} holds {needle}",
+                f.display()
+            );
+        }
+    }
+}

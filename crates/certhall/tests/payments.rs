@@ -1725,6 +1725,26 @@ mod browser {
             hall.app.order_by_no(&no).await.unwrap().state,
             OrderState::InReview
         );
+        // Nobody reviews it yet: the handler cancels it, ticking the confirmation box.
+        b.goto(&format!("{base}/orders/{no}")).await;
+        shot(&b, "order-cancel", "确认取消").await;
+        b.click("#cancel-form input[name=confirm]").await;
+        b.click("#cancel-form button").await;
+        b.wait_text("经办人取消业务单").await;
+        assert_eq!(
+            hall.app.order_by_no(&no).await.unwrap().state,
+            OrderState::Cancelled
+        );
+        // Another order paid twice (two tabs).
+        let (other, no2) = pending_payment(&hall, "13800000072").await;
+        let t1 = start_sandbox(&other, &no2).await;
+        let t2 = start_sandbox(&other, &no2).await;
+        for t in [t1, t2] {
+            assert_eq!(
+                other.form(&format!("/sandbox/pay/{t}"), &[]).await.0,
+                StatusCode::SEE_OTHER
+            );
+        }
 
         // Finance: the matching queue after importing the CSV statement.
         let csv = std::fs::read(format!("{DATA}/statement.csv")).unwrap();
@@ -1750,6 +1770,13 @@ mod browser {
         b.goto(&format!("{base}/staff/finance")).await;
         shot(&b, "finance-queue", "人工处理队列").await;
         assert!(b.count("#manual-queue tbody tr").await >= 4);
+        assert_eq!(b.count("#refundable tbody tr").await, 1);
+        assert!(b.text("#refundable").await.contains(&no));
+        assert_eq!(b.count("#duplicates tbody tr").await, 1);
+        assert!(b.text("#duplicates").await.contains("重复付款,待退款"));
+        b.script("document.getElementById('duplicates').scrollIntoView()")
+            .await;
+        shot(&b, "finance-refunds", "重复付款,待退款").await;
         b.close().await;
     }
 }

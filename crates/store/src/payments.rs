@@ -294,7 +294,12 @@ impl PaymentStore for SqlStore {
         self.commit_with(tx, Some(change), fx).await
     }
 
-    async fn request_refund(&self, payment_id: i64, fx: Effects) -> StoreResult<bool> {
+    async fn request_refund(
+        &self,
+        payment_id: i64,
+        change: Option<&OrderChange>,
+        fx: Effects,
+    ) -> StoreResult<bool> {
         let mut tx = self.db().begin().await?;
         let n = sqlx::query(
             "UPDATE payments SET state = 'refunding', version = version + 1 \
@@ -308,9 +313,7 @@ impl PaymentStore for SqlStore {
         if n != 1 {
             return Ok(false);
         }
-        self.apply(&mut tx, fx).await?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(true)
+        self.commit_with(tx, change, fx).await
     }
 
     async fn duplicate_payments(&self) -> StoreResult<Vec<PaymentRecord>> {

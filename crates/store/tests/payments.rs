@@ -131,7 +131,10 @@ async fn a_credit_happens_once_and_moves_the_order(s: SqlStore) {
             .unwrap(),
         "a refund is recorded only once requested"
     );
-    assert!(s.request_refund(p.id, Effects::default()).await.unwrap());
+    assert!(s
+        .request_refund(p.id, None, Effects::default())
+        .await
+        .unwrap());
     assert!(s
         .refund_payment(p.id, 240_000, "RF1", T + 9, None, Effects::default())
         .await
@@ -311,10 +314,12 @@ async fn deposits_supersede_count_wrong_codes_and_void(s: SqlStore) {
         .unwrap());
 }
 
-/// A refund with an order change: the payment refunded and the rejected order cancelled in
-/// one transaction; a second refund changes neither.
+/// A refund request with an order change: the payment marked refunding and the rejected
+/// order cancelled in one transaction; when the order was resubmitted in between (no longer
+/// rejected) nothing is written; a second request changes nothing.
 async fn a_refund_ends_a_rejected_order_in_its_transaction(s: SqlStore) {
     let (id, no) = order(&s, OrderState::Rejected).await;
+    let (id2, no2) = order(&s, OrderState::InReview).await;
     let p = s
         .insert_payment(
             &payment(id, &no, "T9", PayState::Paid),
@@ -324,12 +329,20 @@ async fn a_refund_ends_a_rejected_order_in_its_transaction(s: SqlStore) {
         .await
         .unwrap()
         .unwrap();
-    let mut c = change(id, OrderState::Rejected, OrderState::Cancelled, false);
+    let p2 = s
+        .insert_payment(
+            &payment(id2, &no2, "T10", PayState::Paid),
+            None,
+            Effects::default(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let mut c = change(id, OrderState::Rejected, OrderState::Cancelled, true);
     c.paid_at = None;
-    c.event = ev("已退款");
-    assert!(s.request_refund(p.id, Effects::default()).await.unwrap());
+    c.event = ev("退款");
     assert!(s
-        .refund_payment(p.id, 240_000, "RF9", T + 9, Some(&c), Effects::default())
+        .request_refund(p.id, Some(&c), Effects::default())
         .await
         .unwrap());
     let on = domain::OrderNo::parse(&no).unwrap();
@@ -337,10 +350,26 @@ async fn a_refund_ends_a_rejected_order_in_its_transaction(s: SqlStore) {
     assert_eq!(o.state, OrderState::Cancelled);
     let v = o.version;
     assert!(!s
-        .refund_payment(p.id, 240_000, "RF10", T + 9, Some(&c), Effects::default())
+        .request_refund(p.id, Some(&c), Effects::default())
         .await
         .unwrap());
     assert_eq!(s.order_by_no(&on).await.unwrap().unwrap().version, v);
+    // Resubmitted (待审核) before the request: nothing written.
+    let mut c2 = change(id2, OrderState::Rejected, OrderState::Cancelled, true);
+    c2.paid_at = None;
+    assert!(!s
+        .request_refund(p2.id, Some(&c2), Effects::default())
+        .await
+        .unwrap());
+    assert_eq!(
+        s.payment_by_id(p2.id).await.unwrap().unwrap().state,
+        PayState::Paid
+    );
+    let on2 = domain::OrderNo::parse(&no2).unwrap();
+    assert_eq!(
+        s.order_by_no(&on2).await.unwrap().unwrap().state,
+        OrderState::InReview
+    );
 }
 
 /// The two steps of a refund are each guarded by the state they leave: `paid` → `refunding`
@@ -361,7 +390,9 @@ async fn a_refund_is_requested_once_and_recorded_once(s: SqlStore) {
     for _ in 0..6 {
         let s = s.clone();
         tasks.push(tokio::spawn(async move {
-            s.request_refund(p.id, Effects::default()).await.unwrap()
+            s.request_refund(p.id, None, Effects::default())
+                .await
+                .unwrap()
         }));
     }
     let mut wins = 0;
@@ -379,7 +410,10 @@ async fn a_refund_is_requested_once_and_recorded_once(s: SqlStore) {
         .refund_payment(p.id, 240_000, "GWRF2", T + 9, None, Effects::default())
         .await
         .unwrap());
-    assert!(!s.request_refund(p.id, Effects::default()).await.unwrap());
+    assert!(!s
+        .request_refund(p.id, None, Effects::default())
+        .await
+        .unwrap());
     let r = s.payment_by_id(p.id).await.unwrap().unwrap();
     assert_eq!(
         (r.state, r.refund_ref.as_deref(), r.refunded_fen),
@@ -421,7 +455,10 @@ async fn a_second_payment_of_a_paid_order_is_a_duplicate(s: SqlStore) {
         .map(|p| p.id)
         .collect();
     assert_eq!(d, vec![ids[1]]);
-    assert!(s.request_refund(ids[1], Effects::default()).await.unwrap());
+    assert!(s
+        .request_refund(ids[1], None, Effects::default())
+        .await
+        .unwrap());
     assert_eq!(
         s.duplicate_payments().await.unwrap().len(),
         1,

@@ -414,9 +414,15 @@ pub trait PaymentStore: Send + Sync {
         change: &OrderChange,
         fx: Effects,
     ) -> StoreResult<bool>;
-    /// Marks a paid payment `refunding` before the gateway is asked (with `fx`): true if
-    /// it was still paid.
-    async fn request_refund(&self, payment_id: i64, fx: Effects) -> StoreResult<bool>;
+    /// Marks a paid payment `refunding` before the gateway is asked, with `change` to its
+    /// order and `fx` (same transaction): true if it was still paid and a strict change
+    /// found its order as expected.
+    async fn request_refund(
+        &self,
+        payment_id: i64,
+        change: Option<&OrderChange>,
+        fx: Effects,
+    ) -> StoreResult<bool>;
     /// Paid (or refunding) payments that are not the first money received for their
     /// order: a second payment of an order already paid, to refund.
     async fn duplicate_payments(&self) -> StoreResult<Vec<PaymentRecord>>;
@@ -1903,13 +1909,30 @@ impl App {
         }
         let o = self.order_by_no(&p.order_no).await?;
         let duplicate = self.is_duplicate(&p).await?;
-        if !duplicate && !matches!(o.state, OrderState::Cancelled | OrderState::Rejected) {
-            return Err(conflict(
-                "只有已取消或已驳回的业务单、或重复付款的款项可以退款",
-            ));
-        }
         let refund_no = refund_no(&p);
         if p.state == PayState::Paid {
+            if !duplicate && !matches!(o.state, OrderState::Cancelled | OrderState::Rejected) {
+                return Err(conflict(
+                    "只有已取消或已驳回的业务单、或重复付款的款项可以退款",
+                ));
+            }
+            // The decision to refund is recorded before the gateway is asked. A rejected
+            // order ends with it (已驳回 → 已取消, strict: not if it was resubmitted in
+            // between), so it can never be approved on money that is going back.
+            let ends = o.state == OrderState::Rejected && !duplicate;
+            let change = ends.then(|| OrderChange {
+                order_id: o.id,
+                expect: vec![OrderState::Rejected],
+                strict: true,
+                to: Some(OrderState::Cancelled),
+                paid_at: None,
+                fin_state: None,
+                draft: None,
+                event: self.order_event_by(
+                    actor.audit_name(),
+                    format!("财务退款,业务单终止办理(已取消),退款原因:{reason}"),
+                ),
+            });
             let fx = Effects::audit(self.event(
                 actor.audit_name(),
                 "payment.refund_requested",
@@ -1917,9 +1940,22 @@ impl App {
                 actor.ip.as_deref(),
                 serde_json::json!({"payment": p.id, "amount_fen": p.amount_fen, "refund_no": refund_no, "duplicate": duplicate, "reason": reason}),
             ));
-            // A concurrent request marked it first: go on with the same refund number.
-            let _ = self.pay().store.request_refund(p.id, fx).await?;
+            if !self
+                .pay()
+                .store
+                .request_refund(p.id, change.as_ref(), fx)
+                .await?
+            {
+                // A concurrent request marked it first: go on with the same refund number.
+                // Otherwise the order changed in between (resubmitted): refuse.
+                let now = self.pay().store.payment_by_id(p.id).await?;
+                if now.map(|q| q.state) != Some(PayState::Refunding) {
+                    return Err(conflict("业务单或款项状态已变化,请刷新页面后重试"));
+                }
+            }
         }
+        // From here on the refund is decided (refunding): asking again is safe whatever the
+        // order does, the gateway refunds one refund number once.
         let refund_ref = if p.method == ONLINE {
             let g = self
                 .pay()
@@ -1947,31 +1983,21 @@ impl App {
             actor.ip.as_deref(),
             serde_json::json!({"payment": p.id, "amount_fen": p.amount_fen, "refund_no": refund_no, "refund_ref": refund_ref, "duplicate": duplicate, "reason": reason}),
         ));
-        let ends = o.state == OrderState::Rejected && !duplicate;
         let change = OrderChange {
             order_id: o.id,
-            expect: if ends {
-                vec![OrderState::Rejected]
-            } else {
-                vec![]
-            },
+            expect: vec![],
             strict: false,
-            to: ends.then_some(OrderState::Cancelled),
+            to: None,
             paid_at: None,
             fin_state: None,
             draft: None,
             event: self.order_event_by(
                 actor.audit_name(),
                 format!(
-                    "{}已退款{}元({}),退款原因:{reason}{}",
+                    "{}已退款{}元({}),退款原因:{reason}",
                     if duplicate { "重复付款" } else { "" },
                     yuan(p.amount_fen),
                     refund_ref,
-                    if ends {
-                        ";业务单终止办理(已取消)"
-                    } else {
-                        ""
-                    }
                 ),
             ),
         };

@@ -449,9 +449,20 @@ impl App {
         .await
     }
 
-    /// Cancels a draft.
-    pub async fn cancel_order(&self, user_id: i64, no: &str) -> AppResult<()> {
+    /// Cancels an order: a draft, or one waiting for payment, for 金融认证 or for review,
+    /// or a rejected one (see [`App::cancel_paid_order`]; `confirmed` is the
+    /// handler's explicit confirmation, required there because money is involved).
+    pub async fn cancel_order(&self, user_id: i64, no: &str, confirmed: bool) -> AppResult<()> {
         let o = self.my_order(user_id, no).await?;
+        if matches!(
+            o.state,
+            OrderState::PendingPayment
+                | OrderState::PendingFinancial
+                | OrderState::InReview
+                | OrderState::Rejected
+        ) {
+            return self.cancel_paid_order(user_id, &o, confirmed).await;
+        }
         require_editable(o.state).map_err(step)?;
         self.move_order(
             &o,

@@ -606,7 +606,7 @@ async fn finance_refunds_a_rejected_paid_order_and_it_ends() {
     // Twice is refused.
     let (s, _, body) = fin.form(&action, &[("reason", "again")]).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
-    assert!(body.contains("只有已到账的款项可以退款"), "{body}");
+    assert!(body.contains("该款项已退款"), "{body}");
 }
 
 /// The token-writing station: list work, submit a CSR, get both certificates and the

@@ -158,7 +158,12 @@ impl OrderState {
                 | (Issued, Shipped)
                 | (Shipped, Completed)
                 | (
-                    Draft | PendingVerification | PendingPayment | Rejected,
+                    Draft
+                        | PendingVerification
+                        | PendingPayment
+                        | PendingFinancial
+                        | InReview
+                        | Rejected,
                     Cancelled
                 )
         )
@@ -1106,7 +1111,12 @@ mod tests {
         assert_eq!(OrderState::parse("paid"), None);
         assert!(OrderState::InReview.may_move(OrderState::Approved));
         assert!(!OrderState::PendingPayment.may_move(OrderState::Approved));
-        assert!(!OrderState::InReview.may_move(OrderState::Cancelled));
+        // A paid order waiting for 金融认证 or review may be cancelled (then refunded by
+        // finance); once approved it may not.
+        assert!(OrderState::InReview.may_move(OrderState::Cancelled));
+        assert!(OrderState::PendingFinancial.may_move(OrderState::Cancelled));
+        assert!(!OrderState::Approved.may_move(OrderState::Cancelled));
+        assert!(!OrderState::Issued.may_move(OrderState::Cancelled));
         assert!(OrderState::Rejected.may_move(OrderState::InReview));
     }
 

@@ -294,6 +294,42 @@ impl PaymentStore for SqlStore {
         self.commit_with(tx, Some(change), fx).await
     }
 
+    async fn request_refund(
+        &self,
+        payment_id: i64,
+        change: Option<&OrderChange>,
+        fx: Effects,
+    ) -> StoreResult<bool> {
+        let mut tx = self.db().begin().await?;
+        let n = sqlx::query(
+            "UPDATE payments SET state = 'refunding', version = version + 1 \
+             WHERE id = $1 AND state = 'paid'",
+        )
+        .bind(payment_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        if n != 1 {
+            return Ok(false);
+        }
+        self.commit_with(tx, change, fx).await
+    }
+
+    async fn duplicate_payments(&self) -> StoreResult<Vec<PaymentRecord>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {PAY_COLS} FROM payments p WHERE p.state IN ('paid', 'refunding') \
+             AND p.paid_at IS NOT NULL AND EXISTS (SELECT 1 FROM payments q \
+             WHERE q.order_id = p.order_id AND q.id <> p.id AND q.paid_at IS NOT NULL \
+             AND (q.paid_at < p.paid_at OR (q.paid_at = p.paid_at AND q.id < p.id))) \
+             ORDER BY p.paid_at, p.id"
+        ))
+        .fetch_all(&self.db().pool)
+        .await
+        .map_err(db_err)?;
+        rows.iter().map(payment_from).collect()
+    }
+
     async fn refund_payment(
         &self,
         payment_id: i64,
@@ -306,7 +342,7 @@ impl PaymentStore for SqlStore {
         let mut tx = self.db().begin().await?;
         let n = sqlx::query(
             "UPDATE payments SET state = 'refunded', refunded_fen = $1, refund_ref = $2, refunded_at = $3, \
-             version = version + 1 WHERE id = $4 AND state = 'paid'",
+             version = version + 1 WHERE id = $4 AND state = 'refunding'",
         )
         .bind(amount_fen)
         .bind(refund_ref)

@@ -25,6 +25,8 @@ on_both!(
     statements_and_entries_import_once_and_accounts_are_sealed,
     deposits_supersede_count_wrong_codes_and_void,
     a_refund_ends_a_rejected_order_in_its_transaction,
+    a_refund_is_requested_once_and_recorded_once,
+    a_second_payment_of_a_paid_order_is_a_duplicate,
 );
 
 /// An order in `state`.
@@ -122,7 +124,17 @@ async fn a_credit_happens_once_and_moves_the_order(s: SqlStore) {
         (p.state, p.provider_ref.as_deref()),
         (PayState::Paid, Some("GW1"))
     );
-    // Refund once.
+    // Refund once: requested first, then recorded.
+    assert!(
+        !s.refund_payment(p.id, 240_000, "RF0", T + 9, None, Effects::default())
+            .await
+            .unwrap(),
+        "a refund is recorded only once requested"
+    );
+    assert!(s
+        .request_refund(p.id, None, Effects::default())
+        .await
+        .unwrap());
     assert!(s
         .refund_payment(p.id, 240_000, "RF1", T + 9, None, Effects::default())
         .await
@@ -302,10 +314,12 @@ async fn deposits_supersede_count_wrong_codes_and_void(s: SqlStore) {
         .unwrap());
 }
 
-/// A refund with an order change: the payment refunded and the rejected order cancelled in
-/// one transaction; a second refund changes neither.
+/// A refund request with an order change: the payment marked refunding and the rejected
+/// order cancelled in one transaction; when the order was resubmitted in between (no longer
+/// rejected) nothing is written; a second request changes nothing.
 async fn a_refund_ends_a_rejected_order_in_its_transaction(s: SqlStore) {
     let (id, no) = order(&s, OrderState::Rejected).await;
+    let (id2, no2) = order(&s, OrderState::InReview).await;
     let p = s
         .insert_payment(
             &payment(id, &no, "T9", PayState::Paid),
@@ -315,11 +329,20 @@ async fn a_refund_ends_a_rejected_order_in_its_transaction(s: SqlStore) {
         .await
         .unwrap()
         .unwrap();
-    let mut c = change(id, OrderState::Rejected, OrderState::Cancelled, false);
+    let p2 = s
+        .insert_payment(
+            &payment(id2, &no2, "T10", PayState::Paid),
+            None,
+            Effects::default(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let mut c = change(id, OrderState::Rejected, OrderState::Cancelled, true);
     c.paid_at = None;
-    c.event = ev("已退款");
+    c.event = ev("退款");
     assert!(s
-        .refund_payment(p.id, 240_000, "RF9", T + 9, Some(&c), Effects::default())
+        .request_refund(p.id, Some(&c), Effects::default())
         .await
         .unwrap());
     let on = domain::OrderNo::parse(&no).unwrap();
@@ -327,8 +350,123 @@ async fn a_refund_ends_a_rejected_order_in_its_transaction(s: SqlStore) {
     assert_eq!(o.state, OrderState::Cancelled);
     let v = o.version;
     assert!(!s
-        .refund_payment(p.id, 240_000, "RF10", T + 9, Some(&c), Effects::default())
+        .request_refund(p.id, Some(&c), Effects::default())
         .await
         .unwrap());
     assert_eq!(s.order_by_no(&on).await.unwrap().unwrap().version, v);
+    // Resubmitted (待审核) before the request: nothing written.
+    let mut c2 = change(id2, OrderState::Rejected, OrderState::Cancelled, true);
+    c2.paid_at = None;
+    assert!(!s
+        .request_refund(p2.id, Some(&c2), Effects::default())
+        .await
+        .unwrap());
+    assert_eq!(
+        s.payment_by_id(p2.id).await.unwrap().unwrap().state,
+        PayState::Paid
+    );
+    let on2 = domain::OrderNo::parse(&no2).unwrap();
+    assert_eq!(
+        s.order_by_no(&on2).await.unwrap().unwrap().state,
+        OrderState::InReview
+    );
+}
+
+/// The two steps of a refund are each guarded by the state they leave: `paid` → `refunding`
+/// happens once (a retry finds it requested and asks the gateway again with the same
+/// number), `refunding` → `refunded` happens once.
+async fn a_refund_is_requested_once_and_recorded_once(s: SqlStore) {
+    let (id, no) = order(&s, OrderState::Cancelled).await;
+    let p = s
+        .insert_payment(
+            &payment(id, &no, "T20", PayState::Paid),
+            None,
+            Effects::default(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..6 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            s.request_refund(p.id, None, Effects::default())
+                .await
+                .unwrap()
+        }));
+    }
+    let mut wins = 0;
+    for t in tasks {
+        wins += usize::from(t.await.unwrap());
+    }
+    assert_eq!(wins, 1);
+    let r = s.payment_by_id(p.id).await.unwrap().unwrap();
+    assert_eq!((r.state, r.refunded_at), (PayState::Refunding, None));
+    assert!(s
+        .refund_payment(p.id, 240_000, "GWRF1", T + 9, None, Effects::default())
+        .await
+        .unwrap());
+    assert!(!s
+        .refund_payment(p.id, 240_000, "GWRF2", T + 9, None, Effects::default())
+        .await
+        .unwrap());
+    assert!(!s
+        .request_refund(p.id, None, Effects::default())
+        .await
+        .unwrap());
+    let r = s.payment_by_id(p.id).await.unwrap().unwrap();
+    assert_eq!(
+        (r.state, r.refund_ref.as_deref(), r.refunded_fen),
+        (PayState::Refunded, Some("GWRF1"), 240_000)
+    );
+}
+
+/// Only money after the first received for an order is a duplicate, until it is refunded;
+/// payments not received (created) never are.
+async fn a_second_payment_of_a_paid_order_is_a_duplicate(s: SqlStore) {
+    let (id, no) = order(&s, OrderState::PendingFinancial).await;
+    let (other, other_no) = order(&s, OrderState::PendingFinancial).await;
+    let mut ids = Vec::new();
+    for (t, st) in [
+        ("T30", PayState::Paid),
+        ("T31", PayState::Paid),
+        ("T32", PayState::Created),
+    ] {
+        let p = s
+            .insert_payment(&payment(id, &no, t, st), None, Effects::default())
+            .await
+            .unwrap()
+            .unwrap();
+        ids.push(p.id);
+    }
+    s.insert_payment(
+        &payment(other, &other_no, "T33", PayState::Paid),
+        None,
+        Effects::default(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let d: Vec<i64> = s
+        .duplicate_payments()
+        .await
+        .unwrap()
+        .iter()
+        .map(|p| p.id)
+        .collect();
+    assert_eq!(d, vec![ids[1]]);
+    assert!(s
+        .request_refund(ids[1], None, Effects::default())
+        .await
+        .unwrap());
+    assert_eq!(
+        s.duplicate_payments().await.unwrap().len(),
+        1,
+        "still to confirm"
+    );
+    assert!(s
+        .refund_payment(ids[1], 240_000, "GWRF", T + 9, None, Effects::default())
+        .await
+        .unwrap());
+    assert!(s.duplicate_payments().await.unwrap().is_empty());
 }

@@ -228,6 +228,7 @@ pub async fn cancel(
     user: ApiUser,
     Path(no): Path<String>,
 ) -> ApiResult {
-    state.app.cancel_order(user.user.id, &no).await?;
+    // The API call is the explicit confirmation (the page asks with a checkbox).
+    state.app.cancel_order(user.user.id, &no, true).await?;
     ok(json!({"state": "cancelled", "state_label": "已取消"}))
 }

@@ -641,7 +641,8 @@ struct FinancePage {
     nav: Vec<crate::staff::Nav>,
     manual: Vec<CreditRow>,
     all: Vec<CreditRow>,
-    refundable: Vec<(i64, String, String, String)>,
+    refundable: Vec<(i64, String, String, String, String)>,
+    duplicates: Vec<(i64, String, String, String, String)>,
     report: Vec<String>,
     error: String,
     today: String,
@@ -660,11 +661,21 @@ async fn finance_show(
         let manual = state.app.finance_credits(a, true).await?;
         let all = state.app.finance_credits(a, false).await?;
         let refundable = state.app.refundable(a).await?;
-        Ok::<_, AppError>((manual, all, refundable))
+        let duplicates = state.app.duplicate_payments(a).await?;
+        Ok::<_, AppError>((manual, all, refundable, duplicates))
     }
     .await;
+    let row = |p: app::payments::PaymentRecord| {
+        (
+            p.id,
+            p.order_no,
+            p.provider,
+            yuan(p.amount_fen),
+            p.state.label().to_owned(),
+        )
+    };
     match r {
-        Ok((manual, all, refundable)) => {
+        Ok((manual, all, refundable, duplicates)) => {
             let mut l = staff_layout(state, ctx, a);
             l.csrf = ctx.csrf.clone();
             let page = FinancePage {
@@ -672,9 +683,18 @@ async fn finance_show(
                 nav: crate::staff::nav_for(a),
                 manual: manual.into_iter().map(credit_row).collect(),
                 all: all.into_iter().map(credit_row).collect(),
-                refundable: refundable
+                refundable: refundable.into_iter().map(row).collect(),
+                duplicates: duplicates
                     .into_iter()
-                    .map(|p| (p.id, p.order_no, p.provider, yuan(p.amount_fen)))
+                    .map(row)
+                    .map(|(id, no, pr, amt, st)| {
+                        let st = if st == app::payments::PayState::Paid.label() {
+                            "重复付款,待退款".to_owned()
+                        } else {
+                            format!("重复付款,待退款({st})")
+                        };
+                        (id, no, pr, amt, st)
+                    })
                     .collect(),
                 report,
                 error,

@@ -1164,14 +1164,27 @@ pub async fn order(
     }
 }
 
+/// The cancel form: `confirm=yes` is the ticked 确认取消 box (needed once money may be
+/// involved: 待支付, 待金融认证, 待审核).
+#[derive(Deserialize, Default)]
+pub struct CancelForm {
+    #[serde(default)]
+    confirm: String,
+}
+
 /// `POST /orders/{no}/cancel`.
 pub async fn cancel(
     State(state): State<AppState>,
     ctx: Ctx,
     user: PageUser,
     Path(no): Path<String>,
+    Form(f): Form<CancelForm>,
 ) -> Response {
-    match state.app.cancel_order(user.user.id, &no).await {
+    match state
+        .app
+        .cancel_order(user.user.id, &no, f.confirm == "yes")
+        .await
+    {
         Ok(()) => see(format!("/orders/{no}")),
         Err(e) => page_error(&state, &ctx, &user, e),
     }

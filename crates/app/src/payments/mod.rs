@@ -35,6 +35,9 @@ pub enum PayState {
     Voucher,
     /// Money received.
     Paid,
+    /// Refund requested from the gateway (recorded before the call), not confirmed yet: a
+    /// retry asks again with the same refund number, which the gateway deduplicates.
+    Refunding,
     /// Refunded.
     Refunded,
 }
@@ -46,14 +49,21 @@ impl PayState {
             Self::Created => "created",
             Self::Voucher => "voucher",
             Self::Paid => "paid",
+            Self::Refunding => "refunding",
             Self::Refunded => "refunded",
         }
     }
     /// Parses the stored name.
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Created, Self::Voucher, Self::Paid, Self::Refunded]
-            .into_iter()
-            .find(|p| p.as_str() == s)
+        [
+            Self::Created,
+            Self::Voucher,
+            Self::Paid,
+            Self::Refunding,
+            Self::Refunded,
+        ]
+        .into_iter()
+        .find(|p| p.as_str() == s)
     }
     /// Label for people.
     pub fn label(self) -> &'static str {
@@ -61,6 +71,7 @@ impl PayState {
             Self::Created => "待支付",
             Self::Voucher => "已上传汇款凭证,待到账匹配",
             Self::Paid => "已到账",
+            Self::Refunding => "退款处理中",
             Self::Refunded => "已退款",
         }
     }
@@ -403,8 +414,20 @@ pub trait PaymentStore: Send + Sync {
         change: &OrderChange,
         fx: Effects,
     ) -> StoreResult<bool>;
-    /// Records a refund of a paid payment and applies `change` to its order (same
-    /// transaction): true if it was still paid.
+    /// Marks a paid payment `refunding` before the gateway is asked, with `change` to its
+    /// order and `fx` (same transaction): true if it was still paid and a strict change
+    /// found its order as expected.
+    async fn request_refund(
+        &self,
+        payment_id: i64,
+        change: Option<&OrderChange>,
+        fx: Effects,
+    ) -> StoreResult<bool>;
+    /// Paid (or refunding) payments that are not the first money received for their
+    /// order: a second payment of an order already paid, to refund.
+    async fn duplicate_payments(&self) -> StoreResult<Vec<PaymentRecord>>;
+    /// Records the refund of a `refunding` payment and applies `change` to its order (same
+    /// transaction): true if it was still refunding.
     async fn refund_payment(
         &self,
         payment_id: i64,
@@ -1775,12 +1798,98 @@ impl App {
         }
     }
 
-    // ---- refunds and reconciliation ----
+    // ---- cancelling, refunds and reconciliation ----
 
-    /// Finance refunds a paid payment of a cancelled or rejected order, through its gateway
-    /// (online) or as a recorded bank transfer back (bank). A rejected order is finally
-    /// rejected by the refund: it moves to 已取消 in the same transaction, so it can never be
-    /// resubmitted and approved on money that went back. The order's history says so.
+    /// The handler cancels an order waiting for payment, for 金融认证 or for review (D6).
+    /// Money already received stays where it is: the order then appears in finance's
+    /// refund list and only a finance member refunds it ([`App::refund`]). Refused while a
+    /// reviewer holds a fresh claim on it (the review is under way). Recorded in the
+    /// order's history and the audit log.
+    pub(crate) async fn cancel_paid_order(
+        &self,
+        user_id: i64,
+        o: &OrderRecord,
+        confirmed: bool,
+    ) -> AppResult<()> {
+        if !confirmed {
+            return Err(AppError::invalid(
+                "confirm",
+                "请勾选“确认取消”:取消后业务单不能恢复,已付款项由财务退回",
+            ));
+        }
+        let now = self.now();
+        if o.state == OrderState::InReview {
+            if let Some((_, since)) = self.desk.store.review_claim(o.id).await? {
+                if since > now - self.desk.config.claim_ttl_ms {
+                    return Err(conflict(
+                        "审核人员正在审核该业务单,暂不能取消;如需取消请联系客服",
+                    ));
+                }
+            }
+        }
+        if !o.state.may_move(OrderState::Cancelled) {
+            return Err(AppError::Conflict(format!(
+                "业务单当前状态为“{}”,不能取消",
+                o.state.label()
+            )));
+        }
+        let paid: i64 = self
+            .pay()
+            .store
+            .payments_of_order(o.id)
+            .await?
+            .iter()
+            .filter(|p| matches!(p.state, PayState::Paid | PayState::Refunding))
+            .map(|p| p.amount_fen)
+            .sum();
+        let what = if paid > 0 {
+            format!(
+                "经办人取消业务单(原状态:{}),已付款项{}元待财务退款",
+                o.state.label(),
+                yuan(paid)
+            )
+        } else {
+            format!("经办人取消业务单(原状态:{})", o.state.label())
+        };
+        let ev = self.order_event_by(format!("user:{user_id}"), what);
+        let fx = Effects::audit(self.event(
+            format!("user:{user_id}"),
+            "order.cancelled",
+            format!("order:{}", o.no),
+            None,
+            serde_json::json!({"from": o.state.as_str(), "paid_fen": paid}),
+        ));
+        let moved = self
+            .desk
+            .store
+            .move_with(
+                crate::desk::OrderMove {
+                    id: o.id,
+                    version: o.version,
+                    state: OrderState::Cancelled,
+                    draft: &o.draft,
+                    event: &ev,
+                },
+                fx,
+            )
+            .await?;
+        if moved {
+            Ok(())
+        } else {
+            Err(conflict("业务单已在其他页面被修改,请刷新页面后重试"))
+        }
+    }
+
+    /// Finance refunds a paid payment of a cancelled or rejected order, or a second payment
+    /// of an order already paid ([`App::duplicate_payments`]), through its gateway (online)
+    /// or as a recorded bank transfer back (bank). A rejected order is finally rejected by
+    /// the refund of its payment: it moves to 已取消 in the same transaction, so it can never
+    /// be resubmitted and approved on money that went back. The order's history says so.
+    ///
+    /// Safe to retry: the payment is marked `refunding` before the gateway is asked, the
+    /// refund number is derived from the payment ([`refund_no`]) so a retry after a lost
+    /// answer or a failed write asks with the same number and the gateway refunds once,
+    /// and `refunded` is recorded only from `refunding`.
     pub async fn refund(&self, actor: &StaffActor, payment_id: i64, reason: &str) -> AppResult<()> {
         actor.require(Permission::ManagePayments)?;
         let reason = reason.trim();
@@ -1793,14 +1902,60 @@ impl App {
             .payment_by_id(payment_id)
             .await?
             .ok_or(AppError::NotFound)?;
-        if p.state != PayState::Paid {
-            return Err(conflict("只有已到账的款项可以退款"));
+        match p.state {
+            PayState::Paid | PayState::Refunding => {}
+            PayState::Refunded => return Err(conflict("该款项已退款")),
+            _ => return Err(conflict("只有已到账的款项可以退款")),
         }
         let o = self.order_by_no(&p.order_no).await?;
-        if !matches!(o.state, OrderState::Cancelled | OrderState::Rejected) {
-            return Err(conflict("只有已取消或已驳回的业务单可以退款"));
+        let duplicate = self.is_duplicate(&p).await?;
+        let refund_no = refund_no(&p);
+        if p.state == PayState::Paid {
+            if !duplicate && !matches!(o.state, OrderState::Cancelled | OrderState::Rejected) {
+                return Err(conflict(
+                    "只有已取消或已驳回的业务单、或重复付款的款项可以退款",
+                ));
+            }
+            // The decision to refund is recorded before the gateway is asked. A rejected
+            // order ends with it (已驳回 → 已取消, strict: not if it was resubmitted in
+            // between), so it can never be approved on money that is going back.
+            let ends = o.state == OrderState::Rejected && !duplicate;
+            let change = ends.then(|| OrderChange {
+                order_id: o.id,
+                expect: vec![OrderState::Rejected],
+                strict: true,
+                to: Some(OrderState::Cancelled),
+                paid_at: None,
+                fin_state: None,
+                draft: None,
+                event: self.order_event_by(
+                    actor.audit_name(),
+                    format!("财务退款,业务单终止办理(已取消),退款原因:{reason}"),
+                ),
+            });
+            let fx = Effects::audit(self.event(
+                actor.audit_name(),
+                "payment.refund_requested",
+                format!("order:{}", p.order_no),
+                actor.ip.as_deref(),
+                serde_json::json!({"payment": p.id, "amount_fen": p.amount_fen, "refund_no": refund_no, "duplicate": duplicate, "reason": reason}),
+            ));
+            if !self
+                .pay()
+                .store
+                .request_refund(p.id, change.as_ref(), fx)
+                .await?
+            {
+                // A concurrent request marked it first: go on with the same refund number.
+                // Otherwise the order changed in between (resubmitted): refuse.
+                let now = self.pay().store.payment_by_id(p.id).await?;
+                if now.map(|q| q.state) != Some(PayState::Refunding) {
+                    return Err(conflict("业务单或款项状态已变化,请刷新页面后重试"));
+                }
+            }
         }
-        let refund_no = format!("RF{}", secrets::random_hex(8).to_uppercase());
+        // From here on the refund is decided (refunding): asking again is safe whatever the
+        // order does, the gateway refunds one refund number once.
         let refund_ref = if p.method == ONLINE {
             let g = self
                 .pay()
@@ -1826,28 +1981,23 @@ impl App {
             "payment.refunded",
             format!("order:{}", p.order_no),
             actor.ip.as_deref(),
-            serde_json::json!({"payment": p.id, "amount_fen": p.amount_fen, "refund_ref": refund_ref, "reason": reason}),
+            serde_json::json!({"payment": p.id, "amount_fen": p.amount_fen, "refund_no": refund_no, "refund_ref": refund_ref, "duplicate": duplicate, "reason": reason}),
         ));
-        let ends = o.state == OrderState::Rejected;
         let change = OrderChange {
             order_id: o.id,
-            expect: vec![OrderState::Rejected],
+            expect: vec![],
             strict: false,
-            to: Some(OrderState::Cancelled),
+            to: None,
             paid_at: None,
             fin_state: None,
             draft: None,
             event: self.order_event_by(
                 actor.audit_name(),
                 format!(
-                    "已退款{}元({}),退款原因:{reason}{}",
+                    "{}已退款{}元({}),退款原因:{reason}",
+                    if duplicate { "重复付款" } else { "" },
                     yuan(p.amount_fen),
                     refund_ref,
-                    if ends {
-                        ";业务单终止办理(已取消)"
-                    } else {
-                        ""
-                    }
                 ),
             ),
         };
@@ -1870,20 +2020,57 @@ impl App {
         }
     }
 
-    /// Finance: paid orders not yet refunded whose order is cancelled or rejected.
+    /// Whether `p` is not the first money received for its order (a second payment).
+    async fn is_duplicate(&self, p: &PaymentRecord) -> AppResult<bool> {
+        let Some(at) = p.paid_at else {
+            return Ok(false);
+        };
+        Ok(self
+            .pay()
+            .store
+            .payments_of_order(p.order_id)
+            .await?
+            .iter()
+            .any(|q| {
+                q.id != p.id
+                    && q.paid_at
+                        .is_some_and(|qa| qa < at || (qa == at && q.id < p.id))
+            }))
+    }
+
+    /// Finance: payments to refund (not refunded yet, or whose refund is still being
+    /// confirmed) of cancelled or rejected orders. Second payments are listed by
+    /// [`App::duplicate_payments`] instead.
     pub async fn refundable(&self, actor: &StaffActor) -> AppResult<Vec<PaymentRecord>> {
         actor.require(Permission::ManagePayments)?;
+        let dups: std::collections::HashSet<i64> = self
+            .pay()
+            .store
+            .duplicate_payments()
+            .await?
+            .iter()
+            .map(|p| p.id)
+            .collect();
         let mut out = Vec::new();
         for st in [OrderState::Cancelled, OrderState::Rejected] {
             for o in self.orders.orders_in_state(st).await? {
                 for p in self.pay().store.payments_of_order(o.id).await? {
-                    if p.state == PayState::Paid {
+                    if matches!(p.state, PayState::Paid | PayState::Refunding)
+                        && !dups.contains(&p.id)
+                    {
                         out.push(p);
                     }
                 }
             }
         }
         Ok(out)
+    }
+
+    /// Finance: 重复付款,待退款 — a payment credited for an order already paid (the money
+    /// arrived, the order needs it once), to refund.
+    pub async fn duplicate_payments(&self, actor: &StaffActor) -> AppResult<Vec<PaymentRecord>> {
+        actor.require(Permission::ManagePayments)?;
+        Ok(self.pay().store.duplicate_payments().await?)
     }
 
     /// The reconciliation report of one Beijing day (`YYYY-MM-DD`): every payment paid or
@@ -1903,6 +2090,16 @@ impl App {
             let o = self.order_by_no(&p.order_no).await?;
             let due = self.amount_due(&o).map(|m| m.fen()).unwrap_or(0);
             let mut check = Vec::new();
+            if self.is_duplicate(&p).await? {
+                check.push(
+                    if p.state == PayState::Refunded {
+                        "重复付款,已退款"
+                    } else {
+                        "重复付款,待退款"
+                    }
+                    .to_string(),
+                );
+            }
             if p.amount_fen != due {
                 check.push("金额与订单应付不符".to_string());
             }
@@ -1975,6 +2172,13 @@ impl App {
             .filter(|p| p.provider == "sandbox")
             .ok_or(AppError::NotFound)
     }
+}
+
+/// The refund number of a payment (Alipay `out_request_no`, WeChat `out_refund_no`):
+/// derived from the payment's own unique reference, so it is the same on every retry and
+/// the gateway refunds a payment at most once.
+pub fn refund_no(p: &PaymentRecord) -> String {
+    format!("RF{}", p.trade_no)
 }
 
 /// The reconciliation report as CSV (UTF-8 with BOM for spreadsheet programs).

@@ -131,7 +131,11 @@ impl PaymentGateway for SandboxGateway {
         if req.amount_fen <= 0 || req.amount_fen > req.total_fen {
             return Err(GatewayError::Refused("refund amount".into()));
         }
-        Ok(format!("SBXRF{}", hex::encode(rand::random::<[u8; 6]>())))
+        // Like the real gateways, one refund per refund number: asking again with the same
+        // number answers the same refund.
+        use sha2::Digest;
+        let h = sha2::Sha256::digest(format!("{}|{}", req.trade_no, req.refund_no).as_bytes());
+        Ok(format!("SBXRF{}", hex::encode(&h[..6]).to_uppercase()))
     }
     fn sandbox_notification(&self, trade_no: &str, amount_fen: i64) -> Option<Notification> {
         Some(self.signed_notification(trade_no, amount_fen, "SUCCESS"))

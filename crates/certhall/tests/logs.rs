@@ -2,35 +2,16 @@
 //! subscriber sees every event of the hall and nothing of other tests.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use certhall::testing::{start, Backend};
 use serde_json::json;
-use std::sync::Arc;
 
 const PHONE: &str = "13800138000";
 
-#[derive(Clone, Default)]
-struct LogBuffer(Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for LogBuffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn logs_never_hold_a_phone_number_or_a_code() {
-    let buf = LogBuffer::default();
-    let writer = buf.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    tracing::subscriber::set_global_default(subscriber).unwrap();
+    let buf = support::logs::capture();
     let hall = start(Backend::Sqlite).await;
     let c = reqwest::Client::builder()
         .cookie_store(true)
@@ -77,7 +58,7 @@ async fn logs_never_hold_a_phone_number_or_a_code() {
     .await
     .unwrap();
     let code = hall.last_code("13900139000").await;
-    let logs = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    let logs = buf.text();
     assert!(
         logs.contains("http.path=/api/v1/auth/code"),
         "the edge logged requests: {logs}"

@@ -9,33 +9,12 @@ mod support;
 
 use app::model::Role;
 use certhall::testing::{start, Backend};
-use std::sync::Arc;
 use support::applicant::{deposit_code, pay_online_and_verify, submitted_order, HANDLER_PHONE, ID};
 use support::desk::{inbox, staff};
 
-#[derive(Clone, Default)]
-struct LogBuffer(Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for LogBuffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn logs_of_a_whole_order_hold_no_personal_data_pin_or_code() {
-    let buf = LogBuffer::default();
-    let writer = buf.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    tracing::subscriber::set_global_default(subscriber).unwrap();
+    let buf = support::logs::capture();
 
     let hall = start(Backend::Sqlite).await;
     let (applicant, no) = submitted_order(&hall, HANDLER_PHONE).await;
@@ -74,7 +53,7 @@ async fn logs_of_a_whole_order_hold_no_personal_data_pin_or_code() {
     }
     assert_eq!(pins.len(), 3, "one PIN per certificate");
 
-    let logs = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    let logs = buf.text();
     assert!(
         logs.contains("http.path=/orders/") && logs.contains("/payment/code"),
         "the edge logged the story's requests"

@@ -6,5 +6,6 @@ pub mod api;
 pub mod applicant;
 pub mod desk;
 pub mod identity;
+pub mod logs;
 pub mod pages;
 pub mod webdriver;

@@ -8,7 +8,7 @@
 #     and openapi-spec-validator (the API document);
 #   - a running PostgreSQL on 127.0.0.1:5432 with a database `test` that user `postgres` reaches
 #     over TCP. The tests use CERTHALL_TEST_PG_URL (default postgres://postgres@127.0.0.1:5432/test).
-# Then runs `cargo test --workspace --all-targets` and exits with its status.
+# Then runs `cargo test --workspace --all-targets --no-fail-fast` and exits with its status.
 #
 # CERTHALL_SCREENSHOTS=DIR also saves the browser test's page screenshots into DIR.
 set -euo pipefail
@@ -85,7 +85,7 @@ fi
 # --- The tests ------------------------------------------------------------------------------
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
-cmd=(cargo test --workspace --all-targets)
+cmd=(cargo test --workspace --all-targets --no-fail-fast)
 say "${cmd[*]}"
 status=0
 "${cmd[@]}" 2>&1 | tee "$log" || status=$?

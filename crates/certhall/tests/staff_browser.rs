@@ -69,6 +69,7 @@ async fn staff_console_in_a_browser() {
         .take(&b, "applicant-resubmitted", "预计审核完成日期")
         .await;
     b.click("header form[action='/logout'] button").await;
+    b.wait_path(&base, "/").await;
 
     // Reviewer: sees what changed, approves.
     staff_login(&hall, &b, Role::Reviewer, "rev-b", "审核员乙").await;

@@ -44,8 +44,18 @@ const USCC: &str = "91110000600037341L";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_order_from_registration_to_delivery() {
+    story(Backend::Sqlite).await;
+}
+
+/// The same story on PostgreSQL (the database of a hall with several nodes).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_order_from_registration_to_delivery_on_postgres() {
+    story(Backend::Postgres).await;
+}
+
+async fn story(backend: Backend) {
     let started = Instant::now();
-    let hall = start(Backend::Sqlite).await;
+    let hall = start(backend).await;
     let base = hall.base.clone();
     let base = base.as_str();
     let driver = Driver::start().await;
@@ -554,7 +564,7 @@ async fn one_order_from_registration_to_delivery() {
     let _ = std::fs::remove_dir_all(&files);
     eprintln!("certhall audit verify: {said}; {decisions} staff entries on {no}");
     eprintln!(
-        "end-to-end browser story: {:.1}s, {} steps checked{}",
+        "end-to-end browser story on {backend:?}: {:.1}s, {} steps checked{}",
         started.elapsed().as_secs_f64(),
         shots.n,
         if shots.taken.is_empty() {

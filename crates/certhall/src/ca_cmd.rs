@@ -165,17 +165,21 @@ fn env_passphrase_set() -> bool {
 /// The CA passphrase: `CERTHALL_CA_PASSPHRASE`, the file in `CERTHALL_CA_PASSPHRASE_FILE`,
 /// the development CA's own file (see [`ensure_dev_ca`]), or a prompt on a terminal.
 pub fn passphrase(common: &Common) -> Result<String> {
+    let dev = ca_dir(&common.data).join(DEV_PASSPHRASE_FILE);
+    if !env_passphrase_set() && dev.exists() {
+        return read_passphrase_file(&dev);
+    }
+    operator_passphrase()
+}
+
+/// The operator's passphrase only (environment, file named there, or a prompt): what
+/// `ca init` uses, so a real CA never takes a leftover development passphrase.
+fn operator_passphrase() -> Result<String> {
     if let Ok(p) = std::env::var("CERTHALL_CA_PASSPHRASE") {
         return Ok(p);
     }
-    let file = match std::env::var("CERTHALL_CA_PASSPHRASE_FILE") {
-        Ok(f) => Some(PathBuf::from(f)),
-        Err(_) => Some(ca_dir(&common.data).join(DEV_PASSPHRASE_FILE)).filter(|f| f.exists()),
-    };
-    if let Some(f) = file {
-        let s = std::fs::read_to_string(&f)
-            .with_context(|| format!("cannot read CA passphrase file {}", f.display()))?;
-        return Ok(s.trim_end_matches(['\r', '\n']).to_string());
+    if let Ok(f) = std::env::var("CERTHALL_CA_PASSPHRASE_FILE") {
+        return read_passphrase_file(Path::new(&f));
     }
     use std::io::IsTerminal;
     if std::io::stdin().is_terminal() {
@@ -185,6 +189,12 @@ pub fn passphrase(common: &Common) -> Result<String> {
         return Ok(s.trim_end_matches(['\r', '\n']).to_string());
     }
     bail!("no CA passphrase: set CERTHALL_CA_PASSPHRASE or CERTHALL_CA_PASSPHRASE_FILE")
+}
+
+fn read_passphrase_file(f: &Path) -> Result<String> {
+    let s = std::fs::read_to_string(f)
+        .with_context(|| format!("cannot read CA passphrase file {}", f.display()))?;
+    Ok(s.trim_end_matches(['\r', '\n']).to_string())
 }
 
 /// Whether `serve` can open the CA without asking: it exists and its passphrase is in the
@@ -857,7 +867,7 @@ async fn init(common: &Common, a: InitArgs) -> Result<()> {
             dir.display()
         );
     }
-    init_with(common, a, passphrase(common)?).await
+    init_with(common, a, operator_passphrase()?).await
 }
 
 async fn init_with(common: &Common, a: InitArgs, pass: String) -> Result<()> {

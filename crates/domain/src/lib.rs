@@ -21,6 +21,7 @@ pub mod catalogue;
 pub mod credit_code;
 pub mod date;
 pub mod email;
+pub mod form;
 pub mod id_number;
 pub mod job_title;
 pub mod mask;

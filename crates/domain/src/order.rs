@@ -2,17 +2,16 @@
 //! field parsers, the price, and the state machine the server enforces. Pure: times and the
 //! client address are handed in.
 
-use crate::catalogue::{Catalogue, CertType, Project};
-use crate::{
-    Address, BankAccount, BankName, Date, Email, IdNumber, JobTitle, Money, PersonName, Phone,
-    TaxNumber, UnitName,
-};
+use crate::catalogue::{Catalogue, Project};
+use crate::Date;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 
-/// Most 机构个人证书 one order may hold.
-pub const MAX_PERSONS: usize = 20;
+pub use crate::form::{
+    Applicant, Application, FieldErrors, FormInput, PersonInput, PriceLine, FIELDS, MAX_PERSONS,
+    PERSON_FIELDS,
+};
 
 /// The wizard steps, in the order the hall shows and enforces them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -174,6 +173,79 @@ impl OrderState {
     }
 }
 
+/// What a use case wanted to do with an order whose state does not allow it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wanted {
+    /// Move it to a state.
+    Become(OrderState),
+    /// Review it.
+    Review,
+    /// Verify the handler's identity.
+    Verify,
+    /// Issue its certificates.
+    Produce,
+    /// Post its key.
+    Ship,
+    /// Confirm delivery.
+    ConfirmDelivery,
+    /// Cancel it.
+    Cancel,
+    /// Pay for it.
+    Pay,
+}
+
+impl fmt::Display for Wanted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Wanted::Become(to) => write!(f, "不能变为“{}”", to.label()),
+            Wanted::Review => f.write_str("无需审核"),
+            Wanted::Verify => f.write_str("无需认证"),
+            Wanted::Produce => f.write_str("不能制证"),
+            Wanted::Ship => f.write_str("不能邮寄"),
+            Wanted::ConfirmDelivery => f.write_str("不能确认签收"),
+            Wanted::Cancel => f.write_str("不能取消"),
+            Wanted::Pay => f.write_str("不能缴费"),
+        }
+    }
+}
+
+/// The one refusal of an action the order's state does not allow; its `Display` is the
+/// message for the person who asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("业务单当前状态为“{}”,{wanted}", .current.label())]
+pub struct WrongState {
+    /// The state the order is in.
+    pub current: OrderState,
+    /// What was asked.
+    pub wanted: Wanted,
+}
+
+impl OrderState {
+    /// `Ok` if the order may move to `to` ([`OrderState::may_move`]), else the refusal.
+    pub fn check_move(self, to: OrderState) -> Result<(), WrongState> {
+        if self.may_move(to) {
+            Ok(())
+        } else {
+            Err(self.refuse(Wanted::Become(to)))
+        }
+    }
+    /// The refusal of `wanted` in this state.
+    pub fn refuse(self, wanted: Wanted) -> WrongState {
+        WrongState {
+            current: self,
+            wanted,
+        }
+    }
+    /// `Ok` if the order is in one of `states`, else the refusal of `wanted`.
+    pub fn require(self, states: &[OrderState], wanted: Wanted) -> Result<(), WrongState> {
+        if states.contains(&self) {
+            Ok(())
+        } else {
+            Err(self.refuse(wanted))
+        }
+    }
+}
+
 /// 金融认证 of an order (D4, D5): passed by the matched payer account of a bank transfer or
 /// by the micro-deposit code; failed by finance (FAQ 六). PINs are held until it passes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -250,486 +322,6 @@ pub enum StepError {
     Closed(&'static str),
 }
 
-/// One 机构个人证书 holder as typed.
-#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct PersonInput {
-    /// 申请人姓名.
-    pub name: String,
-    /// 申请人身份证号码.
-    pub id_number: String,
-    /// 申请人手机号码.
-    pub phone: String,
-    /// 办理年限.
-    pub years: String,
-}
-
-/// The 录入信息 form as typed (every field a string, so a form can be shown again exactly).
-#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct FormInput {
-    /// 机构证书 chosen.
-    pub org_cert: bool,
-    /// 机构证书 办理年限.
-    pub org_years: String,
-    /// 是否办理电子印章: "yes" / "no".
-    pub seal: String,
-    /// 单位名称.
-    pub unit_name: String,
-    /// 统一社会信用代码.
-    pub credit_code: String,
-    /// 单位地址.
-    pub unit_address: String,
-    /// 法人姓名.
-    pub legal_name: String,
-    /// 法人身份证号码.
-    pub legal_id: String,
-    /// 法人手机号码.
-    pub legal_phone: String,
-    /// 单位经办人姓名.
-    pub handler_name: String,
-    /// 经办人身份证号码.
-    pub handler_id: String,
-    /// 经办人移动电话.
-    pub handler_phone: String,
-    /// 常用联系邮箱.
-    pub handler_email: String,
-    /// 职务.
-    pub handler_title: String,
-    /// 开户名.
-    pub bank_account_name: String,
-    /// 开户银行.
-    pub bank_name: String,
-    /// 银行账号.
-    pub bank_account: String,
-    /// 申请人信息, one per 机构个人证书.
-    pub persons: Vec<PersonInput>,
-    /// 收件人.
-    pub mail_recipient: String,
-    /// 收件人电话.
-    pub mail_phone: String,
-    /// 收件地址.
-    pub mail_address: String,
-    /// 发票抬头.
-    pub invoice_title: String,
-    /// 纳税人识别号.
-    pub invoice_tax_no: String,
-    /// 发票接收邮箱.
-    pub invoice_email: String,
-}
-
-impl fmt::Debug for FormInput {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "FormInput(persons={}, ..)", self.persons.len())
-    }
-}
-
-impl fmt::Debug for PersonInput {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("PersonInput(..)")
-    }
-}
-
-/// The single-valued fields of the form: (name, label, required). Person fields are
-/// `persons.{i}.name`, `persons.{i}.id_number`, `persons.{i}.phone`, `persons.{i}.years`.
-pub const FIELDS: &[(&str, &str)] = &[
-    ("org_years", "机构证书办理年限"),
-    ("seal", "是否办理电子印章"),
-    ("unit_name", "单位名称"),
-    ("credit_code", "统一社会信用代码"),
-    ("unit_address", "单位地址"),
-    ("legal_name", "法人姓名"),
-    ("legal_id", "法人身份证号码"),
-    ("legal_phone", "法人手机号码"),
-    ("handler_name", "单位经办人姓名"),
-    ("handler_id", "身份证号码"),
-    ("handler_phone", "移动电话"),
-    ("handler_email", "常用联系邮箱"),
-    ("handler_title", "职务"),
-    ("bank_account_name", "开户名"),
-    ("bank_name", "开户银行"),
-    ("bank_account", "银行账号"),
-    ("mail_recipient", "收件人"),
-    ("mail_phone", "收件人电话"),
-    ("mail_address", "收件地址"),
-    ("invoice_title", "发票抬头"),
-    ("invoice_tax_no", "纳税人识别号"),
-    ("invoice_email", "发票接收邮箱"),
-];
-
-impl FormInput {
-    /// The typed value of a single-valued field or of `persons.{i}.{field}`; "" if unknown.
-    pub fn get(&self, name: &str) -> &str {
-        if let Some(rest) = name.strip_prefix("persons.") {
-            let mut it = rest.splitn(2, '.');
-            let i: Option<usize> = it.next().and_then(|i| i.parse().ok());
-            let Some(p) = i.and_then(|i| self.persons.get(i)) else {
-                return "";
-            };
-            return match it.next() {
-                Some("name") => &p.name,
-                Some("id_number") => &p.id_number,
-                Some("phone") => &p.phone,
-                Some("years") => &p.years,
-                _ => "",
-            };
-        }
-        match name {
-            "org_years" => &self.org_years,
-            "seal" => &self.seal,
-            "unit_name" => &self.unit_name,
-            "credit_code" => &self.credit_code,
-            "unit_address" => &self.unit_address,
-            "legal_name" => &self.legal_name,
-            "legal_id" => &self.legal_id,
-            "legal_phone" => &self.legal_phone,
-            "handler_name" => &self.handler_name,
-            "handler_id" => &self.handler_id,
-            "handler_phone" => &self.handler_phone,
-            "handler_email" => &self.handler_email,
-            "handler_title" => &self.handler_title,
-            "bank_account_name" => &self.bank_account_name,
-            "bank_name" => &self.bank_name,
-            "bank_account" => &self.bank_account,
-            "mail_recipient" => &self.mail_recipient,
-            "mail_phone" => &self.mail_phone,
-            "mail_address" => &self.mail_address,
-            "invoice_title" => &self.invoice_title,
-            "invoice_tax_no" => &self.invoice_tax_no,
-            "invoice_email" => &self.invoice_email,
-            _ => "",
-        }
-    }
-
-    /// Sets a field by name (the inverse of [`FormInput::get`]); person rows are created up
-    /// to [`MAX_PERSONS`]. Unknown names are ignored. Used to read forms with person rows.
-    pub fn set(&mut self, name: &str, value: String) {
-        if let Some(rest) = name.strip_prefix("persons.") {
-            let mut it = rest.splitn(2, '.');
-            let Some(i) = it.next().and_then(|i| i.parse::<usize>().ok()) else {
-                return;
-            };
-            if i >= MAX_PERSONS {
-                return;
-            }
-            while self.persons.len() <= i {
-                self.persons.push(PersonInput::default());
-            }
-            let p = &mut self.persons[i];
-            match it.next() {
-                Some("name") => p.name = value,
-                Some("id_number") => p.id_number = value,
-                Some("phone") => p.phone = value,
-                Some("years") => p.years = value,
-                _ => {}
-            }
-            return;
-        }
-        let slot = match name {
-            "org_cert" => {
-                self.org_cert = matches!(value.as_str(), "1" | "true" | "on" | "yes");
-                return;
-            }
-            "org_years" => &mut self.org_years,
-            "seal" => &mut self.seal,
-            "unit_name" => &mut self.unit_name,
-            "credit_code" => &mut self.credit_code,
-            "unit_address" => &mut self.unit_address,
-            "legal_name" => &mut self.legal_name,
-            "legal_id" => &mut self.legal_id,
-            "legal_phone" => &mut self.legal_phone,
-            "handler_name" => &mut self.handler_name,
-            "handler_id" => &mut self.handler_id,
-            "handler_phone" => &mut self.handler_phone,
-            "handler_email" => &mut self.handler_email,
-            "handler_title" => &mut self.handler_title,
-            "bank_account_name" => &mut self.bank_account_name,
-            "bank_name" => &mut self.bank_name,
-            "bank_account" => &mut self.bank_account,
-            "mail_recipient" => &mut self.mail_recipient,
-            "mail_phone" => &mut self.mail_phone,
-            "mail_address" => &mut self.mail_address,
-            "invoice_title" => &mut self.invoice_title,
-            "invoice_tax_no" => &mut self.invoice_tax_no,
-            "invoice_email" => &mut self.invoice_email,
-            _ => return,
-        };
-        *slot = value;
-    }
-
-    /// Parses every field; on failure, a Chinese message per field name.
-    pub fn parse(&self, project: &Project, today: Date) -> Result<Application, FieldErrors> {
-        let mut errs = FieldErrors::default();
-        macro_rules! field {
-            ($name:literal, $e:expr) => {
-                match $e {
-                    Ok(v) => Some(v),
-                    Err(e) => {
-                        errs.add($name, e.to_string());
-                        None
-                    }
-                }
-            };
-        }
-        if self.persons.len() > MAX_PERSONS {
-            errs.add(
-                "persons",
-                format!("一次最多办理{MAX_PERSONS}张机构个人证书"),
-            );
-        }
-        if !self.org_cert && self.persons.is_empty() {
-            errs.add(
-                "org_cert",
-                "请至少选择一张证书:机构证书或机构个人证书".into(),
-            );
-        }
-        if self.org_cert && !project.allows(CertType::Org) {
-            errs.add("org_cert", "该项目不办理机构证书".into());
-        }
-        if !self.persons.is_empty() && !project.allows(CertType::OrgPerson) {
-            errs.add("persons", "该项目不办理机构个人证书".into());
-        }
-        let org_years = if self.org_cert {
-            field!("org_years", parse_years(&self.org_years))
-        } else {
-            Some(0)
-        };
-        let seal = match self.seal.as_str() {
-            "yes" => Some(true),
-            "no" => Some(false),
-            _ => {
-                errs.add("seal", "请选择是否办理电子印章".into());
-                None
-            }
-        };
-        let unit_name = field!("unit_name", UnitName::parse(&self.unit_name));
-        let credit_code = field!("credit_code", crate::CreditCode::parse(&self.credit_code));
-        let unit_address = field!("unit_address", Address::parse(&self.unit_address));
-        let legal_name = field!("legal_name", PersonName::parse(&self.legal_name));
-        let legal_id = field!("legal_id", IdNumber::parse(&self.legal_id, today));
-        let legal_phone = field!("legal_phone", Phone::parse(&self.legal_phone));
-        let handler_name = field!("handler_name", PersonName::parse(&self.handler_name));
-        let handler_id = field!("handler_id", IdNumber::parse(&self.handler_id, today));
-        let handler_phone = field!("handler_phone", Phone::parse(&self.handler_phone));
-        let handler_email = field!("handler_email", Email::parse(&self.handler_email));
-        let handler_title = field!("handler_title", JobTitle::parse(&self.handler_title));
-        let bank_account_name = field!(
-            "bank_account_name",
-            UnitName::parse(&self.bank_account_name)
-        );
-        let bank_name = field!("bank_name", BankName::parse(&self.bank_name));
-        let bank_account = field!("bank_account", BankAccount::parse(&self.bank_account));
-        let mail_recipient = field!("mail_recipient", PersonName::parse(&self.mail_recipient));
-        let mail_phone = field!("mail_phone", Phone::parse(&self.mail_phone));
-        let mail_address = field!("mail_address", Address::parse(&self.mail_address));
-        let invoice_title = field!("invoice_title", UnitName::parse(&self.invoice_title));
-        let invoice_tax_no = field!("invoice_tax_no", TaxNumber::parse(&self.invoice_tax_no));
-        let invoice_email = field!("invoice_email", Email::parse(&self.invoice_email));
-        if let (Some(a), Some(u)) = (&bank_account_name, &unit_name) {
-            if a.as_str() != u.as_str() {
-                errs.add(
-                    "bank_account_name",
-                    "开户名须与单位名称一致(金融认证向单位对公账户打款)".into(),
-                );
-            }
-        }
-        let mut persons = Vec::new();
-        for (i, p) in self.persons.iter().enumerate() {
-            let mut one = |what: &str, r: Result<(), String>| {
-                if let Err(m) = r {
-                    errs.add_owned(format!("persons.{i}.{what}"), m);
-                }
-            };
-            let name = PersonName::parse(&p.name);
-            let id = IdNumber::parse(&p.id_number, today);
-            let phone = Phone::parse(&p.phone);
-            let years = parse_years(&p.years);
-            one("name", name.as_ref().map(|_| ()).map_err(|e| e.to_string()));
-            one(
-                "id_number",
-                id.as_ref().map(|_| ()).map_err(|e| e.to_string()),
-            );
-            one(
-                "phone",
-                phone.as_ref().map(|_| ()).map_err(|e| e.to_string()),
-            );
-            one(
-                "years",
-                years.as_ref().map(|_| ()).map_err(|e| e.to_string()),
-            );
-            if let (Ok(name), Ok(id_number), Ok(phone), Ok(years)) = (name, id, phone, years) {
-                persons.push(Applicant {
-                    name,
-                    id_number,
-                    phone,
-                    years,
-                });
-            }
-        }
-        if !errs.is_empty() {
-            return Err(errs);
-        }
-        let missing = || FieldErrors::one("form", "申请信息不完整");
-        Ok(Application {
-            org_years: org_years.filter(|y| *y > 0),
-            seal: seal.ok_or_else(missing)?,
-            unit_name: unit_name.ok_or_else(missing)?,
-            credit_code: credit_code.ok_or_else(missing)?,
-            unit_address: unit_address.ok_or_else(missing)?,
-            legal_name: legal_name.ok_or_else(missing)?,
-            legal_id: legal_id.ok_or_else(missing)?,
-            legal_phone: legal_phone.ok_or_else(missing)?,
-            handler_name: handler_name.ok_or_else(missing)?,
-            handler_id: handler_id.ok_or_else(missing)?,
-            handler_phone: handler_phone.ok_or_else(missing)?,
-            handler_email: handler_email.ok_or_else(missing)?,
-            handler_title: handler_title.ok_or_else(missing)?,
-            bank_account_name: bank_account_name.ok_or_else(missing)?,
-            bank_name: bank_name.ok_or_else(missing)?,
-            bank_account: bank_account.ok_or_else(missing)?,
-            persons,
-            mail_recipient: mail_recipient.ok_or_else(missing)?,
-            mail_phone: mail_phone.ok_or_else(missing)?,
-            mail_address: mail_address.ok_or_else(missing)?,
-            invoice_title: invoice_title.ok_or_else(missing)?,
-            invoice_tax_no: invoice_tax_no.ok_or_else(missing)?,
-            invoice_email: invoice_email.ok_or_else(missing)?,
-        })
-    }
-}
-
-/// Why 办理年限 was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("请选择办理年限(1-5年)")]
-pub struct YearsError;
-
-fn parse_years(s: &str) -> Result<u8, YearsError> {
-    match s.trim().parse::<u8>() {
-        Ok(y @ 1..=5) => Ok(y),
-        _ => Err(YearsError),
-    }
-}
-
-/// Messages by field name, in form order of discovery.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct FieldErrors(pub BTreeMap<String, String>);
-
-impl FieldErrors {
-    fn one(field: &str, msg: &str) -> Self {
-        let mut e = Self::default();
-        e.add(field, msg.into());
-        e
-    }
-    fn add(&mut self, field: &str, msg: String) {
-        self.0.entry(field.into()).or_insert(msg);
-    }
-    fn add_owned(&mut self, field: String, msg: String) {
-        self.0.entry(field).or_insert(msg);
-    }
-    /// Whether there is none.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-/// One 机构个人证书 holder, parsed.
-#[derive(Clone, Debug)]
-pub struct Applicant {
-    /// 姓名.
-    pub name: PersonName,
-    /// 身份证号码.
-    pub id_number: IdNumber,
-    /// 手机号码.
-    pub phone: Phone,
-    /// 办理年限.
-    pub years: u8,
-}
-
-/// The form, every field parsed: what a valid application holds.
-#[derive(Clone, Debug)]
-#[allow(missing_docs)]
-pub struct Application {
-    /// 机构证书 years, if ordered.
-    pub org_years: Option<u8>,
-    /// 是否办理电子印章.
-    pub seal: bool,
-    pub unit_name: UnitName,
-    pub credit_code: crate::CreditCode,
-    pub unit_address: Address,
-    pub legal_name: PersonName,
-    pub legal_id: IdNumber,
-    pub legal_phone: Phone,
-    pub handler_name: PersonName,
-    pub handler_id: IdNumber,
-    pub handler_phone: Phone,
-    pub handler_email: Email,
-    pub handler_title: JobTitle,
-    pub bank_account_name: UnitName,
-    pub bank_name: BankName,
-    pub bank_account: BankAccount,
-    pub persons: Vec<Applicant>,
-    pub mail_recipient: PersonName,
-    pub mail_phone: Phone,
-    pub mail_address: Address,
-    pub invoice_title: UnitName,
-    pub invoice_tax_no: TaxNumber,
-    pub invoice_email: Email,
-}
-
-/// One priced line of an order.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct PriceLine {
-    /// What (机构证书, 机构个人证书 - 张三, 电子印章).
-    pub label: String,
-    /// Years (0 for the seal).
-    pub years: u8,
-    /// Amount.
-    pub amount: Money,
-}
-
-impl Application {
-    /// The certificate lines: (type, years), 机构证书 first.
-    pub fn cert_lines(&self) -> Vec<(CertType, u8)> {
-        let mut v = Vec::new();
-        if let Some(y) = self.org_years {
-            v.push((CertType::Org, y));
-        }
-        for p in &self.persons {
-            v.push((CertType::OrgPerson, p.years));
-        }
-        v
-    }
-
-    /// Priced lines and the total.
-    pub fn price(&self, project: &Project) -> Result<(Vec<PriceLine>, Money), crate::MoneyError> {
-        let mut lines = Vec::new();
-        let per = |t: CertType| project.price_per_year(t).unwrap_or(Money::ZERO);
-        if let Some(y) = self.org_years {
-            lines.push(PriceLine {
-                label: CertType::Org.label().into(),
-                years: y,
-                amount: per(CertType::Org).checked_mul(i64::from(y))?,
-            });
-        }
-        for p in &self.persons {
-            lines.push(PriceLine {
-                label: format!("{}({})", CertType::OrgPerson.label(), p.name.as_str()),
-                years: p.years,
-                amount: per(CertType::OrgPerson).checked_mul(i64::from(p.years))?,
-            });
-        }
-        if self.seal {
-            lines.push(PriceLine {
-                label: "电子印章".into(),
-                years: 0,
-                amount: Money::from_fen(project.seal_price_fen),
-            });
-        }
-        let total = Money::checked_sum(lines.iter().map(|l| l.amount))?;
-        Ok((lines, total))
-    }
-}
-
 /// The recorded acceptance of the service agreement.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Acceptance {
@@ -768,8 +360,10 @@ pub struct Draft {
     pub project: Option<String>,
     /// Chosen sub-option code.
     pub option: Option<String>,
-    /// The 录入信息 form last saved valid.
+    /// The 录入信息 form last saved valid, as typed.
     pub form: FormInput,
+    /// That form parsed, when it was saved.
+    pub application: Option<Application>,
     /// Uploads by kind (see [`Draft::required_uploads`]).
     pub uploads: BTreeMap<String, UploadRef>,
 }
@@ -839,6 +433,9 @@ impl Draft {
         let changed = self.project.as_deref() != Some(p.code.as_str());
         self.project = Some(p.code.clone());
         self.option = Some(o.code.clone());
+        if changed {
+            self.application = None;
+        }
         self.progress = if changed { 2 } else { self.progress.max(2) };
         Ok(())
     }
@@ -848,8 +445,8 @@ impl Draft {
         self.project.as_deref().and_then(|c| catalogue.project(c))
     }
 
-    /// Step 3: the form. A valid form is saved and the preview must be confirmed again;
-    /// an invalid one changes nothing.
+    /// Step 3: the form. A valid form is saved with its parsed [`Application`], and the
+    /// preview must be confirmed again; an invalid one changes nothing.
     pub fn save_form(
         &mut self,
         catalogue: &Catalogue,
@@ -862,13 +459,11 @@ impl Draft {
             Ok(app) => {
                 // An ID copy belongs to the person in its row: when a row now holds someone
                 // else (a row removed above it, or the number changed), its upload goes.
-                for (i, old) in self.form.persons.iter().enumerate() {
-                    let same = form.persons.get(i).is_some_and(|p| same_person(p, old));
-                    if !same {
-                        self.uploads.remove(&format!("person_id_{i}"));
-                    }
+                for i in form.changed_person_rows(&self.form) {
+                    self.uploads.remove(&format!("person_id_{i}"));
                 }
                 self.form = form;
+                self.application = Some(app.clone());
                 self.progress = 3;
                 // Person rows may have shrunk: drop their uploads.
                 let keep: Vec<String> = self
@@ -883,18 +478,45 @@ impl Draft {
         }
     }
 
-    /// The saved application, parsed again (valid once step 3 is done).
-    pub fn application(
-        &self,
+    /// Replaces part of a saved form (金融认证信息 re-filled after FAQ 六) if the whole form
+    /// is still valid with it; the stored [`Application`] follows. Nothing changes otherwise.
+    pub fn amend_form(
+        &mut self,
         catalogue: &Catalogue,
+        changes: &[(&str, String)],
         today: Date,
-    ) -> Result<Application, StepError> {
+    ) -> Result<Result<Application, FieldErrors>, StepError> {
+        let project = self.project(catalogue).ok_or(StepError::NeedApplication)?;
         if self.progress < 3 {
             return Err(StepError::NeedData);
         }
+        let mut form = self.form.clone();
+        for (k, v) in changes {
+            form.set(k, v.clone());
+        }
+        match form.parse(project, today) {
+            Ok(app) => {
+                self.form = form;
+                self.application = Some(app.clone());
+                Ok(Ok(app))
+            }
+            Err(e) => Ok(Err(e)),
+        }
+    }
+
+    /// The saved application: the one parsed when the form was saved (valid once step 3 is
+    /// done). Drafts stored before applications were kept with them are parsed from their
+    /// form with every rule that does not depend on the day.
+    pub fn application(&self, catalogue: &Catalogue) -> Result<Application, StepError> {
+        if self.progress < 3 {
+            return Err(StepError::NeedData);
+        }
+        if let Some(a) = &self.application {
+            return Ok(a.clone());
+        }
         let project = self.project(catalogue).ok_or(StepError::NeedApplication)?;
         self.form
-            .parse(project, today)
+            .parse(project, Date::MAX)
             .map_err(|_| StepError::NeedData)
     }
 
@@ -914,7 +536,7 @@ impl Draft {
         for (i, p) in self.form.persons.iter().enumerate() {
             v.push((
                 format!("person_id_{i}"),
-                format!("申请人身份证复印件({})", p.name.trim()),
+                format!("申请人身份证复印件({})", p.get("name").trim()),
             ));
         }
         v.push(("seal_form".to_owned(), "《数字证书印模采集表》".to_owned()));
@@ -946,11 +568,6 @@ impl Draft {
     }
 }
 
-fn same_person(a: &PersonInput, b: &PersonInput) -> bool {
-    let norm = |s: &str| s.trim().to_ascii_uppercase();
-    norm(&a.id_number) == norm(&b.id_number) && a.name.trim() == b.name.trim()
-}
-
 /// Refuses changes except to a draft or to an order a reviewer rejected (已驳回: the handler
 /// clicks 编辑, fixes what the reason names and resubmits).
 pub fn require_editable(state: OrderState) -> Result<(), StepError> {
@@ -972,6 +589,7 @@ pub fn require_draft(state: OrderState) -> Result<(), StepError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::CertType;
 
     fn today() -> Date {
         Date::new(2026, 11, 23).unwrap()
@@ -979,40 +597,8 @@ mod tests {
 
     /// A complete, valid form with one 机构证书 and two 机构个人证书.
     pub fn valid_form() -> FormInput {
-        let mut f = FormInput {
-            org_cert: true,
-            org_years: "2".into(),
-            seal: "yes".into(),
-            unit_name: "深圳市某某科技有限公司".into(),
-            credit_code: "91110000600037341L".into(),
-            unit_address: "广东省深圳市福田区深南大道1号".into(),
-            legal_name: "李大明".into(),
-            legal_id: "11010519491231002X".into(),
-            legal_phone: "13900139000".into(),
-            handler_name: "张小明".into(),
-            handler_id: "11010519491231002X".into(),
-            handler_phone: "13800138000".into(),
-            handler_email: "zhangsan@qq.com".into(),
-            handler_title: "财务经理".into(),
-            bank_account_name: "深圳市某某科技有限公司".into(),
-            bank_name: "中国工商银行深圳市分行".into(),
-            bank_account: "44201500100052526093".into(),
-            mail_recipient: "张小明".into(),
-            mail_phone: "13800138000".into(),
-            mail_address: "广东省深圳市福田区深南大道1号".into(),
-            invoice_title: "深圳市某某科技有限公司".into(),
-            invoice_tax_no: "91110000600037341L".into(),
-            invoice_email: "zhangsan@qq.com".into(),
-            persons: Vec::new(),
-        };
-        for n in ["王一", "赵二"] {
-            f.persons.push(PersonInput {
-                name: n.into(),
-                id_number: "11010519491231002X".into(),
-                phone: "13700137000".into(),
-                years: "1".into(),
-            });
-        }
+        let mut f = FormInput::sample(2);
+        f.set("persons.1.name", "赵二".into());
         f
     }
 
@@ -1051,7 +637,7 @@ mod tests {
             .unwrap();
         assert_eq!(d.confirm_preview(), Err(StepError::NeedData));
         let mut bad = valid_form();
-        bad.handler_phone = "123".into();
+        bad.set("handler_phone", "123".into());
         let errs = d.save_form(&c, bad, today()).unwrap().unwrap_err();
         assert!(errs.0.contains_key("handler_phone"));
         assert_eq!(d.progress, 2, "an invalid form changes nothing");
@@ -1140,8 +726,8 @@ mod tests {
 
         let mut f = FormInput::default();
         let errs = f.parse(p, today()).unwrap_err();
-        for (name, _) in FIELDS.iter().filter(|(n, _)| *n != "org_years") {
-            assert!(errs.0.contains_key(*name), "{name} has no message");
+        for field in FIELDS.iter().filter(|f| f.only_if.is_none() && f.name != "org_cert") {
+            assert!(errs.0.contains_key(field.name), "{} has no message", field.name);
         }
         assert!(errs.0.contains_key("org_cert"));
         f.set("persons.1.years", "9".into());
@@ -1152,13 +738,63 @@ mod tests {
         assert!(errs.0.contains_key("persons.0.id_number"));
 
         let mut f = valid_form();
-        f.legal_id = "110105194912310021".into();
-        f.handler_id = "110105491231002".into();
-        f.credit_code = "91110000600037341M".into();
-        f.bank_account_name = "别的公司有限公司".into();
+        f.set("legal_id", "110105194912310021".into());
+        f.set("handler_id", "110105491231002".into());
+        f.set("credit_code", "91110000600037341M".into());
+        f.set("bank_account_name", "别的公司有限公司".into());
         let errs = f.parse(p, today()).unwrap_err();
         assert_eq!(errs.0.len(), 4, "{errs:?}");
         assert_eq!(f.get("credit_code"), "91110000600037341M");
         assert_eq!(f.get("persons.1.name"), "赵二");
+    }
+
+    #[test]
+    fn a_saved_application_stays_valid_the_next_day_and_follows_amendments() {
+        let c = Catalogue::builtin().unwrap();
+        let mut d = Draft::default();
+        d.accept_agreement(true, "v", 1, "ip").unwrap();
+        d.choose_application(&c, "szjt-sm2", "szjt-platforms", true)
+            .unwrap();
+        d.save_form(&c, valid_form(), today()).unwrap().unwrap();
+        let stored = d.application.clone().unwrap();
+        assert_eq!(d.application(&c).unwrap().unit_name, stored.unit_name);
+        let json = serde_json::to_string(&d).unwrap();
+        let back: Draft = serde_json::from_str(&json).unwrap();
+        assert_eq!(
+            back.application(&c).unwrap().handler_id.as_str(),
+            "11010519491231002X"
+        );
+        let mut d2 = back.clone();
+        let refused = d2
+            .amend_form(&c, &[("bank_account", "12".into())], today())
+            .unwrap();
+        assert!(refused.unwrap_err().0.contains_key("bank_account"));
+        assert_eq!(d2.form.get("bank_account"), "44201500100052526093");
+        d2.amend_form(&c, &[("bank_account", "6222021234567890".into())], today())
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            d2.application(&c).unwrap().bank_account.as_str(),
+            "6222021234567890"
+        );
+        // A draft stored before applications were kept is parsed from its form.
+        let mut legacy = back;
+        legacy.application = None;
+        assert!(legacy.application(&c).is_ok());
+    }
+
+    #[test]
+    fn the_state_refusal_says_what_and_why() {
+        let e = OrderState::Approved
+            .check_move(OrderState::Cancelled)
+            .unwrap_err();
+        assert_eq!(e.to_string(), "业务单当前状态为“待制证”,不能变为“已取消”");
+        assert_eq!(
+            OrderState::Draft.refuse(Wanted::Produce).to_string(),
+            "业务单当前状态为“草稿”,不能制证"
+        );
+        assert!(OrderState::InReview
+            .require(&[OrderState::InReview], Wanted::Review)
+            .is_ok());
     }
 }

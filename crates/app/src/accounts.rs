@@ -1,12 +1,16 @@
-//! Applicant accounts (A1–A3, A5): SMS codes, registration, login, passwords, sessions.
+//! Signing in (A1–A3, A5): applicants' SMS codes, registration, login, passwords; staff login
+//! with password + TOTP; the sessions of both.
 
-use crate::clock::{Millis, DAY, HOUR};
+use crate::authz::StaffActor;
+use crate::clock::{Clock, Millis, DAY, HOUR};
 use crate::error::{AppError, AppResult};
 use crate::model::*;
+use crate::policy::AuthPolicy;
+use crate::ports::{AuditStore, CodeStore, LimitStore, SessionStore, StaffStore, UserStore};
 use crate::secrets;
-use crate::App;
 use domain::Phone;
 use serde_json::json;
+use std::sync::Arc;
 
 /// The reply to every code request that was not refused by a limit: the same whether or not
 /// the number has an account.
@@ -67,7 +71,180 @@ pub struct NewSession {
     pub principal: Principal,
 }
 
-impl App {
+/// An audit event at `at`.
+pub(crate) fn audit_event_at(
+    at: Millis,
+    actor: String,
+    action: &str,
+    subject: String,
+    ip: Option<&str>,
+    detail: serde_json::Value,
+) -> AuditEvent {
+    AuditEvent {
+        at,
+        actor,
+        action: action.into(),
+        subject,
+        ip: ip.map(str::to_owned),
+        detail,
+    }
+}
+
+/// Accounts and sessions: applicants' codes, registration, login and passwords; staff
+/// login; who a session belongs to.
+#[derive(Clone)]
+pub struct Accounts {
+    pub(crate) codes: Arc<dyn CodeStore>,
+    pub(crate) users: Arc<dyn UserStore>,
+    pub(crate) staff: Arc<dyn StaffStore>,
+    pub(crate) sessions: Arc<dyn SessionStore>,
+    pub(crate) audit: Arc<dyn AuditStore>,
+    pub(crate) limits: Arc<dyn LimitStore>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) policy: AuthPolicy,
+    pub(crate) code_key: Arc<Vec<u8>>,
+}
+
+impl Accounts {
+    fn now(&self) -> Millis {
+        self.clock.now()
+    }
+
+    fn audit_event(
+        &self,
+        actor: String,
+        action: &str,
+        subject: String,
+        ip: Option<&str>,
+        detail: serde_json::Value,
+    ) -> AuditEvent {
+        audit_event_at(self.now(), actor, action, subject, ip, detail)
+    }
+
+    /// How long a session lasts at most (the cookie's `Max-Age`).
+    pub fn session_max_age_ms(&self) -> Millis {
+        self.policy.session_absolute_ms
+    }
+
+    /// The least time between two codes to one phone (the page's countdown).
+    pub fn code_cooldown_ms(&self) -> Millis {
+        self.policy.code_cooldown_ms
+    }
+
+    /// Staff login: password and TOTP code together; the same message for every failure.
+    pub async fn staff_login(
+        &self,
+        username: &str,
+        password: &str,
+        totp: &str,
+        ip: &str,
+    ) -> AppResult<NewSession> {
+        let wrong = || AppError::Unauthorized("用户名、密码或动态口令错误".into());
+        let now = self.now();
+        let cost = self.policy.password_cost();
+        let name = username.trim().to_ascii_lowercase();
+        let Some(staff) = self.staff.staff_by_username(&name).await? else {
+            cost.waste(password);
+            self.audit
+                .append_audit(vec![self.audit_event(
+                    "anonymous".into(),
+                    "staff.login_failed",
+                    "unknown".into(),
+                    Some(ip),
+                    json!({"reason": "no_account"}),
+                )])
+                .await?;
+            return Err(wrong());
+        };
+        let subject = format!("staff:{}", staff.id);
+        let refuse = |reason: &str| {
+            self.audit_event(
+                "anonymous".into(),
+                "staff.login_failed",
+                subject.clone(),
+                Some(ip),
+                json!({"reason": reason}),
+            )
+        };
+        if staff.disabled {
+            self.audit.append_audit(vec![refuse("disabled")]).await?;
+            return Err(wrong());
+        }
+        if staff.locked_until.is_some_and(|t| t > now) {
+            self.audit.append_audit(vec![refuse("locked")]).await?;
+            return Err(AppError::RateLimited(
+                "登录失败次数过多,账号已临时锁定,请15分钟后再试".into(),
+            ));
+        }
+        let step = if cost.verify(password, &staff.password_hash) {
+            secrets::totp_match(&staff.totp_secret, totp, now)
+        } else {
+            None
+        };
+        let Some(step) = step else {
+            let p = &self.policy;
+            let n = self.staff
+                .staff_login_failed(
+                    staff.id,
+                    p.password_max_failures,
+                    now + p.password_lock_ms,
+                    Effects::audit(refuse("credentials")),
+                )
+                .await?;
+            if n >= p.password_max_failures {
+                self.audit
+                    .append_audit(vec![self.audit_event(
+                        "system".into(),
+                        "staff.locked",
+                        subject,
+                        Some(ip),
+                        json!({"failures": n}),
+                    )])
+                    .await?;
+            }
+            return Err(wrong());
+        };
+        if !self.staff.staff_login_ok(staff.id, step).await? {
+            self.audit.append_audit(vec![refuse("totp_replay")]).await?;
+            return Err(AppError::Unauthorized(
+                "该动态口令已使用,请等待下一个口令".into(),
+            ));
+        }
+        let token = secrets::random_hex(32);
+        let record = SessionRecord {
+            token_hash: secrets::token_hash(&token),
+            principal: Principal::Staff(staff.id),
+            created_at: now,
+            last_seen_at: now,
+        };
+        let ev = self.audit_event(subject.clone(), "staff.login", subject, Some(ip), json!({}));
+        self.sessions
+            .create_session(&record, Effects::audit(ev))
+            .await?;
+        Ok(NewSession {
+            token,
+            principal: Principal::Staff(staff.id),
+        })
+    }
+
+    /// The acting staff member behind a staff session; a disabled account acts no more.
+    pub async fn staff_actor(&self, staff_id: i64, ip: Option<&str>) -> AppResult<StaffActor> {
+        let s = self.staff
+            .staff_by_id(staff_id)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        if s.disabled {
+            return Err(AppError::Unauthenticated);
+        }
+        Ok(StaffActor {
+            id: s.id,
+            username: s.username,
+            display_name: s.display_name,
+            role: s.role,
+            ip: ip.map(str::to_owned),
+        })
+    }
+
     /// Sends a 6-digit code to `phone` for `purpose` (A3). Limits: cool-down per phone and
     /// purpose, a daily count per phone, an hourly count per client IP. The reply does not say
     /// whether the number has an account.
@@ -80,7 +257,7 @@ impl App {
         let phone = parse_phone(phone_input)?;
         let now = self.now();
         let p = &self.policy;
-        if let Some(last) = self.store.last_code_at(&phone, purpose).await? {
+        if let Some(last) = self.codes.last_code_at(&phone, purpose).await? {
             let wait = last + p.code_cooldown_ms - now;
             if wait > 0 {
                 return Err(AppError::RateLimited(format!(
@@ -89,13 +266,12 @@ impl App {
                 )));
             }
         }
-        let ip_hits = self
-            .store
+        let ip_hits = self.limits
             .hit_counter(&format!("code-ip:{ip}"), now.div_euclid(HOUR) * HOUR)
             .await?;
         if ip_hits > p.code_ip_hourly_limit {
-            self.store
-                .append_audit(vec![self.event(
+            self.audit
+                .append_audit(vec![self.audit_event(
                     "anonymous".into(),
                     "code.ip_limited",
                     format!("ip:{ip}"),
@@ -105,8 +281,7 @@ impl App {
                 .await?;
             return Err(AppError::RateLimited("请求过于频繁,请稍后再试".into()));
         }
-        let phone_hits = self
-            .store
+        let phone_hits = self.limits
             .hit_counter(
                 &format!("code-phone:{}", phone.as_str()),
                 beijing_day_start(now),
@@ -118,7 +293,7 @@ impl App {
             ));
         }
         // A reset code for a number without an account is not sent, but the reply is the same.
-        let user = self.store.user_by_phone(&phone).await?;
+        let user = self.users.user_by_phone(&phone).await?;
         if purpose == CodePurpose::ResetPassword && user.is_none() {
             return Ok(CODE_SENT);
         }
@@ -129,7 +304,7 @@ impl App {
             .map(|u| format!("user:{}", u.id))
             .unwrap_or_else(|| "unregistered".into());
         let effects = Effects {
-            audit: vec![self.event(
+            audit: vec![self.audit_event(
                 "anonymous".into(),
                 "code.requested",
                 subject,
@@ -151,7 +326,7 @@ impl App {
             created_at: now,
             expires_at: now + p.code_ttl_ms,
         };
-        self.store.insert_code(new, effects).await?;
+        self.codes.insert_code(new, effects).await?;
         Ok(CODE_SENT)
     }
 
@@ -170,8 +345,7 @@ impl App {
         let now = self.now();
         let max = self.policy.code_max_attempts;
         let stale = || AppError::invalid("code", "验证码已失效,请重新获取");
-        let stored = self
-            .store
+        let stored = self.codes
             .active_code(phone, purpose)
             .await?
             .ok_or_else(stale)?;
@@ -180,10 +354,10 @@ impl App {
         }
         let hash = secrets::code_hash(&self.code_key, phone.as_str(), purpose.as_str(), code);
         if !secrets::constant_time_eq(&hash, &stored.code_hash) {
-            let attempts = self.store.code_failed(stored.id).await?;
+            let attempts = self.codes.code_failed(stored.id).await?;
             if attempts >= max {
-                self.store
-                    .append_audit(vec![self.event(
+                self.audit
+                    .append_audit(vec![self.audit_event(
                         "anonymous".into(),
                         "code.voided",
                         "code".into(),
@@ -201,7 +375,7 @@ impl App {
                 format!("验证码错误,还可尝试{}次", max - attempts),
             ));
         }
-        if !self.store.use_code(stored.id, now, max).await? {
+        if !self.codes.use_code(stored.id, now, max).await? {
             return Err(stale());
         }
         Ok(())
@@ -222,8 +396,8 @@ impl App {
             last_seen_at: now,
         };
         let name = principal.audit_name();
-        let effects = Effects::audit(self.event(name.clone(), action, name, Some(ip), json!({})));
-        self.store.create_session(&record, effects).await?;
+        let effects = Effects::audit(self.audit_event(name.clone(), action, name, Some(ip), json!({})));
+        self.sessions.create_session(&record, effects).await?;
         Ok(NewSession { token, principal })
     }
 
@@ -243,17 +417,17 @@ impl App {
         self.verify_code(&phone, CodePurpose::Login, code, ip)
             .await?;
         let now = self.now();
-        let user = match self.store.user_by_phone(&phone).await? {
+        let user = match self.users.user_by_phone(&phone).await? {
             Some(u) => u,
             None => {
-                let created = self.event(
+                let created = self.audit_event(
                     "anonymous".into(),
                     "user.registered",
                     "new".into(),
                     Some(ip),
                     json!({}),
                 );
-                self.store
+                self.users
                     .create_user(&phone, None, now, Effects::audit(created))
                     .await?
             }
@@ -264,18 +438,18 @@ impl App {
                 .password_cost()
                 .hash(pw)
                 .map_err(AppError::Internal)?;
-            let ev = self.event(
+            let ev = self.audit_event(
                 format!("user:{}", user.id),
                 "user.password_set",
                 format!("user:{}", user.id),
                 Some(ip),
                 json!({}),
             );
-            self.store
+            self.users
                 .set_user_password(user.id, &hash, Effects::audit(ev))
                 .await?;
         }
-        self.store.user_login_ok(user.id).await?;
+        self.users.user_login_ok(user.id).await?;
         self.start_session(Principal::User(user.id), ip, "user.login")
             .await
     }
@@ -296,10 +470,10 @@ impl App {
             return Err(AppError::invalid("password", "请输入密码"));
         }
         let now = self.now();
-        let Some(user) = self.store.user_by_phone(&phone).await? else {
+        let Some(user) = self.users.user_by_phone(&phone).await? else {
             cost.waste(password);
-            self.store
-                .append_audit(vec![self.event(
+            self.audit
+                .append_audit(vec![self.audit_event(
                     "anonymous".into(),
                     "user.login_failed",
                     "unregistered".into(),
@@ -311,8 +485,8 @@ impl App {
         };
         let subject = format!("user:{}", user.id);
         if user.locked_until.is_some_and(|t| t > now) {
-            self.store
-                .append_audit(vec![self.event(
+            self.audit
+                .append_audit(vec![self.audit_event(
                     "anonymous".into(),
                     "user.login_refused",
                     subject,
@@ -331,7 +505,7 @@ impl App {
             ));
         };
         if !cost.verify(password, phc) {
-            let ev = self.event(
+            let ev = self.audit_event(
                 "anonymous".into(),
                 "user.login_failed",
                 subject.clone(),
@@ -339,8 +513,7 @@ impl App {
                 json!({"reason": "password"}),
             );
             let p = &self.policy;
-            let n = self
-                .store
+            let n = self.users
                 .user_login_failed(
                     user.id,
                     p.password_max_failures,
@@ -349,8 +522,8 @@ impl App {
                 )
                 .await?;
             if n >= p.password_max_failures {
-                self.store
-                    .append_audit(vec![self.event(
+                self.audit
+                    .append_audit(vec![self.audit_event(
                         "system".into(),
                         "user.locked",
                         subject,
@@ -364,7 +537,7 @@ impl App {
             }
             return Err(wrong());
         }
-        self.store.user_login_ok(user.id).await?;
+        self.users.user_login_ok(user.id).await?;
         self.start_session(Principal::User(user.id), ip, "user.login")
             .await
     }
@@ -382,8 +555,7 @@ impl App {
         check_new_password("password", password, Some(confirm))?;
         self.verify_code(&phone, CodePurpose::ResetPassword, code, ip)
             .await?;
-        let user = self
-            .store
+        let user = self.users
             .user_by_phone(&phone)
             .await?
             .ok_or_else(|| AppError::invalid("code", "验证码已失效,请重新获取"))?;
@@ -393,18 +565,18 @@ impl App {
             .hash(password)
             .map_err(AppError::Internal)?;
         let subject = format!("user:{}", user.id);
-        let ev = self.event(
+        let ev = self.audit_event(
             "anonymous".into(),
             "user.password_reset",
             subject.clone(),
             Some(ip),
             json!({}),
         );
-        self.store
+        self.users
             .set_user_password(user.id, &hash, Effects::audit(ev))
             .await?;
-        self.store.user_login_ok(user.id).await?;
-        self.store
+        self.users.user_login_ok(user.id).await?;
+        self.sessions
             .delete_sessions_of(Principal::User(user.id), Effects::default())
             .await?;
         Ok(())
@@ -419,8 +591,7 @@ impl App {
         confirm: &str,
         ip: &str,
     ) -> AppResult<()> {
-        let user = self
-            .store
+        let user = self.users
             .user_by_id(user_id)
             .await?
             .ok_or(AppError::Unauthenticated)?;
@@ -433,14 +604,14 @@ impl App {
         }
         let hash = cost.hash(new).map_err(AppError::Internal)?;
         let subject = format!("user:{}", user.id);
-        let ev = self.event(
+        let ev = self.audit_event(
             subject.clone(),
             "user.password_changed",
             subject,
             Some(ip),
             json!({}),
         );
-        self.store
+        self.users
             .set_user_password(user.id, &hash, Effects::audit(ev))
             .await
             .map_err(Into::into)
@@ -455,8 +626,7 @@ impl App {
         ip: &str,
     ) -> AppResult<()> {
         let phone = parse_phone(new_phone)?;
-        let user = self
-            .store
+        let user = self.users
             .user_by_id(user_id)
             .await?
             .ok_or(AppError::Unauthenticated)?;
@@ -466,15 +636,14 @@ impl App {
         self.verify_code(&phone, CodePurpose::ChangePhone, code, ip)
             .await?;
         let subject = format!("user:{}", user.id);
-        let ev = self.event(
+        let ev = self.audit_event(
             subject.clone(),
             "user.phone_changed",
             subject,
             Some(ip),
             json!({}),
         );
-        match self
-            .store
+        match self.users
             .change_user_phone(user.id, &phone, Effects::audit(ev))
             .await
         {
@@ -492,19 +661,19 @@ impl App {
             return Ok(None);
         }
         let hash = secrets::token_hash(token);
-        let Some(s) = self.store.session(&hash).await? else {
+        let Some(s) = self.sessions.session(&hash).await? else {
             return Ok(None);
         };
         let now = self.now();
         if now - s.last_seen_at >= self.policy.session_idle_ms
             || now - s.created_at >= self.policy.session_absolute_ms
         {
-            self.store.delete_session(&hash, Effects::default()).await?;
+            self.sessions.delete_session(&hash, Effects::default()).await?;
             return Ok(None);
         }
         // Writing on every request would make reads write; a minute's precision is enough.
         if now - s.last_seen_at > 60_000 {
-            self.store.touch_session(&hash, now).await?;
+            self.sessions.touch_session(&hash, now).await?;
         }
         Ok(Some(s.principal))
     }
@@ -512,14 +681,14 @@ impl App {
     /// Ends one session (log out).
     pub async fn logout(&self, token: &str, ip: &str) -> AppResult<()> {
         let hash = secrets::token_hash(token);
-        if let Some(s) = self.store.session(&hash).await? {
+        if let Some(s) = self.sessions.session(&hash).await? {
             let name = s.principal.audit_name();
             let action = match s.principal {
                 Principal::User(_) => "user.logout",
                 Principal::Staff(_) => "staff.logout",
             };
-            let ev = self.event(name.clone(), action, name, Some(ip), json!({}));
-            self.store.delete_session(&hash, Effects::audit(ev)).await?;
+            let ev = self.audit_event(name.clone(), action, name, Some(ip), json!({}));
+            self.sessions.delete_session(&hash, Effects::audit(ev)).await?;
         }
         Ok(())
     }
@@ -527,22 +696,21 @@ impl App {
     /// Ends every session of the principal (log out everywhere); returns how many ended.
     pub async fn logout_everywhere(&self, principal: Principal, ip: &str) -> AppResult<u64> {
         let name = principal.audit_name();
-        let ev = self.event(
+        let ev = self.audit_event(
             name.clone(),
             "session.logout_all",
             name,
             Some(ip),
             json!({}),
         );
-        Ok(self
-            .store
+        Ok(self.sessions
             .delete_sessions_of(principal, Effects::audit(ev))
             .await?)
     }
 
     /// The account behind a user session.
     pub async fn current_user(&self, user_id: i64) -> AppResult<User> {
-        self.store
+        self.users
             .user_by_id(user_id)
             .await?
             .ok_or(AppError::Unauthenticated)

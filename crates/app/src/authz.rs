@@ -87,6 +87,49 @@ impl StaffActor {
     }
 }
 
+/// Who runs a staff use case: a signed-in staff member (held to the role matrix) or the
+/// hall's own command line, an explicit system actor with every permission (whoever runs
+/// the binary on the server already holds the database and the keys).
+#[derive(Debug, Clone, Copy)]
+pub enum Operator<'a> {
+    /// A staff member acting through the console.
+    Staff(&'a StaffActor),
+    /// The command line (`certhall staff …`, `bank import`, `calendar import`) and the
+    /// first-run admin.
+    Cli,
+}
+
+impl Operator<'_> {
+    /// Fails with `Forbidden` unless the operator may do `permission`.
+    pub fn require(&self, permission: Permission) -> AppResult<()> {
+        match self {
+            Operator::Staff(a) => a.require(permission),
+            Operator::Cli => Ok(()),
+        }
+    }
+    /// `staff:ID` or `cli`, for the audit log.
+    pub fn audit_name(&self) -> String {
+        match self {
+            Operator::Staff(a) => a.audit_name(),
+            Operator::Cli => "cli".into(),
+        }
+    }
+    /// The client address of a staff member's request.
+    pub fn ip(&self) -> Option<&str> {
+        match self {
+            Operator::Staff(a) => a.ip.as_deref(),
+            Operator::Cli => None,
+        }
+    }
+    /// The staff member's id.
+    pub fn staff_id(&self) -> Option<i64> {
+        match self {
+            Operator::Staff(a) => Some(a.id),
+            Operator::Cli => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

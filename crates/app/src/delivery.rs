@@ -5,13 +5,20 @@
 
 use crate::authz::{Permission, StaffActor};
 use crate::clock::Millis;
-use crate::desk::{InvoiceData, MailLabel, OrderMove, Shipment};
-use crate::model::{Effects, OutgoingSms};
-use crate::orders::{OrderEvent, OrderRecord};
-use crate::{App, AppError, AppResult};
+use crate::desk::{
+    Courier, DeliveryStore, DeskConfig, InvoiceData, Invoicing, MailLabel, ProductionStore,
+    ReviewStore, Shipment,
+};
+use crate::model::OutgoingSms;
+use crate::orders::door::stale_unless;
+use crate::orders::{OrderBook, OrderEvent, OrderRecord};
+use crate::production::Production;
+use crate::review::Review;
+use crate::{AppError, AppResult};
 use base64::Engine;
-use domain::order::OrderState;
+use domain::order::{OrderState, Wanted};
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
 
 /// What the applicant's order page shows beyond the history.
 #[derive(Debug, Clone, Default)]
@@ -35,26 +42,54 @@ pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-impl App {
-    /// 待邮寄: orders whose certificates are issued.
-    pub async fn shipping_queue(&self, actor: &StaffActor) -> AppResult<Vec<OrderRecord>> {
+/// 邮寄 and 发票 for production staff, and what the applicant sees of an order's progress.
+#[derive(Clone)]
+pub struct Delivery {
+    pub(crate) book: OrderBook,
+    pub(crate) store: Arc<dyn DeliveryStore>,
+    pub(crate) decisions: Arc<dyn ReviewStore>,
+    pub(crate) lines: Arc<dyn ProductionStore>,
+    pub(crate) courier: Arc<dyn Courier>,
+    pub(crate) invoicing: Arc<dyn Invoicing>,
+    pub(crate) config: Arc<DeskConfig>,
+    pub(crate) production: Production,
+    pub(crate) review: Review,
+}
+
+impl Delivery {
+    /// 待邮寄 and 已邮寄: orders whose certificates are issued, with their shipment once
+    /// posted.
+    pub async fn queue(
+        &self,
+        actor: &StaffActor,
+    ) -> AppResult<Vec<(OrderRecord, Option<Shipment>)>> {
         actor.require(Permission::ShipOrders)?;
-        let mut v = self.orders.orders_in_state(OrderState::Issued).await?;
-        v.extend(self.orders.orders_in_state(OrderState::Shipped).await?);
-        Ok(v)
+        let mut v = self.book.store.orders_in_state(OrderState::Issued).await?;
+        v.extend(self.book.store.orders_in_state(OrderState::Shipped).await?);
+        let ids: Vec<i64> = v.iter().map(|o| o.id).collect();
+        let mut shipments = self.store.shipments_of(&ids).await?;
+        Ok(v.into_iter()
+            .map(|o| {
+                let s = shipments
+                    .iter()
+                    .position(|(id, _)| *id == o.id)
+                    .map(|i| shipments.swap_remove(i).1);
+                (o, s)
+            })
+            .collect())
     }
 
     /// The mailing label of an order (printable; 邮费到付).
     pub async fn mail_label(&self, actor: &StaffActor, no: &str) -> AppResult<MailLabel> {
         actor.require(Permission::ShipOrders)?;
-        let o = self.order_by_no(no).await?;
-        let a = self.application_of(&o)?;
+        let o = self.book.get(no).await?;
+        let a = self.book.application(&o)?;
         Ok(MailLabel {
             order_no: o.no.to_string(),
             recipient: a.mail_recipient.as_str().to_owned(),
             phone: a.mail_phone.as_str().to_owned(),
             address: a.mail_address.as_str().to_owned(),
-            sender: self.desk.config.sender.clone(),
+            sender: self.config.sender.clone(),
             postage_collect: true,
         })
     }
@@ -62,35 +97,32 @@ impl App {
     /// 邮寄: books the courier, records the tracking number, SMS to the handler.
     pub async fn ship_order(&self, actor: &StaffActor, no: &str) -> AppResult<String> {
         actor.require(Permission::ShipOrders)?;
-        let o = self.order_by_no(no).await?;
-        if o.state != OrderState::Issued {
-            return Err(AppError::Conflict(format!(
-                "业务单当前状态为“{}”,不能邮寄",
-                o.state.label()
-            )));
-        }
+        let o = self.book.get(no).await?;
+        o.state.require(&[OrderState::Issued], Wanted::Ship)?;
         let label = self.mail_label(actor, no).await?;
-        let a = self.application_of(&o)?;
+        let a = self.book.application(&o)?;
         let tracking = self
-            .desk
             .courier
             .book(&label)
             .await
             .map_err(|e| AppError::Unavailable(e.to_string()))?;
-        let courier = self.desk.courier.name().to_owned();
-        let ev = self.order_event_by(
-            actor.audit_name(),
-            format!("USB Key已邮寄(邮费到付),运单号 {tracking}"),
-        );
-        let effects = Effects {
-            audit: vec![self.event(
+        let courier = self.courier.name().to_owned();
+        let change = self
+            .book
+            .move_to(
+                &o,
+                OrderState::Shipped,
+                actor.audit_name(),
+                format!("USB Key已邮寄(邮费到付),运单号 {tracking}"),
+            )?
+            .audit(self.book.audit_event(
                 actor.audit_name(),
                 "shipping.post",
                 format!("order:{}", o.no),
                 actor.ip.as_deref(),
                 serde_json::json!({ "courier": courier, "tracking_no": tracking }),
-            )],
-            sms: vec![OutgoingSms {
+            ))
+            .sms(OutgoingSms {
                 phone: a.handler_phone.clone(),
                 template: "shipped".into(),
                 params: vec![
@@ -98,37 +130,17 @@ impl App {
                     ("tracking".into(), tracking.clone()),
                 ],
                 order_no: Some(o.no.to_string()),
-                queued_at: self.now(),
-            }],
-        };
+                queued_at: self.book.now(),
+            });
         let shipment = Shipment {
             courier,
             tracking_no: tracking.clone(),
-            shipped_at: self.now(),
+            shipped_at: self.book.now(),
             delivered_at: None,
         };
-        let mv = OrderMove {
-            id: o.id,
-            version: o.version,
-            state: OrderState::Shipped,
-            draft: &o.draft,
-            event: &ev,
-        };
-        if !o.state.may_move(OrderState::Shipped) {
-            return Err(AppError::Conflict("业务单状态不允许邮寄".into()));
-        }
-        if !self
-            .desk
-            .store
-            .ship(mv, &shipment, actor.id, effects)
-            .await?
-        {
-            return Err(AppError::Conflict(
-                "业务单已被他人处理,请刷新页面后重试".into(),
-            ));
-        }
+        stale_unless(self.store.ship(&change, &shipment, actor.id).await?)?;
         // PINs still held (金融认证 passed late) go with the key at the latest.
-        self.release_pins(no).await?;
+        self.production.release_pins(no).await?;
         Ok(tracking)
     }
 
@@ -141,17 +153,13 @@ impl App {
     }
 
     async fn complete_as(&self, who: String, ip: Option<&str>, no: &str) -> AppResult<String> {
-        let o = self.order_by_no(no).await?;
-        if o.state != OrderState::Shipped {
-            return Err(AppError::Conflict(format!(
-                "业务单当前状态为“{}”,不能确认签收",
-                o.state.label()
-            )));
-        }
-        let a = self.application_of(&o)?;
+        let o = self.book.get(no).await?;
+        o.state
+            .require(&[OrderState::Shipped], Wanted::ConfirmDelivery)?;
+        let a = self.book.application(&o)?;
         let project = o
             .draft
-            .project(&self.catalogue)
+            .project(&self.book.catalogue)
             .ok_or_else(|| AppError::Internal("order without project".into()))?;
         let (lines, total) = a
             .price(project)
@@ -166,11 +174,10 @@ impl App {
                 .map(|l| (l.label.clone(), l.years, l.amount.fen()))
                 .collect(),
             total_fen: total.fen(),
-            issued_at: self.now(),
-            provider: self.desk.invoicing.name().into(),
+            issued_at: self.book.now(),
+            provider: self.invoicing.name().into(),
         };
         inv.invoice_no = self
-            .desk
             .invoicing
             .issue(&inv)
             .await
@@ -179,54 +186,43 @@ impl App {
             base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
         let link = format!(
             "{}/invoices/{token}",
-            self.desk.config.public_url.trim_end_matches('/')
+            self.config.public_url.trim_end_matches('/')
         );
-        let ev = self.order_event_by(
-            who.clone(),
-            format!("已签收,业务办理完成;电子发票 {} 已开具", inv.invoice_no),
-        );
-        let effects = Effects {
-            audit: vec![self.event(
+        let change = self
+            .book
+            .move_to(
+                &o,
+                OrderState::Completed,
+                who.clone(),
+                format!("已签收,业务办理完成;电子发票 {} 已开具", inv.invoice_no),
+            )?
+            .audit(self.book.audit_event(
                 who,
                 "shipping.delivered",
                 format!("order:{}", o.no),
                 ip,
                 serde_json::json!({ "invoice_no": inv.invoice_no, "total_fen": inv.total_fen }),
-            )],
-            sms: vec![OutgoingSms {
+            ))
+            .sms(OutgoingSms {
                 phone: a.handler_phone.clone(),
                 template: "invoice".into(),
                 params: vec![("link".into(), link.clone())],
                 order_no: Some(o.no.to_string()),
-                queued_at: self.now(),
-            }],
-        };
-        let mv = OrderMove {
-            id: o.id,
-            version: o.version,
-            state: OrderState::Completed,
-            draft: &o.draft,
-            event: &ev,
-        };
-        if !self
-            .desk
-            .store
-            .complete(mv, &inv, &token_hash(&token), self.now(), effects)
-            .await?
-        {
-            return Err(AppError::Conflict(
-                "业务单已被他人处理,请刷新页面后重试".into(),
-            ));
-        }
+                queued_at: self.book.now(),
+            });
+        stale_unless(
+            self.store
+                .complete(&change, &inv, &token_hash(&token))
+                .await?,
+        )?;
         Ok(link)
     }
 
     /// The invoice of one of the applicant's own orders (the order page's download link;
     /// someone else's order is `NotFound`, like a missing one).
     pub async fn my_invoice(&self, user_id: i64, no: &str) -> AppResult<InvoiceData> {
-        let o = self.my_order(user_id, no).await?;
-        self.desk
-            .store
+        let o = self.book.mine(user_id, no).await?;
+        self.store
             .invoice(o.id)
             .await?
             .ok_or(AppError::NotFound)
@@ -241,8 +237,7 @@ impl App {
         {
             return Err(AppError::NotFound);
         }
-        self.desk
-            .store
+        self.store
             .invoice_by_token(&token_hash(token))
             .await?
             .ok_or(AppError::NotFound)
@@ -251,7 +246,6 @@ impl App {
     /// The sandbox courier's tracking page: (order number masked, shipment, order state).
     pub async fn sandbox_tracking(&self, tracking_no: &str) -> AppResult<(Shipment, String)> {
         let (order_id, s) = self
-            .desk
             .store
             .shipment_by_tracking(tracking_no)
             .await?
@@ -265,19 +259,30 @@ impl App {
         Ok((s, state.into()))
     }
 
-    /// The progress of one of the applicant's orders (E4), beyond its history.
-    pub async fn order_progress(&self, o: &OrderRecord) -> AppResult<Progress> {
+    /// The applicant's order page: one of their orders, its history and its progress
+    /// beyond the history (E4).
+    pub async fn order_page(
+        &self,
+        user_id: i64,
+        no: &str,
+    ) -> AppResult<(OrderRecord, Vec<OrderEvent>, Progress)> {
+        let o = self.book.mine(user_id, no).await?;
+        let events = self.book.store.order_events(o.id).await?;
+        let p = self.progress(&o).await?;
+        Ok((o, events, p))
+    }
+
+    async fn progress(&self, o: &OrderRecord) -> AppResult<Progress> {
         let mut p = Progress::default();
         if let (OrderState::InReview, Some(since)) = (o.state, o.review_since) {
-            let due = self.review_due(since);
+            let due = self.review.due(since);
             let d = crate::orders::beijing_date(due.at);
             p.expected_review = Some(d.zh());
             p.expected_weekends_only = !due.missing_years.is_empty();
         }
         if o.state == OrderState::Rejected {
             if let Some(d) = self
-                .desk
-                .store
+                .decisions
                 .decisions(o.id)
                 .await?
                 .into_iter()
@@ -287,22 +292,17 @@ impl App {
                 p.rejection = d.reasons;
             }
         }
-        if let Some(s) = self.desk.store.shipment(o.id).await? {
+        if let Some(s) = self.store.shipment(o.id).await? {
             p.tracking = Some((
                 courier_label(&s.courier).into(),
                 s.tracking_no.clone(),
-                self.desk.courier.tracking_url(&s.tracking_no),
+                self.courier.tracking_url(&s.tracking_no),
             ));
         }
-        p.invoice_no = self.desk.store.invoice(o.id).await?.map(|i| i.invoice_no);
-        for l in self.desk.store.cert_lines(o.id).await? {
+        p.invoice_no = self.store.invoice(o.id).await?.map(|i| i.invoice_no);
+        for l in self.lines.cert_lines(o.id).await? {
             if let Some(serial) = l.sign_serial {
-                let label = if l.kind == "org" {
-                    "机构证书"
-                } else {
-                    "机构个人证书"
-                };
-                p.certificates.push((label.into(), serial));
+                p.certificates.push((l.kind.label().into(), serial));
             }
         }
         Ok(p)
@@ -320,7 +320,7 @@ impl App {
         {
             return Err(AppError::Forbidden);
         }
-        Ok(self.orders.order_events(o.id).await?)
+        Ok(self.book.store.order_events(o.id).await?)
     }
 }
 

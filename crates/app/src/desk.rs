@@ -1,32 +1,20 @@
-//! The CA's side of an order after payment (issue 7): the ports review, production and
-//! delivery need, and the [`Desk`] that holds them on [`crate::App`]. The use cases are in
-//! [`crate::review`], [`crate::production`] and [`crate::delivery`].
+//! The CA's side of an order after payment (issue 7): the records and ports review,
+//! production and delivery need (storage split by concern: [`ReviewStore`],
+//! [`ProductionStore`], [`DeliveryStore`], [`CalendarStore`]; the CA, courier and invoicing
+//! providers). The use cases are [`crate::review::Review`],
+//! [`crate::production::Production`] and [`crate::delivery::Delivery`].
 
 use crate::clock::Millis;
 use crate::model::Effects;
-use crate::orders::OrderEvent;
+use crate::orders::{OrderChange, OrderRecord};
 use crate::ports::StoreResult;
 use crate::GatewayError;
 use async_trait::async_trait;
 use domain::calendar::WorkCalendar;
-use domain::order::{Draft, OrderState};
+use domain::order::Draft;
+use domain::{CertType, CreditCode, IdNumber, PersonName, UnitName};
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, RwLock};
-
-/// A state change of an order (checked by [`OrderState::may_move`] before it gets here).
-#[derive(Debug, Clone)]
-pub struct OrderMove<'a> {
-    /// Order row id.
-    pub id: i64,
-    /// Version read; the move fails if the row changed since.
-    pub version: i64,
-    /// New state.
-    pub state: OrderState,
-    /// Draft to store with it.
-    pub draft: &'a Draft,
-    /// History entry.
-    pub event: &'a OrderEvent,
-}
 
 /// A review decision as stored.
 #[derive(Debug, Clone)]
@@ -37,6 +25,8 @@ pub struct Decision {
     pub at: Millis,
     /// `approved` or `rejected`.
     pub decision: String,
+    /// The reviewer's display name (read with the decision; not written).
+    pub staff_name: String,
     /// Reasons (rejections), in the order chosen, free text last.
     pub reasons: Vec<String>,
     /// The draft when it was rejected (sealed at rest).
@@ -48,8 +38,8 @@ pub struct Decision {
 pub struct CertLine {
     /// 0, 1, … in [`domain::order::Application::cert_lines`] order.
     pub line: i64,
-    /// `org` or `org_person`.
-    pub kind: String,
+    /// Which certificate.
+    pub kind: CertType,
     /// Years.
     pub years: i64,
     /// `issuing` (reserved, the CA call under way or failed) or `issued`.
@@ -123,12 +113,24 @@ pub struct InvoiceData {
     pub provider: String,
 }
 
-/// Persistence of the staff desk. Each method is one transaction.
+/// A row of the review queue as the store reads it in one query: the order, its claim
+/// with the holder's display name, and whether it was rejected before.
+#[derive(Debug, Clone)]
+pub struct QueueRow {
+    /// The order.
+    pub order: OrderRecord,
+    /// Claimed by (staff id, display name, since).
+    pub claim: Option<(i64, String, Millis)>,
+    /// Rejected at least once before (a resubmission).
+    pub resubmitted: bool,
+}
+
+/// Persistence of review: claims and decisions. Each method is one transaction.
 #[async_trait]
-pub trait DeskStore: Send + Sync {
+pub trait ReviewStore: Send + Sync {
     /// Claims the review of an order for `staff_id` unless another member holds a claim newer
-    /// than `stale_before`; returns the holder (staff id, since) after the call. `effects`
-    /// (the audit row) commit only when the claim is newly taken by `staff_id`.
+    /// than `stale_before`; returns the holder (staff id, display name, since) after the call.
+    /// `effects` (the audit row) commit only when the claim is newly taken by `staff_id`.
     async fn claim_review(
         &self,
         order_id: i64,
@@ -136,29 +138,30 @@ pub trait DeskStore: Send + Sync {
         now: Millis,
         stale_before: Millis,
         effects: Effects,
-    ) -> StoreResult<(i64, Millis)>;
-    /// The current claim.
-    async fn review_claim(&self, order_id: i64) -> StoreResult<Option<(i64, Millis)>>;
-    /// Moves the order, records a decision (with the draft sealed when `snapshot`), drops
-    /// the claim, and applies `effects`; false (nothing written) if the order changed.
-    async fn decide(
-        &self,
-        mv: OrderMove<'_>,
-        decision: &Decision,
-        effects: Effects,
-    ) -> StoreResult<bool>;
-    /// Moves the order with `effects` (no desk rows); false if the order changed.
-    async fn move_with(&self, mv: OrderMove<'_>, effects: Effects) -> StoreResult<bool>;
+    ) -> StoreResult<(i64, String, Millis)>;
+    /// The current claim: (staff id, display name, since).
+    async fn review_claim(&self, order_id: i64) -> StoreResult<Option<(i64, String, Millis)>>;
+    /// Applies `change` (the decision's move), records the decision (with the draft sealed
+    /// when it has a snapshot) and drops the claim; false (nothing written) if the order
+    /// changed.
+    async fn decide(&self, change: &OrderChange, decision: &Decision) -> StoreResult<bool>;
     /// Decisions on an order, oldest first.
     async fn decisions(&self, order_id: i64) -> StoreResult<Vec<Decision>>;
+    /// The orders waiting for review, those waiting longest first, each with its claim and
+    /// the holder's name, in one query.
+    async fn review_queue(&self) -> StoreResult<Vec<QueueRow>>;
+}
 
+/// Persistence of production: certificate lines and their PINs.
+#[async_trait]
+pub trait ProductionStore: Send + Sync {
     /// Reserves a line for issuance; false if it is already reserved or issued (also when
     /// two requests race: the unique (order, line) key decides).
     async fn reserve_line(
         &self,
         order_id: i64,
         line: i64,
-        kind: &str,
+        kind: CertType,
         years: i64,
         staff_id: i64,
         now: Millis,
@@ -178,41 +181,33 @@ pub trait DeskStore: Send + Sync {
     async fn cert_lines(&self, order_id: i64) -> StoreResult<Vec<CertLine>>;
     /// The PINs still held: (line, PIN).
     async fn held_pins(&self, order_id: i64) -> StoreResult<Vec<(i64, String)>>;
-    /// Erases the PINs of `lines`, adds `event` to the order's history and queues `effects`
-    /// (their SMS) in one transaction; false (nothing written) if one was already sent.
-    async fn pins_sent(
-        &self,
-        order_id: i64,
-        lines: &[i64],
-        now: Millis,
-        event: &OrderEvent,
-        effects: Effects,
-    ) -> StoreResult<bool>;
+    /// Erases the PINs of `lines` and applies `change` (its history entry and SMS) in one
+    /// transaction; false (nothing written) if one was already sent or the order changed.
+    async fn pins_sent(&self, lines: &[i64], change: &OrderChange) -> StoreResult<bool>;
+}
 
-    /// Replaces the parameters of a delivered outbox SMS by none (PINs are not kept after
-    /// delivery).
-    async fn redact_sms_params(&self, outbox_id: i64) -> StoreResult<()>;
-
-    /// Records the shipment and moves the order; false if the order changed.
+/// Persistence of delivery: shipments and invoices.
+#[async_trait]
+pub trait DeliveryStore: Send + Sync {
+    /// Records the shipment and applies `change`; false if the order changed.
     async fn ship(
         &self,
-        mv: OrderMove<'_>,
+        change: &OrderChange,
         shipment: &Shipment,
         staff_id: i64,
-        effects: Effects,
     ) -> StoreResult<bool>;
-    /// Marks the shipment delivered, records the invoice (token by hash) and moves the
-    /// order; false if the order changed.
+    /// Marks the shipment delivered, records the invoice (token by hash) and applies
+    /// `change`; false if the order changed.
     async fn complete(
         &self,
-        mv: OrderMove<'_>,
+        change: &OrderChange,
         invoice: &InvoiceData,
         token_hash: &str,
-        now: Millis,
-        effects: Effects,
     ) -> StoreResult<bool>;
     /// The shipment of an order.
     async fn shipment(&self, order_id: i64) -> StoreResult<Option<Shipment>>;
+    /// The shipments of several orders: (order id, shipment).
+    async fn shipments_of(&self, order_ids: &[i64]) -> StoreResult<Vec<(i64, Shipment)>>;
     /// The shipment with this tracking number: (order id, shipment).
     async fn shipment_by_tracking(&self, tracking_no: &str)
         -> StoreResult<Option<(i64, Shipment)>>;
@@ -220,8 +215,12 @@ pub trait DeskStore: Send + Sync {
     async fn invoice(&self, order_id: i64) -> StoreResult<Option<InvoiceData>>;
     /// The invoice behind a download token's hash.
     async fn invoice_by_token(&self, token_hash: &str) -> StoreResult<Option<InvoiceData>>;
+}
 
-    /// The holiday schedules loaded at run time: (year, TOML).
+/// The holiday schedules loaded at run time.
+#[async_trait]
+pub trait CalendarStore: Send + Sync {
+    /// (year, TOML) of every stored schedule.
     async fn calendar_years(&self) -> StoreResult<Vec<(i32, String)>>;
     /// Stores (or replaces) a year's schedule, with `effects`.
     async fn put_calendar_year(
@@ -234,45 +233,20 @@ pub trait DeskStore: Send + Sync {
     ) -> StoreResult<()>;
 }
 
-/// Which certificate profile a line gets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CertKind {
-    /// 机构证书.
-    Org,
-    /// 机构个人证书.
-    OrgPerson,
-}
-
-impl CertKind {
-    /// Stable name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Org => "org",
-            Self::OrgPerson => "org_person",
-        }
-    }
-    /// Chinese label.
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Org => "机构证书",
-            Self::OrgPerson => "机构个人证书",
-        }
-    }
-}
-
-/// What the CA is asked to sign: subject data from the approved draft, never from a CSR.
+/// What the CA is asked to sign: subject data from the approved application (parsed
+/// values), never from a CSR.
 #[derive(Debug, Clone)]
 pub struct CaRequest {
-    /// Profile.
-    pub kind: CertKind,
+    /// Which certificate (profile).
+    pub kind: CertType,
     /// Validity in years.
     pub years: u8,
     /// Unit name.
-    pub org: String,
+    pub org: UnitName,
     /// 统一社会信用代码.
-    pub uscc: String,
+    pub uscc: CreditCode,
     /// (name, ID number) for 机构个人证书.
-    pub person: Option<(String, String)>,
+    pub person: Option<(PersonName, IdNumber)>,
     /// The token's CSR (DER or PEM); `None` lets the CA make the signing key (sandbox only,
     /// there is no USB key here).
     pub csr: Option<Vec<u8>>,
@@ -419,41 +393,56 @@ impl Default for DeskConfig {
     }
 }
 
-/// Everything the staff desk use cases need beyond the core ports.
+/// The CA, courier, invoicing and settings the desk's use cases need (what the binary
+/// configures).
 #[derive(Clone)]
-pub struct Desk {
-    /// Persistence.
-    pub store: Arc<dyn DeskStore>,
+pub struct DeskParts {
     /// The CA, when the hall runs one (production is refused without it).
     pub ca: Option<Arc<dyn CertAuthority>>,
     /// Courier.
     pub courier: Arc<dyn Courier>,
     /// E-invoices.
     pub invoicing: Arc<dyn Invoicing>,
-    /// Working days: the built-in schedules plus those loaded at run time.
-    pub calendar: Arc<RwLock<WorkCalendar>>,
     /// Settings.
     pub config: DeskConfig,
 }
 
-impl Desk {
-    /// A desk with the sandbox courier and invoicing and the built-in calendar.
-    pub fn sandbox(store: Arc<dyn DeskStore>, ca: Option<Arc<dyn CertAuthority>>) -> Self {
+impl DeskParts {
+    /// The sandbox courier and invoicing with default settings.
+    pub fn sandbox(ca: Option<Arc<dyn CertAuthority>>) -> Self {
         Self {
-            store,
             ca,
             courier: Arc::new(SandboxCourier),
             invoicing: Arc::new(SandboxInvoicing),
-            calendar: Arc::new(RwLock::new(WorkCalendar::builtin())),
             config: DeskConfig::default(),
         }
     }
+}
 
+/// Working days: the built-in schedules plus those loaded at run time, shared by review (due
+/// times) and the admin's calendar import.
+#[derive(Clone)]
+pub struct SharedCalendar(Arc<RwLock<WorkCalendar>>);
+
+impl Default for SharedCalendar {
+    fn default() -> Self {
+        Self(Arc::new(RwLock::new(WorkCalendar::builtin())))
+    }
+}
+
+impl SharedCalendar {
     /// A copy of the calendar.
-    pub fn calendar(&self) -> WorkCalendar {
-        self.calendar
+    pub fn get(&self) -> WorkCalendar {
+        self.0
             .read()
             .map(|c| c.clone())
             .unwrap_or_else(|e| e.into_inner().clone())
+    }
+    /// Replaces it.
+    pub fn set(&self, cal: WorkCalendar) {
+        match self.0.write() {
+            Ok(mut c) => *c = cal,
+            Err(e) => *e.into_inner() = cal,
+        }
     }
 }

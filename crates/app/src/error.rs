@@ -28,6 +28,12 @@ pub enum AppError {
     /// The request conflicts with the current state.
     #[error("{0}")]
     Conflict(String),
+    /// The order's state does not allow the action (the one refusal of the state machine).
+    #[error("{0}")]
+    WrongState(#[from] domain::order::WrongState),
+    /// Someone changed the order since it was read; nothing was written.
+    #[error("业务单已被修改(可能在其他页面或由他人处理),请刷新页面后重试")]
+    Stale,
     /// An external provider is unreachable; nothing was changed.
     #[error("服务暂时不可用,请稍后重试")]
     Unavailable(String),

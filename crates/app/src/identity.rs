@@ -2,16 +2,17 @@
 //! link bound to the order; the handler's phone claims it, uploads the ID card photos, passes
 //! a liveness check ([`IdentityCheck`]), and the carrier three-element check
 //! ([`CarrierCheck`]) runs for the handler and every 机构个人证书 applicant. When all pass, the
-//! order moves 待认证 → 待支付 through [`App::move_order`]. A provider outage changes nothing
+//! order moves 待认证 → 待支付 through the order door ([`crate::orders::door`]). A provider outage changes nothing
 //! (the user is asked to try again); a failure leaves the order in 待认证 with the reason.
 
+use crate::blobs::Blobs;
 use crate::clock::{Millis, DAY, MINUTE};
 use crate::error::GatewayError;
-use crate::orders::OrderRecord;
-use crate::ports::StoreResult;
-use crate::{uploads, App, AppError, AppResult};
+use crate::orders::{OrderBook, OrderRecord};
+use crate::ports::{AuditStore, LimitStore, StoreResult};
+use crate::{uploads, AppError, AppResult};
 use async_trait::async_trait;
-use domain::order::OrderState;
+use domain::order::{OrderState, Wanted};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -270,15 +271,13 @@ impl Default for IdentityPolicy {
     }
 }
 
-/// The identity providers, their store and limits.
+/// The identity providers and limits the binary configures.
 #[derive(Clone)]
-pub struct IdentityPorts {
+pub struct IdentityParts {
     /// Face / liveness.
     pub check: Arc<dyn IdentityCheck>,
     /// Carrier three elements.
     pub carrier: Arc<dyn CarrierCheck>,
-    /// Attempts.
-    pub store: Arc<dyn IdentityStore>,
     /// Limits.
     pub policy: IdentityPolicy,
 }
@@ -348,9 +347,28 @@ fn link_dead() -> AppError {
     AppError::Conflict("二维码已过期或已被使用,请在电脑端点击“刷新二维码”后重新扫码".into())
 }
 
-impl App {
-    fn id_ports(&self) -> &IdentityPorts {
-        &self.identity
+/// 经办人在线认证: the PC page's QR link, the phone's steps, the checks, and what reviewers
+/// see of it.
+#[derive(Clone)]
+pub struct Verification {
+    pub(crate) book: OrderBook,
+    pub(crate) store: Arc<dyn IdentityStore>,
+    pub(crate) check: Arc<dyn IdentityCheck>,
+    pub(crate) carrier: Arc<dyn CarrierCheck>,
+    pub(crate) policy: IdentityPolicy,
+    pub(crate) blobs: Arc<dyn Blobs>,
+    pub(crate) limits: Arc<dyn LimitStore>,
+    pub(crate) audit: Arc<dyn AuditStore>,
+}
+
+impl Verification {
+    /// The liveness provider's name (`sandbox`, `tencent`…).
+    pub fn provider_name(&self) -> &'static str {
+        self.check.name()
+    }
+
+    fn now(&self) -> Millis {
+        self.book.now()
     }
 
     fn view_of(&self, o: &OrderRecord, a: Option<&Attempt>) -> IdentityView {
@@ -409,13 +427,13 @@ impl App {
     }
 
     async fn issue_link(&self, o: &OrderRecord) -> AppResult<Attempt> {
-        let p = &self.id_ports().policy;
+        let p = &self.policy;
         let day_start = {
             let now = self.now();
             now - (now + 8 * 3_600_000).rem_euclid(DAY)
         };
         let hits = self
-            .store
+            .limits
             .hit_counter(&format!("identity.link:{}", o.id), day_start)
             .await?;
         if hits > p.links_per_day {
@@ -425,9 +443,7 @@ impl App {
         }
         let token = crate::secrets::random_hex(32);
         let now = self.now();
-        Ok(self
-            .id_ports()
-            .store
+        Ok(self.store
             .new_attempt(
                 o.id,
                 &crate::secrets::token_hash(&token),
@@ -440,8 +456,8 @@ impl App {
 
     /// The PC page: the applicant's order in 待认证 (or past it) and its identity status. The
     /// first visit creates the QR link.
-    pub async fn identity_page(&self, user_id: i64, no: &str) -> AppResult<IdentityView> {
-        let o = self.my_order(user_id, no).await?;
+    pub async fn page(&self, user_id: i64, no: &str) -> AppResult<IdentityView> {
+        let o = self.book.mine(user_id, no).await?;
         match o.state {
             OrderState::Draft => {
                 return Err(AppError::Conflict(
@@ -451,7 +467,7 @@ impl App {
             OrderState::Cancelled => return Err(AppError::Conflict("业务单已取消".into())),
             _ => {}
         }
-        let mut a = self.id_ports().store.latest_attempt(o.id).await?;
+        let mut a = self.store.latest_attempt(o.id).await?;
         if a.is_none() && o.state == OrderState::PendingVerification {
             a = Some(self.issue_link(&o).await?);
         }
@@ -459,24 +475,20 @@ impl App {
     }
 
     /// The status for the PC page's polling (never creates anything).
-    pub async fn identity_status(&self, user_id: i64, no: &str) -> AppResult<IdentityView> {
-        let o = self.my_order(user_id, no).await?;
+    pub async fn status(&self, user_id: i64, no: &str) -> AppResult<IdentityView> {
+        let o = self.book.mine(user_id, no).await?;
         if matches!(o.state, OrderState::Draft | OrderState::Cancelled) {
             return Err(AppError::NotFound);
         }
-        let a = self.id_ports().store.latest_attempt(o.id).await?;
+        let a = self.store.latest_attempt(o.id).await?;
         Ok(self.view_of(&o, a.as_ref()))
     }
 
     /// 刷新二维码: a new link; earlier ones die.
-    pub async fn renew_identity_link(&self, user_id: i64, no: &str) -> AppResult<IdentityView> {
-        let o = self.my_order(user_id, no).await?;
-        if o.state != OrderState::PendingVerification {
-            return Err(AppError::Conflict(format!(
-                "业务单当前状态为“{}”,无需认证",
-                o.state.label()
-            )));
-        }
+    pub async fn renew_link(&self, user_id: i64, no: &str) -> AppResult<IdentityView> {
+        let o = self.book.mine(user_id, no).await?;
+        o.state
+            .require(&[OrderState::PendingVerification], Wanted::Verify)?;
         let a = self.issue_link(&o).await?;
         Ok(self.view_of(&o, Some(&a)))
     }
@@ -484,14 +496,12 @@ impl App {
     /// The phone opened the link: claims it for this phone. Returns the phone's secret
     /// (its cookie). A wrong, tampered or other order's token is `NotFound`; an expired or
     /// used one a `Conflict` saying so.
-    pub async fn claim_identity_link(&self, no: &str, token: &str) -> AppResult<String> {
-        let o = self.order_by_no(no).await?;
+    pub async fn claim_link(&self, no: &str, token: &str) -> AppResult<String> {
+        let o = self.book.get(no).await?;
         if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(AppError::NotFound);
         }
-        let a = self
-            .id_ports()
-            .store
+        let a = self.store
             .attempt_by_token_hash(&crate::secrets::token_hash(token))
             .await?
             .filter(|a| a.order_id == o.id)
@@ -503,9 +513,7 @@ impl App {
             return Err(link_dead());
         }
         let secret = crate::secrets::random_hex(32);
-        if !self
-            .id_ports()
-            .store
+        if !self.store
             .claim_attempt(a.id, &crate::secrets::token_hash(&secret), self.now())
             .await?
         {
@@ -516,10 +524,8 @@ impl App {
 
     /// The attempt the phone holding `secret` works on, if it is still its turn.
     pub async fn phone_attempt(&self, no: &str, secret: &str) -> AppResult<(OrderRecord, Attempt)> {
-        let o = self.order_by_no(no).await?;
-        let a = self
-            .id_ports()
-            .store
+        let o = self.book.get(no).await?;
+        let a = self.store
             .latest_attempt(o.id)
             .await?
             .ok_or(AppError::NotFound)?;
@@ -552,7 +558,7 @@ impl App {
     }
 
     async fn update(&self, a: &Attempt) -> AppResult<()> {
-        if self.id_ports().store.update_attempt(a).await? {
+        if self.store.update_attempt(a).await? {
             Ok(())
         } else {
             Err(AppError::Conflict(
@@ -602,7 +608,7 @@ impl App {
     }
 
     fn liveness_request(&self, o: &OrderRecord, base: &str) -> AppResult<LivenessRequest> {
-        let app = self.application_of(o)?;
+        let app = self.book.application(o)?;
         let path = format!("/m/identity/{}/liveness/done", o.no);
         Ok(LivenessRequest {
             name: app.handler_name.as_str().to_owned(),
@@ -629,18 +635,17 @@ impl App {
         let now = self.now();
         let day_start = now - (now + 8 * 3_600_000).rem_euclid(DAY);
         let hits = self
-            .store
+            .limits
             .hit_counter(&format!("identity.attempt:{}", o.id), day_start)
             .await?;
-        if hits > self.id_ports().policy.attempts_per_day {
+        if hits > self.policy.attempts_per_day {
             return Err(AppError::RateLimited(format!(
                 "今日认证次数已达上限({}次),请明日再试",
-                self.id_ports().policy.attempts_per_day
+                self.policy.attempts_per_day
             )));
         }
         let req = self.liveness_request(&o, base)?;
         let start = self
-            .id_ports()
             .check
             .start(&req)
             .await
@@ -675,14 +680,13 @@ impl App {
             ));
         }
         let req = self.liveness_request(&o, base)?;
-        let ports = self.id_ports().clone();
-        let face = ports.check.outcome(biz_token, &req).await.map_err(|e| {
+        let face = self.check.outcome(biz_token, &req).await.map_err(|e| {
             tracing::warn!(order.no = %o.no, error = %e, "identity provider unavailable");
             unavailable(e)
         })?;
         let mut result = AttemptResult {
             reason: String::new(),
-            provider: ports.check.name().into(),
+            provider: self.check.name().into(),
             provider_ref: face.provider_ref.clone(),
             carrier: vec![],
         };
@@ -693,7 +697,7 @@ impl App {
                 face.reason.clone()
             };
         } else {
-            let app = self.application_of(&o)?;
+            let app = self.book.application(&o)?;
             let mut people = vec![(
                 "经办人".to_owned(),
                 app.handler_name.as_str().to_owned(),
@@ -709,7 +713,7 @@ impl App {
                 ));
             }
             for (role, name, id, phone) in people {
-                let c = ports
+                let c = self
                     .carrier
                     .check(&name, &id, phone.as_str())
                     .await
@@ -768,13 +772,14 @@ impl App {
                 format!(";原因:{}", result.reason)
             },
         );
-        let ev = self.order_event_by(format!("user:{}", o.user_id), what);
-        if passed {
-            self.move_order(&o, OrderState::PendingPayment, &o.draft, ev)
-                .await?;
+        let actor = format!("user:{}", o.user_id);
+        let change = if passed {
+            self.book
+                .move_to(&o, OrderState::PendingPayment, actor, what)?
         } else {
-            self.save(&o, o.state, &o.draft, ev).await?;
-        }
+            self.book.change(&o, actor, what)
+        };
+        self.book.save(change).await?;
         a.status = if passed {
             AttemptStatus::Passed
         } else {
@@ -783,20 +788,20 @@ impl App {
         a.finished_at = Some(self.now());
         a.result = Some(result);
         self.update(&a).await?;
-        let o = self.order_by_no(no).await?;
+        let o = self.book.get(no).await?;
         Ok(self.view_of(&o, Some(&a)))
     }
 
     /// The real result of an order's 经办人在线认证 for staff who may review orders (None
     /// when no attempt exists, e.g. an order moved on by hand).
-    pub async fn identity_for_staff(
+    pub async fn for_staff(
         &self,
         actor: &crate::authz::StaffActor,
         no: &str,
     ) -> AppResult<Option<StaffIdentity>> {
         actor.require(crate::authz::Permission::ReviewOrders)?;
-        let o = self.order_by_no(no).await?;
-        let Some(a) = self.id_ports().store.latest_attempt(o.id).await? else {
+        let o = self.book.get(no).await?;
+        let Some(a) = self.store.latest_attempt(o.id).await? else {
             return Ok(None);
         };
         let r = a.result.unwrap_or_default();
@@ -814,17 +819,15 @@ impl App {
     }
 
     /// A photo of an order's attempt for staff who may review orders: (mime, bytes).
-    pub async fn identity_photo_for_staff(
+    pub async fn photo_for_staff(
         &self,
         actor: &crate::authz::StaffActor,
         no: &str,
         side: &str,
     ) -> AppResult<Vec<u8>> {
         actor.require(crate::authz::Permission::ReviewOrders)?;
-        let o = self.order_by_no(no).await?;
-        let a = self
-            .id_ports()
-            .store
+        let o = self.book.get(no).await?;
+        let a = self.store
             .latest_attempt(o.id)
             .await?
             .ok_or(AppError::NotFound)?;
@@ -835,8 +838,8 @@ impl App {
         }
         .ok_or(AppError::NotFound)?;
         let bytes = self.blobs.get(&blob).await?;
-        self.store
-            .append_audit(vec![self.event(
+        self.audit
+            .append_audit(vec![self.book.audit_event(
                 actor.audit_name(),
                 "identity.photo.view",
                 o.no.to_string(),
@@ -850,15 +853,13 @@ impl App {
     /// The retention job: deletes ID photos of orders completed more than
     /// `retention_days` ago; the attempt keeps its result and the photos' SHA-256.
     /// Queues its next run a day later. Returns how many attempts were purged.
-    pub async fn purge_identity_photos(&self) -> Result<usize, GatewayError> {
+    pub async fn purge_photos(&self) -> Result<usize, GatewayError> {
         let err = |e: crate::StoreError| GatewayError::Unavailable(e.to_string());
-        let days = self.id_ports().policy.retention_days.max(0);
+        let days = self.policy.retention_days.max(0);
         let before = self.now() - days * DAY;
         let mut n = 0;
         loop {
-            let batch = self
-                .id_ports()
-                .store
+            let batch = self.store
                 .photos_to_purge(before, 100)
                 .await
                 .map_err(err)?;
@@ -873,8 +874,7 @@ impl App {
                     self.blobs.delete(&b).await.map_err(err)?;
                 }
                 a.photos_purged_at = Some(self.now());
-                self.id_ports()
-                    .store
+                self.store
                     .update_attempt(&a)
                     .await
                     .map_err(err)?;
@@ -882,35 +882,6 @@ impl App {
             }
         }
         Ok(n)
-    }
-
-    /// Queues the retention job (at start of `serve`; the job queues its next run itself).
-    pub async fn schedule_identity_purge(&self) -> AppResult<()> {
-        let queued = self
-            .store
-            .list_jobs(Some(crate::model::JobStatus::Pending), 1000)
-            .await?;
-        if queued.iter().any(|j| j.kind == PURGE_PHOTOS) {
-            return Ok(());
-        }
-        self.store
-            .enqueue_job(PURGE_PHOTOS, serde_json::json!({}), self.now())
-            .await?;
-        Ok(())
-    }
-
-    /// Runs the retention job and queues the next run a day later.
-    pub(crate) async fn run_identity_purge(&self) -> Result<(), GatewayError> {
-        let n = self.purge_identity_photos().await?;
-        tracing::info!(
-            identity.purged = n,
-            "identity photos past retention deleted"
-        );
-        self.store
-            .enqueue_job(PURGE_PHOTOS, serde_json::json!({}), self.now() + DAY)
-            .await
-            .map_err(|e| GatewayError::Unavailable(e.to_string()))?;
-        Ok(())
     }
 }
 

@@ -1,11 +1,17 @@
 //! The job worker: runs queued jobs (SMS sending first), retries with backoff, and leaves
 //! jobs that keep failing visible to staff.
 
-use crate::clock::{Millis, MINUTE};
+use crate::blobs::{Blobs, SweepReport};
+use crate::clock::{Clock, Millis, DAY, MINUTE};
 use crate::error::GatewayError;
-use crate::model::{Job, SmsStatus};
-use crate::ports::SmsMessage;
-use crate::App;
+use crate::identity::Verification;
+use crate::model::{Job, JobStatus, SmsStatus};
+use crate::orders::OrderStore;
+use crate::policy::SmsTemplates;
+use crate::ports::{JobStore, OutboxStore, Sms, SmsMessage, StoreResult};
+use crate::AppResult;
+use std::collections::HashSet;
+use std::sync::Arc;
 
 /// Job kind: send the outbox SMS whose id is in the payload.
 pub const SEND_SMS: &str = "sms.send";
@@ -31,9 +37,32 @@ pub fn backoff(attempts: i64) -> Millis {
     (10_000i64 << exp).min(60 * MINUTE)
 }
 
-impl App {
+/// The background work: the job queue's worker, SMS delivery through the provider, the
+/// daily sweeps.
+#[derive(Clone)]
+pub struct Jobs {
+    pub(crate) store: Arc<dyn JobStore>,
+    pub(crate) outbox: Arc<dyn OutboxStore>,
+    pub(crate) sms: Arc<dyn Sms>,
+    pub(crate) templates: Arc<SmsTemplates>,
+    pub(crate) blobs: Arc<dyn Blobs>,
+    pub(crate) orders: Arc<dyn OrderStore>,
+    pub(crate) verification: Verification,
+    pub(crate) clock: Arc<dyn Clock>,
+}
+
+impl Jobs {
+    fn now(&self) -> Millis {
+        self.clock.now()
+    }
+
+    /// The SMS provider's name (`sandbox`, `tencent`…), for the start-up line.
+    pub fn sms_provider(&self) -> &'static str {
+        self.sms.name()
+    }
+
     /// Claims and runs one due job; `None` when nothing is due.
-    pub async fn run_one_job(&self) -> Result<Option<(Job, JobOutcome)>, crate::StoreError> {
+    pub async fn run_one(&self) -> Result<Option<(Job, JobOutcome)>, crate::StoreError> {
         let now = self.now();
         let Some(job) = self.store.claim_job(now, LEASE).await? else {
             return Ok(None);
@@ -59,7 +88,7 @@ impl App {
                 self.store.job_failed(job.id, &e, None).await?;
                 if job.kind == SEND_SMS {
                     if let Some(id) = job.payload.get("outbox_id").and_then(|v| v.as_i64()) {
-                        self.store.sms_error(id, self.sms.name(), &e, true).await?;
+                        self.outbox.sms_error(id, self.sms.name(), &e, true).await?;
                     }
                 }
                 JobOutcome::Failed(e)
@@ -72,9 +101,9 @@ impl App {
     }
 
     /// Runs due jobs until none is left (tests call this instead of waiting for the worker).
-    pub async fn drain_jobs(&self) -> Result<usize, crate::StoreError> {
+    pub async fn drain(&self) -> Result<usize, crate::StoreError> {
         let mut n = 0;
-        while self.run_one_job().await?.is_some() {
+        while self.run_one().await?.is_some() {
             n += 1;
             if n > 10_000 {
                 break;
@@ -90,7 +119,7 @@ impl App {
             .and_then(|v| v.as_i64())
             .ok_or_else(|| GatewayError::Refused("payload has no outbox_id".into()))?;
         let msg = self
-            .store
+            .outbox
             .outbox_sms(id)
             .await
             .map_err(|e| GatewayError::Unavailable(e.to_string()))?
@@ -107,14 +136,14 @@ impl App {
         };
         match self.sms.send(&out).await {
             Ok(receipt) => {
-                self.store
+                self.outbox
                     .sms_sent(id, self.sms.name(), &receipt.provider_ref, self.now())
                     .await
                     .map_err(|e| GatewayError::Unavailable(e.to_string()))?;
                 // A PIN is erased once delivered (F4); the sandbox keeps it, its outbox is
                 // the recipient's phone.
                 if !self.sms.is_sandbox() && crate::production::is_pin_template(&msg.template) {
-                    if let Err(e) = self.desk.store.redact_sms_params(id).await {
+                    if let Err(e) = self.outbox.redact_sms_params(id).await {
                         tracing::warn!(outbox.id = id, error = %e, "PIN parameters not erased");
                     }
                 }
@@ -122,7 +151,7 @@ impl App {
             }
             Err(e) => {
                 let _ = self
-                    .store
+                    .outbox
                     .sms_error(id, self.sms.name(), &e.to_string(), false)
                     .await;
                 Err(e)
@@ -131,15 +160,101 @@ impl App {
     }
 
     /// The worker loop of `serve`: runs jobs, idles briefly when the queue is empty.
-    pub async fn job_worker(self, idle: std::time::Duration) {
+    pub async fn worker(self, idle: std::time::Duration) {
         loop {
-            match self.run_one_job().await {
+            match self.run_one().await {
                 Ok(Some(_)) => continue,
                 Ok(None) => {}
                 Err(e) => tracing::error!(error = %e, "job worker cannot reach the store"),
             }
             tokio_sleep(idle).await;
         }
+    }
+}
+
+impl Jobs {
+    /// Queues `kind` now unless one is already waiting (the daily jobs queue their next run
+    /// themselves).
+    async fn schedule(&self, kind: &str) -> AppResult<()> {
+        let queued = self.store.list_jobs(Some(JobStatus::Pending), 1000).await?;
+        if queued.iter().any(|j| j.kind == kind) {
+            return Ok(());
+        }
+        self.store
+            .enqueue_job(kind, serde_json::json!({}), self.now())
+            .await?;
+        Ok(())
+    }
+
+    /// Queues the blob sweep (at start of `serve`).
+    pub async fn schedule_blob_sweep(&self) -> AppResult<()> {
+        self.schedule(crate::blobs::SWEEP).await
+    }
+
+    /// Queues the identity-photo retention job (at start of `serve`).
+    pub async fn schedule_identity_purge(&self) -> AppResult<()> {
+        self.schedule(crate::identity::PURGE_PHOTOS).await
+    }
+
+    /// Deletes stored files that no order draft, identity attempt or other record refers to
+    /// and that were stored more than [`crate::blobs::SWEEP_MIN_AGE`] ago: the orphans of an
+    /// upload whose record was never saved (a crash between [`Blobs::put`] and the save).
+    /// The files are listed first and the references read after, so a file stored and
+    /// referred to while the sweep runs is either too young or already referenced. If the
+    /// references cannot be read, nothing is deleted.
+    pub async fn sweep_orphan_blobs(&self) -> StoreResult<SweepReport> {
+        let files = self.blobs.list().await?;
+        let referenced: HashSet<String> = self.orders.referenced_blobs().await?;
+        let cutoff = self.now() - crate::blobs::SWEEP_MIN_AGE;
+        let mut r = SweepReport {
+            seen: files.len(),
+            ..SweepReport::default()
+        };
+        for f in files {
+            if referenced.contains(&f.id) {
+                r.referenced += 1;
+            } else if f.stored_at > cutoff {
+                r.young += 1;
+            } else {
+                self.blobs.delete(&f.id).await?;
+                r.deleted += 1;
+            }
+        }
+        Ok(r)
+    }
+
+    async fn run_blob_sweep(&self) -> Result<(), GatewayError> {
+        let err = |e: crate::StoreError| GatewayError::Unavailable(e.to_string());
+        let r = self.sweep_orphan_blobs().await.map_err(err)?;
+        tracing::info!(
+            blobs.seen = r.seen,
+            blobs.referenced = r.referenced,
+            blobs.young = r.young,
+            blobs.deleted = r.deleted,
+            "unreferenced stored files swept"
+        );
+        self.store
+            .enqueue_job(crate::blobs::SWEEP, serde_json::json!({}), self.now() + DAY)
+            .await
+            .map_err(err)?;
+        Ok(())
+    }
+
+    async fn run_identity_purge(&self) -> Result<(), GatewayError> {
+        let n = self.verification.purge_photos().await?;
+        tracing::info!(
+            identity.purged = n,
+            "identity photos past retention deleted"
+        );
+        self.store
+            .enqueue_job(
+                crate::identity::PURGE_PHOTOS,
+                serde_json::json!({}),
+                self.now() + DAY,
+            )
+            .await
+            .map_err(|e| GatewayError::Unavailable(e.to_string()))?;
+        Ok(())
     }
 }
 

@@ -1,5 +1,7 @@
-//! The narrow interfaces the use cases need from the outside world. The `store` crate
-//! implements [`Store`] on SQLite and PostgreSQL; `gateways` implements the providers.
+//! The narrow interfaces the use cases need from the outside world: storage, one trait per
+//! concern (the `store` crate implements each on SQLite and PostgreSQL, one SQL file per
+//! trait), and the SMS provider (`gateways`). The storage traits of orders, identity, the
+//! desk and payments sit beside their use cases.
 
 use crate::clock::Millis;
 use crate::error::{GatewayError, StoreError};
@@ -10,19 +12,24 @@ use domain::Phone;
 /// Result of a storage call.
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// Persistence of everything the hall knows. Each method is one transaction; the
-/// [`Effects`] passed to a mutating method commit with it or not at all.
+/// Whether the database answers (for `/readyz`).
 #[async_trait]
-pub trait Store: Send + Sync {
-    /// Whether the database answers (for `/readyz`).
+pub trait Health: Send + Sync {
+    /// Answers when the database does.
     async fn ping(&self) -> StoreResult<()>;
+}
 
-    // ---- rate limits, kept in the database so they hold across nodes ----
+/// Rate limits, kept in the database so they hold across nodes.
+#[async_trait]
+pub trait LimitStore: Send + Sync {
     /// Counts one hit on `key` in the fixed window starting at `window_start` and returns the
     /// number of hits in that window including this one.
     async fn hit_counter(&self, key: &str, window_start: Millis) -> StoreResult<i64>;
+}
 
-    // ---- SMS codes ----
+/// SMS verification codes (only their keyed hashes).
+#[async_trait]
+pub trait CodeStore: Send + Sync {
     /// Time the newest code for this phone and purpose was issued.
     async fn last_code_at(
         &self,
@@ -43,8 +50,11 @@ pub trait Store: Send + Sync {
     /// Marks the code used if it still is unused and has fewer than `max_attempts` wrong
     /// tries; true if this call used it (so two requests cannot both use one code).
     async fn use_code(&self, code_id: i64, now: Millis, max_attempts: i64) -> StoreResult<bool>;
+}
 
-    // ---- applicant accounts ----
+/// Applicant accounts.
+#[async_trait]
+pub trait UserStore: Send + Sync {
     /// The account of this mobile number.
     async fn user_by_phone(&self, phone: &Phone) -> StoreResult<Option<User>>;
     /// An account by id.
@@ -82,8 +92,11 @@ pub trait Store: Send + Sync {
         phone: &Phone,
         effects: Effects,
     ) -> StoreResult<()>;
+}
 
-    // ---- staff ----
+/// Staff accounts.
+#[async_trait]
+pub trait StaffStore: Send + Sync {
     /// Number of staff accounts.
     async fn staff_count(&self) -> StoreResult<i64>;
     /// Creates a staff account; `Duplicate` if the name is taken.
@@ -112,8 +125,11 @@ pub trait Store: Send + Sync {
     /// Clears failures and remembers the TOTP step used, if it is newer than the last one;
     /// false if the step was already used (replay).
     async fn staff_login_ok(&self, id: i64, totp_step: i64) -> StoreResult<bool>;
+}
 
-    // ---- sessions ----
+/// Sessions of applicants and staff.
+#[async_trait]
+pub trait SessionStore: Send + Sync {
     /// Stores a new session.
     async fn create_session(&self, session: &SessionRecord, effects: Effects) -> StoreResult<()>;
     /// A session by token hash.
@@ -124,16 +140,22 @@ pub trait Store: Send + Sync {
     async fn delete_session(&self, token_hash: &str, effects: Effects) -> StoreResult<()>;
     /// Ends every session of a principal; returns how many.
     async fn delete_sessions_of(&self, principal: Principal, effects: Effects) -> StoreResult<u64>;
+}
 
-    // ---- audit ----
+/// The audit log (an SM3 hash chain).
+#[async_trait]
+pub trait AuditStore: Send + Sync {
     /// Appends rows alone (when no other state changes).
     async fn append_audit(&self, events: Vec<AuditEvent>) -> StoreResult<()>;
     /// Rows with `seq < before` (or the newest), newest first.
     async fn audit_page(&self, before: Option<i64>, limit: i64) -> StoreResult<Vec<AuditRow>>;
     /// Every row, oldest first, plus the head (last seq and hash) the store keeps.
     async fn audit_all(&self) -> StoreResult<(Vec<AuditRow>, Option<(i64, String)>)>;
+}
 
-    // ---- outbox and jobs ----
+/// The SMS outbox.
+#[async_trait]
+pub trait OutboxStore: Send + Sync {
     /// Newest outbox rows first.
     async fn outbox_page(&self, limit: i64) -> StoreResult<Vec<OutboxSms>>;
     /// Sent messages to one phone through one provider, newest first.
@@ -156,6 +178,14 @@ pub trait Store: Send + Sync {
         error: &str,
         final_failure: bool,
     ) -> StoreResult<()>;
+    /// Replaces the parameters of a delivered outbox SMS by none (PINs are not kept after
+    /// delivery).
+    async fn redact_sms_params(&self, outbox_id: i64) -> StoreResult<()>;
+}
+
+/// The background job queue.
+#[async_trait]
+pub trait JobStore: Send + Sync {
     /// Claims the oldest due job for `lease` ms (`FOR UPDATE SKIP LOCKED` on PostgreSQL).
     async fn claim_job(&self, now: Millis, lease: Millis) -> StoreResult<Option<Job>>;
     /// Marks a job done.

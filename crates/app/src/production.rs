@@ -6,21 +6,23 @@
 //! to the handler, 机构个人证书 to that applicant) and erased. Staff never see a PIN.
 
 use crate::authz::{Permission, StaffActor};
-use crate::desk::{CaIssued, CaRequest, CertKind, CertLine, IssuedLine, OrderMove};
+use crate::desk::{CaIssued, CaRequest, CertAuthority, CertLine, IssuedLine, ProductionStore};
 use crate::model::{Effects, OutgoingSms};
-use crate::orders::OrderRecord;
-use crate::{App, AppError, AppResult};
-use domain::order::{FinState, OrderState};
-use domain::Phone;
+use crate::orders::door::{stale_unless, RETRIES};
+use crate::orders::{OrderBook, OrderRecord};
+use crate::{AppError, AppResult};
+use domain::order::{FinState, OrderState, Wanted};
+use domain::{CertType, Phone};
 use rand::Rng;
+use std::sync::Arc;
 
 /// One line of an order to issue, from the approved data.
 #[derive(Debug, Clone)]
 pub struct PlannedLine {
     /// Index.
     pub line: i64,
-    /// Profile.
-    pub kind: CertKind,
+    /// Which certificate.
+    pub kind: CertType,
     /// Years.
     pub years: u8,
     /// Subject shown to staff: unit, or unit + person name (no ID number).
@@ -44,53 +46,61 @@ fn new_pin() -> String {
         .collect()
 }
 
-impl App {
+/// 制证 for production staff: the queue, the lines of an order, issuing through the CA, and
+/// the PINs that go out once 金融认证 passed.
+#[derive(Clone)]
+pub struct Production {
+    pub(crate) book: OrderBook,
+    pub(crate) store: Arc<dyn ProductionStore>,
+    pub(crate) ca: Option<Arc<dyn CertAuthority>>,
+}
+
+impl Production {
+    /// Whether the hall runs a CA (production is refused without one).
+    pub fn has_ca(&self) -> bool {
+        self.ca.is_some()
+    }
+
     /// 待制证: approved orders, oldest first.
-    pub async fn production_queue(&self, actor: &StaffActor) -> AppResult<Vec<OrderRecord>> {
+    pub async fn queue(&self, actor: &StaffActor) -> AppResult<Vec<OrderRecord>> {
         actor.require(Permission::IssueCertificates)?;
-        Ok(self.orders.orders_in_state(OrderState::Approved).await?)
+        Ok(self.book.store.orders_in_state(OrderState::Approved).await?)
     }
 
     /// The lines of an order with what was issued so far.
-    pub async fn production_lines(
+    pub async fn lines(
         &self,
         actor: &StaffActor,
         no: &str,
     ) -> AppResult<(OrderRecord, Vec<PlannedLine>)> {
         actor.require(Permission::IssueCertificates)?;
-        let o = self.order_by_no(no).await?;
+        let o = self.book.get(no).await?;
         let lines = self.plan(&o).await?;
         Ok((o, lines))
     }
 
     async fn plan(&self, o: &OrderRecord) -> AppResult<Vec<PlannedLine>> {
-        if !matches!(
-            o.state,
-            OrderState::Approved | OrderState::Issued | OrderState::Shipped | OrderState::Completed
-        ) {
-            return Err(AppError::Conflict(format!(
-                "业务单当前状态为“{}”,不能制证",
-                o.state.label()
-            )));
-        }
-        let a = self.application_of(o)?;
-        let stored = self.desk.store.cert_lines(o.id).await?;
+        o.state.require(
+            &[
+                OrderState::Approved,
+                OrderState::Issued,
+                OrderState::Shipped,
+                OrderState::Completed,
+            ],
+            Wanted::Produce,
+        )?;
+        let a = self.book.application(o)?;
+        let stored = self.store.cert_lines(o.id).await?;
         let unit = a.unit_name.as_str().to_owned();
-        let mut v = Vec::new();
-        if let Some(y) = a.org_years {
-            v.push((CertKind::Org, y, unit.clone()));
-        }
-        for p in &a.persons {
-            v.push((
-                CertKind::OrgPerson,
-                p.years,
-                format!("{unit} · {}", p.name.as_str()),
-            ));
-        }
-        Ok(v.into_iter()
+        Ok(a.cert_lines()
+            .into_iter()
             .enumerate()
-            .map(|(i, (kind, years, holder))| {
+            .map(|(i, (kind, years))| {
                 let line = i as i64;
+                let holder = match a.line_holder(i) {
+                    Some(p) => format!("{unit} · {}", p.name.as_str()),
+                    None => unit.clone(),
+                };
                 PlannedLine {
                     line,
                     kind,
@@ -115,35 +125,21 @@ impl App {
     ) -> AppResult<CaIssued> {
         actor.require(Permission::IssueCertificates)?;
         let ca = self
-            .desk
             .ca
             .clone()
             .ok_or_else(|| AppError::Conflict("本网厅未配置CA签发服务,不能制证".into()))?;
-        let o = self.order_by_no(no).await?;
-        if o.state != OrderState::Approved {
-            return Err(AppError::Conflict(format!(
-                "业务单当前状态为“{}”,不能制证",
-                o.state.label()
-            )));
-        }
-        let a = self.application_of(&o)?;
+        let o = self.book.get(no).await?;
+        o.state.require(&[OrderState::Approved], Wanted::Produce)?;
+        let a = self.book.application(&o)?;
         let lines = self.plan(&o).await?;
         let pl = lines
             .iter()
             .find(|l| l.line == line)
             .ok_or(AppError::NotFound)?;
-        let now = self.now();
+        let now = self.book.now();
         if !self
-            .desk
             .store
-            .reserve_line(
-                o.id,
-                line,
-                pl.kind.as_str(),
-                i64::from(pl.years),
-                actor.id,
-                now,
-            )
+            .reserve_line(o.id, line, pl.kind, i64::from(pl.years), actor.id, now)
             .await?
         {
             return Err(AppError::Conflict(
@@ -151,31 +147,27 @@ impl App {
             ));
         }
         let person = match pl.kind {
-            CertKind::Org => None,
-            CertKind::OrgPerson => {
-                let p = a
-                    .persons
-                    .get(
-                        usize::try_from(line)
-                            .unwrap_or(0)
-                            .saturating_sub(usize::from(a.org_years.is_some())),
-                    )
+            CertType::Org => None,
+            CertType::OrgPerson => {
+                let p = usize::try_from(line)
+                    .ok()
+                    .and_then(|i| a.line_holder(i))
                     .ok_or(AppError::NotFound)?;
-                Some((p.name.as_str().to_owned(), p.id_number.as_str().to_owned()))
+                Some((p.name.clone(), p.id_number.clone()))
             }
         };
         let req = CaRequest {
             kind: pl.kind,
             years: pl.years,
-            org: a.unit_name.as_str().to_owned(),
-            uscc: a.credit_code.as_str().to_owned(),
+            org: a.unit_name.clone(),
+            uscc: a.credit_code.clone(),
             person,
             csr,
         };
         let issued = match ca.issue(req).await {
             Ok(i) => i,
             Err(e) => {
-                let _ = self.desk.store.unreserve_line(o.id, line).await;
+                let _ = self.store.unreserve_line(o.id, line).await;
                 return Err(match e {
                     crate::GatewayError::Refused(m) => {
                         AppError::invalid("csr", format!("证书请求无效:{m}"))
@@ -192,21 +184,20 @@ impl App {
             envelope: issued.envelope.clone(),
             pin: new_pin(),
         };
-        let audit = self.event(
+        let audit = self.book.audit_event(
             actor.audit_name(),
             "production.issue",
             format!("order:{}", o.no),
             actor.ip.as_deref(),
             serde_json::json!({
                 "line": line,
-                "profile": pl.kind.as_str(),
+                "profile": pl.kind.key(),
                 "years": pl.years,
                 "sign_serial": issued.sign_serial,
                 "enc_serial": issued.enc_serial,
             }),
         );
-        self.desk
-            .store
+        self.store
             .line_issued(o.id, line, &stored, now, Effects::audit(audit))
             .await?;
         self.finish_production(actor, no).await?;
@@ -215,7 +206,7 @@ impl App {
 
     /// Moves the order to 待邮寄 once every line is issued; then sends the PINs if allowed.
     async fn finish_production(&self, actor: &StaffActor, no: &str) -> AppResult<()> {
-        let o = self.order_by_no(no).await?;
+        let o = self.book.get(no).await?;
         if o.state != OrderState::Approved {
             return Ok(());
         }
@@ -230,42 +221,34 @@ impl App {
             .iter()
             .filter_map(|l| l.stored.as_ref().and_then(|s| s.sign_serial.clone()))
             .collect();
-        let ev = self.order_event_by(
-            actor.audit_name(),
-            format!("制证完成,签发证书 {} 张,等待邮寄", lines.len()),
-        );
-        let audit = self.event(
-            actor.audit_name(),
-            "production.done",
-            format!("order:{}", o.no),
-            actor.ip.as_deref(),
-            serde_json::json!({ "serials": serials }),
-        );
-        let mv = OrderMove {
-            id: o.id,
-            version: o.version,
-            state: OrderState::Issued,
-            draft: &o.draft,
-            event: &ev,
-        };
-        if !o.state.may_move(OrderState::Issued) {
-            return Ok(());
-        }
+        let change = self
+            .book
+            .move_to(
+                &o,
+                OrderState::Issued,
+                actor.audit_name(),
+                format!("制证完成,签发证书 {} 张,等待邮寄", lines.len()),
+            )?
+            .audit(self.book.audit_event(
+                actor.audit_name(),
+                "production.done",
+                format!("order:{}", o.no),
+                actor.ip.as_deref(),
+                serde_json::json!({ "serials": serials }),
+            ));
         // A concurrent finisher wins the version race; the loser has nothing left to do.
-        let _ = self.desk.store.move_with(mv, Effects::audit(audit)).await?;
+        match self.book.save(change).await {
+            Ok(()) | Err(AppError::Stale) => {}
+            Err(e) => return Err(e),
+        }
         self.release_pins(no).await?;
         Ok(())
     }
 
     /// Issues every line not yet issued, with keys made in the CA (sandbox: no USB key here).
     pub async fn issue_all_sandbox(&self, actor: &StaffActor, no: &str) -> AppResult<usize> {
-        let (o, lines) = self.production_lines(actor, no).await?;
-        if o.state != OrderState::Approved {
-            return Err(AppError::Conflict(format!(
-                "业务单当前状态为“{}”,不能制证",
-                o.state.label()
-            )));
-        }
+        let (o, lines) = self.lines(actor, no).await?;
+        o.state.require(&[OrderState::Approved], Wanted::Produce)?;
         let mut n = 0;
         for l in lines.iter().filter(|l| l.stored.is_none()) {
             self.issue_line(actor, no, l.line, None).await?;
@@ -275,66 +258,71 @@ impl App {
     }
 
     /// Sends the held PINs of an order if 金融认证 passed (and erases them); returns how many
-    /// went out. Called after production and by the payment use cases when 金融认证 passes.
+    /// went out. Called after production, at shipping, and by the payment use cases when
+    /// 金融认证 passes; re-reads the order when it changed in between.
     pub async fn release_pins(&self, no: &str) -> AppResult<usize> {
-        let o = self.order_by_no(no).await?;
+        let mut tries = 0;
+        loop {
+            match self.try_release_pins(no).await {
+                Err(AppError::Stale) if tries < RETRIES => tries += 1,
+                r => return r,
+            }
+        }
+    }
+
+    async fn try_release_pins(&self, no: &str) -> AppResult<usize> {
+        let o = self.book.get(no).await?;
         if o.fin_state != FinState::Passed {
             return Ok(0);
         }
-        let held = self.desk.store.held_pins(o.id).await?;
+        let held = self.store.held_pins(o.id).await?;
         if held.is_empty() {
             return Ok(0);
         }
-        let a = self.application_of(&o)?;
-        let offset = i64::from(a.org_years.is_some());
+        let a = self.book.application(&o)?;
         let mut sms = Vec::new();
         let mut lines = Vec::new();
         for (line, pin) in held {
-            let (phone, template, name): (Phone, &str, String) =
-                if a.org_years.is_some() && line == 0 {
-                    (
-                        a.handler_phone.clone(),
-                        "pin_org",
-                        a.unit_name.as_str().to_owned(),
-                    )
-                } else {
-                    let p = usize::try_from(line - offset)
-                        .ok()
-                        .and_then(|i| a.persons.get(i))
-                        .ok_or_else(|| AppError::Internal(format!("PIN of unknown line {line}")))?;
-                    (p.phone.clone(), "pin_person", p.name.as_str().to_owned())
-                };
+            let holder = usize::try_from(line).ok().map(|i| a.line_holder(i));
+            let (phone, template, name): (Phone, &str, String) = match holder {
+                Some(None) if a.org_years.is_some() => (
+                    a.handler_phone.clone(),
+                    "pin_org",
+                    a.unit_name.as_str().to_owned(),
+                ),
+                Some(Some(p)) => (p.phone.clone(), "pin_person", p.name.as_str().to_owned()),
+                _ => return Err(AppError::Internal(format!("PIN of unknown line {line}"))),
+            };
             sms.push(OutgoingSms {
                 phone,
                 template: template.into(),
                 params: vec![("name".into(), name), ("pin".into(), pin)],
                 order_no: Some(o.no.to_string()),
-                queued_at: self.now(),
+                queued_at: self.book.now(),
             });
             lines.push(line);
         }
-        let audit = self.event(
-            "system".into(),
-            "production.pins_sent",
-            format!("order:{}", o.no),
-            None,
-            serde_json::json!({ "lines": lines }),
-        );
         let n = lines.len();
-        let effects = Effects {
-            audit: vec![audit],
-            sms,
-        };
-        let ev = self.order_event_by("system".into(), format!("证书PIN码已通过短信发送({n} 条)"));
-        if self
-            .desk
-            .store
-            .pins_sent(o.id, &lines, self.now(), &ev, effects)
-            .await?
-        {
-            Ok(n)
-        } else {
-            Ok(0)
+        let change = self
+            .book
+            .change(&o, "system", format!("证书PIN码已通过短信发送({n} 条)"))
+            .audit(self.book.audit_event(
+                "system".into(),
+                "production.pins_sent",
+                format!("order:{}", o.no),
+                None,
+                serde_json::json!({ "lines": lines }),
+            ))
+            .effects(Effects {
+                audit: vec![],
+                sms,
+            });
+        match self.store.pins_sent(&lines, &change).await? {
+            true => Ok(n),
+            // Either sent by a concurrent release (nothing held any more) or the order
+            // changed in between (try again).
+            false if self.store.held_pins(o.id).await?.is_empty() => Ok(0),
+            false => stale_unless(false).map(|()| 0),
         }
     }
 
@@ -344,7 +332,7 @@ impl App {
         actor: &StaffActor,
     ) -> AppResult<Vec<(OrderRecord, Vec<PlannedLine>)>> {
         let mut out = Vec::new();
-        for o in self.production_queue(actor).await? {
+        for o in self.queue(actor).await? {
             let lines = self.plan(&o).await?;
             let open: Vec<PlannedLine> = lines.into_iter().filter(|l| l.stored.is_none()).collect();
             if !open.is_empty() {

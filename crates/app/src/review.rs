@@ -5,14 +5,16 @@
 //! loaded into at run time.
 
 use crate::authz::{Permission, StaffActor};
+use crate::blobs::Blobs;
 use crate::clock::Millis;
-use crate::desk::{Decision, OrderMove};
+use crate::desk::{Decision, DeskConfig, ReviewStore, SharedCalendar};
 use crate::model::{Effects, OutgoingSms};
-use crate::orders::{OrderEvent, OrderRecord};
-use crate::{App, AppError, AppResult};
-use domain::calendar::YearSchedule;
-use domain::order::{Draft, OrderState, FIELDS};
+use crate::orders::{OrderBook, OrderEvent, OrderRecord};
+use crate::{AppError, AppResult};
+use domain::form::{Audience, FIELDS, PERSON_FIELDS};
+use domain::order::{Draft, OrderState, Wanted};
 use domain::{DateTime, Phone};
+use std::sync::Arc;
 
 /// Beijing is UTC+8 all year.
 const BEIJING: i32 = 8 * 3600;
@@ -33,8 +35,8 @@ pub struct QueueItem {
     pub order: OrderRecord,
     /// Due time.
     pub due: Option<Due>,
-    /// Claimed by (staff id, since).
-    pub claim: Option<(i64, Millis)>,
+    /// Claimed by (staff id, display name, since).
+    pub claim: Option<(i64, String, Millis)>,
     /// Whether the order was resubmitted after a rejection.
     pub resubmitted: bool,
 }
@@ -68,49 +70,46 @@ pub struct ReviewView {
     pub events: Vec<OrderEvent>,
     /// Decisions so far.
     pub decisions: Vec<Decision>,
-    /// Claim (staff id, since).
-    pub claim: Option<(i64, Millis)>,
+    /// Claim (staff id, display name, since).
+    pub claim: Option<(i64, String, Millis)>,
     /// Due time while in review.
     pub due: Option<Due>,
     /// Changes since the last rejection, if it was rejected before.
     pub changes: Option<Changes>,
 }
 
-/// Compares two drafts field by field (labels from the form) and file by file.
+/// Compares two drafts field by field (labels from the form's description) and file by
+/// file. Values are shown as a reviewer sees them.
 pub fn changes(before: &Draft, after: &Draft) -> Changes {
     let mut c = Changes::default();
     let (b, a) = (&before.form, &after.form);
-    if b.org_cert != a.org_cert {
-        let yn = |x: bool| if x { "是" } else { "否" }.to_owned();
-        c.fields.push(FieldChange {
-            label: "办理机构证书".into(),
-            before: yn(b.org_cert),
-            after: yn(a.org_cert),
-        });
-    }
-    for (name, label) in FIELDS {
-        if b.get(name) != a.get(name) {
+    for f in FIELDS {
+        let (old, new) = (b.get(f.name), a.get(f.name));
+        if old != new {
             c.fields.push(FieldChange {
-                label: (*label).into(),
-                before: b.get(name).into(),
-                after: a.get(name).into(),
+                label: f.label.into(),
+                before: f.display(old, Audience::Reviewer),
+                after: f.display(new, Audience::Reviewer),
             });
         }
     }
     let n = b.persons.len().max(a.persons.len());
     for i in 0..n {
-        for (f, label) in [
-            ("name", "姓名"),
-            ("id_number", "身份证号码"),
-            ("phone", "手机号码"),
-            ("years", "办理年限"),
-        ] {
-            let key = format!("persons.{i}.{f}");
-            if b.get(&key) != a.get(&key) {
+        for f in PERSON_FIELDS {
+            let key = format!("persons.{i}.{}", f.name);
+            let (old, new) = (b.get(&key), a.get(&key));
+            if old != new {
+                let shown = |v: &str| {
+                    if v.is_empty() {
+                        String::new()
+                    } else {
+                        f.display(v, Audience::Reviewer)
+                    }
+                };
                 c.fields.push(FieldChange {
-                    label: format!("申请人{} {label}", i + 1),
-                    before: b.get(&key).into(),
-                    after: a.get(&key).into(),
+                    label: format!("申请人{} {}", i + 1, f.short_label()),
+                    before: shown(old),
+                    after: shown(new),
                 });
             }
         }
@@ -126,61 +125,63 @@ pub fn changes(before: &Draft, after: &Draft) -> Changes {
 }
 
 fn handler_phone(d: &Draft) -> AppResult<Phone> {
-    Phone::parse(d.form.handler_phone.trim())
+    Phone::parse(d.form.get("handler_phone").trim())
         .map_err(|_| AppError::Conflict("业务单缺少有效的经办人手机号码".into()))
 }
 
-impl App {
+/// 审核 for reviewers: the queue, the review page, claims, approval and rejection.
+#[derive(Clone)]
+pub struct Review {
+    pub(crate) book: OrderBook,
+    pub(crate) store: Arc<dyn ReviewStore>,
+    pub(crate) blobs: Arc<dyn Blobs>,
+    pub(crate) calendar: SharedCalendar,
+    pub(crate) config: Arc<DeskConfig>,
+}
+
+impl Review {
+    /// The rejection reasons reviewers choose from.
+    pub fn reject_reasons(&self) -> &[String] {
+        &self.config.reject_reasons
+    }
+
     /// The due time of a review that started at `since`.
-    pub fn review_due(&self, since: Millis) -> Due {
-        let cal = self.desk.calendar();
+    pub fn due(&self, since: Millis) -> Due {
+        let cal = self.calendar.get();
         let start = DateTime::from_unix_seconds(since.div_euclid(1000), BEIJING)
             .unwrap_or_else(|| DateTime::start_of_day(domain::Date::MIN));
-        let due = cal.add_working_days(start, self.desk.config.review_working_days);
+        let due = cal.add_working_days(start, self.config.review_working_days);
         Due {
             at: due.to_unix_seconds(BEIJING) * 1000,
             missing_years: cal.missing_years(start.date(), due.date()),
         }
     }
 
-    /// Years from this one to the next with no official schedule (the admin warning).
-    pub fn calendar_missing_years(&self) -> Vec<i32> {
-        let today = crate::orders::beijing_date(self.now());
-        let next = today.add_days(30).unwrap_or(today);
-        self.desk.calendar().missing_years(today, next)
-    }
-
-    /// 待审核: orders waiting for review, oldest first, with due time and claim.
-    pub async fn review_queue(&self, actor: &StaffActor) -> AppResult<Vec<QueueItem>> {
+    /// 待审核: orders waiting for review, oldest first, with due time and claim (one query).
+    pub async fn queue(&self, actor: &StaffActor) -> AppResult<Vec<QueueItem>> {
         actor.require(Permission::ReviewOrders)?;
-        let mut out = Vec::new();
-        for o in self.orders.orders_in_state(OrderState::InReview).await? {
-            let claim = self.desk.store.review_claim(o.id).await?;
-            let resubmitted = self
-                .desk
-                .store
-                .decisions(o.id)
-                .await?
-                .iter()
-                .any(|d| d.decision == "rejected");
-            out.push(QueueItem {
-                due: o.review_since.map(|s| self.review_due(s)),
-                claim,
-                resubmitted,
-                order: o,
-            });
-        }
-        Ok(out)
+        Ok(self
+            .store
+            .review_queue()
+            .await?
+            .into_iter()
+            .map(|r| QueueItem {
+                due: r.order.review_since.map(|s| self.due(s)),
+                claim: r.claim,
+                resubmitted: r.resubmitted,
+                order: r.order,
+            })
+            .collect())
     }
 
     /// The review page of an order (any state; decisions only while 待审核).
-    pub async fn review_view(&self, actor: &StaffActor, no: &str) -> AppResult<ReviewView> {
+    pub async fn view(&self, actor: &StaffActor, no: &str) -> AppResult<ReviewView> {
         actor.require(Permission::ReviewOrders)?;
-        let o = self.order_by_no(no).await?;
+        let o = self.book.get(no).await?;
         if matches!(o.state, OrderState::Draft | OrderState::Cancelled) {
             return Err(AppError::NotFound);
         }
-        let decisions = self.desk.store.decisions(o.id).await?;
+        let decisions = self.store.decisions(o.id).await?;
         let changes = decisions
             .iter()
             .rev()
@@ -188,10 +189,10 @@ impl App {
             .filter(|_| o.state == OrderState::InReview)
             .map(|snap| changes(snap, &o.draft));
         Ok(ReviewView {
-            events: self.orders.order_events(o.id).await?,
-            claim: self.desk.store.review_claim(o.id).await?,
+            events: self.book.store.order_events(o.id).await?,
+            claim: self.store.review_claim(o.id).await?,
             due: match (o.state, o.review_since) {
-                (OrderState::InReview, Some(s)) => Some(self.review_due(s)),
+                (OrderState::InReview, Some(s)) => Some(self.due(s)),
                 _ => None,
             },
             decisions,
@@ -201,55 +202,44 @@ impl App {
     }
 
     /// An uploaded file of an order, for a reviewer: (mime, bytes).
-    pub async fn review_file(
+    pub async fn file(
         &self,
         actor: &StaffActor,
         no: &str,
         kind: &str,
     ) -> AppResult<(String, Vec<u8>)> {
         actor.require(Permission::ReviewOrders)?;
-        let o = self.order_by_no(no).await?;
+        let o = self.book.get(no).await?;
         let u = o.draft.uploads.get(kind).ok_or(AppError::NotFound)?;
         Ok((u.mime.clone(), self.blobs.get(&u.blob).await?))
     }
 
     /// Takes the review of an order (or keeps one's own claim). Another reviewer's fresh
     /// claim is a conflict naming them.
-    pub async fn claim_review(&self, actor: &StaffActor, no: &str) -> AppResult<OrderRecord> {
+    pub async fn claim(&self, actor: &StaffActor, no: &str) -> AppResult<OrderRecord> {
         actor.require(Permission::ReviewOrders)?;
-        let o = self.order_by_no(no).await?;
-        if o.state != OrderState::InReview {
-            return Err(AppError::Conflict(format!(
-                "业务单当前状态为“{}”,无需审核",
-                o.state.label()
-            )));
-        }
-        let now = self.now();
-        let audit = self.event(
+        let o = self.book.get(no).await?;
+        o.state
+            .require(&[OrderState::InReview], Wanted::Review)?;
+        let now = self.book.now();
+        let audit = self.book.audit_event(
             actor.audit_name(),
             "review.claim",
             format!("order:{}", o.no),
             actor.ip.as_deref(),
             serde_json::json!({}),
         );
-        let (holder, _) = self
-            .desk
+        let (holder, name, _) = self
             .store
             .claim_review(
                 o.id,
                 actor.id,
                 now,
-                now - self.desk.config.claim_ttl_ms,
+                now - self.config.claim_ttl_ms,
                 Effects::audit(audit),
             )
             .await?;
         if holder != actor.id {
-            let name = self
-                .store
-                .staff_by_id(holder)
-                .await?
-                .map(|s| s.display_name)
-                .unwrap_or_else(|| format!("#{holder}"));
             return Err(AppError::Conflict(format!(
                 "该业务单已由审核员“{name}”领取审核,请选择其他业务单"
             )));
@@ -268,49 +258,29 @@ impl App {
         sms: OutgoingSms,
         detail: serde_json::Value,
     ) -> AppResult<()> {
-        if !o.state.may_move(to) {
-            return Err(AppError::Conflict(format!(
-                "业务单当前状态为“{}”,不能变为“{}”",
-                o.state.label(),
-                to.label()
-            )));
-        }
-        let ev = self.order_event_by(actor.audit_name(), what);
         let action = if to == OrderState::Approved {
             "review.approve"
         } else {
             "review.reject"
         };
-        let effects = Effects {
-            audit: vec![self.event(
+        let change = self
+            .book
+            .move_to(o, to, actor.audit_name(), what)?
+            .audit(self.book.audit_event(
                 actor.audit_name(),
                 action,
                 format!("order:{}", o.no),
                 actor.ip.as_deref(),
                 detail,
-            )],
-            sms: vec![sms],
-        };
-        let mv = OrderMove {
-            id: o.id,
-            version: o.version,
-            state: to,
-            draft: &o.draft,
-            event: &ev,
-        };
-        if self.desk.store.decide(mv, &decision, effects).await? {
-            Ok(())
-        } else {
-            Err(AppError::Conflict(
-                "业务单已被他人处理,请刷新页面后重试".into(),
             ))
-        }
+            .sms(sms);
+        crate::orders::door::stale_unless(self.store.decide(&change, &decision).await?)
     }
 
     /// 审核通过: only for the reviewer holding the claim, and only once the payment arrived.
     /// The handler gets the guide's approval SMS.
-    pub async fn approve_order(&self, actor: &StaffActor, no: &str) -> AppResult<()> {
-        let o = self.claim_review(actor, no).await?;
+    pub async fn approve(&self, actor: &StaffActor, no: &str) -> AppResult<()> {
+        let o = self.claim(actor, no).await?;
         if o.paid_at.is_none() {
             return Err(AppError::Conflict(
                 "款项尚未到账(未匹配到公对公转账或网厅缴费),不能审核通过".into(),
@@ -321,11 +291,12 @@ impl App {
             template: "review_approved".into(),
             params: vec![],
             order_no: Some(o.no.to_string()),
-            queued_at: self.now(),
+            queued_at: self.book.now(),
         };
         let decision = Decision {
             staff_id: actor.id,
-            at: self.now(),
+            staff_name: actor.display_name.clone(),
+            at: self.book.now(),
             decision: "approved".into(),
             reasons: vec![],
             snapshot: None,
@@ -345,7 +316,7 @@ impl App {
     /// 审核驳回 with reasons from the configured list (by index) and/or free text; the
     /// handler gets the guide's rejection SMS with 驳回原因, and the draft is kept so the
     /// resubmission can be compared.
-    pub async fn reject_order(
+    pub async fn reject(
         &self,
         actor: &StaffActor,
         no: &str,
@@ -353,7 +324,7 @@ impl App {
         note: &str,
     ) -> AppResult<()> {
         actor.require(Permission::ReviewOrders)?;
-        let list = &self.desk.config.reject_reasons;
+        let list = &self.config.reject_reasons;
         let mut reasons = Vec::new();
         for c in chosen {
             let r = c
@@ -382,18 +353,19 @@ impl App {
                 "请至少选择一项驳回原因或填写补充说明",
             ));
         }
-        let o = self.claim_review(actor, no).await?;
+        let o = self.claim(actor, no).await?;
         let reason = reasons.join(";");
         let sms = OutgoingSms {
             phone: handler_phone(&o.draft)?,
             template: "review_rejected".into(),
             params: vec![("reason".into(), reason.clone())],
             order_no: Some(o.no.to_string()),
-            queued_at: self.now(),
+            queued_at: self.book.now(),
         };
         let decision = Decision {
             staff_id: actor.id,
-            at: self.now(),
+            staff_name: actor.display_name.clone(),
+            at: self.book.now(),
             decision: "rejected".into(),
             reasons: reasons.clone(),
             snapshot: Some(o.draft.clone()),
@@ -408,75 +380,5 @@ impl App {
             serde_json::json!({ "reasons": reasons.len() }),
         )
         .await
-    }
-
-    /// The holiday calendar as loaded: (year, source, loaded at run time).
-    pub fn calendar_years(&self) -> Vec<(i32, String)> {
-        let cal = self.desk.calendar();
-        cal.years()
-            .map(|y| {
-                let src = cal
-                    .schedule(y)
-                    .map(|s| s.source().to_owned())
-                    .unwrap_or_default();
-                (y, src)
-            })
-            .collect()
-    }
-
-    /// Loads the schedules stored in the database into the calendar (at start).
-    pub async fn load_calendar(&self) -> AppResult<usize> {
-        let years = self.desk.store.calendar_years().await?;
-        let mut n = 0;
-        let mut cal = self.desk.calendar();
-        for (_, text) in years {
-            match YearSchedule::parse_toml(&text) {
-                Ok(s) => {
-                    if cal.insert(s).is_ok() {
-                        n += 1;
-                    }
-                }
-                Err(e) => tracing::warn!(error = %e, "stored holiday schedule ignored"),
-            }
-        }
-        self.set_calendar(cal);
-        Ok(n)
-    }
-
-    fn set_calendar(&self, cal: domain::calendar::WorkCalendar) {
-        match self.desk.calendar.write() {
-            Ok(mut c) => *c = cal,
-            Err(e) => *e.into_inner() = cal,
-        }
-    }
-
-    /// Imports a year's official schedule (TOML as shipped in `data/`), checked, stored and
-    /// applied at once. `actor` is `None` from the command line.
-    pub async fn import_calendar(&self, actor: Option<&StaffActor>, text: &str) -> AppResult<i32> {
-        if let Some(a) = actor {
-            a.require(Permission::ManageStaff)?;
-        }
-        let s = YearSchedule::parse_toml(text)
-            .map_err(|e| AppError::invalid("file", format!("节假日安排文件无效:{e}")))?;
-        let year = s.year();
-        let mut cal = self.desk.calendar();
-        cal.insert(s)
-            .map_err(|e| AppError::invalid("file", format!("节假日安排与已有年份冲突:{e}")))?;
-        let by = actor
-            .map(|a| a.audit_name())
-            .unwrap_or_else(|| "cli".into());
-        let ev = self.event(
-            by.clone(),
-            "calendar.import",
-            format!("calendar:{year}"),
-            actor.and_then(|a| a.ip.as_deref()),
-            serde_json::json!({ "year": year }),
-        );
-        self.desk
-            .store
-            .put_calendar_year(year, text, self.now(), &by, Effects::audit(ev))
-            .await?;
-        self.set_calendar(cal);
-        Ok(year)
     }
 }

@@ -1,14 +1,19 @@
-//! Staff accounts and the console's system pages: login with password + TOTP, accounts,
-//! audit log, SMS outbox, jobs.
+//! The admin's console (staff accounts, audit log, SMS outbox, jobs, holiday calendar). Staff
+//! sign-in is in [`crate::accounts`].
 
-use crate::accounts::NewSession;
 use crate::audit::{verify_chain, ChainCheck};
-use crate::authz::{Permission, StaffActor};
+use crate::authz::{Operator, Permission, StaffActor};
+use crate::clock::{Clock, Millis};
+use crate::desk::{CalendarStore, SharedCalendar};
 use crate::error::{AppError, AppResult};
 use crate::model::*;
+use crate::policy::AuthPolicy;
+use crate::ports::{AuditStore, Health, JobStore, OutboxStore, StaffStore};
+use crate::accounts::audit_event_at;
 use crate::secrets;
-use crate::App;
+use domain::calendar::YearSchedule;
 use serde_json::json;
+use std::sync::Arc;
 
 /// A new staff account's one-time secrets, shown once to whoever created it.
 #[derive(Debug, Clone)]
@@ -40,19 +45,65 @@ pub fn check_username(name: &str) -> AppResult<String> {
     Ok(n)
 }
 
-impl App {
-    /// Creates a staff account with a random password and TOTP secret. `by` is `None` for the
-    /// command line and the first-run admin.
+/// The admin's console: staff accounts, the audit log, the SMS outbox, jobs and the
+/// holiday calendar.
+#[derive(Clone)]
+pub struct Admin {
+    pub(crate) staff: Arc<dyn StaffStore>,
+    pub(crate) audit: Arc<dyn AuditStore>,
+    pub(crate) outbox: Arc<dyn OutboxStore>,
+    pub(crate) jobs: Arc<dyn JobStore>,
+    pub(crate) calendars: Arc<dyn CalendarStore>,
+    pub(crate) calendar: SharedCalendar,
+    pub(crate) health: Arc<dyn Health>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) policy: AuthPolicy,
+    pub(crate) totp_issuer: String,
+}
+
+impl Admin {
+    fn now(&self) -> Millis {
+        self.clock.now()
+    }
+
+    fn audit_event(
+        &self,
+        actor: String,
+        action: &str,
+        subject: String,
+        ip: Option<&str>,
+        detail: serde_json::Value,
+    ) -> AuditEvent {
+        audit_event_at(self.now(), actor, action, subject, ip, detail)
+    }
+
+    /// Appends one event of `by` to the audit log on its own (the CA's command line records
+    /// issuance and revocation this way). Details carry identifiers, never personal data.
+    pub async fn record(
+        &self,
+        by: Operator<'_>,
+        action: &str,
+        subject: String,
+        detail: serde_json::Value,
+    ) -> AppResult<()> {
+        let ev = self.audit_event(by.audit_name(), action, subject, by.ip(), detail);
+        Ok(self.audit.append_audit(vec![ev]).await?)
+    }
+
+    /// Whether the database answers (`/readyz`).
+    pub async fn ready(&self) -> AppResult<()> {
+        Ok(self.health.ping().await?)
+    }
+
+    /// Creates a staff account with a random password and TOTP secret.
     pub async fn create_staff(
         &self,
-        by: Option<&StaffActor>,
+        by: Operator<'_>,
         username: &str,
         display_name: &str,
         role: Role,
     ) -> AppResult<StaffCredentials> {
-        if let Some(actor) = by {
-            actor.require(Permission::ManageStaff)?;
-        }
+        by.require(Permission::ManageStaff)?;
         let username = check_username(username)?;
         let display_name = display_name.trim();
         let display_name = if display_name.is_empty() {
@@ -67,18 +118,15 @@ impl App {
             .password_cost()
             .hash(&password)
             .map_err(AppError::Internal)?;
-        let actor_name = by
-            .map(StaffActor::audit_name)
-            .unwrap_or_else(|| "cli".into());
-        let ev = self.event(
+        let actor_name = by.audit_name();
+        let ev = self.audit_event(
             actor_name,
             "staff.created",
             format!("staff-name:{username}"),
-            by.and_then(|a| a.ip.as_deref()),
+            by.ip(),
             json!({"role": role.as_str()}),
         );
-        let staff = self
-            .store
+        let staff = self.staff
             .create_staff(
                 NewStaff {
                     username: username.clone(),
@@ -105,168 +153,47 @@ impl App {
 
     /// Creates the first admin when there is no staff account yet; `None` otherwise.
     pub async fn ensure_first_admin(&self) -> AppResult<Option<StaffCredentials>> {
-        if self.store.staff_count().await? > 0 {
+        if self.staff.staff_count().await? > 0 {
             return Ok(None);
         }
-        self.create_staff(None, "admin", "管理员", Role::Admin)
+        self.create_staff(Operator::Cli, "admin", "管理员", Role::Admin)
             .await
             .map(Some)
     }
 
-    /// Staff login: password and TOTP code together; the same message for every failure.
-    pub async fn staff_login(
-        &self,
-        username: &str,
-        password: &str,
-        totp: &str,
-        ip: &str,
-    ) -> AppResult<NewSession> {
-        let wrong = || AppError::Unauthorized("用户名、密码或动态口令错误".into());
-        let now = self.now();
-        let cost = self.policy.password_cost();
-        let name = username.trim().to_ascii_lowercase();
-        let Some(staff) = self.store.staff_by_username(&name).await? else {
-            cost.waste(password);
-            self.store
-                .append_audit(vec![self.event(
-                    "anonymous".into(),
-                    "staff.login_failed",
-                    "unknown".into(),
-                    Some(ip),
-                    json!({"reason": "no_account"}),
-                )])
-                .await?;
-            return Err(wrong());
-        };
-        let subject = format!("staff:{}", staff.id);
-        let refuse = |reason: &str| {
-            self.event(
-                "anonymous".into(),
-                "staff.login_failed",
-                subject.clone(),
-                Some(ip),
-                json!({"reason": reason}),
-            )
-        };
-        if staff.disabled {
-            self.store.append_audit(vec![refuse("disabled")]).await?;
-            return Err(wrong());
-        }
-        if staff.locked_until.is_some_and(|t| t > now) {
-            self.store.append_audit(vec![refuse("locked")]).await?;
-            return Err(AppError::RateLimited(
-                "登录失败次数过多,账号已临时锁定,请15分钟后再试".into(),
-            ));
-        }
-        let step = if cost.verify(password, &staff.password_hash) {
-            secrets::totp_match(&staff.totp_secret, totp, now)
-        } else {
-            None
-        };
-        let Some(step) = step else {
-            let p = &self.policy;
-            let n = self
-                .store
-                .staff_login_failed(
-                    staff.id,
-                    p.password_max_failures,
-                    now + p.password_lock_ms,
-                    Effects::audit(refuse("credentials")),
-                )
-                .await?;
-            if n >= p.password_max_failures {
-                self.store
-                    .append_audit(vec![self.event(
-                        "system".into(),
-                        "staff.locked",
-                        subject,
-                        Some(ip),
-                        json!({"failures": n}),
-                    )])
-                    .await?;
-            }
-            return Err(wrong());
-        };
-        if !self.store.staff_login_ok(staff.id, step).await? {
-            self.store.append_audit(vec![refuse("totp_replay")]).await?;
-            return Err(AppError::Unauthorized(
-                "该动态口令已使用,请等待下一个口令".into(),
-            ));
-        }
-        let token = secrets::random_hex(32);
-        let record = SessionRecord {
-            token_hash: secrets::token_hash(&token),
-            principal: Principal::Staff(staff.id),
-            created_at: now,
-            last_seen_at: now,
-        };
-        let ev = self.event(subject.clone(), "staff.login", subject, Some(ip), json!({}));
-        self.store
-            .create_session(&record, Effects::audit(ev))
-            .await?;
-        Ok(NewSession {
-            token,
-            principal: Principal::Staff(staff.id),
-        })
-    }
-
-    /// The acting staff member behind a staff session; a disabled account acts no more.
-    pub async fn staff_actor(&self, staff_id: i64, ip: Option<&str>) -> AppResult<StaffActor> {
-        let s = self
-            .store
-            .staff_by_id(staff_id)
-            .await?
-            .ok_or(AppError::Unauthenticated)?;
-        if s.disabled {
-            return Err(AppError::Unauthenticated);
-        }
-        Ok(StaffActor {
-            id: s.id,
-            username: s.username,
-            display_name: s.display_name,
-            role: s.role,
-            ip: ip.map(str::to_owned),
-        })
-    }
-
     /// Staff accounts (admin).
-    pub async fn list_staff(&self, actor: &StaffActor) -> AppResult<Vec<Staff>> {
-        actor.require(Permission::ManageStaff)?;
-        Ok(self.store.list_staff().await?)
+    pub async fn list_staff(&self, by: Operator<'_>) -> AppResult<Vec<Staff>> {
+        by.require(Permission::ManageStaff)?;
+        Ok(self.staff.list_staff().await?)
     }
 
     /// Disables or re-enables a staff account (admin); nobody disables themselves.
     pub async fn set_staff_disabled(
         &self,
-        actor: Option<&StaffActor>,
+        by: Operator<'_>,
         username: &str,
         disabled: bool,
     ) -> AppResult<()> {
-        if let Some(a) = actor {
-            a.require(Permission::ManageStaff)?;
-        }
-        let s = self
-            .store
+        by.require(Permission::ManageStaff)?;
+        let s = self.staff
             .staff_by_username(&username.trim().to_ascii_lowercase())
             .await?
             .ok_or(AppError::NotFound)?;
-        if actor.is_some_and(|a| a.id == s.id) {
+        if by.staff_id() == Some(s.id) {
             return Err(AppError::Conflict("不能停用自己的账号".into()));
         }
-        let ev = self.event(
-            actor
-                .map(StaffActor::audit_name)
-                .unwrap_or_else(|| "cli".into()),
+        let ev = self.audit_event(
+            by.audit_name(),
             if disabled {
                 "staff.disabled"
             } else {
                 "staff.enabled"
             },
             format!("staff:{}", s.id),
-            actor.and_then(|a| a.ip.as_deref()),
+            by.ip(),
             json!({}),
         );
-        self.store
+        self.staff
             .set_staff_disabled(s.id, disabled, Effects::audit(ev))
             .await?;
         Ok(())
@@ -279,60 +206,114 @@ impl App {
         before: Option<i64>,
     ) -> AppResult<Vec<AuditRow>> {
         actor.require(Permission::ViewAudit)?;
-        Ok(self.store.audit_page(before, 100).await?)
+        Ok(self.audit.audit_page(before, 100).await?)
     }
 
     /// Checks the whole audit chain (command line or admin).
     pub async fn verify_audit(&self) -> AppResult<ChainCheck> {
-        let (rows, head) = self.store.audit_all().await?;
+        let (rows, head) = self.audit.audit_all().await?;
         Ok(verify_chain(&rows, head))
     }
 
     /// The SMS outbox, newest first (recipients are masked by the page).
     pub async fn outbox(&self, actor: &StaffActor) -> AppResult<Vec<OutboxSms>> {
         actor.require(Permission::ViewOutbox)?;
-        Ok(self.store.outbox_page(200).await?)
+        Ok(self.outbox.outbox_page(200).await?)
     }
 
     /// The job queue (admin).
     pub async fn jobs(&self, actor: &StaffActor, status: Option<JobStatus>) -> AppResult<Vec<Job>> {
         actor.require(Permission::ManageJobs)?;
-        Ok(self.store.list_jobs(status, 200).await?)
+        Ok(self.jobs.list_jobs(status, 200).await?)
     }
 
     /// Puts a failed job back in the queue (admin).
     pub async fn retry_job(&self, actor: &StaffActor, id: i64) -> AppResult<()> {
         actor.require(Permission::ManageJobs)?;
-        let ev = self.event(
+        let ev = self.audit_event(
             actor.audit_name(),
             "job.retried",
             format!("job:{id}"),
             actor.ip.as_deref(),
             json!({}),
         );
-        Ok(self
-            .store
+        Ok(self.jobs
             .retry_job(id, self.now(), Effects::audit(ev))
             .await?)
     }
-}
 
-/// The sandbox SMS inbox: messages the sandbox provider "delivered" to a phone, rendered.
-impl App {
-    /// Latest sandbox messages for `phone`, newest first; `NotFound` when a real provider is on.
-    pub async fn sandbox_inbox(&self, phone_input: &str) -> AppResult<Vec<(OutboxSms, String)>> {
-        if !self.sms.is_sandbox() {
-            return Err(AppError::NotFound);
-        }
-        let phone = crate::accounts::parse_phone(phone_input)?;
-        let rows = self.store.outbox_for_phone(&phone, 20).await?;
-        Ok(rows
-            .into_iter()
-            .map(|m| {
-                let text = self.templates.render(&m.template, &m.params);
-                (m, text)
+    /// Years from this one to the next with no official schedule (the admin warning).
+    pub fn calendar_missing_years(&self) -> Vec<i32> {
+        let today = crate::orders::beijing_date(self.now());
+        let next = today.add_days(30).unwrap_or(today);
+        self.calendar.get().missing_years(today, next)
+    }
+
+    /// The calendar page (admin): the schedules loaded, (year, source), and the years coming
+    /// up without one.
+    pub fn calendar_view(
+        &self,
+        actor: &StaffActor,
+    ) -> AppResult<(Vec<(i32, String)>, Vec<i32>)> {
+        actor.require(Permission::ManageStaff)?;
+        Ok((self.calendar_years(), self.calendar_missing_years()))
+    }
+
+    /// The holiday calendar as loaded: (year, source).
+    pub fn calendar_years(&self) -> Vec<(i32, String)> {
+        let cal = self.calendar.get();
+        cal.years()
+            .map(|y| {
+                let src = cal
+                    .schedule(y)
+                    .map(|s| s.source().to_owned())
+                    .unwrap_or_default();
+                (y, src)
             })
-            .collect())
+            .collect()
+    }
+
+    /// Loads the schedules stored in the database into the calendar (at start).
+    pub async fn load_calendar(&self) -> AppResult<usize> {
+        let years = self.calendars.calendar_years().await?;
+        let mut n = 0;
+        let mut cal = self.calendar.get();
+        for (_, text) in years {
+            match YearSchedule::parse_toml(&text) {
+                Ok(s) => {
+                    if cal.insert(s).is_ok() {
+                        n += 1;
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "stored holiday schedule ignored"),
+            }
+        }
+        self.calendar.set(cal);
+        Ok(n)
+    }
+
+    /// Imports a year's official schedule (TOML as shipped in `data/`), checked, stored and
+    /// applied at once.
+    pub async fn import_calendar(&self, by: Operator<'_>, text: &str) -> AppResult<i32> {
+        by.require(Permission::ManageStaff)?;
+        let s = YearSchedule::parse_toml(text)
+            .map_err(|e| AppError::invalid("file", format!("节假日安排文件无效:{e}")))?;
+        let year = s.year();
+        let mut cal = self.calendar.get();
+        cal.insert(s)
+            .map_err(|e| AppError::invalid("file", format!("节假日安排与已有年份冲突:{e}")))?;
+        let ev = self.audit_event(
+            by.audit_name(),
+            "calendar.import",
+            format!("calendar:{year}"),
+            by.ip(),
+            serde_json::json!({ "year": year }),
+        );
+        self.calendars
+            .put_calendar_year(year, text, self.now(), &by.audit_name(), Effects::audit(ev))
+            .await?;
+        self.calendar.set(cal);
+        Ok(year)
     }
 }
 

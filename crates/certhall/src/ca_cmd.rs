@@ -705,15 +705,8 @@ async fn audit(
 ) -> Result<()> {
     let hall = crate::open(common, std::sync::Arc::new(app::clock::SystemClock)).await?;
     hall.app
-        .store
-        .append_audit(vec![app::model::AuditEvent {
-            at: now_ms(SystemTime::now()),
-            actor: "cli".into(),
-            action: action.into(),
-            subject,
-            ip: None,
-            detail,
-        }])
+        .admin()
+        .record(app::authz::Operator::Cli, action, subject, detail)
         .await
         .map_err(|e| anyhow!("audit log: {e}"))
 }

@@ -5,7 +5,8 @@
 
 use crate::ca_cmd::Ca;
 use anyhow::Result;
-use app::desk::{CaIssued, CaRequest, CertAuthority, CertKind};
+use app::desk::{CaIssued, CaRequest, CertAuthority};
+use domain::CertType;
 use app::GatewayError;
 use async_trait::async_trait;
 use pki::issue::{serial_hex, CaNames};
@@ -54,11 +55,12 @@ impl CertAuthority for HallCa {
 
     async fn issue(&self, req: CaRequest) -> Result<CaIssued, GatewayError> {
         let profile = match req.kind {
-            CertKind::Org => Profile::Org,
-            CertKind::OrgPerson => Profile::OrgIndividual,
+            CertType::Org => Profile::Org,
+            CertType::OrgPerson => Profile::OrgIndividual,
         };
         let person = req.person.as_ref().map(|(n, i)| (n.as_str(), i.as_str()));
-        let subject = SubjectData::new(profile, &req.org, &req.uscc, person).map_err(refused)?;
+        let subject = SubjectData::new(profile, req.org.as_str(), req.uscc.as_str(), person)
+            .map_err(refused)?;
         let years = u16::from(req.years);
         pki::profile::check_years(years).map_err(refused)?;
         let sign_pk = match &req.csr {

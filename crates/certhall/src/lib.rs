@@ -10,6 +10,7 @@ pub mod testing;
 
 use anyhow::{bail, Context, Result};
 use app::audit::ChainCheck;
+use app::authz::Operator;
 use app::clock::{Clock, SystemClock};
 use app::model::Role;
 use clap::{Args, Parser, Subcommand};
@@ -173,7 +174,8 @@ pub async fn bank_import(hall: &Hall, file: &Path) -> Result<()> {
         .unwrap_or_default();
     let r = hall
         .app
-        .import_statement(None, &name, &bytes)
+        .billing()
+        .import_statement(Operator::Cli, &name, &bytes)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     println!(
@@ -217,8 +219,18 @@ pub struct Hall {
     pub config: Config,
 }
 
-/// Opens the database (migrating it), loads keys and providers, and builds the use cases.
+/// Opens the database (migrating it), loads keys and providers, and builds the use cases
+/// (without a CA: production is refused).
 pub async fn open(common: &Common, clock: Arc<dyn Clock>) -> Result<Hall> {
+    open_with_ca(common, clock, None).await
+}
+
+/// [`open`] with the CA the production step issues through.
+pub async fn open_with_ca(
+    common: &Common,
+    clock: Arc<dyn Clock>,
+    ca: Option<Arc<dyn app::desk::CertAuthority>>,
+) -> Result<Hall> {
     std::fs::create_dir_all(&common.data)
         .with_context(|| format!("cannot create data directory {}", common.data.display()))?;
     let config = Config::load(common.config.as_deref())?;
@@ -242,23 +254,15 @@ pub async fn open(common: &Common, clock: Arc<dyn Clock>) -> Result<Hall> {
     let store = Arc::new(store::SqlStore::new(db.clone(), keys.vault));
     let idp = gateways::identity::build(&config.identity)
         .map_err(|e| anyhow::anyhow!("[identity]: {e}"))?;
-    let identity = app::identity::IdentityPorts {
+    let identity = app::identity::IdentityParts {
         check: idp.check,
         carrier: idp.carrier,
-        store: store.clone(),
         policy: idp.policy,
     };
     let (gateways, payouts) = gateways::payments::build(&config.payments, &common.data)
         .map_err(|e| anyhow::anyhow!("[payments]: {e}"))?;
-    let payments = Arc::new(app::payments::Payments {
-        store: store.clone(),
-        gateways,
-        payouts,
-        settings: config.payments.settings(),
-    });
-    let app = app::App {
-        store: store.clone(),
-        orders: store.clone(),
+    let app = app::App::new(app::Parts {
+        storage: store,
         blobs: Arc::new(blobs),
         catalogue: Arc::new(catalogue),
         sms,
@@ -268,15 +272,20 @@ pub async fn open(common: &Common, clock: Arc<dyn Clock>) -> Result<Hall> {
         code_key: Arc::new(keys.code_key),
         totp_issuer: config.brand.short.clone(),
         identity,
-        desk: app::desk::Desk {
+        desk: app::desk::DeskParts {
             config: config.desk.clone(),
             courier: gateways::courier::build(&config.courier)
                 .map_err(|e| anyhow::anyhow!("[courier]: {e}"))?,
-            ..app::desk::Desk::sandbox(store.clone(), None)
+            ..app::desk::DeskParts::sandbox(ca)
         },
-        payments,
-    };
-    app.load_calendar()
+        payments: app::payments::PaymentParts {
+            gateways,
+            payouts,
+            settings: config.payments.settings(),
+        },
+    });
+    app.admin()
+        .load_calendar()
         .await
         .map_err(|e| anyhow::anyhow!("holiday calendar: {e}"))?;
     Ok(Hall { app, db, config })
@@ -364,6 +373,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             let hall = open(&common, clock).await?;
             match hall
                 .app
+                .admin()
                 .verify_audit()
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?
@@ -385,13 +395,14 @@ pub async fn run(cli: Cli) -> Result<()> {
                         .with_context(|| format!("cannot read {}", file.display()))?;
                     let year = hall
                         .app
-                        .import_calendar(None, &text)
+                        .admin()
+                        .import_calendar(Operator::Cli, &text)
                         .await
                         .map_err(|e| anyhow::anyhow!("{e}"))?;
                     println!("holiday schedule of {year} imported");
                 }
                 CalendarAction::Show => {
-                    for (y, src) in hall.app.calendar_years() {
+                    for (y, src) in hall.app.admin().calendar_years() {
                         println!("{y}  {src}");
                     }
                 }
@@ -417,7 +428,8 @@ async fn staff_command(hall: &Hall, action: StaffAction, now: i64) -> Result<()>
             })?;
             let c = hall
                 .app
-                .create_staff(None, &username, &name, role)
+                .admin()
+                .create_staff(Operator::Cli, &username, &name, role)
                 .await
                 .map_err(err)?;
             println!("staff account created ({}):", role.label());
@@ -426,10 +438,10 @@ async fn staff_command(hall: &Hall, action: StaffAction, now: i64) -> Result<()>
         StaffAction::List => {
             for s in hall
                 .app
-                .store
-                .list_staff()
+                .admin()
+                .list_staff(Operator::Cli)
                 .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?
+                .map_err(err)?
             {
                 println!(
                     "{:<20} {:<10} {:<8} {}",
@@ -442,14 +454,16 @@ async fn staff_command(hall: &Hall, action: StaffAction, now: i64) -> Result<()>
         }
         StaffAction::Disable { username } => {
             hall.app
-                .set_staff_disabled(None, &username, true)
+                .admin()
+                .set_staff_disabled(Operator::Cli, &username, true)
                 .await
                 .map_err(err)?;
             println!("{username} disabled; its sessions ended");
         }
         StaffAction::Enable { username } => {
             hall.app
-                .set_staff_disabled(None, &username, false)
+                .admin()
+                .set_staff_disabled(Operator::Cli, &username, false)
                 .await
                 .map_err(err)?;
             println!("{username} enabled");
@@ -460,10 +474,22 @@ async fn staff_command(hall: &Hall, action: StaffAction, now: i64) -> Result<()>
 
 /// `certhall serve`.
 pub async fn serve(common: &Common, listen: Option<String>, clock: Arc<dyn Clock>) -> Result<()> {
-    let hall = open(common, clock.clone()).await?;
-    let listen = listen.unwrap_or_else(|| hall.config.server.listen.clone());
+    let config = Config::load(common.config.as_deref())?;
+    let listen = listen.unwrap_or_else(|| config.server.listen.clone());
+    if let Some(dir) = ca_cmd::ensure_dev_ca(common, &format!("http://{listen}")).await? {
+        println!(
+            "first start: generated a development SM2 CA in {} (its passphrase is in {}; for a real CA run `certhall ca init` first)",
+            dir.display(),
+            dir.join(ca_cmd::DEV_PASSPHRASE_FILE).display()
+        );
+    }
+    let ca = ca_cmd::open_for_production(common)
+        .await?
+        .map(|ca| Arc::new(hall_ca::HallCa::new(ca)) as Arc<dyn app::desk::CertAuthority>);
+    let hall = open_with_ca(common, clock.clone(), ca).await?;
     if let Some(c) = hall
         .app
+        .admin()
         .ensure_first_admin()
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?
@@ -472,35 +498,22 @@ pub async fn serve(common: &Common, listen: Option<String>, clock: Arc<dyn Clock
         print_credentials(&c, clock.now());
         println!("  staff console    : http://{listen}/staff/login");
     }
-    let mut hall = hall;
-    if let Some(dir) = ca_cmd::ensure_dev_ca(common, &format!("http://{listen}")).await? {
-        println!(
-            "first start: generated a development SM2 CA in {} (its passphrase is in {}; for a real CA run `certhall ca init` first)",
-            dir.display(),
-            dir.join(ca_cmd::DEV_PASSPHRASE_FILE).display()
-        );
-    }
-    if let Some(ca) = ca_cmd::open_for_production(common).await? {
-        hall.app.desk.ca = Some(Arc::new(hall_ca::HallCa::new(ca)));
-    }
-    let worker = hall.app.clone();
-    worker
-        .schedule_identity_purge()
+    let jobs = hall.app.jobs().clone();
+    jobs.schedule_identity_purge()
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    worker
-        .schedule_blob_sweep()
+    jobs.schedule_blob_sweep()
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    tokio::spawn(worker.job_worker(std::time::Duration::from_millis(300)));
+    let sms = jobs.sms_provider();
+    tokio::spawn(jobs.worker(std::time::Duration::from_millis(300)));
     let router = router_with(&hall, ca_cmd::pki_routes(common).await?);
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     println!(
-        "certhall 网上营业厅 listening on http://{listen}  (data: {}, sms: {})",
+        "certhall 网上营业厅 listening on http://{listen}  (data: {}, sms: {sms})",
         data_display(&common.data),
-        hall.app.sms.name()
     );
     axum_serve(listener, router).await
 }

@@ -105,18 +105,15 @@ async fn start_all(
         argon2_iterations: cost.iterations,
         ..Default::default()
     };
-    let payments = Arc::new(app::payments::Payments {
-        store: Arc::new(store.clone()),
-        gateways: std::iter::once(Arc::new(gateways::payments::SandboxGateway::new())
-            as Arc<dyn app::payments::PaymentGateway>)
-        .chain(extra)
-        .collect(),
-        payouts: Arc::new(gateways::payments::SandboxPayouts),
-        settings: app::payments::PaymentSettings::default(),
-    });
-    let app = app::App {
-        store: Arc::new(store.clone()),
-        orders: Arc::new(store.clone()),
+    let ca: Arc<dyn app::desk::CertAuthority> = Arc::new(
+        crate::hall_ca::HallCa::ephemeral(store::ca::CaStore::new(
+            store.db().clone(),
+            store.vault().clone(),
+        ))
+        .unwrap_or_else(|e| panic!("test CA: {e}")),
+    );
+    let app = app::App::new(app::Parts {
+        storage: Arc::new(store.clone()),
         blobs: Arc::new(blobs),
         catalogue: Arc::new(
             domain::Catalogue::builtin().unwrap_or_else(|e| panic!("catalogue: {e}")),
@@ -127,24 +124,21 @@ async fn start_all(
         templates: Arc::new(app::policy::SmsTemplates::default()),
         code_key: Arc::new(vec![7u8; 32]),
         totp_issuer: "深圳CA".into(),
-        identity: app::identity::IdentityPorts {
+        identity: app::identity::IdentityParts {
             check: idp.check,
             carrier: idp.carrier,
-            store: Arc::new(store.clone()),
             policy: idp.policy,
         },
-        desk: app::desk::Desk::sandbox(
-            Arc::new(store.clone()),
-            Some(Arc::new(
-                crate::hall_ca::HallCa::ephemeral(store::ca::CaStore::new(
-                    store.db().clone(),
-                    store.vault().clone(),
-                ))
-                .unwrap_or_else(|e| panic!("test CA: {e}")),
-            )),
-        ),
-        payments,
-    };
+        desk: app::desk::DeskParts::sandbox(Some(ca)),
+        payments: app::payments::PaymentParts {
+            gateways: std::iter::once(Arc::new(gateways::payments::SandboxGateway::new())
+                as Arc<dyn app::payments::PaymentGateway>)
+            .chain(extra)
+            .collect(),
+            payouts: Arc::new(gateways::payments::SandboxPayouts),
+            settings: app::payments::PaymentSettings::default(),
+        },
+    });
     let router = web::router(
         web::AppState {
             app: app.clone(),
@@ -176,7 +170,8 @@ impl TestHall {
     /// Runs queued jobs (SMS sending) now.
     pub async fn drain(&self) -> usize {
         self.app
-            .drain_jobs()
+            .jobs()
+            .drain()
             .await
             .unwrap_or_else(|e| panic!("jobs: {e}"))
     }
@@ -186,7 +181,8 @@ impl TestHall {
         self.drain().await;
         let inbox = self
             .app
-            .sandbox_inbox(phone)
+            .sandbox()
+            .inbox(phone)
             .await
             .unwrap_or_else(|e| panic!("inbox: {e}"));
         let (msg, _) = inbox

@@ -788,11 +788,10 @@ mod tests {
         let e = OrderState::Approved
             .check_move(OrderState::Cancelled)
             .unwrap_err();
-        assert_eq!(e.to_string(), "业务单当前状态为“待制证”,不能变为“已取消”");
-        assert_eq!(
-            OrderState::Draft.refuse(Wanted::Produce).to_string(),
-            "业务单当前状态为“草稿”,不能制证"
-        );
+        let text = e.to_string();
+        assert!(text.contains("“待制证”") && text.ends_with(",不能变为“已取消”"), "{text}");
+        let text = OrderState::Draft.refuse(Wanted::Produce).to_string();
+        assert!(text.contains("“草稿”") && text.ends_with(",不能制证"), "{text}");
         assert!(OrderState::InReview
             .require(&[OrderState::InReview], Wanted::Review)
             .is_ok());

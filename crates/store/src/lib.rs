@@ -3,17 +3,30 @@
 //! [`Vault`] before it reaches a table.
 #![forbid(unsafe_code)]
 
+mod audit;
 mod blob_refs;
 pub mod blobs;
 pub mod ca;
-mod desk;
+mod calendar;
+mod delivery;
+mod codes;
+mod deposits;
+mod health;
 mod identity;
+mod jobs;
 pub mod migrate;
 mod orders;
+mod outbox;
 mod payments;
+mod production;
+mod review;
 mod rows;
+mod sessions;
 mod sql_store;
+mod statements;
+mod staff;
 pub mod testing;
+mod users;
 pub mod vault;
 
 use app::StoreError;

@@ -1,18 +1,19 @@
-//! [`app::orders::OrderStore`] on the shared schema (migration 0003). The draft is sealed
+//! [`app::orders::OrderStore`] on the shared schema (migration 0003), and the one SQL
+//! statement that changes an order ([`SqlStore::apply_change_in`]), which the desk and payment
+//! repositories run inside their own transactions. The draft is sealed
 //! with the order number as associated data, so a sealed draft cannot be moved to another
 //! order; numbers come from a per-day counter bumped by one upsert, atomic on both databases.
 
 use crate::rows::{bad, get, Tx};
 use crate::{db_err, SqlStore};
-use app::orders::{OrderEvent, OrderRecord, OrderStore};
+use app::orders::{OrderChange, OrderEvent, OrderRecord, OrderStore};
 use app::ports::StoreResult;
-use app::StoreError;
 use async_trait::async_trait;
 use domain::order::{Draft, FinState, OrderState};
 use domain::{Date, OrderNo};
 use sqlx::any::AnyRow;
 
-const COLS: &str = "id, order_no, user_id, state, version, draft_enc, created_at, updated_at, \
+pub(crate) const COLS: &str = "id, order_no, user_id, state, version, draft_enc, created_at, updated_at, \
                     paid_at, fin_state, review_since";
 
 impl SqlStore {
@@ -21,36 +22,30 @@ impl SqlStore {
         self.vault().seal(&format!("orders.draft:{no}"), &json)
     }
 
-    /// `save_order` inside `tx` (for repositories that change an order together with their
-    /// own rows): false if the version moved on (nothing written).
-    pub(crate) async fn save_order_in(
-        &self,
-        tx: &mut Tx,
-        id: i64,
-        version: i64,
-        state: OrderState,
-        draft: &Draft,
-        event: &OrderEvent,
-    ) -> StoreResult<bool> {
-        let no: Option<String> = sqlx::query("SELECT order_no FROM orders WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut **tx)
-            .await
-            .map_err(db_err)?
-            .map(|r| get::<String>(&r, "order_no"))
+    /// Applies a change made by the order door inside `tx`: the one statement that writes
+    /// an order's state. The history entry and the change's effects (audit rows, SMS) are
+    /// written with it. False (nothing of the change written) if the version moved on.
+    pub(crate) async fn apply_change_in(&self, tx: &mut Tx, c: &OrderChange) -> StoreResult<bool> {
+        let sealed = c
+            .draft
+            .as_ref()
+            .map(|d| self.seal_draft(&c.order_no, d))
             .transpose()?;
-        let no = OrderNo::parse(&no.ok_or(StoreError::NotFound)?)
-            .map_err(|_| bad("orders", "number"))?;
         let done = sqlx::query(
-            "UPDATE orders SET draft_enc = $2, version = version + 1, updated_at = $3, \
-             review_since = CASE WHEN $1 = 'in_review' AND state <> 'in_review' THEN $3 ELSE review_since END, \
-             state = $1 WHERE id = $4 AND version = $5",
+            "UPDATE orders SET state = $1, version = version + 1, updated_at = $2, \
+             draft_enc = COALESCE($3, draft_enc), paid_at = COALESCE(paid_at, $4), \
+             fin_state = COALESCE($5, fin_state), review_since = COALESCE($6, review_since) \
+             WHERE id = $7 AND version = $8 AND order_no = $9",
         )
-        .bind(state.as_str())
-        .bind(self.seal_draft(&no, draft)?)
-        .bind(event.at)
-        .bind(id)
-        .bind(version)
+        .bind(c.to.as_str())
+        .bind(c.event.at)
+        .bind(sealed)
+        .bind(c.paid_at)
+        .bind(c.fin_state.map(|f| f.as_str().to_owned()))
+        .bind(c.review_since)
+        .bind(c.order_id)
+        .bind(c.version)
+        .bind(c.order_no.as_str())
         .execute(&mut **tx)
         .await
         .map_err(db_err)?
@@ -58,11 +53,12 @@ impl SqlStore {
         if done != 1 {
             return Ok(false);
         }
-        add_event(tx, id, event).await?;
+        add_event(tx, c.order_id, &c.event).await?;
+        self.apply(tx, c.effects.clone()).await?;
         Ok(true)
     }
 
-    fn order_from(&self, row: &AnyRow) -> StoreResult<OrderRecord> {
+    pub(crate) fn order_from(&self, row: &AnyRow) -> StoreResult<OrderRecord> {
         let no: String = get(row, "order_no")?;
         let no = OrderNo::parse(&no).map_err(|_| bad("orders", "invalid order number"))?;
         let state: String = get(row, "state")?;
@@ -159,19 +155,9 @@ impl OrderStore for SqlStore {
         rows.iter().map(|r| self.order_from(r)).collect()
     }
 
-    async fn save_order(
-        &self,
-        id: i64,
-        version: i64,
-        state: OrderState,
-        draft: &Draft,
-        event: &OrderEvent,
-    ) -> StoreResult<bool> {
+    async fn apply(&self, change: &OrderChange) -> StoreResult<bool> {
         let mut tx = self.db().begin().await?;
-        if !self
-            .save_order_in(&mut tx, id, version, state, draft, event)
-            .await?
-        {
+        if !self.apply_change_in(&mut tx, change).await? {
             return Ok(false);
         }
         tx.commit().await.map_err(db_err)?;

@@ -44,8 +44,8 @@ pub async fn request_code(
     let purpose = CodePurpose::parse(&b.purpose).ok_or_else(|| {
         AppError::invalid("purpose", "用途应为 login、reset_password 或 change_phone")
     })?;
-    let message = state.app.request_code(&b.phone, purpose, &ctx.ip).await?;
-    ok(json!({"message": message, "cooldown_seconds": state.app.policy.code_cooldown_ms / 1000}))
+    let message = state.app.accounts().request_code(&b.phone, purpose, &ctx.ip).await?;
+    ok(json!({"message": message, "cooldown_seconds": state.app.accounts().code_cooldown_ms() / 1000}))
 }
 
 /// Body of `POST /api/v1/auth/login/code`.
@@ -65,7 +65,7 @@ pub struct CodeLogin {
 
 fn with_session(state: &AppState, token: &str) -> Response {
     let mut resp = axum::Json(json!({"authenticated": true})).into_response();
-    let max_age = state.app.policy.session_absolute_ms / 1000;
+    let max_age = state.app.accounts().session_max_age_ms() / 1000;
     resp.headers_mut().append(
         SET_COOKIE,
         cookie(
@@ -91,8 +91,7 @@ pub async fn login_code(
         .filter(|p| !p.is_empty())
         .map(|p| (p, b.password_confirm.as_deref().unwrap_or("")));
     let s = state
-        .app
-        .login_with_code(&b.phone, &b.code, pw, &ctx.ip)
+        .app.accounts().login_with_code(&b.phone, &b.code, pw, &ctx.ip)
         .await?;
     Ok(with_session(&state, &s.token))
 }
@@ -113,8 +112,7 @@ pub async fn login_password(
     Json(b): Json<PasswordLogin>,
 ) -> ApiResult {
     let s = state
-        .app
-        .login_with_password(&b.account, &b.password, &ctx.ip)
+        .app.accounts().login_with_password(&b.account, &b.password, &ctx.ip)
         .await?;
     Ok(with_session(&state, &s.token))
 }
@@ -139,8 +137,7 @@ pub async fn reset_password(
     Json(b): Json<ResetBody>,
 ) -> ApiResult {
     state
-        .app
-        .reset_password(&b.phone, &b.code, &b.password, &b.password_confirm, &ctx.ip)
+        .app.accounts().reset_password(&b.phone, &b.code, &b.password, &b.password_confirm, &ctx.ip)
         .await?;
     ok(json!({"message": "密码已重置,请使用新密码登录"}))
 }
@@ -148,7 +145,7 @@ pub async fn reset_password(
 /// `POST /api/v1/auth/logout`.
 pub async fn logout(State(state): State<AppState>, ctx: Ctx) -> ApiResult {
     if let Some(t) = ctx.cookie(USER_COOKIE) {
-        state.app.logout(t, &ctx.ip).await?;
+        state.app.accounts().logout(t, &ctx.ip).await?;
     }
     let mut resp = axum::Json(json!({"authenticated": false})).into_response();
     resp.headers_mut().append(
@@ -161,8 +158,7 @@ pub async fn logout(State(state): State<AppState>, ctx: Ctx) -> ApiResult {
 /// `POST /api/v1/auth/logout-all`.
 pub async fn logout_all(State(state): State<AppState>, ctx: Ctx, u: ApiUser) -> ApiResult {
     let n = state
-        .app
-        .logout_everywhere(Principal::User(u.user.id), &ctx.ip)
+        .app.accounts().logout_everywhere(Principal::User(u.user.id), &ctx.ip)
         .await?;
     let mut resp = axum::Json(json!({"sessions_ended": n})).into_response();
     resp.headers_mut().append(
@@ -202,8 +198,7 @@ pub async fn change_password(
     Json(b): Json<ChangePassword>,
 ) -> ApiResult {
     state
-        .app
-        .change_password(
+        .app.accounts().change_password(
             u.user.id,
             b.current_password.as_deref(),
             &b.password,
@@ -231,8 +226,7 @@ pub async fn change_phone(
     Json(b): Json<ChangePhone>,
 ) -> ApiResult {
     state
-        .app
-        .change_phone(u.user.id, &b.phone, &b.code, &ctx.ip)
+        .app.accounts().change_phone(u.user.id, &b.phone, &b.code, &ctx.ip)
         .await?;
     ok(json!({"message": "手机号码已更换"}))
 }
@@ -247,7 +241,7 @@ pub struct PhoneParam {
 
 /// `GET /sandbox/sms.json?phone=NNN`: the sandbox's latest messages to a phone, newest first.
 pub async fn sandbox_sms(State(state): State<AppState>, Query(q): Query<PhoneParam>) -> ApiResult {
-    let list = state.app.sandbox_inbox(&q.phone).await?;
+    let list = state.app.sandbox().inbox(&q.phone).await?;
     let messages: Vec<Value> = list
         .into_iter()
         .map(|(m, text)| json!({"id": m.id, "template": m.template, "text": text, "params": m.params.into_iter().map(|(k, v)| (k, Value::String(v))).collect::<serde_json::Map<_, _>>(), "sent_at": m.sent_at}))
@@ -262,7 +256,7 @@ pub async fn healthz() -> Response {
 
 /// `GET /readyz`: the database answers.
 pub async fn readyz(State(state): State<AppState>) -> Response {
-    match state.app.store.ping().await {
+    match state.app.admin().ready().await {
         Ok(()) => axum::Json(json!({"status": "ready"})).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "readiness check failed");

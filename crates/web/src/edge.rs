@@ -447,9 +447,9 @@ pub async fn user_of(
     let Some(token) = ctx.cookie(USER_COOKIE) else {
         return Ok(None);
     };
-    match state.app.resolve_session(token).await? {
+    match state.app.accounts().resolve_session(token).await? {
         Some(Principal::User(id)) => {
-            Ok(Some((state.app.current_user(id).await?, token.to_owned())))
+            Ok(Some((state.app.accounts().current_user(id).await?, token.to_owned())))
         }
         _ => Ok(None),
     }
@@ -474,9 +474,9 @@ impl FromRequestParts<AppState> for PageStaff {
         let Some(token) = ctx.cookie(STAFF_COOKIE) else {
             return Err(to_login());
         };
-        match state.app.resolve_session(token).await {
+        match state.app.accounts().resolve_session(token).await {
             Ok(Some(Principal::Staff(id))) => {
-                match state.app.staff_actor(id, Some(&ctx.ip)).await {
+                match state.app.accounts().staff_actor(id, Some(&ctx.ip)).await {
                     Ok(actor) => Ok(Self {
                         actor,
                         token: token.to_owned(),

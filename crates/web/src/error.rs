@@ -16,7 +16,7 @@ pub fn status_of(e: &AppError) -> StatusCode {
         AppError::Forbidden => StatusCode::FORBIDDEN,
         AppError::NotFound => StatusCode::NOT_FOUND,
         AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
-        AppError::Conflict(_) => StatusCode::CONFLICT,
+        AppError::Conflict(_) | AppError::WrongState(_) | AppError::Stale => StatusCode::CONFLICT,
         AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
@@ -31,7 +31,7 @@ pub fn code_of(e: &AppError) -> &'static str {
         AppError::Forbidden => "forbidden",
         AppError::NotFound => "not_found",
         AppError::RateLimited(_) => "rate_limited",
-        AppError::Conflict(_) => "conflict",
+        AppError::Conflict(_) | AppError::WrongState(_) | AppError::Stale => "conflict",
         AppError::Unavailable(_) => "unavailable",
         AppError::Internal(_) => "internal",
     }

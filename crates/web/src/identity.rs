@@ -192,7 +192,7 @@ pub async fn pc_page(
     headers: HeaderMap,
     Path(no): Path<String>,
 ) -> Response {
-    match state.app.identity_page(user.user.id, &no).await {
+    match state.app.verification().page(user.user.id, &no).await {
         Ok(v) => pc_view(&state, &ctx, &user, &headers, &no, v, String::new()),
         Err(e) => user_error(&state, &ctx, &user, e),
     }
@@ -205,7 +205,7 @@ pub async fn pc_renew(
     user: PageUser,
     Path(no): Path<String>,
 ) -> Response {
-    match state.app.renew_identity_link(user.user.id, &no).await {
+    match state.app.verification().renew_link(user.user.id, &no).await {
         Ok(_) => Redirect::to(&format!("/orders/{no}/identity")).into_response(),
         Err(e) => user_error(&state, &ctx, &user, e),
     }
@@ -230,7 +230,7 @@ pub async fn api_status(
     headers: HeaderMap,
     Path(no): Path<String>,
 ) -> Response {
-    match state.app.identity_status(user.user.id, &no).await {
+    match state.app.verification().status(user.user.id, &no).await {
         Ok(v) => api_view(&state, &headers, &no, v),
         Err(e) => ApiError(e).into_response(),
     }
@@ -243,7 +243,7 @@ pub async fn api_renew(
     headers: HeaderMap,
     Path(no): Path<String>,
 ) -> Response {
-    match state.app.renew_identity_link(user.user.id, &no).await {
+    match state.app.verification().renew_link(user.user.id, &no).await {
         Ok(v) => api_view(&state, &headers, &no, v),
         Err(e) => ApiError(e).into_response(),
     }
@@ -303,7 +303,7 @@ async fn phone_render(
     error: String,
     status: StatusCode,
 ) -> Response {
-    let (o, a) = match state.app.phone_attempt(no, secret).await {
+    let (o, a) = match state.app.verification().phone_attempt(no, secret).await {
         Ok(x) => x,
         Err(e) => return phone_error(state, ctx, e),
     };
@@ -355,13 +355,13 @@ pub async fn phone_page(
     if let Some(token) = q.t {
         // The same phone opening the link again just continues.
         if let Some(secret) = phone_secret(&ctx) {
-            if let Ok((_, a)) = state.app.phone_attempt(&no, &secret).await {
+            if let Ok((_, a)) = state.app.verification().phone_attempt(&no, &secret).await {
                 if a.status != app::identity::AttemptStatus::Superseded {
                     return Redirect::to(&format!("/m/identity/{no}")).into_response();
                 }
             }
         }
-        return match state.app.claim_identity_link(&no, &token).await {
+        return match state.app.verification().claim_link(&no, &token).await {
             Ok(secret) => {
                 let mut r = Redirect::to(&format!("/m/identity/{no}")).into_response();
                 r.headers_mut().append(
@@ -429,11 +429,11 @@ pub async fn phone_photo(
         return phone_error(&state, &ctx, AppError::NotFound);
     };
     // Who and where first, before reading the body.
-    if let Err(e) = state.app.phone_attempt(&no, &secret).await {
+    if let Err(e) = state.app.verification().phone_attempt(&no, &secret).await {
         return phone_error(&state, &ctx, e);
     }
     let result = match read_photo(mp, crate::wizard::max_file_bytes(&state)).await {
-        Ok(bytes) => state.app.phone_upload(&no, &secret, &side, &bytes).await,
+        Ok(bytes) => state.app.verification().phone_upload(&no, &secret, &side, &bytes).await,
         Err(msg) => Err(AppError::invalid("file", msg)),
     };
     match result {
@@ -456,8 +456,7 @@ pub async fn phone_liveness(
         return phone_error(&state, &ctx, AppError::NotFound);
     };
     match state
-        .app
-        .phone_start_liveness(&no, &secret, &base_url(&state, &headers))
+        .app.verification().phone_start_liveness(&no, &secret, &base_url(&state, &headers))
         .await
     {
         Ok(url) => Redirect::to(&url).into_response(),
@@ -505,8 +504,7 @@ pub async fn phone_done(
     };
     let token = q.token.unwrap_or_default();
     match state
-        .app
-        .phone_finish_liveness(&no, &secret, &token, &base_url(&state, &headers))
+        .app.verification().phone_finish_liveness(&no, &secret, &token, &base_url(&state, &headers))
         .await
     {
         Ok(_) => phone_render(&state, &ctx, &no, &secret, String::new(), StatusCode::OK).await,
@@ -543,7 +541,7 @@ pub async fn sandbox_liveness(
         && next.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'/');
     let ok_token =
         !token.is_empty() && token.len() <= 64 && token.bytes().all(|b| b.is_ascii_alphanumeric());
-    if state.app.identity.check.name() != "sandbox" || !ok_next || !ok_token {
+    if state.app.verification().provider_name() != "sandbox" || !ok_next || !ok_token {
         return phone_error(&state, &ctx, AppError::NotFound);
     }
     render(&SandboxLiveness {
@@ -561,8 +559,7 @@ pub async fn staff_photo(
     Path((no, side)): Path<(String, String)>,
 ) -> Response {
     match state
-        .app
-        .identity_photo_for_staff(&staff.actor, &no, &side)
+        .app.verification().photo_for_staff(&staff.actor, &no, &side)
         .await
     {
         Ok(bytes) => {

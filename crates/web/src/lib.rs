@@ -67,7 +67,7 @@ async fn not_found(
 
 /// The whole router; `extra` routes (CRL, OCSP…) are merged in before the edge middleware.
 pub fn router(state: AppState, extra: Option<Router>) -> Router {
-    let sandbox = state.app.sms.is_sandbox();
+    let sandbox = state.app.sandbox().sms_is_sandbox();
     let mut r = Router::new()
         .route("/", get(pages::home))
         .route("/faq", get(pages::faq))

@@ -40,7 +40,7 @@ fn field_errors(errs: FieldErrors) -> Response {
 
 /// `GET /api/v1/catalogue`: projects, prices and the current agreement.
 pub async fn catalogue(State(state): State<AppState>) -> ApiResult {
-    let c = &state.app.catalogue;
+    let c = &state.app.catalogue();
     let projects: Vec<Value> = c
         .projects
         .iter()
@@ -63,7 +63,7 @@ pub async fn catalogue(State(state): State<AppState>) -> ApiResult {
 
 /// `GET /api/v1/orders`: 我的业务单.
 pub async fn list(State(state): State<AppState>, user: ApiUser) -> ApiResult {
-    let v = state.app.my_orders(user.user.id).await?;
+    let v = state.app.wizard().my_orders(user.user.id).await?;
     ok(json!({"orders": v.iter().map(|o| json!({
         "order_no": o.no.as_str(),
         "state": o.state.as_str(),
@@ -79,7 +79,7 @@ pub async fn list(State(state): State<AppState>, user: ApiUser) -> ApiResult {
 
 /// `POST /api/v1/orders`: 证书新办.
 pub async fn create(State(state): State<AppState>, user: ApiUser) -> ApiResult {
-    let no = state.app.start_order(user.user.id).await?;
+    let no = state.app.wizard().start_order(user.user.id).await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(json!({"order_no": no.as_str(), "next_step": "agreement"})),
@@ -94,9 +94,9 @@ pub async fn show(
     user: ApiUser,
     Path(no): Path<String>,
 ) -> ApiResult {
-    let (o, events) = state.app.order_history(user.user.id, &no).await?;
-    let price = state.app.application_of(&o).ok().and_then(|a| {
-        let p = o.draft.project(&state.app.catalogue)?;
+    let (o, events) = state.app.wizard().order_history(user.user.id, &no).await?;
+    let price = state.app.wizard().application_of(&o).ok().and_then(|a| {
+        let p = o.draft.project(&state.app.catalogue())?;
         a.price(p).ok()
     });
     ok(json!({
@@ -134,8 +134,7 @@ pub async fn agreement(
     Json(b): Json<AgreeBody>,
 ) -> ApiResult {
     state
-        .app
-        .accept_agreement(user.user.id, &no, b.agree, &ctx.ip)
+        .app.wizard().accept_agreement(user.user.id, &no, b.agree, &ctx.ip)
         .await?;
     ok(json!({"next_step": "application"}))
 }
@@ -159,8 +158,7 @@ pub async fn application(
     Json(b): Json<ApplicationBody>,
 ) -> ApiResult {
     state
-        .app
-        .choose_application(user.user.id, &no, &b.project, &b.option, b.acknowledged)
+        .app.wizard().choose_application(user.user.id, &no, &b.project, &b.option, b.acknowledged)
         .await?;
     ok(json!({"next_step": "data"}))
 }
@@ -172,7 +170,7 @@ pub async fn data(
     Path(no): Path<String>,
     Json(form): Json<FormInput>,
 ) -> ApiResult {
-    match state.app.save_form(user.user.id, &no, form).await? {
+    match state.app.wizard().save_form(user.user.id, &no, form).await? {
         Ok(()) => ok(json!({"next_step": "preview"})),
         Err(errs) => Ok(field_errors(errs)),
     }
@@ -184,7 +182,7 @@ pub async fn preview(
     user: ApiUser,
     Path(no): Path<String>,
 ) -> ApiResult {
-    state.app.confirm_preview(user.user.id, &no).await?;
+    state.app.wizard().confirm_preview(user.user.id, &no).await?;
     ok(json!({"next_step": "uploads", "letter_pdf": format!("/orders/{no}/letter.pdf")}))
 }
 
@@ -196,7 +194,7 @@ pub async fn upload(
     mp: Multipart,
 ) -> ApiResult {
     // Owner and step first, so a refusal does not depend on the body.
-    let o = state.app.my_order(user.user.id, &no).await?;
+    let o = state.app.wizard().my_order(user.user.id, &no).await?;
     domain::order::require_editable(o.state).map_err(|e| AppError::Conflict(e.to_string()))?;
     o.draft
         .can_do(domain::order::Step::Uploads)
@@ -204,7 +202,7 @@ pub async fn upload(
     let bytes = crate::wizard::read_file_part(mp, crate::wizard::max_file_bytes(&state))
         .await
         .map_err(|m| AppError::invalid("file", m))?;
-    state.app.upload(user.user.id, &no, &kind, &bytes).await?;
+    state.app.wizard().upload(user.user.id, &no, &kind, &bytes).await?;
     ok(json!({"uploaded": kind}))
 }
 
@@ -214,7 +212,7 @@ pub async fn submit(
     user: ApiUser,
     Path(no): Path<String>,
 ) -> ApiResult {
-    state.app.submit_order(user.user.id, &no).await?;
+    state.app.wizard().submit_order(user.user.id, &no).await?;
     ok(json!({
         "state": "pending_verification",
         "state_label": "待认证",
@@ -229,6 +227,6 @@ pub async fn cancel(
     Path(no): Path<String>,
 ) -> ApiResult {
     // The API call is the explicit confirmation (the page asks with a checkbox).
-    state.app.cancel_order(user.user.id, &no, true).await?;
+    state.app.wizard().cancel_order(user.user.id, &no, true).await?;
     ok(json!({"state": "cancelled", "state_label": "已取消"}))
 }

@@ -41,7 +41,7 @@ impl Layout {
             user: None,
             staff: None,
             active: "",
-            sandbox_sms: state.app.sms.is_sandbox(),
+            sandbox_sms: state.app.sandbox().sms_is_sandbox(),
             title: String::new(),
         }
     }
@@ -271,7 +271,7 @@ pub struct AuthForm {
 }
 
 fn session_cookie_response(state: &AppState, token: &str, to: &str) -> Response {
-    let max_age = state.app.policy.session_absolute_ms / 1000;
+    let max_age = state.app.accounts().session_max_age_ms() / 1000;
     let mut resp = Redirect::to(to).into_response();
     resp.headers_mut().append(
         SET_COOKIE,
@@ -293,7 +293,7 @@ async fn send_code(
     purpose: CodePurpose,
     mut v: AuthView,
 ) -> (StatusCode, AuthView) {
-    match state.app.request_code(phone, purpose, &ctx.ip).await {
+    match state.app.accounts().request_code(phone, purpose, &ctx.ip).await {
         Ok(msg) => {
             v.notice = msg.into();
             (StatusCode::OK, v)
@@ -321,8 +321,7 @@ pub async fn register(
     let password =
         (!f.password.is_empty()).then_some((f.password.as_str(), f.password_confirm.as_str()));
     match state
-        .app
-        .login_with_code(&f.phone, &f.code, password, &ctx.ip)
+        .app.accounts().login_with_code(&f.phone, &f.code, password, &ctx.ip)
         .await
     {
         Ok(s) => session_cookie_response(&state, &s.token, &v.next),
@@ -358,13 +357,11 @@ pub async fn login(State(state): State<AppState>, ctx: Ctx, Form(f): Form<AuthFo
     }
     let result = if tab == "password" {
         state
-            .app
-            .login_with_password(&f.account, &f.password, &ctx.ip)
+            .app.accounts().login_with_password(&f.account, &f.password, &ctx.ip)
             .await
     } else {
         state
-            .app
-            .login_with_code(&f.phone, &f.code, None, &ctx.ip)
+            .app.accounts().login_with_code(&f.phone, &f.code, None, &ctx.ip)
             .await
     };
     match result {
@@ -388,8 +385,7 @@ pub async fn reset(State(state): State<AppState>, ctx: Ctx, Form(f): Form<AuthFo
         return (status, render(&ResetPage { l, v })).into_response();
     }
     match state
-        .app
-        .reset_password(&f.phone, &f.code, &f.password, &f.password_confirm, &ctx.ip)
+        .app.accounts().reset_password(&f.phone, &f.code, &f.password, &f.password_confirm, &ctx.ip)
         .await
     {
         Ok(()) => Redirect::to("/login?tab=password&reset=1").into_response(),
@@ -422,7 +418,7 @@ pub struct AccountQuery {
 }
 
 async fn account_page(state: &AppState, ctx: &Ctx, user: &app::model::User) -> AccountPage {
-    let orders = match state.app.my_orders(user.id).await {
+    let orders = match state.app.wizard().my_orders(user.id).await {
         Ok(v) => v,
         Err(e) => {
             tracing::error!(error = %e, "order list failed");
@@ -508,8 +504,7 @@ pub async fn account_password(
 ) -> Response {
     let current = (!f.current_password.is_empty()).then_some(f.current_password.as_str());
     match state
-        .app
-        .change_password(
+        .app.accounts().change_password(
             user.user.id,
             current,
             &f.password,
@@ -535,8 +530,7 @@ pub async fn account_phone(
     page.section = "phone".into();
     if f.action == "send_code" {
         return match state
-            .app
-            .request_code(&f.phone, CodePurpose::ChangePhone, &ctx.ip)
+            .app.accounts().request_code(&f.phone, CodePurpose::ChangePhone, &ctx.ip)
             .await
         {
             Ok(msg) => {
@@ -547,8 +541,7 @@ pub async fn account_phone(
         };
     }
     match state
-        .app
-        .change_phone(user.user.id, &f.phone, &f.code, &ctx.ip)
+        .app.accounts().change_phone(user.user.id, &f.phone, &f.code, &ctx.ip)
         .await
     {
         Ok(()) => Redirect::to("/account?done=phone").into_response(),
@@ -568,7 +561,7 @@ fn clear_user_cookie(state: &AppState, to: &str) -> Response {
 /// `POST /logout`.
 pub async fn logout(State(state): State<AppState>, ctx: Ctx) -> Response {
     if let Some(token) = ctx.cookie(USER_COOKIE) {
-        if let Err(e) = state.app.logout(token, &ctx.ip).await {
+        if let Err(e) = state.app.accounts().logout(token, &ctx.ip).await {
             return PageError {
                 layout: Layout::anonymous(&state, &ctx),
                 error: e,
@@ -582,8 +575,7 @@ pub async fn logout(State(state): State<AppState>, ctx: Ctx) -> Response {
 /// `POST /logout-all`: ends every session of the account.
 pub async fn logout_all(State(state): State<AppState>, ctx: Ctx, user: PageUser) -> Response {
     match state
-        .app
-        .logout_everywhere(app::model::Principal::User(user.user.id), &ctx.ip)
+        .app.accounts().logout_everywhere(app::model::Principal::User(user.user.id), &ctx.ip)
         .await
     {
         Ok(_) => clear_user_cookie(&state, "/login?all=1"),
@@ -619,7 +611,7 @@ pub async fn sandbox_sms(
     Query(q): Query<PhoneQuery>,
 ) -> Response {
     let l = layout_for(&state, &ctx).await.page("短信沙箱", "");
-    if !state.app.sms.is_sandbox() {
+    if !state.app.sandbox().sms_is_sandbox() {
         return not_found_page(l);
     }
     let phone = q.phone.unwrap_or_default();
@@ -630,7 +622,7 @@ pub async fn sandbox_sms(
         messages: Vec::new(),
     };
     if !phone.is_empty() {
-        match state.app.sandbox_inbox(&phone).await {
+        match state.app.sandbox().inbox(&phone).await {
             Ok(list) => {
                 page.messages = list
                     .into_iter()

@@ -133,7 +133,7 @@ struct PayPage {
 }
 
 fn pay_page(state: &AppState, l: Layout, v: &PaymentView) -> PayPage {
-    let s = &state.app.payments.settings;
+    let s = &state.app.billing().settings();
     let o = &v.order;
     PayPage {
         l,
@@ -145,13 +145,7 @@ fn pay_page(state: &AppState, l: Layout, v: &PaymentView) -> PayPage {
         payee_name: s.payee_name.clone(),
         payee_bank: s.payee_bank.clone(),
         payee_account: s.payee_account.clone(),
-        gateways: state
-            .app
-            .payments
-            .gateways
-            .iter()
-            .map(|g| (g.name(), g.label()))
-            .collect(),
+        gateways: state.app.billing().gateway_choices(),
         payments: v.payments.iter().map(payment_row).collect(),
         fin_state: o.fin_state.label(),
         fin_failed: o.fin_state == domain::order::FinState::Failed,
@@ -167,8 +161,8 @@ fn pay_page(state: &AppState, l: Layout, v: &PaymentView) -> PayPage {
         code_open: v.code_open,
         can_resend: v.can_resend,
         masked_account: v.masked_account.clone(),
-        bank_account_name: o.draft.form.bank_account_name.clone(),
-        bank_name: o.draft.form.bank_name.clone(),
+        bank_account_name: o.draft.form.get("bank_account_name").to_owned(),
+        bank_name: o.draft.form.get("bank_name").to_owned(),
         error: String::new(),
         error_field: String::new(),
         notice: String::new(),
@@ -184,7 +178,7 @@ async fn show(
     status: StatusCode,
     f: impl FnOnce(&mut PayPage),
 ) -> Response {
-    match state.app.payment_view(user.user.id, no).await {
+    match state.app.billing().payment_view(user.user.id, no).await {
         Ok(v) => {
             let mut p = pay_page(state, user_layout(state, ctx, user, "在线支付"), &v);
             f(&mut p);
@@ -245,11 +239,11 @@ pub async fn voucher_post(
     mp: Multipart,
 ) -> Response {
     // Owner and state first, before reading the body.
-    if let Err(e) = state.app.payment_view(user.user.id, &no).await {
+    if let Err(e) = state.app.billing().payment_view(user.user.id, &no).await {
         return page_error(&state, &ctx, &user, e);
     }
     let r = match read_file_part(mp, max_file_bytes(&state)).await {
-        Ok(bytes) => state.app.upload_voucher(user.user.id, &no, &bytes).await,
+        Ok(bytes) => state.app.billing().upload_voucher(user.user.id, &no, &bytes).await,
         Err(m) => Err(AppError::invalid("file", m)),
     };
     match r {
@@ -268,7 +262,7 @@ pub async fn voucher_get(
     let Ok(id) = id.parse::<i64>() else {
         return page_error(&state, &ctx, &user, AppError::NotFound);
     };
-    match state.app.voucher_file(user.user.id, &no, id).await {
+    match state.app.billing().voucher_file(user.user.id, &no, id).await {
         Ok((mime, bytes)) => ([(header::CONTENT_TYPE, mime)], bytes).into_response(),
         Err(e) => page_error(&state, &ctx, &user, e),
     }
@@ -291,8 +285,7 @@ pub async fn online_post(
     Form(f): Form<GatewayForm>,
 ) -> Response {
     match state
-        .app
-        .start_online_payment(user.user.id, &no, &f.gateway)
+        .app.billing().start_online_payment(user.user.id, &no, &f.gateway)
         .await
     {
         Ok(PayStart::Redirect(url)) => see(url),
@@ -320,8 +313,7 @@ pub async fn code_post(
     Form(f): Form<CodeForm>,
 ) -> Response {
     match state
-        .app
-        .enter_deposit_code(user.user.id, &no, &f.code)
+        .app.billing().enter_deposit_code(user.user.id, &no, &f.code)
         .await
     {
         Ok(()) => see(format!("/orders/{no}/payment")),
@@ -336,7 +328,7 @@ pub async fn resend_post(
     user: PageUser,
     Path(no): Path<String>,
 ) -> Response {
-    match state.app.resend_deposit(user.user.id, &no).await {
+    match state.app.billing().resend_deposit(user.user.id, &no).await {
         Ok(()) => see(format!("/orders/{no}/payment")),
         Err(e) => failed(&state, &ctx, &user, &no, e).await,
     }
@@ -365,8 +357,7 @@ pub async fn financial_post(
     Form(f): Form<FinancialForm>,
 ) -> Response {
     match state
-        .app
-        .refill_financial(
+        .app.billing().refill_financial(
             user.user.id,
             &no,
             &f.bank_account_name,
@@ -402,7 +393,7 @@ pub async fn sandbox_pay_page(
     let l = crate::pages::layout_for(&state, &ctx)
         .await
         .page("沙箱支付网关", "");
-    match state.app.sandbox_checkout(&trade_no).await {
+    match state.app.sandbox().checkout(&trade_no).await {
         Ok(p) => render(&SandboxPayPage {
             l,
             trade_no: p.trade_no,
@@ -410,9 +401,8 @@ pub async fn sandbox_pay_page(
             amount: yuan(p.amount_fen),
             merchant: state
                 .app
-                .payments
-                .gateway("sandbox")
-                .map(|g| g.merchant())
+                .billing()
+                .merchant_of("sandbox")
                 .unwrap_or_default(),
             paid: p.state != app::payments::PayState::Created,
         }),
@@ -431,7 +421,7 @@ pub async fn sandbox_pay_post(
     ctx: Ctx,
     Path(trade_no): Path<String>,
 ) -> Response {
-    match state.app.sandbox_pay(&trade_no).await {
+    match state.app.sandbox().pay(&trade_no).await {
         Ok(no) => see(format!("/orders/{no}/payment")),
         Err(e) => PageError {
             layout: crate::pages::layout_for(&state, &ctx).await,
@@ -453,7 +443,7 @@ pub async fn sandbox_payouts(State(state): State<AppState>, ctx: Ctx) -> Respons
     let l = crate::pages::layout_for(&state, &ctx)
         .await
         .page("沙箱银行流水(小额打款)", "");
-    match state.app.sandbox_payouts().await {
+    match state.app.sandbox().payouts().await {
         Ok(ds) => render(&PayoutsPage {
             l,
             rows: ds
@@ -502,7 +492,7 @@ pub async fn callback(
             .collect(),
         body: body.to_vec(),
     };
-    match state.app.payment_notify(&gateway, &n).await {
+    match state.app.billing().payment_notify(&gateway, &n).await {
         Ok(ack) => (
             StatusCode::from_u16(ack.status).unwrap_or(StatusCode::OK),
             [(header::CONTENT_TYPE, ack.content_type)],
@@ -539,7 +529,7 @@ pub async fn api_show(
     user: ApiUser,
     Path(no): Path<String>,
 ) -> Response {
-    match state.app.payment_view(user.user.id, &no).await {
+    match state.app.billing().payment_view(user.user.id, &no).await {
         Ok(v) => axum::Json(view_json(&v)).into_response(),
         Err(e) => ApiError(e).into_response(),
     }
@@ -553,8 +543,7 @@ pub async fn api_online(
     Json(f): Json<GatewayForm>,
 ) -> Response {
     match state
-        .app
-        .start_online_payment(user.user.id, &no, &f.gateway)
+        .app.billing().start_online_payment(user.user.id, &no, &f.gateway)
         .await
     {
         Ok(PayStart::Redirect(url)) => {
@@ -575,11 +564,10 @@ pub async fn api_code(
     Json(f): Json<CodeForm>,
 ) -> Response {
     match state
-        .app
-        .enter_deposit_code(user.user.id, &no, &f.code)
+        .app.billing().enter_deposit_code(user.user.id, &no, &f.code)
         .await
     {
-        Ok(()) => match state.app.payment_view(user.user.id, &no).await {
+        Ok(()) => match state.app.billing().payment_view(user.user.id, &no).await {
             Ok(v) => axum::Json(view_json(&v)).into_response(),
             Err(e) => ApiError(e).into_response(),
         },
@@ -658,10 +646,10 @@ async fn finance_show(
 ) -> Response {
     let a = &s.actor;
     let r = async {
-        let manual = state.app.finance_credits(a, true).await?;
-        let all = state.app.finance_credits(a, false).await?;
-        let refundable = state.app.refundable(a).await?;
-        let duplicates = state.app.duplicate_payments(a).await?;
+        let manual = state.app.billing().finance_credits(a, true).await?;
+        let all = state.app.billing().finance_credits(a, false).await?;
+        let refundable = state.app.billing().refundable(a).await?;
+        let duplicates = state.app.billing().duplicate_payments(a).await?;
         Ok::<_, AppError>((manual, all, refundable, duplicates))
     }
     .await;
@@ -719,19 +707,21 @@ pub async fn finance_import(
     mp: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Response {
     // The role first: a body that is not multipart must not tell another role more than 403.
-    if let Err(e) = s.actor.require(app::authz::Permission::ManagePayments) {
-        return staff_fail(&state, &ctx, &s.actor, e);
-    }
+    let importer = match state
+        .app
+        .billing()
+        .importer(app::authz::Operator::Staff(&s.actor))
+    {
+        Ok(i) => i,
+        Err(e) => return staff_fail(&state, &ctx, &s.actor, e),
+    };
     let read = match mp {
         Ok(mp) => read_file_part(mp, max_file_bytes(&state)).await,
         Err(_) => Err("请选择要导入的银行对账单文件".to_owned()),
     };
     let r = match read {
         Ok(bytes) => {
-            state
-                .app
-                .import_statement(Some(&s.actor), "upload", &bytes)
-                .await
+            importer.import("upload", &bytes).await
         }
         Err(m) => Err(AppError::invalid("file", m)),
     };
@@ -807,7 +797,7 @@ pub async fn finance_match(
     let Ok(id) = id.parse::<i64>() else {
         return staff_fail(&state, &ctx, &s.actor, AppError::NotFound);
     };
-    let r = state.app.finance_match(&s.actor, id, &f.order_no).await;
+    let r = state.app.billing().finance_match(&s.actor, id, &f.order_no).await;
     finance_done(&state, &ctx, &s, r).await
 }
 
@@ -822,7 +812,7 @@ pub async fn finance_reject(
     let Ok(id) = id.parse::<i64>() else {
         return staff_fail(&state, &ctx, &s.actor, AppError::NotFound);
     };
-    let r = state.app.finance_reject(&s.actor, id, &f.reason).await;
+    let r = state.app.billing().finance_reject(&s.actor, id, &f.reason).await;
     finance_done(&state, &ctx, &s, r).await
 }
 
@@ -834,8 +824,7 @@ pub async fn finance_fail(
     Form(f): Form<FinanceForm>,
 ) -> Response {
     let r = state
-        .app
-        .fail_financial(&s.actor, f.order_no.trim(), &f.reason)
+        .app.billing().fail_financial(&s.actor, f.order_no.trim(), &f.reason)
         .await;
     finance_done(&state, &ctx, &s, r).await
 }
@@ -851,7 +840,7 @@ pub async fn finance_refund(
     let Ok(id) = id.parse::<i64>() else {
         return staff_fail(&state, &ctx, &s.actor, AppError::NotFound);
     };
-    let r = state.app.refund(&s.actor, id, &f.reason).await;
+    let r = state.app.billing().refund(&s.actor, id, &f.reason).await;
     finance_done(&state, &ctx, &s, r).await
 }
 
@@ -870,7 +859,7 @@ pub async fn finance_recon_csv(
     s: PageStaff,
     Query(q): Query<DayQuery>,
 ) -> Response {
-    match state.app.reconciliation(&s.actor, &q.day).await {
+    match state.app.billing().reconciliation(&s.actor, &q.day).await {
         Ok(lines) => {
             let lines: Vec<ReconLine> = lines;
             (

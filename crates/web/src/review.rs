@@ -23,7 +23,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use base64::Engine;
-use domain::order::{OrderState, FIELDS};
+use domain::form::{Audience, FormInput, FIELDS, PERSON_FIELDS};
+use domain::order::OrderState;
 
 /// The routes of this module.
 pub fn routes() -> Router<AppState> {
@@ -101,13 +102,6 @@ struct ReviewQueuePage {
     now: String,
 }
 
-async fn staff_name(state: &AppState, id: i64) -> String {
-    match state.app.store.staff_by_id(id).await {
-        Ok(Some(s)) => s.display_name,
-        _ => format!("#{id}"),
-    }
-}
-
 fn due_row(due: &Option<Due>, now: i64) -> (String, String, bool, bool) {
     match due {
         Some(d) => (
@@ -120,18 +114,15 @@ fn due_row(due: &Option<Due>, now: i64) -> (String, String, bool, bool) {
     }
 }
 
-async fn queue_rows(state: &AppState, items: Vec<QueueItem>) -> Vec<QueueRow> {
+fn queue_rows(state: &AppState, items: Vec<QueueItem>) -> Vec<QueueRow> {
     let now = state.app.now();
     let mut rows = Vec::new();
     for q in items {
         let (due, left, overdue, weekends_only) = due_row(&q.due, now);
-        let claim = match q.claim {
-            Some((id, _)) => staff_name(state, id).await,
-            None => String::new(),
-        };
+        let claim = q.claim.map(|(_, name, _)| name).unwrap_or_default();
         rows.push(QueueRow {
             no: q.order.no.to_string(),
-            unit: q.order.draft.form.unit_name.clone(),
+            unit: q.order.draft.form.get("unit_name").to_owned(),
             since: q.order.review_since.map(format_beijing).unwrap_or_default(),
             due,
             left,
@@ -148,11 +139,11 @@ async fn queue_rows(state: &AppState, items: Vec<QueueItem>) -> Vec<QueueRow> {
 
 /// `GET /staff/review`: 待审核, oldest first, with the countdown to the due time.
 pub async fn review_queue(State(state): State<AppState>, ctx: Ctx, s: PageStaff) -> Response {
-    match state.app.review_queue(&s.actor).await {
+    match state.app.review().queue(&s.actor).await {
         Ok(items) => render(&ReviewQueuePage {
             l: staff_layout(&state, &ctx, Some(&s.actor), "待审核", "staff"),
             nav: nav_for(&s.actor),
-            rows: queue_rows(&state, items).await,
+            rows: queue_rows(&state, items),
             now: format_beijing(state.app.now()),
         }),
         Err(e) => fail(&state, &ctx, &s.actor, e),
@@ -290,15 +281,40 @@ fn deposit_row(d: &app::payments::DepositRecord) -> DepositRow {
     }
 }
 
-fn masked_field(name: &str, v: &str) -> String {
-    // Reviewers check ID numbers against the scans, so they see them; bank accounts only
-    // their last digits (finance matches payments, not review).
-    if name == "bank_account" {
-        let n = v.chars().count();
-        let tail: String = v.chars().skip(n.saturating_sub(4)).collect();
-        return format!("****{tail}");
+/// What a reviewer reads of the form, from its description: the certificate choice, then
+/// every listed field (ID numbers and phones in full, to check against the scans; bank
+/// accounts masked), then each 申请人's row.
+fn reviewer_fields(f: &FormInput) -> (Vec<(String, String)>, Vec<Vec<(String, String)>>) {
+    let mut fields = vec![(
+        "证书类型".to_owned(),
+        if f.ticked("org_cert") {
+            format!("机构证书 {} 年", f.get("org_years"))
+        } else {
+            "不办理机构证书".into()
+        },
+    )];
+    for field in FIELDS.iter().filter(|x| x.section != "cert" || x.name == "seal") {
+        fields.push((
+            field.label.into(),
+            field.display(f.get(field.name), Audience::Reviewer),
+        ));
     }
-    v.to_owned()
+    let persons = f
+        .persons
+        .iter()
+        .map(|p| {
+            PERSON_FIELDS
+                .iter()
+                .map(|field| {
+                    (
+                        field.short_label().to_owned(),
+                        field.display(p.get(field.name), Audience::Reviewer),
+                    )
+                })
+                .collect()
+        })
+        .collect();
+    (fields, persons)
 }
 
 async fn review_page(
@@ -308,38 +324,10 @@ async fn review_page(
     no: &str,
     error: String,
 ) -> Result<ReviewOrderPage, AppError> {
-    let v = state.app.review_view(a, no).await?;
+    let v = state.app.review().view(a, no).await?;
     let now = state.app.now();
     let o = &v.order;
-    let f = &o.draft.form;
-    let mut fields = vec![(
-        "证书类型".to_owned(),
-        if f.org_cert {
-            format!("机构证书 {} 年", f.org_years)
-        } else {
-            "不办理机构证书".into()
-        },
-    )];
-    for (name, label) in FIELDS.iter().filter(|(n, _)| *n != "org_years") {
-        let v = match (*name, f.get(name)) {
-            ("seal", "yes") => "是".to_owned(),
-            ("seal", "no") => "否".to_owned(),
-            (n, v) => masked_field(n, v),
-        };
-        fields.push(((*label).into(), v));
-    }
-    let persons = f
-        .persons
-        .iter()
-        .map(|p| {
-            vec![
-                ("姓名".to_owned(), p.name.clone()),
-                ("身份证号码".to_owned(), p.id_number.clone()),
-                ("手机号码".to_owned(), p.phone.clone()),
-                ("办理年限".to_owned(), format!("{} 年", p.years)),
-            ]
-        })
-        .collect();
+    let (fields, persons) = reviewer_fields(&o.draft.form);
     let files = o
         .draft
         .required_uploads()
@@ -354,15 +342,15 @@ async fn review_page(
         })
         .collect();
     let (due, left, overdue, weekends_only) = due_row(&v.due, now);
-    let (claim, mine) = match v.claim {
-        Some((id, _)) => (staff_name(state, id).await, id == a.id),
+    let (claim, mine) = match &v.claim {
+        Some((id, name, _)) => (name.clone(), *id == a.id),
         None => (String::new(), false),
     };
     let mut decisions = Vec::new();
     for d in &v.decisions {
         decisions.push((
             format_beijing(d.at),
-            staff_name(state, d.staff_id).await,
+            d.staff_name.clone(),
             if d.decision == "approved" {
                 "审核通过".to_owned()
             } else {
@@ -372,13 +360,13 @@ async fn review_page(
         ));
     }
     // The real results, from the identity and payments use cases.
-    let idv = state.app.identity_for_staff(a, no).await?.map(idv_box);
+    let idv = state.app.verification().for_staff(a, no).await?.map(idv_box);
     let identity = match &idv {
         Some(b) if b.passed => format!("认证通过({})", b.at),
         Some(b) => b.label.to_owned(),
         None => "无认证记录".to_owned(),
     };
-    let (_, pays, deps) = state.app.order_payments_for_staff(a, no).await?;
+    let (_, pays, deps) = state.app.billing().order_payments_for_staff(a, no).await?;
     Ok(ReviewOrderPage {
         l: staff_layout(state, ctx, Some(a), &format!("审核 {}", o.no), "staff"),
         nav: nav_for(a),
@@ -411,10 +399,7 @@ async fn review_page(
             .map(|e| (format_beijing(e.at), e.what.clone()))
             .collect(),
         reasons: state
-            .app
-            .desk
-            .config
-            .reject_reasons
+            .app.review().reject_reasons()
             .iter()
             .cloned()
             .enumerate()
@@ -443,7 +428,7 @@ pub async fn review_file(
     s: PageStaff,
     Path((no, kind)): Path<(String, String)>,
 ) -> Response {
-    match state.app.review_file(&s.actor, &no, &kind).await {
+    match state.app.review().file(&s.actor, &no, &kind).await {
         Ok((mime, bytes)) => (
             [
                 (header::CONTENT_TYPE, mime),
@@ -484,7 +469,7 @@ pub async fn claim(
     s: PageStaff,
     Path(no): Path<String>,
 ) -> Response {
-    let r = state.app.claim_review(&s.actor, &no).await.map(|_| ());
+    let r = state.app.review().claim(&s.actor, &no).await.map(|_| ());
     after(
         &state,
         &ctx,
@@ -503,7 +488,7 @@ pub async fn approve(
     s: PageStaff,
     Path(no): Path<String>,
 ) -> Response {
-    let r = state.app.approve_order(&s.actor, &no).await;
+    let r = state.app.review().approve(&s.actor, &no).await;
     after(&state, &ctx, &s.actor, &no, r, "/staff/review".into()).await
 }
 
@@ -526,7 +511,7 @@ pub async fn reject(
         .find(|(k, _)| k == "note")
         .map(|(_, v)| v.as_str())
         .unwrap_or("");
-    let r = state.app.reject_order(&s.actor, &no, &reasons, note).await;
+    let r = state.app.review().reject(&s.actor, &no, &reasons, note).await;
     after(&state, &ctx, &s.actor, &no, r, "/staff/review".into()).await
 }
 
@@ -545,7 +530,7 @@ fn order_rows(v: Vec<app::orders::OrderRecord>) -> Vec<OrderRow> {
     v.into_iter()
         .map(|o| OrderRow {
             no: o.no.to_string(),
-            unit: o.draft.form.unit_name.clone(),
+            unit: o.draft.form.get("unit_name").to_owned(),
             state: o.state.label(),
             fin: o.fin_state.label(),
             updated: format_beijing(o.updated_at),
@@ -564,7 +549,7 @@ struct ProductionQueuePage {
 
 /// `GET /staff/production`: 待制证.
 pub async fn production_queue(State(state): State<AppState>, ctx: Ctx, s: PageStaff) -> Response {
-    match state.app.production_queue(&s.actor).await {
+    match state.app.production().queue(&s.actor).await {
         Ok(v) => render(&ProductionQueuePage {
             l: staff_layout(&state, &ctx, Some(&s.actor), "待制证", "staff"),
             nav: nav_for(&s.actor),
@@ -626,7 +611,7 @@ async fn production_page(
     no: &str,
     error: String,
 ) -> Result<ProductionOrderPage, AppError> {
-    let (o, lines) = state.app.production_lines(a, no).await?;
+    let (o, lines) = state.app.production().lines(a, no).await?;
     Ok(ProductionOrderPage {
         l: staff_layout(state, ctx, Some(a), &format!("制证 {}", o.no), "staff"),
         nav: nav_for(a),
@@ -634,7 +619,7 @@ async fn production_page(
         state: o.state.label(),
         fin: o.fin_state.label(),
         can_issue: o.state == OrderState::Approved && lines.iter().any(|l| l.stored.is_none()),
-        has_ca: state.app.desk.ca.is_some(),
+        has_ca: state.app.production().has_ca(),
         lines: lines.iter().map(line_row).collect(),
         error,
     })
@@ -661,7 +646,7 @@ pub async fn production_issue(
     s: PageStaff,
     Path(no): Path<String>,
 ) -> Response {
-    match state.app.issue_all_sandbox(&s.actor, &no).await {
+    match state.app.production().issue_all_sandbox(&s.actor, &no).await {
         Ok(_) => see(format!("/staff/production/{no}")),
         Err(e @ (AppError::Conflict(_) | AppError::Invalid { .. } | AppError::Unavailable(_))) => {
             let status = crate::error::status_of(&e);
@@ -691,16 +676,10 @@ async fn shipping_page(
     a: &StaffActor,
     error: String,
 ) -> Result<ShippingQueuePage, AppError> {
-    let v = state.app.shipping_queue(a).await?;
+    let v = state.app.delivery().queue(a).await?;
     let mut rows = Vec::new();
-    for o in v {
-        let tracking = state
-            .app
-            .order_progress(&o)
-            .await?
-            .tracking
-            .map(|t| t.1)
-            .unwrap_or_default();
+    for (o, shipment) in v {
+        let tracking = shipment.map(|s| s.tracking_no).unwrap_or_default();
         let mut r = order_rows(vec![o]);
         if let Some(mut r) = r.pop() {
             r.tracking = tracking;
@@ -737,7 +716,7 @@ pub async fn shipping_label(
     s: PageStaff,
     Path(no): Path<String>,
 ) -> Response {
-    match state.app.mail_label(&s.actor, &no).await {
+    match state.app.delivery().mail_label(&s.actor, &no).await {
         Ok(label) => render(&LabelPage {
             l: staff_layout(&state, &ctx, Some(&s.actor), "邮寄面单", "staff"),
             label,
@@ -772,7 +751,7 @@ pub async fn shipping_post(
     s: PageStaff,
     Path(no): Path<String>,
 ) -> Response {
-    let r = state.app.ship_order(&s.actor, &no).await;
+    let r = state.app.delivery().ship_order(&s.actor, &no).await;
     shipping_result(&state, &ctx, &s.actor, r).await
 }
 
@@ -783,7 +762,7 @@ pub async fn shipping_delivered(
     s: PageStaff,
     Path(no): Path<String>,
 ) -> Response {
-    let r = state.app.complete_order(&s.actor, &no).await;
+    let r = state.app.delivery().complete_order(&s.actor, &no).await;
     shipping_result(&state, &ctx, &s.actor, r).await
 }
 
@@ -802,14 +781,15 @@ struct CalendarPage {
 
 /// `GET /staff/calendar` (admin): the loaded schedules and the import form.
 pub async fn calendar(State(state): State<AppState>, ctx: Ctx, s: PageStaff) -> Response {
-    if let Err(e) = s.actor.require(app::authz::Permission::ManageStaff) {
-        return fail(&state, &ctx, &s.actor, e);
-    }
+    let (years, missing) = match state.app.admin().calendar_view(&s.actor) {
+        Ok(v) => v,
+        Err(e) => return fail(&state, &ctx, &s.actor, e),
+    };
     render(&CalendarPage {
         l: staff_layout(&state, &ctx, Some(&s.actor), "工作日历", "staff"),
         nav: nav_for(&s.actor),
-        years: state.app.calendar_years(),
-        missing: state.app.calendar_missing_years(),
+        years,
+        missing,
         error: String::new(),
         done: String::new(),
     })
@@ -827,7 +807,7 @@ pub async fn calendar_import(
         .find(|(k, _)| k == "toml")
         .map(|(_, v)| v.as_str())
         .unwrap_or("");
-    let (error, done, status) = match state.app.import_calendar(Some(&s.actor), text).await {
+    let (error, done, status) = match state.app.admin().import_calendar(app::authz::Operator::Staff(&s.actor), text).await {
         Ok(y) => (
             String::new(),
             format!("已导入 {y} 年节假日安排"),
@@ -845,8 +825,8 @@ pub async fn calendar_import(
         render(&CalendarPage {
             l: staff_layout(&state, &ctx, Some(&s.actor), "工作日历", "staff"),
             nav: nav_for(&s.actor),
-            years: state.app.calendar_years(),
-            missing: state.app.calendar_missing_years(),
+            years: state.app.admin().calendar_years(),
+            missing: state.app.admin().calendar_missing_years(),
             error,
             done,
         }),
@@ -862,7 +842,7 @@ pub async fn invoice_pdf(
     ctx: Ctx,
     Path(token): Path<String>,
 ) -> Response {
-    invoice_response(&state, &ctx, state.app.invoice_by_token(&token).await)
+    invoice_response(&state, &ctx, state.app.delivery().invoice_by_token(&token).await)
 }
 
 /// `GET /orders/{no}/invoice.pdf`: the same PDF for the logged-in owner of the order.
@@ -872,7 +852,7 @@ pub async fn my_invoice_pdf(
     user: crate::edge::PageUser,
     Path(no): Path<String>,
 ) -> Response {
-    invoice_response(&state, &ctx, state.app.my_invoice(user.user.id, &no).await)
+    invoice_response(&state, &ctx, state.app.delivery().my_invoice(user.user.id, &no).await)
 }
 
 fn invoice_response(
@@ -918,7 +898,7 @@ pub async fn tracking_page(
     ctx: Ctx,
     Path(tracking): Path<String>,
 ) -> Response {
-    match state.app.sandbox_tracking(&tracking).await {
+    match state.app.sandbox().tracking(&tracking).await {
         Ok((s, status)) => render(&TrackingPage {
             l: Layout::anonymous(&state, &ctx).page("快递查询(沙箱)", ""),
             tracking: s.tracking_no,
@@ -949,10 +929,9 @@ impl FromRequestParts<AppState> for ApiStaff {
         let Some(token) = ctx.cookie(STAFF_COOKIE) else {
             return Err(deny());
         };
-        match state.app.resolve_session(token).await {
+        match state.app.accounts().resolve_session(token).await {
             Ok(Some(Principal::Staff(id))) => state
-                .app
-                .staff_actor(id, Some(&ctx.ip))
+                .app.accounts().staff_actor(id, Some(&ctx.ip))
                 .await
                 .map(ApiStaff)
                 .map_err(|_| deny()),
@@ -964,13 +943,13 @@ impl FromRequestParts<AppState> for ApiStaff {
 
 /// `GET /api/v1/station/work`: orders with certificates to write, and their lines.
 pub async fn station_work(State(state): State<AppState>, s: ApiStaff) -> Response {
-    match state.app.station_work(&s.0).await {
+    match state.app.production().station_work(&s.0).await {
         Ok(v) => axum::Json(serde_json::json!({
             "orders": v.iter().map(|(o, lines)| serde_json::json!({
                 "order_no": o.no.to_string(),
                 "lines": lines.iter().map(|l| serde_json::json!({
                     "line": l.line,
-                    "profile": l.kind.as_str(),
+                    "profile": l.kind.key(),
                     "years": l.years,
                     "holder": l.holder,
                 })).collect::<Vec<_>>(),
@@ -1008,7 +987,7 @@ pub async fn station_issue(
             }
         }
     };
-    match state.app.issue_line(&s.0, &no, line, Some(csr)).await {
+    match state.app.production().issue_line(&s.0, &no, line, Some(csr)).await {
         Ok(i) => (
             StatusCode::CREATED,
             axum::Json(serde_json::json!({

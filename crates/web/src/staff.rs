@@ -114,13 +114,12 @@ pub async fn login(
     Form(f): Form<StaffLoginForm>,
 ) -> Response {
     match state
-        .app
-        .staff_login(&f.username, &f.password, &f.totp, &ctx.ip)
+        .app.accounts().staff_login(&f.username, &f.password, &f.totp, &ctx.ip)
         .await
     {
         Ok(s) => {
             let mut resp = Redirect::to("/staff").into_response();
-            let max_age = state.app.policy.session_absolute_ms / 1000;
+            let max_age = state.app.accounts().session_max_age_ms() / 1000;
             resp.headers_mut().append(
                 SET_COOKIE,
                 cookie(
@@ -151,7 +150,7 @@ pub async fn login(
 /// `POST /staff/logout`.
 pub async fn logout(State(state): State<AppState>, ctx: Ctx) -> Response {
     if let Some(token) = ctx.cookie(STAFF_COOKIE) {
-        let _ = state.app.logout(token, &ctx.ip).await;
+        let _ = state.app.accounts().logout(token, &ctx.ip).await;
     }
     let mut resp = Redirect::to("/staff/login").into_response();
     resp.headers_mut().append(
@@ -238,15 +237,15 @@ pub async fn home(State(state): State<AppState>, ctx: Ctx, s: PageStaff) -> Resp
         q.link = match q.title {
             "待审核" => Some((
                 "/staff/review",
-                count(state.app.review_queue(a).await.map(|v| v.len())),
+                count(state.app.review().queue(a).await.map(|v| v.len())),
             )),
             "待制证" => Some((
                 "/staff/production",
-                count(state.app.production_queue(a).await.map(|v| v.len())),
+                count(state.app.production().queue(a).await.map(|v| v.len())),
             )),
             "待邮寄" => Some((
                 "/staff/shipping",
-                count(state.app.shipping_queue(a).await.map(|v| v.len())),
+                count(state.app.delivery().queue(a).await.map(|v| v.len())),
             )),
             _ => None,
         };
@@ -257,7 +256,7 @@ pub async fn home(State(state): State<AppState>, ctx: Ctx, s: PageStaff) -> Resp
         role: a.role.label(),
         queues,
         warning: if a.can(Permission::ManageStaff) {
-            let missing = state.app.calendar_missing_years();
+            let missing = state.app.admin().calendar_missing_years();
             if missing.is_empty() {
                 String::new()
             } else {
@@ -301,7 +300,7 @@ async fn accounts_page(
         l: staff_layout(state, ctx, Some(a), "员工账号", "staff"),
         me: a.id,
         nav: nav_for(a),
-        staff: state.app.list_staff(a).await?,
+        staff: state.app.admin().list_staff(app::authz::Operator::Staff(a)).await?,
         roles: Role::ALL.iter().map(|r| (r.as_str(), r.label())).collect(),
         errors: FieldErrors::default(),
         created: None,
@@ -342,8 +341,7 @@ pub async fn create_account(
     let result = match role {
         Some(role) => {
             state
-                .app
-                .create_staff(Some(a), &f.username, &f.display_name, role)
+                .app.admin().create_staff(app::authz::Operator::Staff(a), &f.username, &f.display_name, role)
                 .await
         }
         None => Err(AppError::invalid("role", "请选择角色")),
@@ -354,7 +352,7 @@ pub async fn create_account(
     };
     match result {
         Ok(c) => {
-            page.staff = state.app.list_staff(a).await.unwrap_or(page.staff);
+            page.staff = state.app.admin().list_staff(app::authz::Operator::Staff(a)).await.unwrap_or(page.staff);
             page.created = Some((c.staff.username, c.password, c.totp_base32, c.otpauth_uri));
             render(&page)
         }
@@ -389,8 +387,7 @@ pub async fn toggle_account(
         }
     };
     match state
-        .app
-        .set_staff_disabled(Some(&s.actor), &username, disabled)
+        .app.admin().set_staff_disabled(app::authz::Operator::Staff(&s.actor), &username, disabled)
         .await
     {
         Ok(()) => Redirect::to("/staff/accounts").into_response(),
@@ -480,14 +477,13 @@ pub async fn audit(
     s: PageStaff,
     Query(q): Query<BeforeQuery>,
 ) -> Response {
-    match state.app.audit_page(&s.actor, q.before).await {
+    match state.app.admin().audit_page(&s.actor, q.before).await {
         Ok(rows) => {
             let next_before = (rows.len() == 100)
                 .then(|| rows.last().map(|r| r.seq))
                 .flatten();
             let names = state
-                .app
-                .list_staff(&s.actor)
+                .app.admin().list_staff(app::authz::Operator::Staff(&s.actor))
                 .await
                 .unwrap_or_default()
                 .into_iter()
@@ -526,7 +522,7 @@ impl OutboxPage {
 /// `GET /staff/outbox`: every SMS with template, masked recipient and result; never the text,
 /// which may hold a code or PIN.
 pub async fn outbox(State(state): State<AppState>, ctx: Ctx, s: PageStaff) -> Response {
-    match state.app.outbox(&s.actor).await {
+    match state.app.admin().outbox(&s.actor).await {
         Ok(rows) => render(&OutboxPage {
             l: staff_layout(&state, &ctx, Some(&s.actor), "短信记录", "staff"),
             nav: nav_for(&s.actor),
@@ -563,7 +559,7 @@ pub async fn jobs(
         .as_deref()
         .filter(|s| !s.is_empty())
         .map(JobStatus::parse);
-    match state.app.jobs(&s.actor, status).await {
+    match state.app.admin().jobs(&s.actor, status).await {
         Ok(rows) => render(&JobsPage {
             l: staff_layout(&state, &ctx, Some(&s.actor), "后台任务", "staff"),
             nav: nav_for(&s.actor),
@@ -581,7 +577,7 @@ pub async fn retry_job(
     s: PageStaff,
     Path(id): Path<i64>,
 ) -> Response {
-    match state.app.retry_job(&s.actor, id).await {
+    match state.app.admin().retry_job(&s.actor, id).await {
         Ok(()) => Redirect::to("/staff/jobs").into_response(),
         Err(e) => fail(&state, &ctx, &s.actor, e),
     }
@@ -612,6 +608,6 @@ pub async fn catalogue(State(state): State<AppState>, ctx: Ctx, s: PageStaff) ->
     render(&CataloguePage {
         l: staff_layout(&state, &ctx, Some(&s.actor), "业务目录", "staff"),
         nav: nav_for(&s.actor),
-        c: state.app.catalogue.clone(),
+        c: state.app.catalogue().clone(),
     })
 }

@@ -13,11 +13,13 @@ use askama::Template;
 use axum::extract::{Multipart, Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
+use domain::form::{Audience, Field, Input, PERSON_FIELDS, SECTIONS};
 use domain::order::{Application, Draft, FormInput, OrderState, Step, MAX_PERSONS};
 use domain::Catalogue;
 use serde::Deserialize;
 
-/// One input of the 录入信息 form as a template shows it.
+/// One input of the 录入信息 form as a template shows it (from the form's description,
+/// [`domain::form::FIELDS`]).
 pub struct FieldView {
     /// Form name.
     pub name: String,
@@ -27,15 +29,26 @@ pub struct FieldView {
     pub value: String,
     /// Message beside the field.
     pub error: String,
-    /// `text`, `tel`, `email`.
+    /// `checkbox`, `years`, `yesno` or `line` (a one-line input of type [`Self::html_type`]).
     pub kind: &'static str,
+    /// `text`, `tel`, `email`.
+    pub html_type: &'static str,
     /// Longest input in characters.
     pub max: usize,
     /// 温馨提示 under the field.
     pub hint: &'static str,
+    /// Required (a checkbox, or a field required only when a box is ticked, is not marked).
+    pub required: bool,
 }
 
-/// A titled group of fields.
+impl FieldView {
+    /// Whether a checkbox is ticked.
+    pub fn ticked(&self) -> bool {
+        domain::form::is_ticked(&self.value)
+    }
+}
+
+/// A titled group of fields; the repeated one is the 申请人 rows.
 pub struct SectionView {
     /// Heading.
     pub title: &'static str,
@@ -43,146 +56,62 @@ pub struct SectionView {
     pub note: &'static str,
     /// Inputs.
     pub fields: Vec<FieldView>,
+    /// The 申请人 rows go here.
+    pub repeated: bool,
 }
 
 /// One 申请人 row.
 pub struct PersonView {
     /// Index.
     pub index: usize,
-    /// Its years field.
-    pub years: String,
-    /// Error of the years field.
-    pub years_error: String,
-    /// Name, ID, phone.
+    /// Its fields.
     pub fields: Vec<FieldView>,
 }
 
-type Spec = (
-    &'static str,
-    &'static str,
-    &'static str,
-    usize,
-    &'static str,
-);
-
-const SECTIONS: &[(&str, &str, &[Spec])] = &[
-    (
-        "单位信息",
-        "",
-        &[
-            ("unit_name", "单位名称", "text", 60, ""),
-            ("credit_code", "统一社会信用代码", "text", 18, ""),
-            ("unit_address", "单位地址", "text", 100, ""),
-        ],
-    ),
-    (
-        "法人信息",
-        "",
-        &[
-            ("legal_name", "法人姓名", "text", 30, ""),
-            ("legal_id", "法人身份证号码", "text", 18, ""),
-            ("legal_phone", "法人手机号码", "tel", 11, ""),
-        ],
-    ),
-    (
-        "经办人信息",
-        "",
-        &[
-            ("handler_name", "单位经办人姓名", "text", 30, ""),
-            ("handler_id", "身份证号码", "text", 18, ""),
-            (
-                "handler_phone",
-                "移动电话",
-                "tel",
-                11,
-                "温馨提示: 请填写实名手机号码",
-            ),
-            (
-                "handler_email",
-                "常用联系邮箱",
-                "email",
-                100,
-                "温馨提示: 此邮箱用于接收电子发票,请正确填写",
-            ),
-            ("handler_title", "职务", "text", 30, ""),
-        ],
-    ),
-    (
-        "金融认证信息",
-        "单位对公银行账户,用于金融认证(小额打款)",
-        &[
-            ("bank_account_name", "开户名", "text", 60, ""),
-            ("bank_name", "开户银行", "text", 60, ""),
-            ("bank_account", "银行账号", "text", 32, ""),
-        ],
-    ),
-    (
-        "邮寄信息",
-        "数字证书将以邮寄方式寄出(邮费到付)",
-        &[
-            ("mail_recipient", "收件人", "text", 30, ""),
-            ("mail_phone", "收件人电话", "tel", 11, ""),
-            ("mail_address", "收件地址", "text", 100, ""),
-        ],
-    ),
-    (
-        "电子发票信息",
-        "",
-        &[
-            ("invoice_title", "发票抬头", "text", 60, ""),
-            ("invoice_tax_no", "纳税人识别号", "text", 20, ""),
-            ("invoice_email", "发票接收邮箱", "email", 100, ""),
-        ],
-    ),
-];
-
-fn field(form: &FormInput, errors: &FieldErrors, s: &Spec, name: String) -> FieldView {
+fn field_view(form: &FormInput, errors: &FieldErrors, f: &Field, name: String) -> FieldView {
     FieldView {
         value: form.get(&name).to_owned(),
         error: errors.of(&name).to_owned(),
         name,
-        label: s.1,
-        kind: s.2,
-        max: s.3,
-        hint: s.4,
+        label: f.label,
+        kind: match f.input {
+            Input::Checkbox => "checkbox",
+            Input::Years => "years",
+            Input::YesNo => "yesno",
+            _ => "line",
+        },
+        html_type: f.input.html_type(),
+        max: f.max,
+        hint: f.hint,
+        required: f.input != Input::Checkbox && f.only_if.is_none(),
     }
 }
 
 fn sections(form: &FormInput, errors: &FieldErrors) -> Vec<SectionView> {
     SECTIONS
         .iter()
-        .map(|(title, note, specs)| SectionView {
-            title,
-            note,
-            fields: specs
-                .iter()
-                .map(|s| field(form, errors, s, s.0.to_owned()))
-                .collect(),
+        .map(|sec| SectionView {
+            title: sec.title,
+            note: sec.note,
+            repeated: sec.repeated,
+            fields: if sec.repeated {
+                Vec::new()
+            } else {
+                Field::of_section(sec.key)
+                    .map(|f| field_view(form, errors, f, f.name.to_owned()))
+                    .collect()
+            },
         })
         .collect()
 }
-
-const PERSON: &[Spec] = &[
-    ("name", "申请人姓名", "text", 30, ""),
-    ("id_number", "申请人身份证号码", "text", 18, ""),
-    (
-        "phone",
-        "申请人手机号码",
-        "tel",
-        11,
-        "温馨提示: 请填写实名手机号码,证书PIN码将发送至此号码",
-    ),
-];
 
 fn persons(form: &FormInput, errors: &FieldErrors) -> Vec<PersonView> {
     (0..form.persons.len())
         .map(|i| PersonView {
             index: i,
-            years: form.persons[i].years.clone(),
-            years_error: errors.of(&format!("persons.{i}.years")).to_owned(),
-            fields: PERSON
+            fields: PERSON_FIELDS
                 .iter()
-                .map(|s| field(form, errors, s, format!("persons.{i}.{}", s.0)))
+                .map(|f| field_view(form, errors, f, format!("persons.{i}.{}", f.name)))
                 .collect(),
         })
         .collect()
@@ -234,21 +163,18 @@ fn with_status(status: StatusCode, r: Response) -> Response {
     (status, r).into_response()
 }
 
-/// Loads the order and checks `step` may be shown now.
+/// Loads the order and, with `step`, has the use case check that the step may be shown now.
 async fn load(
     state: &AppState,
     user: &PageUser,
     no: &str,
     step: Option<Step>,
 ) -> Result<OrderRecord, AppError> {
-    let o = state.app.my_order(user.user.id, no).await?;
-    if let Some(step) = step {
-        domain::order::require_editable(o.state).map_err(|e| AppError::Conflict(e.to_string()))?;
-        o.draft
-            .can_do(step)
-            .map_err(|e| AppError::Conflict(e.to_string()))?;
+    let w = state.app.wizard();
+    match step {
+        Some(step) => w.open_step(user.user.id, no, step).await,
+        None => w.my_order(user.user.id, no).await,
     }
-    Ok(o)
 }
 
 // ---- start ----
@@ -262,7 +188,7 @@ struct StartPage {
 
 /// `GET /apply`: 证书新办 — what to prepare, and the button that opens a new order.
 pub async fn start_page(State(state): State<AppState>, ctx: Ctx, user: PageUser) -> Response {
-    let drafts = match state.app.my_orders(user.user.id).await {
+    let drafts = match state.app.wizard().my_orders(user.user.id).await {
         Ok(v) => v
             .into_iter()
             .filter(|o| o.state == OrderState::Draft)
@@ -279,7 +205,7 @@ pub async fn start_page(State(state): State<AppState>, ctx: Ctx, user: PageUser)
 
 /// `POST /apply`: opens an order and goes to the agreement.
 pub async fn start(State(state): State<AppState>, ctx: Ctx, user: PageUser) -> Response {
-    match state.app.start_order(user.user.id).await {
+    match state.app.wizard().start_order(user.user.id).await {
         Ok(no) => see(format!("/orders/{no}/agreement")),
         Err(e) => page_error(&state, &ctx, &user, e),
     }
@@ -299,7 +225,7 @@ struct AgreementPage {
 }
 
 fn agreement_page(state: &AppState, f: WizardFrame, d: &Draft) -> AgreementPage {
-    let a = &state.app.catalogue.agreement;
+    let a = &state.app.catalogue().agreement;
     AgreementPage {
         l: f.l.clone(),
         f,
@@ -344,8 +270,7 @@ pub async fn agreement_post(
     Form(f): Form<AgreeForm>,
 ) -> Response {
     match state
-        .app
-        .accept_agreement(user.user.id, &no, f.agree.is_some(), &ctx.ip)
+        .app.wizard().accept_agreement(user.user.id, &no, f.agree.is_some(), &ctx.ip)
         .await
     {
         Ok(()) => see(format!("/orders/{no}/application")),
@@ -390,7 +315,7 @@ pub async fn application(
                 .with_user(user.user.phone.masked())
                 .page("选择应用", "apply"),
             f: frame(&state, &ctx, &user, &no, 1, "选择应用"),
-            catalogue: state.app.catalogue.clone(),
+            catalogue: state.app.catalogue().clone(),
             acknowledged: o.draft.project.is_some(),
             project: o.draft.project.clone().unwrap_or_default(),
             option: o.draft.option.clone().unwrap_or_default(),
@@ -420,8 +345,7 @@ pub async fn application_post(
     Form(f): Form<ApplicationForm>,
 ) -> Response {
     match state
-        .app
-        .choose_application(
+        .app.wizard().choose_application(
             user.user.id,
             &no,
             &f.project,
@@ -439,7 +363,7 @@ pub async fn application_post(
                 render(&ApplicationPage {
                     l: fr.l.clone(),
                     f: fr,
-                    catalogue: state.app.catalogue.clone(),
+                    catalogue: state.app.catalogue().clone(),
                     project: f.project,
                     option: f.option,
                     acknowledged: f.acknowledged.is_some(),
@@ -457,9 +381,6 @@ pub async fn application_post(
 struct DataPage {
     l: Layout,
     f: WizardFrame,
-    org_cert: bool,
-    org_years: String,
-    seal: String,
     errors: FieldErrors,
     sections: Vec<SectionView>,
     persons: Vec<PersonView>,
@@ -475,7 +396,7 @@ fn data_page(
     errors: FieldErrors,
 ) -> DataPage {
     let prices = d
-        .project(&state.app.catalogue)
+        .project(&state.app.catalogue())
         .map(|p| {
             let mut parts: Vec<String> = p
                 .cert_types
@@ -495,9 +416,6 @@ fn data_page(
     DataPage {
         l: fr.l.clone(),
         f: fr,
-        org_cert: form.org_cert,
-        org_years: form.org_years.clone(),
-        seal: form.seal.clone(),
         sections: sections(form, &errors),
         persons: persons(form, &errors),
         can_add: form.persons.len() < MAX_PERSONS,
@@ -517,8 +435,8 @@ pub async fn data(
         Ok(o) => {
             let mut form = o.draft.form.clone();
             if o.draft.progress < 3 && form == FormInput::default() {
-                form.org_cert = true;
-                form.org_years = "1".into();
+                form.set("org_cert", "1".into());
+                form.set("org_years", "1".into());
             }
             render(&data_page(
                 &state,
@@ -563,10 +481,9 @@ pub async fn data_post(
     let fr = frame(&state, &ctx, &user, &no, 2, "录入信息");
     if action == "add_person" {
         if form.persons.len() < MAX_PERSONS {
-            form.persons.push(domain::order::PersonInput {
-                years: "1".into(),
-                ..Default::default()
-            });
+            let mut p = domain::order::PersonInput::default();
+            p.set("years", "1".into());
+            form.persons.push(p);
         }
         return render(&data_page(
             &state,
@@ -591,7 +508,7 @@ pub async fn data_post(
             FieldErrors::default(),
         ));
     }
-    match state.app.save_form(user.user.id, &no, form.clone()).await {
+    match state.app.wizard().save_form(user.user.id, &no, form.clone()).await {
         Ok(Ok(())) => see(format!("/orders/{no}/preview")),
         Ok(Err(errs)) => {
             let mut fr = fr;
@@ -616,71 +533,33 @@ pub struct Row {
 }
 
 fn preview_rows(a: &Application) -> Vec<(&'static str, Vec<Row>)> {
-    let r = |label, value: String| Row { label, value };
-    let mut v = vec![
-        (
-            "单位信息",
-            vec![
-                r("单位名称", a.unit_name.as_str().into()),
-                r("统一社会信用代码", a.credit_code.as_str().into()),
-                r("单位地址", a.unit_address.as_str().into()),
-            ],
-        ),
-        (
-            "法人信息",
-            vec![
-                r("法人姓名", a.legal_name.as_str().into()),
-                r("法人身份证号码", a.legal_id.masked()),
-                r("法人手机号码", a.legal_phone.masked()),
-            ],
-        ),
-        (
-            "经办人信息",
-            vec![
-                r("单位经办人姓名", a.handler_name.as_str().into()),
-                r("身份证号码", a.handler_id.masked()),
-                r("移动电话", a.handler_phone.masked()),
-                r("常用联系邮箱", a.handler_email.as_str().into()),
-                r("职务", a.handler_title.as_str().into()),
-            ],
-        ),
-        (
-            "金融认证信息",
-            vec![
-                r("开户名", a.bank_account_name.as_str().into()),
-                r("开户银行", a.bank_name.as_str().into()),
-                r("银行账号", a.bank_account.masked()),
-            ],
-        ),
-    ];
-    for (i, p) in a.persons.iter().enumerate() {
-        let _ = i;
-        v.push((
-            "申请人信息",
-            vec![
-                r("申请人姓名", p.name.as_str().into()),
-                r("身份证号码", p.id_number.masked()),
-                r("手机号码", p.phone.masked()),
-                r("办理年限", format!("{}年", p.years)),
-            ],
-        ));
+    let mut v = Vec::new();
+    for sec in SECTIONS.iter().filter(|s| s.listed) {
+        if sec.repeated {
+            for p in &a.persons {
+                let rows = PERSON_FIELDS
+                    .iter()
+                    .filter_map(|f| {
+                        p.shows(f.name).map(|x| Row {
+                            label: f.label,
+                            value: f.show(x, Audience::Applicant),
+                        })
+                    })
+                    .collect();
+                v.push((sec.title, rows));
+            }
+            continue;
+        }
+        let rows = Field::of_section(sec.key)
+            .filter_map(|f| {
+                a.shows(f.name).map(|x| Row {
+                    label: f.label,
+                    value: f.show(x, Audience::Applicant),
+                })
+            })
+            .collect();
+        v.push((sec.title, rows));
     }
-    v.push((
-        "邮寄信息",
-        vec![
-            r("收件人", a.mail_recipient.as_str().into()),
-            r("收件人电话", a.mail_phone.masked()),
-            r("收件地址", a.mail_address.as_str().into()),
-        ],
-    ));
-    v.push((
-        "电子发票信息",
-        vec![
-            r("发票抬头", a.invoice_title.as_str().into()),
-            r("纳税人识别号", a.invoice_tax_no.as_str().into()),
-            r("发票接收邮箱", a.invoice_email.as_str().into()),
-        ],
-    ));
     v
 }
 
@@ -706,8 +585,8 @@ pub async fn preview(
 ) -> Response {
     let r = async {
         let o = load(&state, &user, &no, Some(Step::Preview)).await?;
-        let a = state.app.application_of(&o)?;
-        let c = &state.app.catalogue;
+        let a = state.app.wizard().application_of(&o)?;
+        let c = &state.app.catalogue();
         let p = o.draft.project(c).ok_or(AppError::NotFound)?;
         let (lines, total) = a.price(p).map_err(|e| AppError::Internal(e.to_string()))?;
         Ok::<_, AppError>(PreviewPage {
@@ -743,7 +622,7 @@ pub async fn preview_post(
     user: PageUser,
     Path(no): Path<String>,
 ) -> Response {
-    match state.app.confirm_preview(user.user.id, &no).await {
+    match state.app.wizard().confirm_preview(user.user.id, &no).await {
         Ok(()) => see(format!("/orders/{no}/letter")),
         Err(e) => page_error(&state, &ctx, &user, e),
     }
@@ -806,7 +685,7 @@ fn letter_of(no: &str, a: &Application) -> Letter {
 
 async fn letter_data(state: &AppState, user: &PageUser, no: &str) -> Result<Letter, AppError> {
     let o = load(state, user, no, Some(Step::Uploads)).await?;
-    let a = state.app.application_of(&o)?;
+    let a = state.app.wizard().application_of(&o)?;
     Ok(letter_of(no, &a))
 }
 
@@ -1030,7 +909,7 @@ pub async fn upload_post(
         Err(e) => return page_error(&state, &ctx, &user, e),
     };
     let result = match read_file_part(mp, max_file_bytes(&state)).await {
-        Ok(bytes) => state.app.upload(user.user.id, &no, &kind, &bytes).await,
+        Ok(bytes) => state.app.wizard().upload(user.user.id, &no, &kind, &bytes).await,
         Err(msg) => Err(AppError::invalid("file", msg)),
     };
     match result {
@@ -1056,7 +935,7 @@ pub async fn upload_get(
     user: PageUser,
     Path((no, kind)): Path<(String, String)>,
 ) -> Response {
-    match state.app.uploaded_file(user.user.id, &no, &kind).await {
+    match state.app.wizard().uploaded_file(user.user.id, &no, &kind).await {
         Ok((mime, bytes)) => crate::edge::untrusted_file(&mime, &kind, bytes),
         Err(e) => page_error(&state, &ctx, &user, e),
     }
@@ -1071,7 +950,7 @@ pub async fn submit(
     user: PageUser,
     Path(no): Path<String>,
 ) -> Response {
-    match state.app.submit_order(user.user.id, &no).await {
+    match state.app.wizard().submit_order(user.user.id, &no).await {
         Ok(()) => see(format!("/orders/{no}/identity")),
         Err(AppError::Conflict(msg)) => match load(&state, &user, &no, None).await {
             Ok(o) if matches!(o.state, OrderState::Draft | OrderState::Rejected) => {
@@ -1138,14 +1017,7 @@ pub async fn order(
     user: PageUser,
     Path(no): Path<String>,
 ) -> Response {
-    let found = match state.app.order_history(user.user.id, &no).await {
-        Ok((o, ev)) => match state.app.order_progress(&o).await {
-            Ok(p) => Ok((o, ev, p)),
-            Err(e) => Err(e),
-        },
-        Err(e) => Err(e),
-    };
-    match found {
+    match state.app.delivery().order_page(user.user.id, &no).await {
         Ok((o, ev, progress)) => render(&OrderPage {
             is_rejected: o.state == OrderState::Rejected,
             progress,
@@ -1156,7 +1028,7 @@ pub async fn order(
             state: o.state.label(),
             is_draft: o.state == OrderState::Draft,
             next: app::orders::step_path(&o.draft),
-            unit: o.draft.form.unit_name.clone(),
+            unit: o.draft.form.get("unit_name").to_owned(),
             created: app::clock::format_beijing(o.created_at),
             events: ev.into_iter().map(EventView::of).collect(),
         }),
@@ -1181,8 +1053,7 @@ pub async fn cancel(
     Form(f): Form<CancelForm>,
 ) -> Response {
     match state
-        .app
-        .cancel_order(user.user.id, &no, f.confirm == "yes")
+        .app.wizard().cancel_order(user.user.id, &no, f.confirm == "yes")
         .await
     {
         Ok(()) => see(format!("/orders/{no}")),

@@ -3,21 +3,25 @@
 //! idempotent callbacks, the micro-deposit (小额打款) through the [`Payouts`] port with its
 //! memo code, the FAQ (六) failure path, refunds and the reconciliation report.
 //!
-//! Every change to an order here goes through [`PaymentStore`] in one transaction with the
-//! payment row, guarded by the order's current state (checked first with
-//! [`OrderState::may_move`]) and bumping its `version`, so a concurrent wizard or staff save
-//! notices.
+//! Every change to an order here is an [`OrderChange`] from the order door, applied by the
+//! payment stores in one transaction with the payment, credit or deposit row it goes with.
+//! Use cases driven by outside events (a gateway's notification, a statement line, a code)
+//! read the order again and retry when it changed in between.
 
 pub mod statement;
 
-use crate::authz::{Permission, StaffActor};
+use crate::authz::{Operator, Permission, StaffActor};
+use crate::blobs::Blobs;
 use crate::clock::Millis;
+use crate::desk::ReviewStore;
 use crate::model::{Effects, OutgoingSms};
-use crate::orders::{OrderEvent, OrderRecord};
-use crate::ports::StoreResult;
-use crate::{secrets, uploads, App, AppError, AppResult, GatewayError};
+use crate::orders::door::RETRIES;
+use crate::orders::{OrderBook, OrderChange, OrderRecord};
+use crate::ports::{AuditStore, StoreResult};
+use crate::production::Production;
+use crate::{secrets, uploads, AppError, AppResult, GatewayError};
 use async_trait::async_trait;
-use domain::order::{Draft, FinState, OrderState};
+use domain::order::{FinState, OrderState, Wanted};
 use domain::{BankAccount, BankName, Money, Phone, UnitName};
 use std::sync::Arc;
 
@@ -139,27 +143,16 @@ pub struct NewPayment {
     pub at: Millis,
 }
 
-/// A change of an order made together with a payment row. The order is changed only while
-/// it is in one of `expect` (for `strict` changes nothing is written otherwise; for others
-/// the payment facts are written and the state is left as it is).
-#[derive(Debug, Clone)]
-pub struct OrderChange {
-    /// Order row id.
-    pub order_id: i64,
-    /// States the order may be in.
-    pub expect: Vec<OrderState>,
-    /// Refuse the whole transaction when the order is not in `expect`.
-    pub strict: bool,
-    /// New state, if it changes.
-    pub to: Option<OrderState>,
-    /// Sets `paid_at` (kept if already set).
-    pub paid_at: Option<Millis>,
-    /// Sets `fin_state`.
-    pub fin_state: Option<FinState>,
-    /// Replaces the draft (金融认证信息 re-filled).
-    pub draft: Option<Draft>,
-    /// The history entry.
-    pub event: OrderEvent,
+/// What a guarded write of the payment stores did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// Written.
+    Done,
+    /// The payment, credit or deposit row was no longer in the state the write expected
+    /// (someone else got there first): nothing written.
+    Taken,
+    /// The order changed since it was read: nothing written; read it again and retry.
+    Stale,
 }
 
 /// State of a bank credit.
@@ -385,58 +378,63 @@ pub struct NewDeposit {
     pub expires_at: Millis,
 }
 
-/// Persistence of payments, statements and micro-deposits. Each method is one transaction;
-/// an [`OrderChange`] commits with it or not at all, with its audit rows and SMS.
+/// Persistence of payments. Each method is one transaction; an [`OrderChange`] commits
+/// with it or not at all, with its history entry, audit rows and SMS.
 #[async_trait]
 pub trait PaymentStore: Send + Sync {
-    /// Inserts a payment with an order change. `None` when a strict change found the order
-    /// in another state (nothing written).
+    /// Inserts a payment with an optional order change and `fx`. `Stale` when the change
+    /// found the order changed (nothing written).
     async fn insert_payment(
         &self,
         p: &NewPayment,
         change: Option<&OrderChange>,
         fx: Effects,
-    ) -> StoreResult<Option<PaymentRecord>>;
+    ) -> StoreResult<Applied>;
     /// A payment by our reference.
     async fn payment_by_trade_no(&self, trade_no: &str) -> StoreResult<Option<PaymentRecord>>;
     /// A payment by id.
     async fn payment_by_id(&self, id: i64) -> StoreResult<Option<PaymentRecord>>;
     /// Payments of an order, oldest first.
     async fn payments_of_order(&self, order_id: i64) -> StoreResult<Vec<PaymentRecord>>;
+    /// Payments of several orders, by order then oldest first.
+    async fn payments_of_orders(&self, order_ids: &[i64]) -> StoreResult<Vec<PaymentRecord>>;
     /// Payments paid in `[from, to)`, or refunded then.
     async fn payments_between(&self, from: Millis, to: Millis) -> StoreResult<Vec<PaymentRecord>>;
-    /// Marks a payment paid if it is still `created`: true for exactly one caller.
+    /// Marks a payment paid if it is still `created` (`Taken` otherwise: exactly one caller
+    /// credits it) and applies `change` with it.
     async fn credit_payment(
         &self,
         payment_id: i64,
         provider_ref: &str,
         at: Millis,
         change: &OrderChange,
-        fx: Effects,
-    ) -> StoreResult<bool>;
+    ) -> StoreResult<Applied>;
     /// Marks a paid payment `refunding` before the gateway is asked, with `change` to its
-    /// order and `fx` (same transaction): true if it was still paid and a strict change
-    /// found its order as expected.
+    /// order and `fx` (same transaction).
     async fn request_refund(
         &self,
         payment_id: i64,
         change: Option<&OrderChange>,
         fx: Effects,
-    ) -> StoreResult<bool>;
+    ) -> StoreResult<Applied>;
     /// Paid (or refunding) payments that are not the first money received for their
     /// order: a second payment of an order already paid, to refund.
     async fn duplicate_payments(&self) -> StoreResult<Vec<PaymentRecord>>;
     /// Records the refund of a `refunding` payment and applies `change` to its order (same
-    /// transaction): true if it was still refunding.
+    /// transaction).
     async fn refund_payment(
         &self,
         payment_id: i64,
         amount_fen: i64,
         refund_ref: &str,
         at: Millis,
-        change: Option<&OrderChange>,
-        fx: Effects,
-    ) -> StoreResult<bool>;
+        change: &OrderChange,
+    ) -> StoreResult<Applied>;
+}
+
+/// Persistence of bank statements and their credits.
+#[async_trait]
+pub trait StatementStore: Send + Sync {
     /// Records a statement and inserts its entries not seen before (by `entry_ref`), in
     /// state `new` (`ignored` for debits and other currencies). `None` if the same file was
     /// imported before. Returns the statement id and how many entries were new.
@@ -453,21 +451,26 @@ pub trait PaymentStore: Send + Sync {
     async fn credit_by_id(&self, id: i64) -> StoreResult<Option<CreditRecord>>;
     /// Decides a credit while it is in `d.from`; with a match, the order's bank-transfer
     /// payment is marked paid (or `payment` inserted) and `change` applied, all at once.
-    /// False when the credit was decided in between or a strict change failed.
     async fn decide_credit(
         &self,
         d: &CreditDecision,
         payment: Option<&NewPayment>,
         change: Option<&OrderChange>,
         fx: Effects,
-    ) -> StoreResult<bool>;
-    /// Records a micro-deposit; the order's earlier `sent` ones become `superseded`.
+    ) -> StoreResult<Applied>;
+}
+
+/// Persistence of micro-deposits (金融认证).
+#[async_trait]
+pub trait DepositStore: Send + Sync {
+    /// Records a micro-deposit (the order's earlier `sent` ones become `superseded`), with
+    /// an optional order change and `fx`.
     async fn insert_deposit(
         &self,
         d: &NewDeposit,
         change: Option<&OrderChange>,
         fx: Effects,
-    ) -> StoreResult<Option<DepositRecord>>;
+    ) -> StoreResult<Applied>;
     /// Micro-deposits of an order, newest first.
     async fn deposits_of_order(&self, order_id: i64) -> StoreResult<Vec<DepositRecord>>;
     /// Micro-deposits of a provider, newest first (the sandbox statement).
@@ -477,24 +480,23 @@ pub trait PaymentStore: Send + Sync {
         limit: i64,
     ) -> StoreResult<Vec<DepositRecord>>;
     /// Counts a wrong code on a `sent` deposit; returns the attempts after it. At `max` the
-    /// deposit becomes `void` and `change` applies (with `fx`) in the same transaction.
+    /// deposit becomes `void` and `at_max` applies in the same transaction; `None` (nothing
+    /// written) when that change found the order changed.
     async fn deposit_wrong(
         &self,
         id: i64,
         max: i64,
-        change: &OrderChange,
-        fx: Effects,
-    ) -> StoreResult<i64>;
-    /// Moves a `sent` deposit to `to` with `change`; false if it was not `sent` any more.
-    /// Without a deposit only `change` (and `fx`) is applied.
+        at_max: &OrderChange,
+    ) -> StoreResult<Option<i64>>;
+    /// Moves a `sent` deposit to `to` with `change` (`Taken` if it was not `sent` any
+    /// more). Without a deposit only `change` is applied.
     async fn decide_deposit(
         &self,
         id: Option<i64>,
         to: DepositState,
         at: Millis,
         change: &OrderChange,
-        fx: Effects,
-    ) -> StoreResult<bool>;
+    ) -> StoreResult<Applied>;
 }
 
 // ---- gateway ports ----
@@ -683,24 +685,15 @@ impl Default for PaymentSettings {
     }
 }
 
-/// The payment side of the hall: store, gateways, payouts, settings.
+/// The gateways, payouts and settings the binary configures.
 #[derive(Clone)]
-pub struct Payments {
-    /// Persistence.
-    pub store: Arc<dyn PaymentStore>,
+pub struct PaymentParts {
     /// Gateways offered to payers, by name.
     pub gateways: Vec<Arc<dyn PaymentGateway>>,
     /// Micro-deposits.
     pub payouts: Arc<dyn Payouts>,
     /// Settings.
     pub settings: PaymentSettings,
-}
-
-impl Payments {
-    /// A gateway by name.
-    pub fn gateway(&self, name: &str) -> Option<&Arc<dyn PaymentGateway>> {
-        self.gateways.iter().find(|g| g.name() == name)
-    }
 }
 
 // ---- views ----
@@ -786,22 +779,60 @@ fn conflict(m: &str) -> AppError {
     AppError::Conflict(m.into())
 }
 
-const CHANGED: &str = "业务单已在其他页面被修改,请刷新页面后重试";
 
 /// The SMS template of FAQ (六).
 pub const FIN_FAILED_SMS: &str = "fin_failed";
 
-impl App {
-    fn pay(&self) -> &Payments {
-        &self.payments
+/// 在线支付, 金融认证 and finance: the applicant's payment page, voucher, online payment and
+/// micro-deposit code; the gateways' notifications; finance's statements, manual matching,
+/// 金融认证 failures, refunds and reconciliation.
+#[derive(Clone)]
+pub struct Billing {
+    pub(crate) book: OrderBook,
+    pub(crate) payments: Arc<dyn PaymentStore>,
+    pub(crate) statements: Arc<dyn StatementStore>,
+    pub(crate) deposits: Arc<dyn DepositStore>,
+    pub(crate) gateways: Arc<Vec<Arc<dyn PaymentGateway>>>,
+    pub(crate) payouts: Arc<dyn Payouts>,
+    pub(crate) settings: Arc<PaymentSettings>,
+    pub(crate) blobs: Arc<dyn Blobs>,
+    pub(crate) audit: Arc<dyn AuditStore>,
+    pub(crate) claims: Arc<dyn ReviewStore>,
+    pub(crate) claim_ttl_ms: Millis,
+    pub(crate) code_key: Arc<Vec<u8>>,
+    pub(crate) production: Production,
+}
+
+impl Billing {
+    fn now(&self) -> Millis {
+        self.book.now()
+    }
+
+    fn gateway(&self, name: &str) -> Option<Arc<dyn PaymentGateway>> {
+        self.gateways.iter().find(|g| g.name() == name).cloned()
+    }
+
+    /// The gateways offered to payers: (name, label).
+    pub fn gateway_choices(&self) -> Vec<(&'static str, &'static str)> {
+        self.gateways.iter().map(|g| (g.name(), g.label())).collect()
+    }
+
+    /// The merchant number of a gateway (shown on the sandbox checkout page).
+    pub fn merchant_of(&self, gateway: &str) -> Option<String> {
+        self.gateway(gateway).map(|g| g.merchant().to_owned())
+    }
+
+    /// The CA's receiving account and the micro-deposit rules, for the payment page.
+    pub fn settings(&self) -> &PaymentSettings {
+        &self.settings
     }
 
     /// The amount due for an order, from the catalogue price (fen).
     pub fn amount_due(&self, o: &OrderRecord) -> AppResult<Money> {
-        let a = self.application_of(o)?;
+        let a = self.book.application(o)?;
         let p = o
             .draft
-            .project(&self.catalogue)
+            .project(&self.book.catalogue)
             .ok_or_else(|| AppError::Internal("order without project".into()))?;
         let (_, total) = a.price(p).map_err(|e| AppError::Internal(e.to_string()))?;
         Ok(total)
@@ -809,8 +840,8 @@ impl App {
 
     async fn payment_view_of(&self, o: OrderRecord) -> AppResult<PaymentView> {
         let amount = self.amount_due(&o)?;
-        let payments = self.pay().store.payments_of_order(o.id).await?;
-        let deposits = self.pay().store.deposits_of_order(o.id).await?;
+        let payments = self.payments.payments_of_order(o.id).await?;
+        let deposits = self.deposits.deposits_of_order(o.id).await?;
         let now = self.now();
         let code_open = o.fin_state == FinState::Pending
             && deposits
@@ -822,12 +853,12 @@ impl App {
         let can_resend = o.fin_state == FinState::Pending
             && (online_paid || o.paid_at.is_some())
             && !code_open
-            && deposits.len() < self.pay().settings.max_deposits;
-        let masked_account = BankAccount::parse(&o.draft.form.bank_account)
+            && deposits.len() < self.settings.max_deposits;
+        let masked_account = BankAccount::parse(o.draft.form.get("bank_account"))
             .map(|a| a.masked())
             .unwrap_or_default();
         Ok(PaymentView {
-            unit_name: o.draft.form.unit_name.clone(),
+            unit_name: o.draft.form.get("unit_name").to_owned(),
             masked_account,
             order: o,
             amount,
@@ -840,7 +871,7 @@ impl App {
 
     /// The payment page of one of the applicant's orders.
     pub async fn payment_view(&self, user_id: i64, no: &str) -> AppResult<PaymentView> {
-        let o = self.my_order(user_id, no).await?;
+        let o = self.book.mine(user_id, no).await?;
         if matches!(o.state, OrderState::Draft | OrderState::PendingVerification) {
             return Err(conflict("请先完成申请资料提交和经办人在线认证,再进行缴费"));
         }
@@ -857,52 +888,48 @@ impl App {
         actor
             .require(Permission::ReviewOrders)
             .or_else(|_| actor.require(Permission::ManagePayments))?;
-        let o = self.order_by_no(no).await?;
-        let payments = self.pay().store.payments_of_order(o.id).await?;
-        let deposits = self.pay().store.deposits_of_order(o.id).await?;
+        let o = self.book.get(no).await?;
+        let payments = self.payments.payments_of_order(o.id).await?;
+        let deposits = self.deposits.deposits_of_order(o.id).await?;
         Ok((o, payments, deposits))
     }
 
     /// Payments of all of an applicant's orders (我的订单), by order.
     pub async fn my_payments(&self, user_id: i64) -> AppResult<Vec<(String, PaymentRecord)>> {
+        let orders = self.book.store.orders_of_user(user_id).await?;
+        let ids: Vec<i64> = orders.iter().map(|o| o.id).collect();
         let mut out = Vec::new();
-        for o in self.orders.orders_of_user(user_id).await? {
-            for p in self.pay().store.payments_of_order(o.id).await? {
+        for p in self.payments.payments_of_orders(&ids).await? {
+            if let Some(o) = orders.iter().find(|o| o.id == p.order_id) {
                 out.push((o.no.to_string(), p));
             }
         }
         Ok(out)
     }
 
-    fn user_event(&self, user_id: i64, what: impl Into<String>) -> OrderEvent {
-        self.order_event_by(format!("user:{user_id}"), what)
-    }
-
     /// 公对公转账汇款: the handler uploads the 汇款凭证 (same checks as the wizard's uploads);
     /// the order moves 待支付 → 待审核, where review waits for the statement match.
     pub async fn upload_voucher(&self, user_id: i64, no: &str, bytes: &[u8]) -> AppResult<()> {
-        let o = self.my_order(user_id, no).await?;
-        if o.state != OrderState::PendingPayment || !o.state.may_move(OrderState::InReview) {
-            return Err(conflict("当前业务单不在待支付状态,不能上传汇款凭证"));
-        }
+        let o = self.book.mine(user_id, no).await?;
+        o.state.require(&[OrderState::PendingPayment], Wanted::Pay)?;
         let amount = self.amount_due(&o)?;
         let file = uploads::check("file", bytes)?;
-        let blob = self.blobs.put(file.bytes).await?;
-        let now = self.now();
         let what = format!(
             "选择公对公转账汇款,上传汇款凭证(SHA-256 {}…),等待财务匹配到账",
             &file.sha256[..16]
         );
-        let change = OrderChange {
-            order_id: o.id,
-            expect: vec![OrderState::PendingPayment],
-            strict: true,
-            to: Some(OrderState::InReview),
-            paid_at: None,
-            fin_state: None,
-            draft: None,
-            event: self.user_event(user_id, what),
-        };
+        let actor = format!("user:{user_id}");
+        let change = self
+            .book
+            .move_to(&o, OrderState::InReview, actor.clone(), what)?
+            .audit(self.book.audit_event(
+                actor,
+                "payment.voucher_uploaded",
+                format!("order:{}", o.no),
+                None,
+                serde_json::json!({"amount_fen": amount.fen()}),
+            ));
+        let blob = self.blobs.put(file.bytes).await?;
         let p = NewPayment {
             order_id: o.id,
             order_no: o.no.to_string(),
@@ -913,24 +940,18 @@ impl App {
             trade_no: format!("BT{}", secrets::random_hex(10)),
             provider_ref: None,
             voucher_blob: Some(blob.clone()),
-            at: now,
+            at: self.now(),
         };
-        let fx = Effects::audit(self.event(
-            format!("user:{user_id}"),
-            "payment.voucher_uploaded",
-            format!("order:{}", o.no),
-            None,
-            serde_json::json!({"amount_fen": amount.fen()}),
-        ));
-        match self.pay().store.insert_payment(&p, Some(&change), fx).await {
-            Ok(Some(_)) => Ok(()),
-            Ok(None) => {
+        let r = self
+            .payments
+            .insert_payment(&p, Some(&change), Effects::default())
+            .await;
+        match r {
+            Ok(Applied::Done) => Ok(()),
+            other => {
                 let _ = self.blobs.delete(&blob).await;
-                Err(conflict(CHANGED))
-            }
-            Err(e) => {
-                let _ = self.blobs.delete(&blob).await;
-                Err(e.into())
+                other?;
+                Err(AppError::Stale)
             }
         }
     }
@@ -942,10 +963,9 @@ impl App {
         no: &str,
         payment_id: i64,
     ) -> AppResult<(String, Vec<u8>)> {
-        let o = self.my_order(user_id, no).await?;
+        let o = self.book.mine(user_id, no).await?;
         let p = self
-            .pay()
-            .store
+            .payments
             .payment_by_id(payment_id)
             .await?
             .filter(|p| p.order_id == o.id)
@@ -964,15 +984,11 @@ impl App {
         no: &str,
         gateway: &str,
     ) -> AppResult<PayStart> {
-        let o = self.my_order(user_id, no).await?;
-        if o.state != OrderState::PendingPayment {
-            return Err(conflict("当前业务单不在待支付状态"));
-        }
+        let o = self.book.mine(user_id, no).await?;
+        o.state.require(&[OrderState::PendingPayment], Wanted::Pay)?;
         let g = self
-            .pay()
             .gateway(gateway)
-            .ok_or_else(|| AppError::invalid("gateway", "请选择支付方式(支付宝或微信)"))?
-            .clone();
+            .ok_or_else(|| AppError::invalid("gateway", "请选择支付方式(支付宝或微信)"))?;
         let amount = self.amount_due(&o)?;
         let trade_no = format!("{}P{}", o.no, secrets::random_hex(4).to_uppercase());
         let p = NewPayment {
@@ -987,22 +1003,18 @@ impl App {
             voucher_blob: None,
             at: self.now(),
         };
-        let fx = Effects::audit(self.event(
+        let fx = Effects::audit(self.book.audit_event(
             format!("user:{user_id}"),
             "payment.started",
             format!("order:{}", o.no),
             None,
             serde_json::json!({"gateway": g.name(), "amount_fen": amount.fen(), "trade_no": trade_no}),
         ));
-        self.pay()
-            .store
-            .insert_payment(&p, None, fx)
-            .await?
-            .ok_or_else(|| conflict(CHANGED))?;
-        let base = self.pay().settings.public_url.trim_end_matches('/');
+        self.payments.insert_payment(&p, None, fx).await?;
+        let base = self.settings.public_url.trim_end_matches('/');
         let project = o
             .draft
-            .project(&self.catalogue)
+            .project(&self.book.catalogue)
             .map(|p| p.name.clone())
             .unwrap_or_else(|| "数字证书".into());
         g.start(&PayRequest {
@@ -1021,11 +1033,7 @@ impl App {
     /// arrives. Returns the answer the gateway expects; a refused notification is logged and
     /// answered as a failure.
     pub async fn payment_notify(&self, gateway: &str, n: &Notification) -> AppResult<Ack> {
-        let g = self
-            .pay()
-            .gateway(gateway)
-            .ok_or(AppError::NotFound)?
-            .clone();
+        let g = self.gateway(gateway).ok_or(AppError::NotFound)?;
         match self.handle_notice(&*g, n).await {
             Ok(()) => Ok(g.ack(true)),
             Err(e) => {
@@ -1042,84 +1050,77 @@ impl App {
         if notice.merchant != g.merchant() {
             return Err(AppError::Unauthorized("商户号不符".into()));
         }
-        let p = self
-            .pay()
-            .store
-            .payment_by_trade_no(&notice.trade_no)
-            .await?
-            .filter(|p| p.provider == g.name() && p.method == ONLINE)
-            .ok_or(AppError::NotFound)?;
-        if notice.currency != p.currency {
-            return Err(conflict("币种不符"));
-        }
-        if notice.amount_fen != p.amount_fen {
-            return Err(conflict("金额不符"));
-        }
-        match notice.status {
-            // Acknowledged, nothing to do: not paid (yet), or a close after the fact.
-            NoticeStatus::Pending | NoticeStatus::Closed => return Ok(()),
-            NoticeStatus::Paid => {}
-        }
-        if p.state != PayState::Created {
-            return Ok(()); // already credited: the same notification again
-        }
-        let o = self.order_by_no(&p.order_no).await?;
-        let now = self.now();
-        let change = OrderChange {
-            order_id: o.id,
-            expect: vec![OrderState::PendingPayment],
-            strict: false,
-            to: Some(OrderState::PendingFinancial),
-            paid_at: Some(now),
-            fin_state: None,
-            draft: None,
-            event: self.order_event_by(
-                "system".into(),
-                format!(
-                    "{}支付成功,金额{}元(交易号{}){}",
-                    g.label(),
-                    yuan(p.amount_fen),
-                    notice.provider_ref,
-                    if o.state == OrderState::PendingPayment {
-                        ",等待小额打款金融认证"
-                    } else {
-                        ",业务单已不在待支付状态,请财务核实(可退款)"
-                    }
-                ),
-            ),
-        };
-        let fx = Effects::audit(self.event(
-            format!("gateway:{}", g.name()),
-            "payment.credited",
-            format!("order:{}", o.no),
-            None,
-            serde_json::json!({"trade_no": p.trade_no, "amount_fen": p.amount_fen, "provider_ref": notice.provider_ref}),
-        ));
-        let credited = self
-            .pay()
-            .store
-            .credit_payment(p.id, &notice.provider_ref, now, &change, fx)
-            .await?;
-        if credited && o.state == OrderState::PendingPayment && o.fin_state != FinState::Passed {
-            // The order moved to 待金融认证: send the micro-deposit. A failure here leaves
-            // the order waiting; the handler may ask for it again.
-            let fresh = self.order_by_no(o.no.as_str()).await?;
-            if let Err(e) = self.send_deposit_for(&fresh, "system".into()).await {
-                tracing::warn!(order.no = %o.no, error = %e, "micro-deposit not sent");
+        for _ in 0..RETRIES {
+            let p = self
+                .payments
+                .payment_by_trade_no(&notice.trade_no)
+                .await?
+                .filter(|p| p.provider == g.name() && p.method == ONLINE)
+                .ok_or(AppError::NotFound)?;
+            if notice.currency != p.currency {
+                return Err(conflict("币种不符"));
             }
+            if notice.amount_fen != p.amount_fen {
+                return Err(conflict("金额不符"));
+            }
+            match notice.status {
+                // Acknowledged, nothing to do: not paid (yet), or a close after the fact.
+                NoticeStatus::Pending | NoticeStatus::Closed => return Ok(()),
+                NoticeStatus::Paid => {}
+            }
+            if p.state != PayState::Created {
+                return Ok(()); // already credited: the same notification again
+            }
+            let o = self.book.get(&p.order_no).await?;
+            let now = self.now();
+            let waiting = o.state == OrderState::PendingPayment;
+            let what = format!(
+                "{}支付成功,金额{}元(交易号{}){}",
+                g.label(),
+                yuan(p.amount_fen),
+                notice.provider_ref,
+                if waiting {
+                    ",等待小额打款金融认证"
+                } else {
+                    ",业务单已不在待支付状态,请财务核实(可退款)"
+                }
+            );
+            // The money arrived whatever the order does meanwhile: the payment is credited
+            // and the order moves on only if it still waits for it.
+            let change = if waiting {
+                self.book
+                    .move_if_allowed(&o, OrderState::PendingFinancial, "system", what)
+            } else {
+                self.book.change(&o, "system", what)
+            }
+            .paid(now)
+            .audit(self.book.audit_event(
+                format!("gateway:{}", g.name()),
+                "payment.credited",
+                format!("order:{}", o.no),
+                None,
+                serde_json::json!({"trade_no": p.trade_no, "amount_fen": p.amount_fen, "provider_ref": notice.provider_ref}),
+            ));
+            match self
+                .payments
+                .credit_payment(p.id, &notice.provider_ref, now, &change)
+                .await?
+            {
+                Applied::Stale => continue,
+                Applied::Taken => return Ok(()),
+                Applied::Done => {}
+            }
+            if waiting && o.fin_state != FinState::Passed {
+                // The order moved to 待金融认证: send the micro-deposit. A failure here
+                // leaves the order waiting; the handler may ask for it again.
+                let fresh = self.book.get(o.no.as_str()).await?;
+                if let Err(e) = self.send_deposit(&fresh, "system".into(), None).await {
+                    tracing::warn!(order.no = %o.no, error = %e, "micro-deposit not sent");
+                }
+            }
+            return Ok(());
         }
-        Ok(())
-    }
-
-    async fn send_deposit_for(&self, o: &OrderRecord, actor: String) -> AppResult<()> {
-        let fx = Effects::audit(self.event(
-            actor,
-            "payment.micro_deposit_sent",
-            format!("order:{}", o.no),
-            None,
-            serde_json::json!({"provider": self.pay().payouts.name()}),
-        ));
-        self.send_deposit_with_change(o, None, fx).await
+        Err(AppError::Stale)
     }
 
     fn deposit_code_hash(&self, order_no: &str, code: &str) -> String {
@@ -1130,7 +1131,6 @@ impl App {
     /// right code passes 金融认证 and the order enters review; five wrong codes void it
     /// (FAQ 六 failure); an expired code is refused.
     pub async fn enter_deposit_code(&self, user_id: i64, no: &str, code: &str) -> AppResult<()> {
-        let o = self.my_order(user_id, no).await?;
         let code = code.trim();
         if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
             return Err(AppError::invalid(
@@ -1138,112 +1138,99 @@ impl App {
                 "请输入6位数字验证码(见对公账户入账附言)",
             ));
         }
-        if o.fin_state == FinState::Passed {
-            return Err(conflict("金融认证已通过"));
-        }
-        let d = self
-            .pay()
-            .store
-            .deposits_of_order(o.id)
-            .await?
-            .into_iter()
-            .next()
-            .filter(|d| d.state == DepositState::Sent)
-            .ok_or_else(|| conflict("没有待验证的小额打款,请重新发起打款"))?;
-        let now = self.now();
-        if d.expires_at <= now {
-            return Err(AppError::invalid("code", "验证码已过期,请重新发起小额打款"));
-        }
-        let ok =
-            secrets::constant_time_eq(&self.deposit_code_hash(o.no.as_str(), code), &d.code_hash);
-        if ok {
-            let change = OrderChange {
-                order_id: o.id,
-                expect: vec![OrderState::PendingFinancial],
-                strict: false,
-                to: Some(OrderState::InReview),
-                paid_at: None,
-                fin_state: Some(FinState::Passed),
-                draft: None,
-                event: self.user_event(
-                    user_id,
-                    if o.state == OrderState::PendingFinancial {
-                        "小额打款验证码正确,金融认证通过,进入资料审核(待审核)"
-                    } else {
-                        "小额打款验证码正确,金融认证通过"
-                    },
-                ),
-            };
-            let fx = Effects::audit(self.event(
-                format!("user:{user_id}"),
-                "payment.fin_passed",
-                format!("order:{}", o.no),
-                None,
-                serde_json::json!({"deposit": d.id}),
-            ));
-            if self
-                .pay()
-                .store
-                .decide_deposit(Some(d.id), DepositState::Passed, now, &change, fx)
-                .await?
-            {
-                self.release_pins_after_fin(o.no.as_str()).await;
-                return Ok(());
+        for _ in 0..RETRIES {
+            let o = self.book.mine(user_id, no).await?;
+            if o.fin_state == FinState::Passed {
+                return Err(conflict("金融认证已通过"));
             }
-            return Err(conflict(CHANGED));
+            let d = self
+                .deposits
+                .deposits_of_order(o.id)
+                .await?
+                .into_iter()
+                .next()
+                .filter(|d| d.state == DepositState::Sent)
+                .ok_or_else(|| conflict("没有待验证的小额打款,请重新发起打款"))?;
+            let now = self.now();
+            if d.expires_at <= now {
+                return Err(AppError::invalid("code", "验证码已过期,请重新发起小额打款"));
+            }
+            let actor = format!("user:{user_id}");
+            let ok = secrets::constant_time_eq(
+                &self.deposit_code_hash(o.no.as_str(), code),
+                &d.code_hash,
+            );
+            if ok {
+                let change = if o.state == OrderState::PendingFinancial {
+                    self.book.move_if_allowed(
+                        &o,
+                        OrderState::InReview,
+                        actor.clone(),
+                        "小额打款验证码正确,金融认证通过,进入资料审核(待审核)",
+                    )
+                } else {
+                    self.book
+                        .change(&o, actor.clone(), "小额打款验证码正确,金融认证通过")
+                }
+                .fin(FinState::Passed)
+                .audit(self.book.audit_event(
+                    actor,
+                    "payment.fin_passed",
+                    format!("order:{}", o.no),
+                    None,
+                    serde_json::json!({"deposit": d.id}),
+                ));
+                match self
+                    .deposits
+                    .decide_deposit(Some(d.id), DepositState::Passed, now, &change)
+                    .await?
+                {
+                    Applied::Done => {
+                        self.release_pins_after_fin(o.no.as_str()).await;
+                        return Ok(());
+                    }
+                    Applied::Stale => continue,
+                    Applied::Taken => return Err(AppError::Stale),
+                }
+            }
+            let max = self.settings.max_code_attempts;
+            let reason = format!("小额打款验证码连续{max}次输入错误,验证码已作废");
+            let change = self.fin_failure(&o, &reason, actor);
+            let Some(n) = self.deposits.deposit_wrong(d.id, max, &change).await? else {
+                continue;
+            };
+            return Err(if n >= max {
+                AppError::invalid(
+                    "code",
+                    format!("{reason}。请按短信提示重新填写金融认证信息"),
+                )
+            } else {
+                AppError::invalid("code", format!("验证码错误,还可输入{}次", max - n))
+            });
         }
-        let max = self.pay().settings.max_code_attempts;
-        let reason = format!("小额打款验证码连续{max}次输入错误,验证码已作废");
-        let (change, fx) = self.fin_failure(&o, &reason, format!("user:{user_id}"))?;
-        let n = self
-            .pay()
-            .store
-            .deposit_wrong(d.id, max, &change, fx)
-            .await?;
-        if n >= max {
-            Err(AppError::invalid(
-                "code",
-                format!("{reason}。请按短信提示重新填写金融认证信息"),
-            ))
-        } else {
-            Err(AppError::invalid(
-                "code",
-                format!("验证码错误,还可输入{}次", max - n),
-            ))
-        }
+        Err(AppError::Stale)
     }
 
-    /// The order change and effects of a 金融认证 failure (FAQ 六): fin_state failed, the
-    /// guide's SMS with the reason to the handler.
-    fn fin_failure(
-        &self,
-        o: &OrderRecord,
-        reason: &str,
-        actor: String,
-    ) -> AppResult<(OrderChange, Effects)> {
-        let change = OrderChange {
-            order_id: o.id,
-            expect: OrderState::ALL.to_vec(),
-            strict: false,
-            to: None,
-            paid_at: None,
-            fin_state: Some(FinState::Failed),
-            draft: None,
-            event: self.order_event_by(actor.clone(), format!("金融认证不通过:{reason}")),
-        };
-        let mut fx = Effects::audit(self.event(
-            actor,
-            "payment.fin_failed",
-            format!("order:{}", o.no),
-            None,
-            serde_json::json!({"reason": reason}),
-        ));
-        if let Ok(phone) = Phone::parse(&o.draft.form.handler_phone) {
-            fx.sms.push(OutgoingSms {
+    /// The order change of a 金融认证 failure (FAQ 六): fin_state failed, the guide's SMS
+    /// with the reason to the handler.
+    fn fin_failure(&self, o: &OrderRecord, reason: &str, actor: String) -> OrderChange {
+        let mut change = self
+            .book
+            .change(o, actor.clone(), format!("金融认证不通过:{reason}"))
+            .fin(FinState::Failed)
+            .audit(self.book.audit_event(
+                actor,
+                "payment.fin_failed",
+                format!("order:{}", o.no),
+                None,
+                serde_json::json!({"reason": reason}),
+            ));
+        if let Ok(phone) = Phone::parse(o.draft.form.get("handler_phone")) {
+            change = change.sms(OutgoingSms {
                 phone,
                 template: FIN_FAILED_SMS.into(),
                 params: vec![
-                    ("unit".into(), o.draft.form.unit_name.clone()),
+                    ("unit".into(), o.draft.form.get("unit_name").to_owned()),
                     ("reason".into(), reason.into()),
                     ("order_no".into(), o.no.to_string()),
                 ],
@@ -1251,7 +1238,7 @@ impl App {
                 queued_at: self.now(),
             });
         }
-        Ok((change, fx))
+        change
     }
 
     /// Asks for a new micro-deposit (the earlier code is void), within the per-order limit.
@@ -1260,10 +1247,10 @@ impl App {
         if !v.can_resend {
             return Err(conflict(&format!(
                 "当前不能重新打款(每个业务单最多{}次,且需在上一笔验证码作废或过期后)",
-                self.pay().settings.max_deposits
+                self.settings.max_deposits
             )));
         }
-        self.send_deposit_for(&v.order, format!("user:{user_id}"))
+        self.send_deposit(&v.order, format!("user:{user_id}"), None)
             .await
     }
 
@@ -1277,7 +1264,7 @@ impl App {
         bank_name: &str,
         account: &str,
     ) -> AppResult<()> {
-        let o = self.my_order(user_id, no).await?;
+        let o = self.book.mine(user_id, no).await?;
         if o.fin_state != FinState::Failed || o.state.is_final() {
             return Err(conflict(
                 "只有金融认证未通过的业务单可以重新填写金融认证信息",
@@ -1285,7 +1272,7 @@ impl App {
         }
         let name = UnitName::parse(account_name)
             .map_err(|e| AppError::invalid("bank_account_name", e.to_string()))?;
-        if name.as_str() != o.draft.form.unit_name.trim() {
+        if name.as_str() != o.draft.form.get("unit_name").trim() {
             return Err(AppError::invalid(
                 "bank_account_name",
                 "开户名须与单位名称一致",
@@ -1296,38 +1283,50 @@ impl App {
         let acct = BankAccount::parse(account)
             .map_err(|e| AppError::invalid("bank_account", e.to_string()))?;
         let mut d = o.draft.clone();
-        d.form.bank_account_name = name.as_str().into();
-        d.form.bank_name = bank.as_str().into();
-        d.form.bank_account = acct.as_str().into();
-        let change = OrderChange {
-            order_id: o.id,
-            expect: OrderState::ALL.to_vec(),
-            strict: true,
-            to: None,
-            paid_at: None,
-            fin_state: Some(FinState::Pending),
-            draft: Some(d.clone()),
-            event: self.user_event(user_id, "重新填写金融认证信息,重新小额打款"),
-        };
-        let fx = Effects::audit(self.event(
-            format!("user:{user_id}"),
-            "payment.fin_refilled",
-            format!("order:{}", o.no),
-            None,
-            serde_json::json!({}),
-        ));
-        // Only the order changes here: an empty payment insert is not needed, so the deposit
-        // insert carries the change.
+        let amended = d
+            .amend_form(
+                &self.book.catalogue,
+                &[
+                    ("bank_account_name", name.as_str().into()),
+                    ("bank_name", bank.as_str().into()),
+                    ("bank_account", acct.as_str().into()),
+                ],
+                domain::Date::MAX,
+            )
+            .map_err(|e| AppError::Conflict(e.to_string()))?;
+        if let Err(errs) = amended {
+            let (field, message) = errs.0.into_iter().next().unwrap_or_default();
+            let field = ["bank_account_name", "bank_name", "bank_account"]
+                .into_iter()
+                .find(|f| *f == field)
+                .unwrap_or("bank_account");
+            return Err(AppError::invalid(field, message));
+        }
+        let actor = format!("user:{user_id}");
+        let change = self
+            .book
+            .change(&o, actor.clone(), "重新填写金融认证信息,重新小额打款")
+            .fin(FinState::Pending)
+            .with_draft(d.clone())
+            .audit(self.book.audit_event(
+                actor.clone(),
+                "payment.fin_refilled",
+                format!("order:{}", o.no),
+                None,
+                serde_json::json!({}),
+            ));
         let mut o2 = o.clone();
         o2.draft = d;
-        self.send_deposit_with_change(&o2, Some(change), fx).await
+        self.send_deposit(&o2, actor, Some(change)).await
     }
 
-    async fn send_deposit_with_change(
+    /// Pays a micro-deposit with a fresh code to the order's declared account and records it,
+    /// with `change` to the order when one goes with it (the re-filled 金融认证信息).
+    async fn send_deposit(
         &self,
         o: &OrderRecord,
+        actor: String,
         change: Option<OrderChange>,
-        fx: Effects,
     ) -> AppResult<()> {
         let f = &o.draft.form;
         let code = secrets::six_digit_code();
@@ -1335,13 +1334,12 @@ impl App {
         let memo = format!("深圳CA金融认证验证码{code}");
         let reference = format!("MD{}", secrets::random_hex(8).to_uppercase());
         let provider_ref = self
-            .pay()
             .payouts
             .send(&Payout {
                 reference,
-                account_name: f.bank_account_name.clone(),
-                bank_name: f.bank_name.clone(),
-                account: f.bank_account.clone(),
+                account_name: f.get("bank_account_name").to_owned(),
+                bank_name: f.get("bank_name").to_owned(),
+                account: f.get("bank_account").to_owned(),
                 amount_fen,
                 memo: memo.clone(),
             })
@@ -1351,22 +1349,27 @@ impl App {
         let d = NewDeposit {
             order_id: o.id,
             order_no: o.no.to_string(),
-            provider: self.pay().payouts.name().into(),
+            provider: self.payouts.name().into(),
             provider_ref,
             amount_fen,
-            account_name: f.bank_account_name.clone(),
-            account: f.bank_account.clone(),
+            account_name: f.get("bank_account_name").to_owned(),
+            account: f.get("bank_account").to_owned(),
             memo,
             code_hash: self.deposit_code_hash(o.no.as_str(), &code),
             at: now,
-            expires_at: now + self.pay().settings.code_ttl_ms,
+            expires_at: now + self.settings.code_ttl_ms,
         };
-        self.pay()
-            .store
-            .insert_deposit(&d, change.as_ref(), fx)
-            .await?
-            .ok_or_else(|| conflict(CHANGED))?;
-        Ok(())
+        let fx = Effects::audit(self.book.audit_event(
+            actor,
+            "payment.micro_deposit_sent",
+            format!("order:{}", o.no),
+            None,
+            serde_json::json!({"provider": self.payouts.name()}),
+        ));
+        match self.deposits.insert_deposit(&d, change.as_ref(), fx).await? {
+            Applied::Done => Ok(()),
+            _ => Err(AppError::Stale),
+        }
     }
 
     /// Finance: 金融认证 fails (payout bounced, account name mismatch…): the handler gets the
@@ -1382,34 +1385,30 @@ impl App {
         if reason.is_empty() || reason.chars().count() > 200 {
             return Err(AppError::invalid("reason", "请填写驳回原因(不超过200字)"));
         }
-        let o = self.order_by_no(no).await?;
+        let o = self.book.get(no).await?;
         if o.fin_state == FinState::Failed {
             return Err(conflict("该业务单的金融认证已是未通过状态"));
         }
-        let (change, fx) = self.fin_failure(&o, reason, actor.audit_name())?;
+        let change = self.fin_failure(&o, reason, actor.audit_name());
         // Void the open deposit, if any, with the change; otherwise change the order alone.
         let open = self
-            .pay()
-            .store
+            .deposits
             .deposits_of_order(o.id)
             .await?
             .into_iter()
             .find(|d| d.state == DepositState::Sent);
-        let done = self
-            .pay()
-            .store
+        match self
+            .deposits
             .decide_deposit(
                 open.map(|d| d.id),
                 DepositState::Failed,
                 self.now(),
                 &change,
-                fx,
             )
-            .await?;
-        if done {
-            Ok(())
-        } else {
-            Err(conflict(CHANGED))
+            .await?
+        {
+            Applied::Done => Ok(()),
+            _ => Err(AppError::Stale),
         }
     }
 
@@ -1418,20 +1417,30 @@ impl App {
     /// Imports a bank statement (camt.053 or CSV) and matches its credits: amount = price,
     /// payer name = unit name and the order number in the memo → matched (paid; the payer
     /// account equal to 金融认证信息 passes 金融认证); anything partial or ambiguous → the
-    /// manual queue. The same file or entry again changes nothing. `actor` is `None` for the
-    /// command line.
+    /// manual queue. The same file or entry again changes nothing.
     pub async fn import_statement(
         &self,
-        actor: Option<&StaffActor>,
+        by: Operator<'_>,
         file_name: &str,
         bytes: &[u8],
     ) -> AppResult<ImportReport> {
-        if let Some(a) = actor {
-            a.require(Permission::ManagePayments)?;
-        }
-        let who = actor
-            .map(|a| a.audit_name())
-            .unwrap_or_else(|| "cli".into());
+        self.importer(by)?.import(file_name, bytes).await
+    }
+
+    /// The right to import a statement, checked before the file is read (an upload by
+    /// someone without it is refused without reading the body).
+    pub fn importer<'a>(&'a self, by: Operator<'a>) -> AppResult<StatementImport<'a>> {
+        by.require(Permission::ManagePayments)?;
+        Ok(StatementImport { billing: self, by })
+    }
+
+    async fn import_checked(
+        &self,
+        by: Operator<'_>,
+        file_name: &str,
+        bytes: &[u8],
+    ) -> AppResult<ImportReport> {
+        let who = by.audit_name();
         let st = statement::parse(bytes).map_err(|e| AppError::invalid("file", e.0))?;
         let sha = {
             use sha2::Digest;
@@ -1448,8 +1457,7 @@ impl App {
             .take(200)
             .collect();
         match self
-            .pay()
-            .store
+            .statements
             .insert_statement(
                 &NewStatement {
                     sha256: sha.clone(),
@@ -1471,7 +1479,7 @@ impl App {
             .filter(|e| !e.credit || e.currency != "CNY")
             .count();
         // Match every credit not decided yet (also those left by an interrupted import).
-        for c in self.pay().store.credits_in_state(CreditState::New).await? {
+        for c in self.statements.credits_in_state(CreditState::New).await? {
             let (decided, order) = self.auto_match(&c).await?;
             match decided {
                 Ok(()) => report
@@ -1482,12 +1490,12 @@ impl App {
         }
         if !report.duplicate_file {
             let _ = self
-                .store
-                .append_audit(vec![self.event(
+                .audit
+                .append_audit(vec![self.book.audit_event(
                     who,
                     "payment.statement_imported",
                     format!("statement:{}", &sha[..16]),
-                    actor.and_then(|a| a.ip.as_deref()),
+                    by.ip(),
                     serde_json::json!({"format": report.format, "entries": report.entries, "new": report.new_entries, "matched": report.matched.len(), "manual": report.manual.len()}),
                 )])
                 .await;
@@ -1510,29 +1518,25 @@ impl App {
             decided_by: None,
             at: self.now(),
         };
-        let reason = match nos.as_slice() {
-            [] => Some(("附言中没有业务单号".to_string(), None::<String>)),
-            [_, _, ..] => Some((format!("附言中有多个业务单号:{}", nos.join("、")), None)),
-            [no] => match self.order_by_no(no).await {
-                Err(AppError::NotFound) => Some((format!("业务单{no}不存在"), None)),
+        let (reason, order) = match nos.as_slice() {
+            [] => ("附言中没有业务单号".to_string(), None::<String>),
+            [_, _, ..] => (format!("附言中有多个业务单号:{}", nos.join("、")), None),
+            [no] => match self.book.get(no).await {
+                Err(AppError::NotFound) => (format!("业务单{no}不存在"), None),
                 Err(e) => return Err(e),
                 Ok(o) => match self.match_problem(&o, c)? {
-                    Some(p) => Some((p, Some(no.clone()))),
-                    None => {
-                        let ok = self
-                            .settle_credit(&o, c, None, vec![CreditState::New])
-                            .await?;
-                        if ok {
-                            return Ok((Ok(()), Some(no.clone())));
+                    Some(p) => (p, Some(no.clone())),
+                    None => match self.settle_credit(no, c, None, CreditState::New).await {
+                        Ok(()) => return Ok((Ok(()), Some(no.clone()))),
+                        Err(AppError::Stale) => {
+                            ("业务单状态已变化".to_string(), Some(no.clone()))
                         }
-                        Some(("业务单状态已变化".to_string(), Some(no.clone())))
-                    }
+                        Err(e) => return Err(e),
+                    },
                 },
             },
         };
-        let (reason, order) = reason.unwrap_or_default();
-        self.pay()
-            .store
+        self.statements
             .decide_credit(
                 &manual(reason.clone(), order.clone()),
                 None,
@@ -1563,7 +1567,7 @@ impl App {
                 yuan(c.amount_fen)
             ));
         }
-        if c.payer_name.trim() != o.draft.form.unit_name.trim() {
+        if c.payer_name.trim() != o.draft.form.get("unit_name").trim() {
             problems.push("付款人名称与单位名称不一致".into());
         }
         Ok(if problems.is_empty() {
@@ -1573,101 +1577,103 @@ impl App {
         })
     }
 
-    /// Marks `c` matched to `o`: the bank-transfer payment paid, `paid_at` set, 金融认证
-    /// passed when the payer account is the declared one, 待支付 → 待审核.
+    /// Marks `c` matched to order `no`: the bank-transfer payment paid, `paid_at` set,
+    /// 金融认证 passed when the payer account is the declared one, 待支付 → 待审核. Reads the
+    /// order again when it changed in between; `Stale` when the credit was decided
+    /// meanwhile or the order kept changing.
     async fn settle_credit(
         &self,
-        o: &OrderRecord,
+        no: &str,
         c: &CreditRecord,
         actor: Option<&StaffActor>,
-        from: Vec<CreditState>,
-    ) -> AppResult<bool> {
-        let now = self.now();
-        let same_account = c.payer_account.trim() == o.draft.form.bank_account.trim();
+        from: CreditState,
+    ) -> AppResult<()> {
         let who = actor
             .map(|a| a.audit_name())
             .unwrap_or_else(|| "system".into());
-        let fin = if same_account && o.fin_state == FinState::Pending {
-            Some(FinState::Passed)
-        } else {
-            None
-        };
-        let change = OrderChange {
-            order_id: o.id,
-            expect: vec![OrderState::PendingPayment],
-            strict: false,
-            to: Some(OrderState::InReview),
-            paid_at: Some(now),
-            fin_state: fin,
-            draft: None,
-            event: self.order_event_by(
-                who.clone(),
-                format!(
-                    "公对公转账到账{}元(银行流水{}){}",
-                    yuan(c.amount_fen),
-                    c.entry_ref,
-                    if fin.is_some() {
-                        ",付款账户与金融认证信息一致,金融认证通过"
-                    } else {
-                        ",付款账户与金融认证信息不一致,金融认证待核实"
-                    }
-                ),
-            ),
-        };
-        let p = NewPayment {
-            order_id: o.id,
-            order_no: o.no.to_string(),
-            method: BANK_TRANSFER,
-            provider: "bank".into(),
-            amount_fen: c.amount_fen,
-            state: PayState::Paid,
-            trade_no: format!("BT{}", secrets::random_hex(10)),
-            provider_ref: Some(c.entry_ref.clone()),
-            voucher_blob: None,
-            at: now,
-        };
-        let d = CreditDecision {
-            credit_id: c.id,
-            from,
-            to: CreditState::Matched,
-            order_no: Some(o.no.to_string()),
-            reason: if actor.is_some() {
-                "财务人工匹配".into()
-            } else {
-                "自动匹配:金额、付款人名称、附言业务单号一致".into()
-            },
-            decided_by: actor.map(|a| a.audit_name()),
-            at: now,
-        };
-        let fx = Effects::audit(self.event(
-            who,
-            "payment.bank_matched",
-            format!("order:{}", o.no),
-            actor.and_then(|a| a.ip.as_deref()),
-            serde_json::json!({"entry_ref": c.entry_ref, "amount_fen": c.amount_fen, "fin_passed": fin.is_some()}),
-        ));
-        let done = self
-            .pay()
-            .store
-            .decide_credit(&d, Some(&p), Some(&change), fx)
-            .await?;
-        if done && fin.is_some() {
-            self.release_pins_after_fin(o.no.as_str()).await;
-        }
-        if done && fin.is_none() && o.fin_state == FinState::Pending {
-            // Paid from another account: 金融认证 is still open, so the declared account gets
-            // the micro-deposit (review goes on meanwhile; PINs wait for the code). A failure
-            // leaves it to the handler's 重新打款.
-            match self.order_by_no(o.no.as_str()).await {
-                Ok(fresh) => {
-                    if let Err(e) = self.send_deposit_for(&fresh, "system".into()).await {
-                        tracing::warn!(order.no = %o.no, error = %e, "micro-deposit not sent");
-                    }
+        for _ in 0..RETRIES {
+            let o = self.book.get(no).await?;
+            let now = self.now();
+            let same_account = c.payer_account.trim() == o.draft.form.get("bank_account").trim();
+            let fin = same_account && o.fin_state == FinState::Pending;
+            let what = format!(
+                "公对公转账到账{}元(银行流水{}){}",
+                yuan(c.amount_fen),
+                c.entry_ref,
+                if fin {
+                    ",付款账户与金融认证信息一致,金融认证通过"
+                } else {
+                    ",付款账户与金融认证信息不一致,金融认证待核实"
                 }
-                Err(e) => tracing::warn!(order.no = %o.no, error = %e, "micro-deposit not sent"),
+            );
+            let mut change = if o.state == OrderState::PendingPayment {
+                self.book
+                    .move_if_allowed(&o, OrderState::InReview, who.clone(), what)
+            } else {
+                self.book.change(&o, who.clone(), what)
             }
+            .paid(now)
+            .audit(self.book.audit_event(
+                who.clone(),
+                "payment.bank_matched",
+                format!("order:{}", o.no),
+                actor.and_then(|a| a.ip.as_deref()),
+                serde_json::json!({"entry_ref": c.entry_ref, "amount_fen": c.amount_fen, "fin_passed": fin}),
+            ));
+            if fin {
+                change = change.fin(FinState::Passed);
+            }
+            let p = NewPayment {
+                order_id: o.id,
+                order_no: o.no.to_string(),
+                method: BANK_TRANSFER,
+                provider: "bank".into(),
+                amount_fen: c.amount_fen,
+                state: PayState::Paid,
+                trade_no: format!("BT{}", secrets::random_hex(10)),
+                provider_ref: Some(c.entry_ref.clone()),
+                voucher_blob: None,
+                at: now,
+            };
+            let d = CreditDecision {
+                credit_id: c.id,
+                from: vec![from],
+                to: CreditState::Matched,
+                order_no: Some(o.no.to_string()),
+                reason: if actor.is_some() {
+                    "财务人工匹配".into()
+                } else {
+                    "自动匹配:金额、付款人名称、附言业务单号一致".into()
+                },
+                decided_by: actor.map(|a| a.audit_name()),
+                at: now,
+            };
+            match self
+                .statements
+                .decide_credit(&d, Some(&p), Some(&change), Effects::default())
+                .await?
+            {
+                Applied::Stale => continue,
+                Applied::Taken => return Err(AppError::Stale),
+                Applied::Done => {}
+            }
+            if fin {
+                self.release_pins_after_fin(o.no.as_str()).await;
+            } else if o.fin_state == FinState::Pending {
+                // Paid from another account: 金融认证 is still open, so the declared account
+                // gets the micro-deposit (review goes on meanwhile; PINs wait for the code).
+                // A failure leaves it to the handler's 重新打款.
+                let sent = match self.book.get(o.no.as_str()).await {
+                    Ok(fresh) => self.send_deposit(&fresh, "system".into(), None).await,
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = sent {
+                    tracing::warn!(order.no = %o.no, error = %e, "micro-deposit not sent");
+                }
+            }
+            return Ok(());
         }
-        Ok(done)
+        Err(AppError::Stale)
     }
 
     /// 金融认证 just passed: the PINs held for an order already issued go out now (issue 7:
@@ -1675,7 +1681,7 @@ impl App {
     /// payment use case: it is logged, the PINs stay held (sealed) and go with the next
     /// release (shipping releases again).
     async fn release_pins_after_fin(&self, no: &str) {
-        match self.release_pins(no).await {
+        match self.production.release_pins(no).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(order.no = %no, pins = n, "PINs released after 金融认证"),
             Err(e) => {
@@ -1692,12 +1698,11 @@ impl App {
     ) -> AppResult<Vec<CreditRecord>> {
         actor.require(Permission::ManagePayments)?;
         Ok(if only_manual {
-            self.pay()
-                .store
+            self.statements
                 .credits_in_state(CreditState::Manual)
                 .await?
         } else {
-            self.pay().store.credits(500).await?
+            self.statements.credits(500).await?
         })
     }
 
@@ -1711,8 +1716,7 @@ impl App {
     ) -> AppResult<()> {
         actor.require(Permission::ManagePayments)?;
         let c = self
-            .pay()
-            .store
+            .statements
             .credit_by_id(credit_id)
             .await?
             .ok_or(AppError::NotFound)?;
@@ -1720,7 +1724,8 @@ impl App {
             return Err(conflict("该笔到账不在人工处理队列中"));
         }
         let o = self
-            .order_by_no(no.trim())
+            .book
+            .get(no)
             .await
             .map_err(|_| AppError::invalid("order_no", "业务单号不存在"))?;
         if o.paid_at.is_some() {
@@ -1746,14 +1751,8 @@ impl App {
                 ),
             ));
         }
-        if self
-            .settle_credit(&o, &c, Some(actor), vec![CreditState::Manual])
-            .await?
-        {
-            Ok(())
-        } else {
-            Err(conflict(CHANGED))
-        }
+        self.settle_credit(o.no.as_str(), &c, Some(actor), CreditState::Manual)
+            .await
     }
 
     /// Finance rejects a credit from the manual queue (to be returned to the payer) with a
@@ -1770,8 +1769,7 @@ impl App {
             return Err(AppError::invalid("reason", "请填写退回原因(不超过200字)"));
         }
         let c = self
-            .pay()
-            .store
+            .statements
             .credit_by_id(credit_id)
             .await?
             .ok_or(AppError::NotFound)?;
@@ -1784,17 +1782,16 @@ impl App {
             decided_by: Some(actor.audit_name()),
             at: self.now(),
         };
-        let fx = Effects::audit(self.event(
+        let fx = Effects::audit(self.book.audit_event(
             actor.audit_name(),
             "payment.bank_rejected",
             format!("credit:{}", c.entry_ref),
             actor.ip.as_deref(),
             serde_json::json!({"reason": reason}),
         ));
-        if self.pay().store.decide_credit(&d, None, None, fx).await? {
-            Ok(())
-        } else {
-            Err(conflict("该笔到账不在人工处理队列中"))
+        match self.statements.decide_credit(&d, None, None, fx).await? {
+            Applied::Done => Ok(()),
+            _ => Err(conflict("该笔到账不在人工处理队列中")),
         }
     }
 
@@ -1802,8 +1799,8 @@ impl App {
 
     /// The handler cancels an order waiting for payment, for 金融认证 or for review (D6).
     /// Money already received stays where it is: the order then appears in finance's
-    /// refund list and only a finance member refunds it ([`App::refund`]). Refused while a
-    /// reviewer holds a fresh claim on it (the review is under way). Recorded in the
+    /// refund list and only a finance member refunds it ([`Billing::refund`]). Refused while
+    /// a reviewer holds a fresh claim on it (the review is under way). Recorded in the
     /// order's history and the audit log.
     pub(crate) async fn cancel_paid_order(
         &self,
@@ -1819,23 +1816,16 @@ impl App {
         }
         let now = self.now();
         if o.state == OrderState::InReview {
-            if let Some((_, since)) = self.desk.store.review_claim(o.id).await? {
-                if since > now - self.desk.config.claim_ttl_ms {
+            if let Some((_, _, since)) = self.claims.review_claim(o.id).await? {
+                if since > now - self.claim_ttl_ms {
                     return Err(conflict(
                         "审核人员正在审核该业务单,暂不能取消;如需取消请联系客服",
                     ));
                 }
             }
         }
-        if !o.state.may_move(OrderState::Cancelled) {
-            return Err(AppError::Conflict(format!(
-                "业务单当前状态为“{}”,不能取消",
-                o.state.label()
-            )));
-        }
         let paid: i64 = self
-            .pay()
-            .store
+            .payments
             .payments_of_order(o.id)
             .await?
             .iter()
@@ -1851,40 +1841,26 @@ impl App {
         } else {
             format!("经办人取消业务单(原状态:{})", o.state.label())
         };
-        let ev = self.order_event_by(format!("user:{user_id}"), what);
-        let fx = Effects::audit(self.event(
-            format!("user:{user_id}"),
-            "order.cancelled",
-            format!("order:{}", o.no),
-            None,
-            serde_json::json!({"from": o.state.as_str(), "paid_fen": paid}),
-        ));
-        let moved = self
-            .desk
-            .store
-            .move_with(
-                crate::desk::OrderMove {
-                    id: o.id,
-                    version: o.version,
-                    state: OrderState::Cancelled,
-                    draft: &o.draft,
-                    event: &ev,
-                },
-                fx,
-            )
-            .await?;
-        if moved {
-            Ok(())
-        } else {
-            Err(conflict("业务单已在其他页面被修改,请刷新页面后重试"))
-        }
+        let actor = format!("user:{user_id}");
+        let change = self
+            .book
+            .move_to(o, OrderState::Cancelled, actor.clone(), what)?
+            .audit(self.book.audit_event(
+                actor,
+                "order.cancelled",
+                format!("order:{}", o.no),
+                None,
+                serde_json::json!({"from": o.state.as_str(), "paid_fen": paid}),
+            ));
+        self.book.save(change).await
     }
 
     /// Finance refunds a paid payment of a cancelled or rejected order, or a second payment
-    /// of an order already paid ([`App::duplicate_payments`]), through its gateway (online)
-    /// or as a recorded bank transfer back (bank). A rejected order is finally rejected by
-    /// the refund of its payment: it moves to 已取消 in the same transaction, so it can never
-    /// be resubmitted and approved on money that went back. The order's history says so.
+    /// of an order already paid ([`Billing::duplicate_payments`]), through its gateway
+    /// (online) or as a recorded bank transfer back (bank). A rejected order is finally
+    /// rejected by the refund of its payment: it moves to 已取消 in the same transaction, so
+    /// it can never be resubmitted and approved on money that went back. The order's history
+    /// says so.
     ///
     /// Safe to retry: the payment is marked `refunding` before the gateway is asked, the
     /// refund number is derived from the payment ([`refund_no`]) so a retry after a lost
@@ -1897,8 +1873,7 @@ impl App {
             return Err(AppError::invalid("reason", "请填写退款原因(不超过200字)"));
         }
         let p = self
-            .pay()
-            .store
+            .payments
             .payment_by_id(payment_id)
             .await?
             .ok_or(AppError::NotFound)?;
@@ -1907,7 +1882,7 @@ impl App {
             PayState::Refunded => return Err(conflict("该款项已退款")),
             _ => return Err(conflict("只有已到账的款项可以退款")),
         }
-        let o = self.order_by_no(&p.order_no).await?;
+        let o = self.book.get(&p.order_no).await?;
         let duplicate = self.is_duplicate(&p).await?;
         let refund_no = refund_no(&p);
         if p.state == PayState::Paid {
@@ -1917,53 +1892,51 @@ impl App {
                 ));
             }
             // The decision to refund is recorded before the gateway is asked. A rejected
-            // order ends with it (已驳回 → 已取消, strict: not if it was resubmitted in
-            // between), so it can never be approved on money that is going back.
+            // order ends with it (已驳回 → 已取消; not if it was resubmitted in between), so it
+            // can never be approved on money that is going back.
             let ends = o.state == OrderState::Rejected && !duplicate;
-            let change = ends.then(|| OrderChange {
-                order_id: o.id,
-                expect: vec![OrderState::Rejected],
-                strict: true,
-                to: Some(OrderState::Cancelled),
-                paid_at: None,
-                fin_state: None,
-                draft: None,
-                event: self.order_event_by(
+            let change = if ends {
+                Some(self.book.move_to(
+                    &o,
+                    OrderState::Cancelled,
                     actor.audit_name(),
                     format!("财务退款,业务单终止办理(已取消),退款原因:{reason}"),
-                ),
-            });
-            let fx = Effects::audit(self.event(
+                )?)
+            } else {
+                None
+            };
+            let fx = Effects::audit(self.book.audit_event(
                 actor.audit_name(),
                 "payment.refund_requested",
                 format!("order:{}", p.order_no),
                 actor.ip.as_deref(),
                 serde_json::json!({"payment": p.id, "amount_fen": p.amount_fen, "refund_no": refund_no, "duplicate": duplicate, "reason": reason}),
             ));
-            if !self
-                .pay()
-                .store
+            match self
+                .payments
                 .request_refund(p.id, change.as_ref(), fx)
                 .await?
             {
+                Applied::Done => {}
                 // A concurrent request marked it first: go on with the same refund number.
-                // Otherwise the order changed in between (resubmitted): refuse.
-                let now = self.pay().store.payment_by_id(p.id).await?;
-                if now.map(|q| q.state) != Some(PayState::Refunding) {
-                    return Err(conflict("业务单或款项状态已变化,请刷新页面后重试"));
+                Applied::Taken => {
+                    let now = self.payments.payment_by_id(p.id).await?;
+                    if now.map(|q| q.state) != Some(PayState::Refunding) {
+                        return Err(conflict("业务单或款项状态已变化,请刷新页面后重试"));
+                    }
+                }
+                // The order changed in between (resubmitted): refuse.
+                Applied::Stale => {
+                    return Err(conflict("业务单或款项状态已变化,请刷新页面后重试"))
                 }
             }
         }
         // From here on the refund is decided (refunding): asking again is safe whatever the
         // order does, the gateway refunds one refund number once.
         let refund_ref = if p.method == ONLINE {
-            let g = self
-                .pay()
-                .gateway(&p.provider)
-                .ok_or_else(|| {
-                    AppError::Internal(format!("gateway {} not configured", p.provider))
-                })?
-                .clone();
+            let g = self.gateway(&p.provider).ok_or_else(|| {
+                AppError::Internal(format!("gateway {} not configured", p.provider))
+            })?;
             g.refund(&RefundRequest {
                 trade_no: p.trade_no.clone(),
                 refund_no: refund_no.clone(),
@@ -1976,48 +1949,38 @@ impl App {
         } else {
             format!("线下转账退回 {refund_no}")
         };
-        let fx = Effects::audit(self.event(
-            actor.audit_name(),
-            "payment.refunded",
-            format!("order:{}", p.order_no),
-            actor.ip.as_deref(),
-            serde_json::json!({"payment": p.id, "amount_fen": p.amount_fen, "refund_no": refund_no, "refund_ref": refund_ref, "duplicate": duplicate, "reason": reason}),
-        ));
-        let change = OrderChange {
-            order_id: o.id,
-            expect: vec![],
-            strict: false,
-            to: None,
-            paid_at: None,
-            fin_state: None,
-            draft: None,
-            event: self.order_event_by(
-                actor.audit_name(),
-                format!(
-                    "{}已退款{}元({}),退款原因:{reason}",
-                    if duplicate { "重复付款" } else { "" },
-                    yuan(p.amount_fen),
-                    refund_ref,
-                ),
-            ),
-        };
-        if self
-            .pay()
-            .store
-            .refund_payment(
-                p.id,
-                p.amount_fen,
-                &refund_ref,
-                self.now(),
-                Some(&change),
-                fx,
-            )
-            .await?
-        {
-            Ok(())
-        } else {
-            Err(conflict("该款项已退款"))
+        for _ in 0..RETRIES {
+            let o = self.book.get(&p.order_no).await?;
+            let change = self
+                .book
+                .change(
+                    &o,
+                    actor.audit_name(),
+                    format!(
+                        "{}已退款{}元({}),退款原因:{reason}",
+                        if duplicate { "重复付款" } else { "" },
+                        yuan(p.amount_fen),
+                        refund_ref,
+                    ),
+                )
+                .audit(self.book.audit_event(
+                    actor.audit_name(),
+                    "payment.refunded",
+                    format!("order:{}", p.order_no),
+                    actor.ip.as_deref(),
+                    serde_json::json!({"payment": p.id, "amount_fen": p.amount_fen, "refund_no": refund_no, "refund_ref": refund_ref, "duplicate": duplicate, "reason": reason}),
+                ));
+            match self
+                .payments
+                .refund_payment(p.id, p.amount_fen, &refund_ref, self.now(), &change)
+                .await?
+            {
+                Applied::Done => return Ok(()),
+                Applied::Taken => return Err(conflict("该款项已退款")),
+                Applied::Stale => continue,
+            }
         }
+        Err(AppError::Stale)
     }
 
     /// Whether `p` is not the first money received for its order (a second payment).
@@ -2026,8 +1989,7 @@ impl App {
             return Ok(false);
         };
         Ok(self
-            .pay()
-            .store
+            .payments
             .payments_of_order(p.order_id)
             .await?
             .iter()
@@ -2040,37 +2002,43 @@ impl App {
 
     /// Finance: payments to refund (not refunded yet, or whose refund is still being
     /// confirmed) of cancelled or rejected orders. Second payments are listed by
-    /// [`App::duplicate_payments`] instead.
+    /// [`Billing::duplicate_payments`] instead.
     pub async fn refundable(&self, actor: &StaffActor) -> AppResult<Vec<PaymentRecord>> {
         actor.require(Permission::ManagePayments)?;
         let dups: std::collections::HashSet<i64> = self
-            .pay()
-            .store
+            .payments
             .duplicate_payments()
             .await?
             .iter()
             .map(|p| p.id)
             .collect();
-        let mut out = Vec::new();
+        let mut ids = Vec::new();
         for st in [OrderState::Cancelled, OrderState::Rejected] {
-            for o in self.orders.orders_in_state(st).await? {
-                for p in self.pay().store.payments_of_order(o.id).await? {
-                    if matches!(p.state, PayState::Paid | PayState::Refunding)
-                        && !dups.contains(&p.id)
-                    {
-                        out.push(p);
-                    }
-                }
-            }
+            ids.extend(
+                self.book
+                    .store
+                    .orders_in_state(st)
+                    .await?
+                    .iter()
+                    .map(|o| o.id),
+            );
         }
-        Ok(out)
+        Ok(self
+            .payments
+            .payments_of_orders(&ids)
+            .await?
+            .into_iter()
+            .filter(|p| {
+                matches!(p.state, PayState::Paid | PayState::Refunding) && !dups.contains(&p.id)
+            })
+            .collect())
     }
 
     /// Finance: 重复付款,待退款 — a payment credited for an order already paid (the money
     /// arrived, the order needs it once), to refund.
     pub async fn duplicate_payments(&self, actor: &StaffActor) -> AppResult<Vec<PaymentRecord>> {
         actor.require(Permission::ManagePayments)?;
-        Ok(self.pay().store.duplicate_payments().await?)
+        Ok(self.payments.duplicate_payments().await?)
     }
 
     /// The reconciliation report of one Beijing day (`YYYY-MM-DD`): every payment paid or
@@ -2081,13 +2049,12 @@ impl App {
             .map_err(|_| AppError::invalid("day", "日期格式应为YYYY-MM-DD"))?;
         let from = date.days_since_epoch() * 86_400_000 - 8 * 3_600_000;
         let rows = self
-            .pay()
-            .store
+            .payments
             .payments_between(from, from + 86_400_000)
             .await?;
         let mut out = Vec::new();
         for p in rows {
-            let o = self.order_by_no(&p.order_no).await?;
+            let o = self.book.get(&p.order_no).await?;
             let due = self.amount_due(&o).map(|m| m.fen()).unwrap_or(0);
             let mut check = Vec::new();
             if self.is_duplicate(&p).await? {
@@ -2133,13 +2100,12 @@ impl App {
     /// The sandbox bank statement of the unit's accounts (`/sandbox/payouts`): every
     /// micro-deposit the sandbox paid, with its memo.
     pub async fn sandbox_payouts(&self) -> AppResult<Vec<DepositRecord>> {
-        if !self.pay().payouts.is_sandbox() {
+        if !self.payouts.is_sandbox() {
             return Err(AppError::NotFound);
         }
         Ok(self
-            .pay()
-            .store
-            .deposits_of_provider(self.pay().payouts.name(), 200)
+            .deposits
+            .deposits_of_provider(self.payouts.name(), 200)
             .await?)
     }
 
@@ -2147,11 +2113,7 @@ impl App {
     /// delivers it to the same handler real gateways reach. Returns the order number.
     pub async fn sandbox_pay(&self, trade_no: &str) -> AppResult<String> {
         let p = self.sandbox_checkout(trade_no).await?;
-        let g = self
-            .pay()
-            .gateway("sandbox")
-            .ok_or(AppError::NotFound)?
-            .clone();
+        let g = self.gateway("sandbox").ok_or(AppError::NotFound)?;
         let n = g
             .sandbox_notification(&p.trade_no, p.amount_fen)
             .ok_or(AppError::NotFound)?;
@@ -2165,12 +2127,24 @@ impl App {
     /// The sandbox gateway's checkout page: the payment behind `trade_no`, if it is a
     /// sandbox one.
     pub async fn sandbox_checkout(&self, trade_no: &str) -> AppResult<PaymentRecord> {
-        self.pay()
-            .store
+        self.payments
             .payment_by_trade_no(trade_no)
             .await?
             .filter(|p| p.provider == "sandbox")
             .ok_or(AppError::NotFound)
+    }
+}
+
+/// A statement import its operator may run ([`Billing::importer`]).
+pub struct StatementImport<'a> {
+    billing: &'a Billing,
+    by: Operator<'a>,
+}
+
+impl StatementImport<'_> {
+    /// Imports the file (see [`Billing::import_statement`]).
+    pub async fn import(&self, file_name: &str, bytes: &[u8]) -> AppResult<ImportReport> {
+        self.billing.import_checked(self.by, file_name, bytes).await
     }
 }
 

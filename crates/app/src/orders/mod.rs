@@ -1,17 +1,27 @@
-//! 证书新办 use cases: create an order, do the wizard steps in the order the server enforces,
-//! upload, submit, cancel, list. An applicant reaches only their own orders: anyone else's
-//! number is answered exactly like a missing one ([`AppError::NotFound`]).
+//! Orders: the records, their storage port, the one door every change goes through
+//! ([`door`]), and the applicant's 证书新办 use cases ([`Wizard`]): create an order, do the
+//! wizard steps in the order the server enforces, upload, submit, cancel, list. An applicant
+//! reaches only their own orders: anyone else's number is answered exactly like a missing
+//! one ([`AppError::NotFound`]).
 
+pub mod door;
+
+use crate::blobs::Blobs;
 use crate::clock::Millis;
+use crate::payments::Billing;
 use crate::ports::StoreResult;
+use crate::review::Review;
 use crate::uploads;
-use crate::{App, AppError, AppResult};
+use crate::{AppError, AppResult};
 use async_trait::async_trait;
+pub use door::OrderChange;
+pub(crate) use door::OrderBook;
 use domain::order::{
-    require_editable, Application, Draft, FieldErrors, FinState, FormInput, OrderState, StepError,
-    UploadRef,
+    require_editable, Application, Draft, FieldErrors, FinState, FormInput, OrderState, Step,
+    StepError, UploadRef,
 };
-use domain::{Date, OrderNo};
+use domain::{Catalogue, Date, OrderNo};
+use std::sync::Arc;
 
 /// An order as stored.
 #[derive(Clone, Debug)]
@@ -37,7 +47,7 @@ pub struct OrderRecord {
     pub paid_at: Option<Millis>,
     /// 金融认证; set by the payment use cases only.
     pub fin_state: FinState,
-    /// Since when the order waits for review: set by the store whenever a save moves the
+    /// Since when the order waits for review: set by the door whenever a change moves the
     /// order into `in_review` (also after a resubmission).
     pub review_since: Option<Millis>,
 }
@@ -72,17 +82,11 @@ pub trait OrderStore: Send + Sync {
     /// Orders in `state`, those waiting longest for review first, then by id (the staff
     /// queues).
     async fn orders_in_state(&self, state: OrderState) -> StoreResult<Vec<OrderRecord>>;
-    /// Saves state and draft if the row still has `version`; records `event`. False if
-    /// someone saved in between (nothing written). Moving into `in_review` sets
-    /// `review_since` to the event's time.
-    async fn save_order(
-        &self,
-        id: i64,
-        version: i64,
-        state: OrderState,
-        draft: &Draft,
-        event: &OrderEvent,
-    ) -> StoreResult<bool>;
+    /// Applies a change made by the door ([`door::OrderBook`]) with its history entry and
+    /// effects, if the row still has `change.version`. False if someone saved in between
+    /// (nothing written). Stores that change an order together with rows of their own apply
+    /// it through the same SQL in their transaction.
+    async fn apply(&self, change: &OrderChange) -> StoreResult<bool>;
     /// The history of an order, oldest first.
     async fn order_events(&self, order_id: i64) -> StoreResult<Vec<OrderEvent>>;
     /// The id of every blob some record refers to: the uploads of every order's draft (in
@@ -143,7 +147,6 @@ fn step(e: StepError) -> AppError {
 
 /// The path segment of each wizard step.
 pub fn step_path(draft: &Draft) -> &'static str {
-    use domain::order::Step;
     match draft.next_step() {
         Step::Agreement => "agreement",
         Step::Application => "application",
@@ -159,32 +162,50 @@ pub fn beijing_date(ms: Millis) -> Date {
     Date::from_days_since_epoch(days).unwrap_or(Date::MIN)
 }
 
-impl App {
+/// 证书新办 for the applicant: the wizard's steps, submission, cancelling, 我的业务单 and an
+/// order's history. Every step's gate is decided here ([`Wizard::open_step`]); pages only show
+/// what it answers.
+#[derive(Clone)]
+pub struct Wizard {
+    pub(crate) book: OrderBook,
+    pub(crate) blobs: Arc<dyn Blobs>,
+    pub(crate) billing: Billing,
+    pub(crate) review: Review,
+}
+
+impl Wizard {
     fn today(&self) -> Date {
-        beijing_date(self.now())
+        beijing_date(self.book.now())
     }
 
-    fn order_event(&self, user_id: i64, what: impl Into<String>) -> OrderEvent {
-        OrderEvent {
-            at: self.now(),
-            actor: format!("user:{user_id}"),
-            what: what.into(),
-        }
+    fn actor(user_id: i64) -> String {
+        format!("user:{user_id}")
+    }
+
+    /// The projects, prices and agreement the wizard offers.
+    pub fn catalogue(&self) -> &Catalogue {
+        &self.book.catalogue
     }
 
     /// The order `no` if it belongs to `user_id`; anything else is `NotFound`.
     pub async fn my_order(&self, user_id: i64, no: &str) -> AppResult<OrderRecord> {
-        let no = OrderNo::parse(no).map_err(|_| AppError::NotFound)?;
-        match self.orders.order_by_no(&no).await? {
-            Some(o) if o.user_id == user_id => Ok(o),
-            _ => Err(AppError::NotFound),
-        }
+        self.book.mine(user_id, no).await
+    }
+
+    /// One of the applicant's orders, if `step` may be shown now: the order must be
+    /// editable (a draft, or rejected and being edited) and every earlier step done. The
+    /// refusal is the step's Chinese message.
+    pub async fn open_step(&self, user_id: i64, no: &str, step: Step) -> AppResult<OrderRecord> {
+        let o = self.my_order(user_id, no).await?;
+        require_editable(o.state).map_err(self::step)?;
+        o.draft.can_do(step).map_err(self::step)?;
+        Ok(o)
     }
 
     /// 证书新办: a new order (or the applicant's untouched one, so reloading the start page
     /// does not pile up empty orders).
     pub async fn start_order(&self, user_id: i64) -> AppResult<OrderNo> {
-        let mine = self.orders.orders_of_user(user_id).await?;
+        let mine = self.book.store.orders_of_user(user_id).await?;
         if let Some(o) = mine
             .iter()
             .find(|o| o.state == OrderState::Draft && o.draft.progress == 0)
@@ -192,12 +213,13 @@ impl App {
             return Ok(o.no.clone());
         }
         let rec = self
-            .orders
+            .book
+            .store
             .create_order(
                 user_id,
                 self.today(),
                 &Draft::default(),
-                &self.order_event(user_id, "创建业务单(证书新办)"),
+                &self.book.event(Self::actor(user_id), "创建业务单(证书新办)"),
             )
             .await?;
         Ok(rec.no)
@@ -214,69 +236,9 @@ impl App {
         require_editable(o.state).map_err(step)?;
         let mut d = o.draft.clone();
         f(&mut d).map_err(step)?;
-        self.save(&o, o.state, &d, self.order_event(user_id, what))
+        self.book
+            .save(self.book.change(&o, Self::actor(user_id), what).with_draft(d))
             .await
-    }
-
-    /// Saves `d` and `state` if nobody changed the order since `o` was read; a conflict
-    /// otherwise. Callers that change the state use [`App::move_order`].
-    pub(crate) async fn save(
-        &self,
-        o: &OrderRecord,
-        state: OrderState,
-        d: &Draft,
-        ev: OrderEvent,
-    ) -> AppResult<()> {
-        if self
-            .orders
-            .save_order(o.id, o.version, state, d, &ev)
-            .await?
-        {
-            Ok(())
-        } else {
-            Err(AppError::Conflict(
-                "业务单已在其他页面被修改,请刷新页面后重试".into(),
-            ))
-        }
-    }
-
-    /// Moves `o` to `to` with `d` and `ev`, if the state machine allows it
-    /// ([`OrderState::may_move`]) and nobody changed the order since `o` was read. The shared
-    /// door for every use case after the wizard (identity, payment, review, production,
-    /// delivery).
-    pub async fn move_order(
-        &self,
-        o: &OrderRecord,
-        to: OrderState,
-        d: &Draft,
-        ev: OrderEvent,
-    ) -> AppResult<()> {
-        if !o.state.may_move(to) {
-            return Err(AppError::Conflict(format!(
-                "业务单当前状态为“{}”,不能变为“{}”",
-                o.state.label(),
-                to.label()
-            )));
-        }
-        self.save(o, to, d, ev).await
-    }
-
-    /// Any order by number, for staff and system use cases (which check roles themselves).
-    pub async fn order_by_no(&self, no: &str) -> AppResult<OrderRecord> {
-        let no = OrderNo::parse(no).map_err(|_| AppError::NotFound)?;
-        self.orders
-            .order_by_no(&no)
-            .await?
-            .ok_or(AppError::NotFound)
-    }
-
-    /// An order event by `actor` (`user:ID`, `staff:ID`, `system`) happening now.
-    pub fn order_event_by(&self, actor: String, what: impl Into<String>) -> OrderEvent {
-        OrderEvent {
-            at: self.now(),
-            actor,
-            what: what.into(),
-        }
     }
 
     /// Step 1: the agreement box, recorded with version, time and client address.
@@ -287,8 +249,8 @@ impl App {
         agreed: bool,
         ip: &str,
     ) -> AppResult<()> {
-        let version = self.catalogue.agreement.version.clone();
-        let now = self.now();
+        let version = self.book.catalogue.agreement.version.clone();
+        let now = self.book.now();
         self.change(
             user_id,
             no,
@@ -308,11 +270,12 @@ impl App {
         acknowledged: bool,
     ) -> AppResult<()> {
         let name = self
+            .book
             .catalogue
             .project(project)
             .map(|p| p.name.clone())
             .unwrap_or_default();
-        let c = self.catalogue.clone();
+        let c = self.book.catalogue.clone();
         self.change(user_id, no, format!("选择应用:{name}"), |d| {
             d.choose_application(&c, project, option, acknowledged)
         })
@@ -330,13 +293,16 @@ impl App {
         require_editable(o.state).map_err(step)?;
         let mut d = o.draft.clone();
         match d
-            .save_form(&self.catalogue, form, self.today())
+            .save_form(&self.book.catalogue, form, self.today())
             .map_err(step)?
         {
             Err(errors) => Ok(Err(errors)),
             Ok(_) => {
-                self.save(&o, o.state, &d, self.order_event(user_id, "保存申请信息"))
-                    .await?;
+                let c = self
+                    .book
+                    .change(&o, Self::actor(user_id), "保存申请信息")
+                    .with_draft(d.clone());
+                self.book.save(c).await?;
                 // Files of 申请人 rows that are gone or now hold someone else.
                 for (k, u) in &o.draft.uploads {
                     if !d.uploads.contains_key(k) {
@@ -348,11 +314,21 @@ impl App {
         }
     }
 
-    /// The saved application, parsed (for the preview and the letter).
+    /// The saved application of one of the applicant's orders (for the preview and the
+    /// letter), once the preview may be shown.
+    pub async fn application(
+        &self,
+        user_id: i64,
+        no: &str,
+    ) -> AppResult<(OrderRecord, Application)> {
+        let o = self.my_order(user_id, no).await?;
+        let a = self.book.application(&o)?;
+        Ok((o, a))
+    }
+
+    /// The saved application of an order already read (its owner's or a staff member's).
     pub fn application_of(&self, o: &OrderRecord) -> AppResult<Application> {
-        o.draft
-            .application(&self.catalogue, self.today())
-            .map_err(step)
+        self.book.application(o)
     }
 
     /// Step 4: 预览申请信息 confirmed.
@@ -368,9 +344,7 @@ impl App {
 
     /// Step 5: stores or replaces one file. `bytes` was limited in size while reading.
     pub async fn upload(&self, user_id: i64, no: &str, kind: &str, bytes: &[u8]) -> AppResult<()> {
-        let o = self.my_order(user_id, no).await?;
-        require_editable(o.state).map_err(step)?;
-        o.draft.can_do(domain::order::Step::Uploads).map_err(step)?;
+        let o = self.open_step(user_id, no, Step::Uploads).await?;
         let label = o
             .draft
             .required_uploads()
@@ -387,7 +361,7 @@ impl App {
             mime: file.mime.into(),
             size,
             sha256: file.sha256.clone(),
-            at: self.now(),
+            at: self.book.now(),
         };
         let old = match d.set_upload(kind, upload) {
             Ok(old) => old,
@@ -397,10 +371,11 @@ impl App {
             }
         };
         let what = uploads::upload_event(old.is_some(), &label, file.mime, size, &file.sha256);
-        if let Err(e) = self
-            .save(&o, o.state, &d, self.order_event(user_id, what))
-            .await
-        {
+        let c = self
+            .book
+            .change(&o, Self::actor(user_id), what)
+            .with_draft(d);
+        if let Err(e) = self.book.save(c).await {
             let _ = self.blobs.delete(&blob).await;
             return Err(e);
         }
@@ -430,28 +405,27 @@ impl App {
         o.draft.check_submit().map_err(step)?;
         let mut d = o.draft.clone();
         d.progress = 5;
-        if o.state == OrderState::Rejected {
-            return self
-                .move_order(
-                    &o,
-                    OrderState::InReview,
-                    &d,
-                    self.order_event(user_id, "修改后重新提交申请资料,等待审核(待审核)"),
-                )
-                .await;
-        }
-        self.move_order(
-            &o,
-            OrderState::PendingVerification,
-            &d,
-            self.order_event(user_id, "提交申请资料,等待经办人在线认证(待认证)"),
-        )
-        .await
+        let (to, what) = if o.state == OrderState::Rejected {
+            (
+                OrderState::InReview,
+                "修改后重新提交申请资料,等待审核(待审核)",
+            )
+        } else {
+            (
+                OrderState::PendingVerification,
+                "提交申请资料,等待经办人在线认证(待认证)",
+            )
+        };
+        let c = self
+            .book
+            .move_to(&o, to, Self::actor(user_id), what)?
+            .with_draft(d);
+        self.book.save(c).await
     }
 
     /// Cancels an order: a draft, or one waiting for payment, for 金融认证 or for review,
-    /// or a rejected one (see [`App::cancel_paid_order`]; `confirmed` is the
-    /// handler's explicit confirmation, required there because money is involved).
+    /// or a rejected one (see [`Billing::cancel_paid_order`]; `confirmed` is the handler's
+    /// explicit confirmation, required there because money is involved).
     pub async fn cancel_order(&self, user_id: i64, no: &str, confirmed: bool) -> AppResult<()> {
         let o = self.my_order(user_id, no).await?;
         if matches!(
@@ -461,33 +435,34 @@ impl App {
                 | OrderState::InReview
                 | OrderState::Rejected
         ) {
-            return self.cancel_paid_order(user_id, &o, confirmed).await;
+            return self.billing.cancel_paid_order(user_id, &o, confirmed).await;
         }
         require_editable(o.state).map_err(step)?;
-        self.move_order(
+        let c = self.book.move_to(
             &o,
             OrderState::Cancelled,
-            &o.draft,
-            self.order_event(user_id, "取消业务单"),
-        )
-        .await
+            Self::actor(user_id),
+            "取消业务单",
+        )?;
+        self.book.save(c).await
     }
 
     /// 我的业务单 - 证书申请.
     pub async fn my_orders(&self, user_id: i64) -> AppResult<Vec<OrderSummary>> {
         Ok(self
-            .orders
+            .book
+            .store
             .orders_of_user(user_id)
             .await?
             .into_iter()
             .map(|o| OrderSummary {
                 expected_review: match (o.state, o.review_since) {
                     (OrderState::InReview, Some(since)) => {
-                        Some(beijing_date(self.review_due(since).at).zh())
+                        Some(beijing_date(self.review.due(since).at).zh())
                     }
                     _ => None,
                 },
-                unit_name: o.draft.form.unit_name.clone(),
+                unit_name: o.draft.form.get("unit_name").to_owned(),
                 next: step_path(&o.draft),
                 step: o.draft.next_step(),
                 no: o.no,
@@ -505,7 +480,7 @@ impl App {
         no: &str,
     ) -> AppResult<(OrderRecord, Vec<OrderEvent>)> {
         let o = self.my_order(user_id, no).await?;
-        let ev = self.orders.order_events(o.id).await?;
+        let ev = self.book.store.order_events(o.id).await?;
         Ok((o, ev))
     }
 }

@@ -167,6 +167,35 @@ async fn start_all(
 }
 
 impl TestHall {
+    /// Any order by number, read from the store (tests check what the use cases wrote).
+    pub async fn order(&self, no: &str) -> app::orders::OrderRecord {
+        use app::orders::OrderStore;
+        let no = domain::OrderNo::parse(no).unwrap_or_else(|e| panic!("order number {no}: {e}"));
+        self.store
+            .order_by_no(&no)
+            .await
+            .unwrap_or_else(|e| panic!("order {no}: {e}"))
+            .unwrap_or_else(|| panic!("no order {no}"))
+    }
+
+    /// Moves an order the way a use case not under test would (identity passed, payment
+    /// arrived…): checked against the state machine, by SQL, with a history entry and
+    /// `review_since` set when it enters review. For tests that start an order further on.
+    pub async fn force_state(&self, no: &str, to: domain::order::OrderState, what: &str) {
+        let o = self.order(no).await;
+        assert!(
+            o.state.may_move(to),
+            "{no}: {} cannot become {}",
+            o.state.label(),
+            to.label()
+        );
+        let now = app::clock::Clock::now(&*self.clock);
+        let review_since = (to == domain::order::OrderState::InReview).then_some(now);
+        store::testing::force_state(&self.store, o.id, to, now, review_since, what)
+            .await
+            .unwrap_or_else(|e| panic!("force_state: {e}"));
+    }
+
     /// Runs queued jobs (SMS sending) now.
     pub async fn drain(&self) -> usize {
         self.app

@@ -43,7 +43,7 @@ impl DepositStore for SqlStore {
         d: &NewDeposit,
         change: Option<&OrderChange>,
         fx: Effects,
-    ) -> StoreResult<Applied> {
+    ) -> StoreResult<Option<DepositRecord>> {
         let mut tx = self.db().begin().await?;
         sqlx::query(
             "UPDATE micro_deposits SET state = 'superseded', decided_at = $1 WHERE order_id = $2 AND state = 'sent'",
@@ -53,11 +53,11 @@ impl DepositStore for SqlStore {
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
-        sqlx::query(
+        let row = sqlx::query(&format!(
             "INSERT INTO micro_deposits (order_id, order_no, provider, provider_ref, amount_fen, account_name, \
              account_enc, memo_enc, code_hash, attempts, state, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, 'sent', $10, $11)",
-        )
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, 'sent', $10, $11) RETURNING {DEP_COLS}"
+        ))
         .bind(d.order_id)
         .bind(&d.order_no)
         .bind(&d.provider)
@@ -69,10 +69,14 @@ impl DepositStore for SqlStore {
         .bind(&d.code_hash)
         .bind(d.at)
         .bind(d.expires_at)
-        .execute(&mut *tx)
+        .fetch_one(&mut *tx)
         .await
         .map_err(db_err)?;
-        self.commit_with(tx, change, fx).await
+        let rec = self.deposit_from(&row)?;
+        Ok(match self.commit_with(tx, change, fx).await? {
+            Applied::Done => Some(rec),
+            _ => None,
+        })
     }
 
     async fn deposits_of_order(&self, order_id: i64) -> StoreResult<Vec<DepositRecord>> {

@@ -115,10 +115,13 @@ impl PaymentStore for SqlStore {
         p: &NewPayment,
         change: Option<&OrderChange>,
         fx: Effects,
-    ) -> StoreResult<Applied> {
+    ) -> StoreResult<Option<PaymentRecord>> {
         let mut tx = self.db().begin().await?;
-        self.insert_payment_tx(&mut tx, p).await?;
-        self.commit_with(tx, change, fx).await
+        let rec = self.insert_payment_tx(&mut tx, p).await?;
+        Ok(match self.commit_with(tx, change, fx).await? {
+            Applied::Done => Some(rec),
+            _ => None,
+        })
     }
 
     async fn payment_by_trade_no(&self, trade_no: &str) -> StoreResult<Option<PaymentRecord>> {

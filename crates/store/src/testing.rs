@@ -51,3 +51,38 @@ pub async fn fresh_store(backend: Backend, now: i64) -> Result<SqlStore, StoreEr
     db.migrate(now).await?;
     Ok(SqlStore::new(db, Vault::random()))
 }
+
+/// Sets an order's state by SQL, with a history entry (tests that start an order further on
+/// than the use cases under test; the door is bypassed on purpose, so the caller checks the
+/// move). `review_since` is set when given.
+pub async fn force_state(
+    store: &crate::SqlStore,
+    order_id: i64,
+    to: domain::order::OrderState,
+    now: i64,
+    review_since: Option<i64>,
+    what: &str,
+) -> Result<(), StoreError> {
+    let pool = &store.db().pool;
+    sqlx::query(
+        "UPDATE orders SET state = $1, version = version + 1, updated_at = $2, \
+         review_since = COALESCE($3, review_since) WHERE id = $4",
+    )
+    .bind(to.as_str())
+    .bind(now)
+    .bind(review_since)
+    .bind(order_id)
+    .execute(pool)
+    .await
+    .map_err(crate::db_err)?;
+    sqlx::query(
+        "INSERT INTO order_events (order_id, at, actor, what) VALUES ($1, $2, 'system', $3)",
+    )
+    .bind(order_id)
+    .bind(now)
+    .bind(what)
+    .execute(pool)
+    .await
+    .map_err(crate::db_err)?;
+    Ok(())
+}

@@ -55,16 +55,7 @@ async fn references_cover_every_draft_and_every_identity_photo(s: SqlStore) {
         .await
         .unwrap();
     // A cancelled order keeps its files (they are evidence until deleted on purpose).
-    assert!(s
-        .save_order(
-            b.id,
-            b.version,
-            OrderState::Cancelled,
-            &b.draft,
-            &ev("取消")
-        )
-        .await
-        .unwrap());
+    assert!(save_at(&s, &b, OrderState::Cancelled, &b.draft, T, "取消").await);
     let mut first = s
         .new_attempt(a.id, "h1", "token-1", T, T + 600_000)
         .await

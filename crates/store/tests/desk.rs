@@ -7,10 +7,13 @@
 #[macro_use]
 mod common;
 
-use app::desk::{Decision, DeskStore, InvoiceData, IssuedLine, OrderMove, Shipment};
+use app::desk::{
+    CalendarStore, Decision, DeliveryStore, InvoiceData, IssuedLine, ProductionStore,
+    ReviewStore, Shipment,
+};
 use app::model::{Effects, NewStaff, OutgoingSms, Role};
 use app::orders::{OrderRecord, OrderStore};
-use app::ports::Store;
+use app::ports::{AuditStore, OutboxStore, StaffStore};
 use common::*;
 use domain::order::{Draft, OrderState};
 use domain::Phone;
@@ -43,7 +46,7 @@ async fn staff(s: &SqlStore, name: &str) -> i64 {
 /// An order in `state` whose draft holds a (sealed) handler ID number.
 async fn order_with_id(s: &SqlStore, state: OrderState) -> OrderRecord {
     let mut d = Draft::default();
-    d.form.handler_id = "11010519491231002X".into();
+    d.form.set("handler_id", "11010519491231002X".into());
     order_in(s, state, &d).await
 }
 
@@ -65,27 +68,27 @@ async fn claims_hold_until_stale_and_decisions_free_them(s: SqlStore) {
         s.claim_review(o.id, a, T, T - 1000, audit(a))
             .await
             .unwrap(),
-        (a, T)
+        (a, "a".to_owned(), T)
     );
     // b is refused while a's claim is fresh; a may renew.
     assert_eq!(
         s.claim_review(o.id, b, T + 10, T - 1000, audit(b))
             .await
             .unwrap(),
-        (a, T)
+        (a, "a".to_owned(), T)
     );
     assert_eq!(
         s.claim_review(o.id, a, T + 20, T - 1000, audit(a))
             .await
             .unwrap(),
-        (a, T + 20)
+        (a, "a".to_owned(), T + 20)
     );
     // A stale claim is taken over.
     assert_eq!(
         s.claim_review(o.id, b, T + 30, T + 25, audit(b))
             .await
             .unwrap(),
-        (b, T + 30)
+        (b, "b".to_owned(), T + 30)
     );
     // Audited when taken (a by a, then b taking over), not when refused or renewed.
     let (rows, _) = s.audit_all().await.unwrap();
@@ -98,24 +101,25 @@ async fn claims_hold_until_stale_and_decisions_free_them(s: SqlStore) {
     // A decision with a stale version writes nothing; the right one records, seals the
     // snapshot and drops the claim.
     let mut snap = o.draft.clone();
-    snap.form.unit_address = "旧地址".into();
+    snap.form.set("unit_address", "旧地址".into());
     let d = Decision {
         staff_id: b,
+        staff_name: "b".into(),
         at: T + 40,
         decision: "rejected".into(),
         reasons: vec!["身份证复印件未加盖公章".into()],
         snapshot: Some(snap),
     };
-    let e = ev("驳回");
-    let mv = |version| OrderMove {
-        id: o.id,
-        version,
-        state: OrderState::Rejected,
-        draft: &o.draft,
-        event: &e,
+    let change = |version: i64, fx: Effects| {
+        let mut read = o.clone();
+        read.version = version;
+        door(&s)
+            .move_to(&read, OrderState::Rejected, "system", "驳回")
+            .unwrap()
+            .effects(fx)
     };
     assert!(!s
-        .decide(mv(o.version - 1), &d, Effects::default())
+        .decide(&change(o.version - 1, Effects::default()), &d)
         .await
         .unwrap());
     assert!(s.decisions(o.id).await.unwrap().is_empty());
@@ -130,12 +134,12 @@ async fn claims_hold_until_stale_and_decisions_free_them(s: SqlStore) {
         audit: vec![],
         sms: vec![sms],
     };
-    assert!(s.decide(mv(o.version), &d, effects).await.unwrap());
+    assert!(s.decide(&change(o.version, effects), &d).await.unwrap());
     let back = s.decisions(o.id).await.unwrap();
     assert_eq!(back.len(), 1);
     assert_eq!(back[0].reasons, ["身份证复印件未加盖公章"]);
     assert_eq!(
-        back[0].snapshot.as_ref().unwrap().form.unit_address,
+        back[0].snapshot.as_ref().unwrap().form.get("unit_address"),
         "旧地址"
     );
     assert_eq!(s.review_claim(o.id).await.unwrap(), None);
@@ -179,7 +183,7 @@ async fn a_line_is_reserved_once_even_concurrently(s: SqlStore) {
         let s = s.clone();
         let id = o.id;
         tasks.push(tokio::spawn(async move {
-            s.reserve_line(id, 0, "org", 2, p, T).await.unwrap()
+            s.reserve_line(id, 0, domain::CertType::Org, 2, p, T).await.unwrap()
         }));
     }
     let mut won = 0;
@@ -189,12 +193,12 @@ async fn a_line_is_reserved_once_even_concurrently(s: SqlStore) {
     assert_eq!(won, 1);
     // A failed CA call frees the line; an issued one cannot be freed.
     s.unreserve_line(o.id, 0).await.unwrap();
-    assert!(s.reserve_line(o.id, 0, "org", 2, p, T).await.unwrap());
+    assert!(s.reserve_line(o.id, 0, domain::CertType::Org, 2, p, T).await.unwrap());
     s.line_issued(o.id, 0, &issued("12345678"), T, Effects::default())
         .await
         .unwrap();
     s.unreserve_line(o.id, 0).await.unwrap();
-    assert!(!s.reserve_line(o.id, 0, "org", 2, p, T).await.unwrap());
+    assert!(!s.reserve_line(o.id, 0, domain::CertType::Org, 2, p, T).await.unwrap());
     let lines = s.cert_lines(o.id).await.unwrap();
     assert_eq!(lines.len(), 1);
     assert_eq!(lines[0].status, "issued");
@@ -224,7 +228,7 @@ async fn pins_are_sealed_and_sent_once(s: SqlStore) {
     let p = staff(&s, "p").await;
     let o = order_with_id(&s, OrderState::Approved).await;
     for (line, pin) in [(0, "11112222"), (1, "33334444")] {
-        assert!(s.reserve_line(o.id, line, "org", 1, p, T).await.unwrap());
+        assert!(s.reserve_line(o.id, line, domain::CertType::Org, 1, p, T).await.unwrap());
         s.line_issued(o.id, line, &issued(pin), T, Effects::default())
             .await
             .unwrap();
@@ -242,15 +246,11 @@ async fn pins_are_sealed_and_sent_once(s: SqlStore) {
         s.held_pins(o.id).await.unwrap(),
         [(0, "11112222".to_owned()), (1, "33334444".to_owned())]
     );
-    let e = ev("证书PIN码已通过短信发送");
-    assert!(s
-        .pins_sent(o.id, &[0, 1], T, &e, Effects::default())
-        .await
-        .unwrap());
+    let sent = |o: &OrderRecord| door(&s).change(o, "system", "证书PIN码已通过短信发送");
+    assert!(s.pins_sent(&[0, 1], &sent(&o)).await.unwrap());
+    let fresh = s.order_by_no(&o.no).await.unwrap().unwrap();
     assert!(
-        !s.pins_sent(o.id, &[0], T, &e, Effects::default())
-            .await
-            .unwrap(),
+        !s.pins_sent(&[0], &sent(&fresh)).await.unwrap(),
         "sent once"
     );
     let hist = s.order_events(o.id).await.unwrap();
@@ -270,21 +270,16 @@ async fn pins_are_sealed_and_sent_once(s: SqlStore) {
 async fn shipment_invoice_and_calendar(s: SqlStore) {
     let p = staff(&s, "p").await;
     let o = order_with_id(&s, OrderState::Issued).await;
-    let e = ev("寄出");
     let ship = Shipment {
         courier: "sandbox".into(),
         tracking_no: "SB000000000001".into(),
         shipped_at: T,
         delivered_at: None,
     };
-    let mv = OrderMove {
-        id: o.id,
-        version: o.version,
-        state: OrderState::Shipped,
-        draft: &o.draft,
-        event: &e,
-    };
-    assert!(s.ship(mv, &ship, p, Effects::default()).await.unwrap());
+    let c = door(&s)
+        .move_to(&o, OrderState::Shipped, "system", "寄出")
+        .unwrap();
+    assert!(s.ship(&c, &ship, p).await.unwrap());
     let (id, back) = s
         .shipment_by_tracking("SB000000000001")
         .await
@@ -302,18 +297,10 @@ async fn shipment_invoice_and_calendar(s: SqlStore) {
         issued_at: T,
         provider: "sandbox".into(),
     };
-    let e = ev("完成");
-    let mv = OrderMove {
-        id: o.id,
-        version: o.version,
-        state: OrderState::Completed,
-        draft: &o.draft,
-        event: &e,
-    };
-    assert!(s
-        .complete(mv, &inv, "hash1", T + 5, Effects::default())
-        .await
-        .unwrap());
+    let c = door_at(&s, T + 5)
+        .move_to(&o, OrderState::Completed, "system", "完成")
+        .unwrap();
+    assert!(s.complete(&c, &inv, "hash1").await.unwrap());
     assert_eq!(
         s.invoice_by_token("hash1").await.unwrap(),
         Some(inv.clone())

@@ -6,7 +6,7 @@
 mod common;
 
 use app::blobs::Blobs;
-use app::orders::{OrderEvent, OrderStore};
+use app::orders::OrderStore;
 use common::*;
 use domain::order::{Draft, FinState, OrderState};
 use domain::Date;
@@ -21,9 +21,9 @@ on_both!(
 
 fn secret_draft() -> Draft {
     let mut d = Draft::default();
-    d.form.handler_id = "11010519491231002X".into();
-    d.form.handler_phone = "13612345678".into();
-    d.form.bank_account = "44201500100052526093".into();
+    d.form.set("handler_id", "11010519491231002X".into());
+    d.form.set("handler_phone", "13612345678".into());
+    d.form.set("bank_account", "44201500100052526093".into());
     d
 }
 
@@ -51,7 +51,7 @@ async fn numbers_are_sequential_per_day_and_drafts_sealed(s: SqlStore) {
     assert_eq!(b.no.as_str(), "XB20261123000002");
     assert_eq!(c.no.as_str(), "XB20261124000001");
     let back = s.order_by_no(&a.no).await.unwrap().unwrap();
-    assert_eq!(back.draft.form.handler_id, "11010519491231002X");
+    assert_eq!(back.draft.form.get("handler_id"), "11010519491231002X");
     assert_eq!(back.state, OrderState::Draft);
     assert_eq!(s.orders_of_user(u).await.unwrap().len(), 3);
     assert!(s.orders_of_user(u + 1000).await.unwrap().is_empty());
@@ -108,15 +108,10 @@ async fn stale_saves_are_refused_and_history_kept(s: SqlStore) {
         .unwrap();
     let mut d = o.draft.clone();
     d.progress = 1;
-    assert!(s
-        .save_order(o.id, o.version, OrderState::Draft, &d, &ev("同意协议"))
-        .await
-        .unwrap());
+    assert!(save_at(&s, &o, OrderState::Draft, &d, T, "同意协议").await);
     d.progress = 2;
     assert!(
-        !s.save_order(o.id, o.version, OrderState::Draft, &d, &ev("过期的保存"))
-            .await
-            .unwrap(),
+        !save_at(&s, &o, OrderState::Draft, &d, T, "过期的保存").await,
         "a save based on an old version is refused"
     );
     let now = s.order_by_no(&o.no).await.unwrap().unwrap();
@@ -184,37 +179,14 @@ async fn review_since_is_set_on_entering_review_and_queues_are_oldest_first(s: S
         (a.paid_at, a.fin_state, a.review_since),
         (None, FinState::Pending, None)
     );
-    let at = |ms: i64, what: &str| OrderEvent {
-        at: T + ms,
-        actor: "system".into(),
-        what: what.into(),
-    };
-    // b enters review first, a later; a save while in review keeps the first time.
-    assert!(s
-        .save_order(
-            b.id,
-            b.version,
-            OrderState::InReview,
-            &d,
-            &at(10, "进入审核")
-        )
-        .await
-        .unwrap());
-    assert!(s
-        .save_order(
-            a.id,
-            a.version,
-            OrderState::InReview,
-            &d,
-            &at(20, "进入审核")
-        )
-        .await
-        .unwrap());
+    // Both wait for payment; b enters review first, a later; a save while in review keeps
+    // the first time (the door sets review_since only on entering review).
+    let a = force(&s, &a, OrderState::PendingPayment).await;
+    let b = force(&s, &b, OrderState::PendingPayment).await;
+    assert!(save_at(&s, &b, OrderState::InReview, &d, T + 10, "进入审核").await);
+    assert!(save_at(&s, &a, OrderState::InReview, &d, T + 20, "进入审核").await);
     let b2 = s.order_by_no(&b.no).await.unwrap().unwrap();
-    assert!(s
-        .save_order(b.id, b2.version, OrderState::InReview, &d, &at(30, "备注"))
-        .await
-        .unwrap());
+    assert!(save_at(&s, &b2, OrderState::InReview, &d, T + 30, "备注").await);
     let queue = s.orders_in_state(OrderState::InReview).await.unwrap();
     let got: Vec<_> = queue
         .iter()
@@ -231,21 +203,9 @@ async fn review_since_is_set_on_entering_review_and_queues_are_oldest_first(s: S
         .is_empty());
     // Rejected, then resubmitted: the clock starts again.
     let b3 = s.order_by_no(&b.no).await.unwrap().unwrap();
-    assert!(s
-        .save_order(b.id, b3.version, OrderState::Rejected, &d, &at(40, "驳回"))
-        .await
-        .unwrap());
+    assert!(save_at(&s, &b3, OrderState::Rejected, &d, T + 40, "驳回").await);
     let b4 = s.order_by_no(&b.no).await.unwrap().unwrap();
-    assert!(s
-        .save_order(
-            b.id,
-            b4.version,
-            OrderState::InReview,
-            &d,
-            &at(50, "重新提交")
-        )
-        .await
-        .unwrap());
+    assert!(save_at(&s, &b4, OrderState::InReview, &d, T + 50, "重新提交").await);
     let b5 = s.order_by_no(&b.no).await.unwrap().unwrap();
     assert_eq!(b5.review_since, Some(T + 50));
 }

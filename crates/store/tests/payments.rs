@@ -1,6 +1,7 @@
 //! Payments, statements and micro-deposits on SQLite and on PostgreSQL: a credit happens
-//! once under concurrency and moves the order with it, a strict order change that fails
-//! writes nothing, statements and entries are imported once, accounts are sealed.
+//! once under concurrency and moves the order with it, an order change made on a stale
+//! version writes nothing (not even the payment), statements and entries are imported once,
+//! accounts are sealed.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -8,11 +9,11 @@
 mod common;
 
 use app::model::Effects;
-use app::orders::OrderStore;
+use app::orders::{OrderChange, OrderRecord, OrderStore};
 use app::payments::statement::StatementEntry;
 use app::payments::{
-    CreditDecision, CreditState, DepositState, NewDeposit, NewPayment, NewStatement, OrderChange,
-    PayState, PaymentStore,
+    Applied, CreditDecision, CreditState, DepositState, DepositStore, NewDeposit, NewPayment,
+    NewStatement, PayState, PaymentStore, StatementStore,
 };
 use common::*;
 use domain::order::{Draft, FinState, OrderState};
@@ -21,7 +22,7 @@ use store::SqlStore;
 
 on_both!(
     a_credit_happens_once_and_moves_the_order,
-    a_failed_strict_change_writes_nothing,
+    a_stale_change_writes_nothing,
     statements_and_entries_import_once_and_accounts_are_sealed,
     deposits_supersede_count_wrong_codes_and_void,
     a_refund_ends_a_rejected_order_in_its_transaction,
@@ -50,17 +51,25 @@ fn payment(order_id: i64, no: &str, trade_no: &str, state: PayState) -> NewPayme
     }
 }
 
-fn change(order_id: i64, from: OrderState, to: OrderState, strict: bool) -> OrderChange {
-    OrderChange {
-        order_id,
-        expect: vec![from],
-        strict,
-        to: Some(to),
-        paid_at: Some(T + 5),
-        fin_state: None,
-        draft: None,
-        event: ev("paid"),
-    }
+/// The order as it is now.
+async fn read(s: &SqlStore, no: &str) -> OrderRecord {
+    s.order_by_no(&domain::OrderNo::parse(no).unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+/// The door's move of order `no` (as read now) to `to`, paid at `T + 5`.
+async fn paid_move(s: &SqlStore, no: &str, to: OrderState) -> OrderChange {
+    door(s)
+        .move_to(&read(s, no).await, to, "system", "paid")
+        .unwrap()
+        .paid(T + 5)
+}
+
+/// A history entry on order `no` (as read now), the change a refund records.
+async fn note(s: &SqlStore, no: &str) -> OrderChange {
+    door(s).change(&read(s, no).await, "system", "refunded")
 }
 
 async fn a_credit_happens_once_and_moves_the_order(s: SqlStore) {
@@ -79,24 +88,19 @@ async fn a_credit_happens_once_and_moves_the_order(s: SqlStore) {
         .await
         .unwrap()
         .unwrap();
-    let c = change(
-        id,
-        OrderState::PendingPayment,
-        OrderState::PendingFinancial,
-        false,
-    );
+    let c = paid_move(&s, &no, OrderState::PendingFinancial).await;
     let mut tasks = Vec::new();
     for _ in 0..8 {
         let (s, c) = (s.clone(), c.clone());
         tasks.push(tokio::spawn(async move {
-            s.credit_payment(p.id, "GW1", T + 5, &c, Effects::default())
-                .await
-                .unwrap()
+            s.credit_payment(p.id, "GW1", T + 5, &c).await.unwrap()
         }));
     }
     let mut wins = 0;
     for t in tasks {
-        wins += usize::from(t.await.unwrap());
+        let r = t.await.unwrap();
+        assert_ne!(r, Applied::Stale, "the payment row decides, not the order");
+        wins += usize::from(r == Applied::Done);
     }
     assert_eq!(wins, 1);
     let o = s.order_by_no(&before.no).await.unwrap().unwrap();
@@ -109,46 +113,47 @@ async fn a_credit_happens_once_and_moves_the_order(s: SqlStore) {
         before.version + 1,
         "the version moved: concurrent saves notice"
     );
-    assert!(!s
-        .save_order(
-            before.id,
-            before.version,
-            OrderState::Cancelled,
-            &before.draft,
-            &ev("stale")
-        )
-        .await
-        .unwrap());
+    assert!(!save_at(&s, &before, OrderState::Cancelled, &before.draft, T, "stale").await);
     let p = s.payment_by_trade_no("T1").await.unwrap().unwrap();
     assert_eq!(
         (p.state, p.provider_ref.as_deref()),
         (PayState::Paid, Some("GW1"))
     );
     // Refund once: requested first, then recorded.
-    assert!(
-        !s.refund_payment(p.id, 240_000, "RF0", T + 9, None, Effects::default())
+    assert_eq!(
+        s.refund_payment(p.id, 240_000, "RF0", T + 9, &note(&s, &no).await)
             .await
             .unwrap(),
+        Applied::Taken,
         "a refund is recorded only once requested"
     );
-    assert!(s
-        .request_refund(p.id, None, Effects::default())
-        .await
-        .unwrap());
-    assert!(s
-        .refund_payment(p.id, 240_000, "RF1", T + 9, None, Effects::default())
-        .await
-        .unwrap());
-    assert!(!s
-        .refund_payment(p.id, 240_000, "RF2", T + 9, None, Effects::default())
-        .await
-        .unwrap());
+    assert_eq!(
+        s.request_refund(p.id, None, Effects::default())
+            .await
+            .unwrap(),
+        Applied::Done
+    );
+    assert_eq!(
+        s.refund_payment(p.id, 240_000, "RF1", T + 9, &note(&s, &no).await)
+            .await
+            .unwrap(),
+        Applied::Done
+    );
+    assert_eq!(
+        s.refund_payment(p.id, 240_000, "RF2", T + 9, &note(&s, &no).await)
+            .await
+            .unwrap(),
+        Applied::Taken
+    );
     assert_eq!(s.payments_between(T, T + 10).await.unwrap().len(), 1);
 }
 
-async fn a_failed_strict_change_writes_nothing(s: SqlStore) {
-    let (id, no) = order(&s, OrderState::Draft).await;
-    let c = change(id, OrderState::PendingPayment, OrderState::InReview, true);
+async fn a_stale_change_writes_nothing(s: SqlStore) {
+    let (id, no) = order(&s, OrderState::PendingPayment).await;
+    let c = paid_move(&s, &no, OrderState::InReview).await;
+    // Someone saves the order after `c` was made from it.
+    let now = read(&s, &no).await;
+    assert!(save_at(&s, &now, OrderState::PendingPayment, &now.draft, T, "saved meanwhile").await);
     let r = s
         .insert_payment(
             &payment(id, &no, "T2", PayState::Voucher),
@@ -160,6 +165,7 @@ async fn a_failed_strict_change_writes_nothing(s: SqlStore) {
     assert!(r.is_none());
     assert!(s.payment_by_trade_no("T2").await.unwrap().is_none());
     assert!(s.payments_of_order(id).await.unwrap().is_empty());
+    assert_eq!(read(&s, &no).await.state, OrderState::PendingPayment);
 }
 
 fn entry(r: &str, credit: bool, ccy: &str) -> StatementEntry {
@@ -232,14 +238,18 @@ async fn statements_and_entries_import_once_and_accounts_are_sealed(s: SqlStore)
         decided_by: None,
         at: T,
     };
-    assert!(s
-        .decide_credit(&d, None, None, Effects::default())
-        .await
-        .unwrap());
-    assert!(!s
-        .decide_credit(&d, None, None, Effects::default())
-        .await
-        .unwrap());
+    assert_eq!(
+        s.decide_credit(&d, None, None, Effects::default())
+            .await
+            .unwrap(),
+        Applied::Done
+    );
+    assert_eq!(
+        s.decide_credit(&d, None, None, Effects::default())
+            .await
+            .unwrap(),
+        Applied::Taken
+    );
 }
 
 async fn deposits_supersede_count_wrong_codes_and_void(s: SqlStore) {
@@ -274,22 +284,13 @@ async fn deposits_supersede_count_wrong_codes_and_void(s: SqlStore) {
         (first.id, DepositState::Superseded)
     );
     assert_eq!(all[0].memo, "深圳CA金融认证验证码123456");
-    let fail = OrderChange {
-        order_id: id,
-        expect: OrderState::ALL.to_vec(),
-        strict: false,
-        to: None,
-        paid_at: None,
-        fin_state: Some(FinState::Failed),
-        draft: None,
-        event: ev("金融认证不通过"),
-    };
+    let fail = door(&s)
+        .change(&read(&s, &no).await, "system", "金融认证不通过")
+        .fin(FinState::Failed);
     for i in 1..=3 {
         assert_eq!(
-            s.deposit_wrong(second.id, 3, &fail, Effects::default())
-                .await
-                .unwrap(),
-            i
+            s.deposit_wrong(second.id, 3, &fail).await.unwrap(),
+            Some(i)
         );
     }
     let o = s
@@ -302,16 +303,12 @@ async fn deposits_supersede_count_wrong_codes_and_void(s: SqlStore) {
         s.deposits_of_order(id).await.unwrap()[0].state,
         DepositState::Void
     );
-    assert!(!s
-        .decide_deposit(
-            Some(second.id),
-            DepositState::Passed,
-            T,
-            &fail,
-            Effects::default()
-        )
-        .await
-        .unwrap());
+    assert_eq!(
+        s.decide_deposit(Some(second.id), DepositState::Passed, T, &fail)
+            .await
+            .unwrap(),
+        Applied::Taken
+    );
 }
 
 /// A refund request with an order change: the payment marked refunding and the rejected
@@ -319,7 +316,7 @@ async fn deposits_supersede_count_wrong_codes_and_void(s: SqlStore) {
 /// rejected) nothing is written; a second request changes nothing.
 async fn a_refund_ends_a_rejected_order_in_its_transaction(s: SqlStore) {
     let (id, no) = order(&s, OrderState::Rejected).await;
-    let (id2, no2) = order(&s, OrderState::InReview).await;
+    let (id2, no2) = order(&s, OrderState::Rejected).await;
     let p = s
         .insert_payment(
             &payment(id, &no, "T9", PayState::Paid),
@@ -338,29 +335,39 @@ async fn a_refund_ends_a_rejected_order_in_its_transaction(s: SqlStore) {
         .await
         .unwrap()
         .unwrap();
-    let mut c = change(id, OrderState::Rejected, OrderState::Cancelled, true);
-    c.paid_at = None;
-    c.event = ev("退款");
-    assert!(s
-        .request_refund(p.id, Some(&c), Effects::default())
-        .await
-        .unwrap());
+    let c = door(&s)
+        .move_to(&read(&s, &no).await, OrderState::Cancelled, "system", "退款")
+        .unwrap();
+    assert_eq!(
+        s.request_refund(p.id, Some(&c), Effects::default())
+            .await
+            .unwrap(),
+        Applied::Done
+    );
     let on = domain::OrderNo::parse(&no).unwrap();
     let o = s.order_by_no(&on).await.unwrap().unwrap();
     assert_eq!(o.state, OrderState::Cancelled);
     let v = o.version;
-    assert!(!s
-        .request_refund(p.id, Some(&c), Effects::default())
-        .await
-        .unwrap());
+    assert_eq!(
+        s.request_refund(p.id, Some(&c), Effects::default())
+            .await
+            .unwrap(),
+        Applied::Taken
+    );
     assert_eq!(s.order_by_no(&on).await.unwrap().unwrap().version, v);
-    // Resubmitted (待审核) before the request: nothing written.
-    let mut c2 = change(id2, OrderState::Rejected, OrderState::Cancelled, true);
-    c2.paid_at = None;
-    assert!(!s
-        .request_refund(p2.id, Some(&c2), Effects::default())
-        .await
-        .unwrap());
+    // Resubmitted (待审核) after the refund was decided, before it was recorded: nothing
+    // written.
+    let c2 = door(&s)
+        .move_to(&read(&s, &no2).await, OrderState::Cancelled, "system", "退款")
+        .unwrap();
+    let o2 = read(&s, &no2).await;
+    assert!(save_at(&s, &o2, OrderState::InReview, &o2.draft, T, "重新提交").await);
+    assert_eq!(
+        s.request_refund(p2.id, Some(&c2), Effects::default())
+            .await
+            .unwrap(),
+        Applied::Stale
+    );
     assert_eq!(
         s.payment_by_id(p2.id).await.unwrap().unwrap().state,
         PayState::Paid
@@ -397,23 +404,29 @@ async fn a_refund_is_requested_once_and_recorded_once(s: SqlStore) {
     }
     let mut wins = 0;
     for t in tasks {
-        wins += usize::from(t.await.unwrap());
+        wins += usize::from(t.await.unwrap() == Applied::Done);
     }
     assert_eq!(wins, 1);
     let r = s.payment_by_id(p.id).await.unwrap().unwrap();
     assert_eq!((r.state, r.refunded_at), (PayState::Refunding, None));
-    assert!(s
-        .refund_payment(p.id, 240_000, "GWRF1", T + 9, None, Effects::default())
-        .await
-        .unwrap());
-    assert!(!s
-        .refund_payment(p.id, 240_000, "GWRF2", T + 9, None, Effects::default())
-        .await
-        .unwrap());
-    assert!(!s
-        .request_refund(p.id, None, Effects::default())
-        .await
-        .unwrap());
+    assert_eq!(
+        s.refund_payment(p.id, 240_000, "GWRF1", T + 9, &note(&s, &no).await)
+            .await
+            .unwrap(),
+        Applied::Done
+    );
+    assert_eq!(
+        s.refund_payment(p.id, 240_000, "GWRF2", T + 9, &note(&s, &no).await)
+            .await
+            .unwrap(),
+        Applied::Taken
+    );
+    assert_eq!(
+        s.request_refund(p.id, None, Effects::default())
+            .await
+            .unwrap(),
+        Applied::Taken
+    );
     let r = s.payment_by_id(p.id).await.unwrap().unwrap();
     assert_eq!(
         (r.state, r.refund_ref.as_deref(), r.refunded_fen),
@@ -455,18 +468,22 @@ async fn a_second_payment_of_a_paid_order_is_a_duplicate(s: SqlStore) {
         .map(|p| p.id)
         .collect();
     assert_eq!(d, vec![ids[1]]);
-    assert!(s
-        .request_refund(ids[1], None, Effects::default())
-        .await
-        .unwrap());
+    assert_eq!(
+        s.request_refund(ids[1], None, Effects::default())
+            .await
+            .unwrap(),
+        Applied::Done
+    );
     assert_eq!(
         s.duplicate_payments().await.unwrap().len(),
         1,
         "still to confirm"
     );
-    assert!(s
-        .refund_payment(ids[1], 240_000, "GWRF", T + 9, None, Effects::default())
-        .await
-        .unwrap());
+    assert_eq!(
+        s.refund_payment(ids[1], 240_000, "GWRF", T + 9, &note(&s, &no).await)
+            .await
+            .unwrap(),
+        Applied::Done
+    );
     assert!(s.duplicate_payments().await.unwrap().is_empty());
 }

@@ -8,7 +8,7 @@ mod common;
 
 use app::audit::{verify_chain, ChainCheck};
 use app::model::*;
-use app::ports::Store;
+use app::ports::*;
 use common::*;
 use domain::Phone;
 use store::SqlStore;

@@ -48,32 +48,32 @@ pub struct OrderChange {
 
 impl OrderChange {
     /// Replaces the draft.
-    pub(crate) fn with_draft(mut self, d: Draft) -> Self {
+    pub fn with_draft(mut self, d: Draft) -> Self {
         self.draft = Some(d);
         self
     }
     /// Records the payment's arrival.
-    pub(crate) fn paid(mut self, at: Millis) -> Self {
+    pub fn paid(mut self, at: Millis) -> Self {
         self.paid_at = Some(at);
         self
     }
     /// Sets 金融认证.
-    pub(crate) fn fin(mut self, f: FinState) -> Self {
+    pub fn fin(mut self, f: FinState) -> Self {
         self.fin_state = Some(f);
         self
     }
     /// Adds an audit row.
-    pub(crate) fn audit(mut self, ev: AuditEvent) -> Self {
+    pub fn audit(mut self, ev: AuditEvent) -> Self {
         self.effects.audit.push(ev);
         self
     }
     /// Adds an SMS.
-    pub(crate) fn sms(mut self, s: OutgoingSms) -> Self {
+    pub fn sms(mut self, s: OutgoingSms) -> Self {
         self.effects.sms.push(s);
         self
     }
     /// Adds audit rows and SMS.
-    pub(crate) fn effects(mut self, fx: Effects) -> Self {
+    pub fn effects(mut self, fx: Effects) -> Self {
         self.effects.audit.extend(fx.audit);
         self.effects.sms.extend(fx.sms);
         self
@@ -85,22 +85,36 @@ impl OrderChange {
 }
 
 /// Orders as every use case reads and changes them: the store, the clock, the catalogue and
-/// the door. Cheap to clone.
+/// the door. Cheap to clone. Public so storage tests can make the changes the use cases
+/// make; the web edge has no store to build one with.
 #[derive(Clone)]
-pub(crate) struct OrderBook {
+pub struct OrderBook {
     pub(crate) store: Arc<dyn OrderStore>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) catalogue: Arc<Catalogue>,
 }
 
 impl OrderBook {
+    /// The door over `store`.
+    pub fn new(
+        store: Arc<dyn OrderStore>,
+        clock: Arc<dyn Clock>,
+        catalogue: Arc<Catalogue>,
+    ) -> Self {
+        Self {
+            store,
+            clock,
+            catalogue,
+        }
+    }
+
     /// Now, from the injected clock.
-    pub(crate) fn now(&self) -> Millis {
+    pub fn now(&self) -> Millis {
         self.clock.now()
     }
 
     /// An audit event happening now.
-    pub(crate) fn audit_event(
+    pub fn audit_event(
         &self,
         actor: String,
         action: &str,
@@ -119,7 +133,7 @@ impl OrderBook {
     }
 
     /// An order's history entry by `actor` (`user:ID`, `staff:ID`, `system`) happening now.
-    pub(crate) fn event(&self, actor: impl Into<String>, what: impl Into<String>) -> OrderEvent {
+    pub fn event(&self, actor: impl Into<String>, what: impl Into<String>) -> OrderEvent {
         OrderEvent {
             at: self.now(),
             actor: actor.into(),
@@ -129,7 +143,7 @@ impl OrderBook {
 
     /// The order `no` if it belongs to `user_id`; anything else is `NotFound`, exactly like a
     /// missing one.
-    pub(crate) async fn mine(&self, user_id: i64, no: &str) -> AppResult<OrderRecord> {
+    pub async fn mine(&self, user_id: i64, no: &str) -> AppResult<OrderRecord> {
         match self.get(no).await {
             Ok(o) if o.user_id == user_id => Ok(o),
             _ => Err(AppError::NotFound),
@@ -137,20 +151,20 @@ impl OrderBook {
     }
 
     /// Any order by number (staff and system use cases, which check roles themselves).
-    pub(crate) async fn get(&self, no: &str) -> AppResult<OrderRecord> {
+    pub async fn get(&self, no: &str) -> AppResult<OrderRecord> {
         let no = OrderNo::parse(no.trim()).map_err(|_| AppError::NotFound)?;
         self.store.order_by_no(&no).await?.ok_or(AppError::NotFound)
     }
 
     /// The saved application of an order.
-    pub(crate) fn application(&self, o: &OrderRecord) -> AppResult<Application> {
+    pub fn application(&self, o: &OrderRecord) -> AppResult<Application> {
         o.draft
             .application(&self.catalogue)
             .map_err(|e| AppError::Conflict(e.to_string()))
     }
 
     /// A change of `o` that keeps its state (a draft saved, facts recorded).
-    pub(crate) fn change(
+    pub fn change(
         &self,
         o: &OrderRecord,
         actor: impl Into<String>,
@@ -173,7 +187,7 @@ impl OrderBook {
     }
 
     /// A move of `o` to `to`, if the state machine allows it; the refusal names the state.
-    pub(crate) fn move_to(
+    pub fn move_to(
         &self,
         o: &OrderRecord,
         to: OrderState,
@@ -191,7 +205,7 @@ impl OrderBook {
 
     /// Moves `o` to `to` when allowed, otherwise keeps its state: for facts that arrive
     /// whatever the order does (money credited to an order cancelled meanwhile).
-    pub(crate) fn move_if_allowed(
+    pub fn move_if_allowed(
         &self,
         o: &OrderRecord,
         to: OrderState,
@@ -205,7 +219,7 @@ impl OrderBook {
     }
 
     /// Applies a change on its own (no other rows with it).
-    pub(crate) async fn save(&self, c: OrderChange) -> AppResult<()> {
+    pub async fn save(&self, c: OrderChange) -> AppResult<()> {
         stale_unless(self.store.apply(&c).await?)
     }
 }

@@ -15,7 +15,7 @@ use crate::uploads;
 use crate::{AppError, AppResult};
 use async_trait::async_trait;
 pub use door::OrderChange;
-pub(crate) use door::OrderBook;
+pub use door::OrderBook;
 use domain::order::{
     require_editable, Application, Draft, FieldErrors, FinState, FormInput, OrderState, Step,
     StepError, UploadRef,

@@ -382,14 +382,14 @@ pub struct NewDeposit {
 /// with it or not at all, with its history entry, audit rows and SMS.
 #[async_trait]
 pub trait PaymentStore: Send + Sync {
-    /// Inserts a payment with an optional order change and `fx`. `Stale` when the change
+    /// Inserts a payment with an optional order change and `fx`. `None` when the change
     /// found the order changed (nothing written).
     async fn insert_payment(
         &self,
         p: &NewPayment,
         change: Option<&OrderChange>,
         fx: Effects,
-    ) -> StoreResult<Applied>;
+    ) -> StoreResult<Option<PaymentRecord>>;
     /// A payment by our reference.
     async fn payment_by_trade_no(&self, trade_no: &str) -> StoreResult<Option<PaymentRecord>>;
     /// A payment by id.
@@ -464,13 +464,14 @@ pub trait StatementStore: Send + Sync {
 #[async_trait]
 pub trait DepositStore: Send + Sync {
     /// Records a micro-deposit (the order's earlier `sent` ones become `superseded`), with
-    /// an optional order change and `fx`.
+    /// an optional order change and `fx`; `None` when the change found the order changed
+    /// (nothing written).
     async fn insert_deposit(
         &self,
         d: &NewDeposit,
         change: Option<&OrderChange>,
         fx: Effects,
-    ) -> StoreResult<Applied>;
+    ) -> StoreResult<Option<DepositRecord>>;
     /// Micro-deposits of an order, newest first.
     async fn deposits_of_order(&self, order_id: i64) -> StoreResult<Vec<DepositRecord>>;
     /// Micro-deposits of a provider, newest first (the sandbox statement).
@@ -947,7 +948,7 @@ impl Billing {
             .insert_payment(&p, Some(&change), Effects::default())
             .await;
         match r {
-            Ok(Applied::Done) => Ok(()),
+            Ok(Some(_)) => Ok(()),
             other => {
                 let _ = self.blobs.delete(&blob).await;
                 other?;
@@ -1367,8 +1368,8 @@ impl Billing {
             serde_json::json!({"provider": self.payouts.name()}),
         ));
         match self.deposits.insert_deposit(&d, change.as_ref(), fx).await? {
-            Applied::Done => Ok(()),
-            _ => Err(AppError::Stale),
+            Some(_) => Ok(()),
+            None => Err(AppError::Stale),
         }
     }
 

@@ -6,11 +6,13 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+use app::clock::ManualClock;
 use app::model::Effects;
-use app::orders::{OrderEvent, OrderRecord, OrderStore};
-use app::ports::Store;
+use app::orders::{OrderBook, OrderEvent, OrderRecord, OrderStore};
+use app::ports::UserStore;
 use domain::order::{Draft, OrderState};
-use domain::{Date, Phone};
+use domain::{Catalogue, Date, Phone};
+use std::sync::Arc;
 use store::testing::{fresh_store, Backend};
 use store::SqlStore;
 
@@ -56,12 +58,49 @@ pub async fn new_order(s: &SqlStore, draft: &Draft) -> OrderRecord {
         .unwrap()
 }
 
-/// A new order holding `draft`, then saved once in `state` (also when that is 草稿), read back.
+/// The order door over `s` with its clock at `at`: the changes the use cases make.
+pub fn door_at(s: &SqlStore, at: i64) -> OrderBook {
+    OrderBook::new(
+        Arc::new(s.clone()),
+        Arc::new(ManualClock::new(at)),
+        Arc::new(Catalogue::builtin().unwrap()),
+    )
+}
+
+/// The order door over `s` at `T`.
+pub fn door(s: &SqlStore) -> OrderBook {
+    door_at(s, T)
+}
+
+/// Saves `draft` on `o` through the door at `at`, moving it to `to` when that differs (the
+/// move must be allowed); false when the version had moved on.
+pub async fn save_at(
+    s: &SqlStore,
+    o: &OrderRecord,
+    to: OrderState,
+    draft: &Draft,
+    at: i64,
+    what: &str,
+) -> bool {
+    let d = door_at(s, at);
+    let c = if to == o.state {
+        d.change(o, "system", what)
+    } else {
+        d.move_to(o, to, "system", what).unwrap()
+    };
+    s.apply(&c.with_draft(draft.clone())).await.unwrap()
+}
+
+/// Puts an order in `state` directly (bypassing the state machine, as a fixture).
+pub async fn force(s: &SqlStore, o: &OrderRecord, state: OrderState) -> OrderRecord {
+    store::testing::force_state(s, o.id, state, T, None, "to state")
+        .await
+        .unwrap();
+    s.order_by_no(&o.no).await.unwrap().unwrap()
+}
+
+/// A new order holding `draft`, then put in `state` (also when that is 草稿), read back.
 pub async fn order_in(s: &SqlStore, state: OrderState, draft: &Draft) -> OrderRecord {
     let o = new_order(s, draft).await;
-    assert!(s
-        .save_order(o.id, o.version, state, draft, &ev("to state"))
-        .await
-        .unwrap());
-    s.order_by_no(&o.no).await.unwrap().unwrap()
+    force(s, &o, state).await
 }

@@ -183,7 +183,8 @@ impl Accounts {
         };
         let Some(step) = step else {
             let p = &self.policy;
-            let n = self.staff
+            let n = self
+                .staff
                 .staff_login_failed(
                     staff.id,
                     p.password_max_failures,
@@ -229,7 +230,8 @@ impl Accounts {
 
     /// The acting staff member behind a staff session; a disabled account acts no more.
     pub async fn staff_actor(&self, staff_id: i64, ip: Option<&str>) -> AppResult<StaffActor> {
-        let s = self.staff
+        let s = self
+            .staff
             .staff_by_id(staff_id)
             .await?
             .ok_or(AppError::Unauthenticated)?;
@@ -266,7 +268,8 @@ impl Accounts {
                 )));
             }
         }
-        let ip_hits = self.limits
+        let ip_hits = self
+            .limits
             .hit_counter(&format!("code-ip:{ip}"), now.div_euclid(HOUR) * HOUR)
             .await?;
         if ip_hits > p.code_ip_hourly_limit {
@@ -281,7 +284,8 @@ impl Accounts {
                 .await?;
             return Err(AppError::RateLimited("请求过于频繁,请稍后再试".into()));
         }
-        let phone_hits = self.limits
+        let phone_hits = self
+            .limits
             .hit_counter(
                 &format!("code-phone:{}", phone.as_str()),
                 beijing_day_start(now),
@@ -345,7 +349,8 @@ impl Accounts {
         let now = self.now();
         let max = self.policy.code_max_attempts;
         let stale = || AppError::invalid("code", "验证码已失效,请重新获取");
-        let stored = self.codes
+        let stored = self
+            .codes
             .active_code(phone, purpose)
             .await?
             .ok_or_else(stale)?;
@@ -396,7 +401,8 @@ impl Accounts {
             last_seen_at: now,
         };
         let name = principal.audit_name();
-        let effects = Effects::audit(self.audit_event(name.clone(), action, name, Some(ip), json!({})));
+        let effects =
+            Effects::audit(self.audit_event(name.clone(), action, name, Some(ip), json!({})));
         self.sessions.create_session(&record, effects).await?;
         Ok(NewSession { token, principal })
     }
@@ -513,7 +519,8 @@ impl Accounts {
                 json!({"reason": "password"}),
             );
             let p = &self.policy;
-            let n = self.users
+            let n = self
+                .users
                 .user_login_failed(
                     user.id,
                     p.password_max_failures,
@@ -555,7 +562,8 @@ impl Accounts {
         check_new_password("password", password, Some(confirm))?;
         self.verify_code(&phone, CodePurpose::ResetPassword, code, ip)
             .await?;
-        let user = self.users
+        let user = self
+            .users
             .user_by_phone(&phone)
             .await?
             .ok_or_else(|| AppError::invalid("code", "验证码已失效,请重新获取"))?;
@@ -591,7 +599,8 @@ impl Accounts {
         confirm: &str,
         ip: &str,
     ) -> AppResult<()> {
-        let user = self.users
+        let user = self
+            .users
             .user_by_id(user_id)
             .await?
             .ok_or(AppError::Unauthenticated)?;
@@ -626,7 +635,8 @@ impl Accounts {
         ip: &str,
     ) -> AppResult<()> {
         let phone = parse_phone(new_phone)?;
-        let user = self.users
+        let user = self
+            .users
             .user_by_id(user_id)
             .await?
             .ok_or(AppError::Unauthenticated)?;
@@ -643,7 +653,8 @@ impl Accounts {
             Some(ip),
             json!({}),
         );
-        match self.users
+        match self
+            .users
             .change_user_phone(user.id, &phone, Effects::audit(ev))
             .await
         {
@@ -668,7 +679,9 @@ impl Accounts {
         if now - s.last_seen_at >= self.policy.session_idle_ms
             || now - s.created_at >= self.policy.session_absolute_ms
         {
-            self.sessions.delete_session(&hash, Effects::default()).await?;
+            self.sessions
+                .delete_session(&hash, Effects::default())
+                .await?;
             return Ok(None);
         }
         // Writing on every request would make reads write; a minute's precision is enough.
@@ -688,7 +701,9 @@ impl Accounts {
                 Principal::Staff(_) => "staff.logout",
             };
             let ev = self.audit_event(name.clone(), action, name, Some(ip), json!({}));
-            self.sessions.delete_session(&hash, Effects::audit(ev)).await?;
+            self.sessions
+                .delete_session(&hash, Effects::audit(ev))
+                .await?;
         }
         Ok(())
     }
@@ -703,7 +718,8 @@ impl Accounts {
             Some(ip),
             json!({}),
         );
-        Ok(self.sessions
+        Ok(self
+            .sessions
             .delete_sessions_of(principal, Effects::audit(ev))
             .await?)
     }

@@ -222,10 +222,7 @@ impl Delivery {
     /// someone else's order is `NotFound`, like a missing one).
     pub async fn my_invoice(&self, user_id: i64, no: &str) -> AppResult<InvoiceData> {
         let o = self.book.mine(user_id, no).await?;
-        self.store
-            .invoice(o.id)
-            .await?
-            .ok_or(AppError::NotFound)
+        self.store.invoice(o.id).await?.ok_or(AppError::NotFound)
     }
 
     /// The invoice behind a download token (anyone holding the link).

@@ -443,7 +443,8 @@ impl Verification {
         }
         let token = crate::secrets::random_hex(32);
         let now = self.now();
-        Ok(self.store
+        Ok(self
+            .store
             .new_attempt(
                 o.id,
                 &crate::secrets::token_hash(&token),
@@ -501,7 +502,8 @@ impl Verification {
         if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(AppError::NotFound);
         }
-        let a = self.store
+        let a = self
+            .store
             .attempt_by_token_hash(&crate::secrets::token_hash(token))
             .await?
             .filter(|a| a.order_id == o.id)
@@ -513,7 +515,8 @@ impl Verification {
             return Err(link_dead());
         }
         let secret = crate::secrets::random_hex(32);
-        if !self.store
+        if !self
+            .store
             .claim_attempt(a.id, &crate::secrets::token_hash(&secret), self.now())
             .await?
         {
@@ -525,7 +528,8 @@ impl Verification {
     /// The attempt the phone holding `secret` works on, if it is still its turn.
     pub async fn phone_attempt(&self, no: &str, secret: &str) -> AppResult<(OrderRecord, Attempt)> {
         let o = self.book.get(no).await?;
-        let a = self.store
+        let a = self
+            .store
             .latest_attempt(o.id)
             .await?
             .ok_or(AppError::NotFound)?;
@@ -645,11 +649,7 @@ impl Verification {
             )));
         }
         let req = self.liveness_request(&o, base)?;
-        let start = self
-            .check
-            .start(&req)
-            .await
-            .map_err(unavailable)?;
+        let start = self.check.start(&req).await.map_err(unavailable)?;
         a.biz_token = Some(start.biz_token);
         self.update(&a).await?;
         Ok(start.url)
@@ -827,7 +827,8 @@ impl Verification {
     ) -> AppResult<Vec<u8>> {
         actor.require(crate::authz::Permission::ReviewOrders)?;
         let o = self.book.get(no).await?;
-        let a = self.store
+        let a = self
+            .store
             .latest_attempt(o.id)
             .await?
             .ok_or(AppError::NotFound)?;
@@ -859,10 +860,7 @@ impl Verification {
         let before = self.now() - days * DAY;
         let mut n = 0;
         loop {
-            let batch = self.store
-                .photos_to_purge(before, 100)
-                .await
-                .map_err(err)?;
+            let batch = self.store.photos_to_purge(before, 100).await.map_err(err)?;
             if batch.is_empty() {
                 break;
             }
@@ -874,10 +872,7 @@ impl Verification {
                     self.blobs.delete(&b).await.map_err(err)?;
                 }
                 a.photos_purged_at = Some(self.now());
-                self.store
-                    .update_attempt(&a)
-                    .await
-                    .map_err(err)?;
+                self.store.update_attempt(&a).await.map_err(err)?;
                 n += 1;
             }
         }

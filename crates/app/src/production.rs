@@ -64,7 +64,11 @@ impl Production {
     /// 待制证: approved orders, oldest first.
     pub async fn queue(&self, actor: &StaffActor) -> AppResult<Vec<OrderRecord>> {
         actor.require(Permission::IssueCertificates)?;
-        Ok(self.book.store.orders_in_state(OrderState::Approved).await?)
+        Ok(self
+            .book
+            .store
+            .orders_in_state(OrderState::Approved)
+            .await?)
     }
 
     /// The lines of an order with what was issued so far.
@@ -313,10 +317,7 @@ impl Production {
                 None,
                 serde_json::json!({ "lines": lines }),
             ))
-            .effects(Effects {
-                audit: vec![],
-                sms,
-            });
+            .effects(Effects { audit: vec![], sms });
         match self.store.pins_sent(&lines, &change).await? {
             true => Ok(n),
             // Either sent by a concurrent release (nothing held any more) or the order

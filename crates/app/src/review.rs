@@ -219,8 +219,7 @@ impl Review {
     pub async fn claim(&self, actor: &StaffActor, no: &str) -> AppResult<OrderRecord> {
         actor.require(Permission::ReviewOrders)?;
         let o = self.book.get(no).await?;
-        o.state
-            .require(&[OrderState::InReview], Wanted::Review)?;
+        o.state.require(&[OrderState::InReview], Wanted::Review)?;
         let now = self.book.now();
         let audit = self.book.audit_event(
             actor.audit_name(),

@@ -1,6 +1,7 @@
 //! The admin's console (staff accounts, audit log, SMS outbox, jobs, holiday calendar). Staff
 //! sign-in is in [`crate::accounts`].
 
+use crate::accounts::audit_event_at;
 use crate::audit::{verify_chain, ChainCheck};
 use crate::authz::{Operator, Permission, StaffActor};
 use crate::clock::{Clock, Millis};
@@ -9,7 +10,6 @@ use crate::error::{AppError, AppResult};
 use crate::model::*;
 use crate::policy::AuthPolicy;
 use crate::ports::{AuditStore, Health, JobStore, OutboxStore, StaffStore};
-use crate::accounts::audit_event_at;
 use crate::secrets;
 use domain::calendar::YearSchedule;
 use serde_json::json;
@@ -126,7 +126,8 @@ impl Admin {
             by.ip(),
             json!({"role": role.as_str()}),
         );
-        let staff = self.staff
+        let staff = self
+            .staff
             .create_staff(
                 NewStaff {
                     username: username.clone(),
@@ -175,7 +176,8 @@ impl Admin {
         disabled: bool,
     ) -> AppResult<()> {
         by.require(Permission::ManageStaff)?;
-        let s = self.staff
+        let s = self
+            .staff
             .staff_by_username(&username.trim().to_ascii_lowercase())
             .await?
             .ok_or(AppError::NotFound)?;
@@ -237,7 +239,8 @@ impl Admin {
             actor.ip.as_deref(),
             json!({}),
         );
-        Ok(self.jobs
+        Ok(self
+            .jobs
             .retry_job(id, self.now(), Effects::audit(ev))
             .await?)
     }
@@ -251,10 +254,7 @@ impl Admin {
 
     /// The calendar page (admin): the schedules loaded, (year, source), and the years coming
     /// up without one.
-    pub fn calendar_view(
-        &self,
-        actor: &StaffActor,
-    ) -> AppResult<(Vec<(i32, String)>, Vec<i32>)> {
+    pub fn calendar_view(&self, actor: &StaffActor) -> AppResult<(Vec<(i32, String)>, Vec<i32>)> {
         actor.require(Permission::ManageStaff)?;
         Ok((self.calendar_years(), self.calendar_missing_years()))
     }

@@ -6,9 +6,9 @@
 use crate::ca_cmd::Ca;
 use anyhow::Result;
 use app::desk::{CaIssued, CaRequest, CertAuthority};
-use domain::CertType;
 use app::GatewayError;
 use async_trait::async_trait;
+use domain::CertType;
 use pki::issue::{serial_hex, CaNames};
 use pki::{IssueRequest, Profile, SubjectData, Usage};
 use std::time::SystemTime;

@@ -21,6 +21,14 @@ pub struct TestHall {
     pub db_url: String,
     /// Where uploaded files are kept.
     pub blob_dir: std::path::PathBuf,
+    /// The blob store the hall writes to.
+    pub blobs: Arc<dyn app::blobs::Blobs>,
+    /// The test CA production issues through.
+    pub ca: Arc<dyn app::desk::CertAuthority>,
+    /// The payment gateways (the sandbox first).
+    pub gateways: Vec<Arc<dyn app::payments::PaymentGateway>>,
+    /// The account rules the hall runs with.
+    pub policy: app::policy::AuthPolicy,
 }
 
 /// 2026-11-23 10:00:00 Beijing time, where test clocks start.
@@ -112,15 +120,21 @@ async fn start_all(
         ))
         .unwrap_or_else(|e| panic!("test CA: {e}")),
     );
+    let blobs: Arc<dyn app::blobs::Blobs> = Arc::new(blobs);
+    let gateways: Vec<Arc<dyn app::payments::PaymentGateway>> =
+        std::iter::once(Arc::new(gateways::payments::SandboxGateway::new())
+            as Arc<dyn app::payments::PaymentGateway>)
+        .chain(extra)
+        .collect();
     let app = app::App::new(app::Parts {
         storage: Arc::new(store.clone()),
-        blobs: Arc::new(blobs),
+        blobs: blobs.clone(),
         catalogue: Arc::new(
             domain::Catalogue::builtin().unwrap_or_else(|e| panic!("catalogue: {e}")),
         ),
         sms,
         clock: clock.clone(),
-        policy,
+        policy: policy.clone(),
         templates: Arc::new(app::policy::SmsTemplates::default()),
         code_key: Arc::new(vec![7u8; 32]),
         totp_issuer: "深圳CA".into(),
@@ -129,12 +143,9 @@ async fn start_all(
             carrier: idp.carrier,
             policy: idp.policy,
         },
-        desk: app::desk::DeskParts::sandbox(Some(ca)),
+        desk: app::desk::DeskParts::sandbox(Some(ca.clone())),
         payments: app::payments::PaymentParts {
-            gateways: std::iter::once(Arc::new(gateways::payments::SandboxGateway::new())
-                as Arc<dyn app::payments::PaymentGateway>)
-            .chain(extra)
-            .collect(),
+            gateways: gateways.clone(),
             payouts: Arc::new(gateways::payments::SandboxPayouts),
             settings: app::payments::PaymentSettings::default(),
         },
@@ -163,10 +174,19 @@ async fn start_all(
         store,
         db_url,
         blob_dir,
+        blobs,
+        ca,
+        gateways,
+        policy,
     }
 }
 
 impl TestHall {
+    /// A payment gateway of the hall by name.
+    pub fn gateway(&self, name: &str) -> Option<&Arc<dyn app::payments::PaymentGateway>> {
+        self.gateways.iter().find(|g| g.name() == name)
+    }
+
     /// Any order by number, read from the store (tests check what the use cases wrote).
     pub async fn order(&self, no: &str) -> app::orders::OrderRecord {
         use app::orders::OrderStore;
@@ -223,4 +243,16 @@ impl TestHall {
             .map(|(_, v)| v.clone())
             .unwrap_or_else(|| panic!("SMS has no code"))
     }
+}
+
+/// The storage traits, for tests that read what the use cases wrote through `TestHall::store`.
+pub mod storage {
+    pub use app::desk::{CalendarStore, DeliveryStore, ProductionStore, ReviewStore};
+    pub use app::identity::IdentityStore;
+    pub use app::orders::OrderStore;
+    pub use app::payments::{DepositStore, PaymentStore, StatementStore};
+    pub use app::ports::{
+        AuditStore, CodeStore, Health, JobStore, LimitStore, OutboxStore, SessionStore, StaffStore,
+        UserStore,
+    };
 }

@@ -9,6 +9,7 @@ mod support;
 use app::blobs::{SweepReport, SWEEP};
 use app::clock::{DAY, MINUTE};
 use app::model::JobStatus;
+use certhall::testing::storage::*;
 use certhall::testing::{start, Backend};
 use reqwest::StatusCode;
 use support::applicant::submitted_order;
@@ -33,15 +34,15 @@ async fn orphaned_files_are_swept_after_a_day_and_referenced_ones_never() {
         "seal_form",
     ];
     // The crash: a file stored, its record never saved.
-    let orphan = hall.app.blobs.put(b"orphan".to_vec()).await.unwrap();
+    let orphan = hall.blobs.put(b"orphan".to_vec()).await.unwrap();
 
     // Queued once at start, however often `serve` starts.
-    hall.app.schedule_blob_sweep().await.unwrap();
-    hall.app.schedule_blob_sweep().await.unwrap();
+    hall.app.jobs().schedule_blob_sweep().await.unwrap();
+    hall.app.jobs().schedule_blob_sweep().await.unwrap();
     let queued = |hall: &certhall::testing::TestHall| {
-        let app = hall.app.clone();
+        let store = hall.store.clone();
         async move {
-            app.store
+            store
                 .list_jobs(Some(JobStatus::Pending), 100)
                 .await
                 .unwrap()
@@ -55,14 +56,14 @@ async fn orphaned_files_are_swept_after_a_day_and_referenced_ones_never() {
     assert_eq!(preview("letter").await, StatusCode::OK);
     let t0 = app::clock::Clock::now(&*hall.clock);
     hall.drain().await;
-    assert!(hall.app.blobs.get(&orphan).await.is_ok(), "too young");
+    assert!(hall.blobs.get(&orphan).await.is_ok(), "too young");
     assert_eq!(queued(&hall).await, vec![t0 + DAY], "next run a day later");
 
     // A minute short of a day: still kept.
     hall.clock.advance(DAY - MINUTE);
-    let late = hall.app.blobs.put(b"late orphan".to_vec()).await.unwrap();
+    let late = hall.blobs.put(b"late orphan".to_vec()).await.unwrap();
     assert_eq!(
-        hall.app.sweep_orphan_blobs().await.unwrap(),
+        hall.app.jobs().sweep_orphan_blobs().await.unwrap(),
         SweepReport {
             seen: 7,
             referenced: 5,
@@ -75,24 +76,21 @@ async fn orphaned_files_are_swept_after_a_day_and_referenced_ones_never() {
     hall.clock.advance(2 * MINUTE);
     hall.drain().await;
     assert!(matches!(
-        hall.app.blobs.get(&orphan).await,
+        hall.blobs.get(&orphan).await,
         Err(app::StoreError::NotFound)
     ));
-    assert!(hall.app.blobs.get(&late).await.is_ok(), "two minutes old");
-    let o = hall.app.order_by_no(&no).await.unwrap();
+    assert!(hall.blobs.get(&late).await.is_ok(), "two minutes old");
+    let o = hall.order(&no).await;
     for kind in kinds {
         let blob = &o.draft.uploads[kind].blob;
-        assert!(
-            hall.app.blobs.get(blob).await.is_ok(),
-            "{kind} is referenced"
-        );
+        assert!(hall.blobs.get(blob).await.is_ok(), "{kind} is referenced");
     }
     assert_eq!(queued(&hall).await, vec![t0 + 2 * DAY + MINUTE]);
 
     // A day later the late orphan goes too; the order's files stay for as long as it does.
     hall.clock.advance(DAY);
     hall.drain().await;
-    assert!(hall.app.blobs.get(&late).await.is_err());
-    let r = hall.app.sweep_orphan_blobs().await.unwrap();
+    assert!(hall.blobs.get(&late).await.is_err());
+    let r = hall.app.jobs().sweep_orphan_blobs().await.unwrap();
     assert_eq!((r.seen, r.referenced, r.deleted), (5, 5, 0));
 }

@@ -192,7 +192,8 @@ async fn pages_render_and_screenshots() {
     // Staff: an admin logs in with password + TOTP.
     let creds = hall
         .app
-        .create_staff(None, "admin2", "", Role::Admin)
+        .admin()
+        .create_staff(app::authz::Operator::Cli, "admin2", "", Role::Admin)
         .await
         .unwrap_or_else(|e| panic!("create staff: {e}"));
     b.goto(&format!("{base}/staff/login")).await;

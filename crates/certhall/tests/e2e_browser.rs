@@ -19,7 +19,7 @@ mod support;
 
 use app::clock::{DAY, HOUR, MINUTE};
 use app::model::Role;
-use app::ports::Store as _;
+use app::ports::AuditStore as _;
 use certhall::testing::{start, Backend};
 use domain::order::{FinState, OrderState};
 use std::time::Instant;
@@ -243,7 +243,7 @@ async fn story(backend: Backend) {
     pc.click("#confirm-pay").await;
     pc.wait_path(base, &format!("/orders/{no}/payment")).await;
     shots.take(&pc, "paid-code-entry", "随机验证码").await;
-    let o = hall.app.order_by_no(&no).await.unwrap();
+    let o = hall.order(&no).await;
     assert!(
         o.paid_at.is_some(),
         "the sandbox callback credited the order"
@@ -271,10 +271,7 @@ async fn story(backend: Backend) {
     pc.wait_text("已通过").await;
     shots.take(&pc, "financial-passed", "已通过").await;
     wait_state(&hall, &no, OrderState::InReview).await;
-    assert_eq!(
-        hall.app.order_by_no(&no).await.unwrap().fin_state,
-        FinState::Passed
-    );
+    assert_eq!(hall.order(&no).await.fin_state, FinState::Passed);
     pc.goto(&format!("{base}/orders/{no}")).await;
     shots.take(&pc, "in-review", "预计审核完成日期").await;
 

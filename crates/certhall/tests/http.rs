@@ -6,6 +6,7 @@ mod support;
 
 use app::clock::Clock;
 use app::model::Role;
+use certhall::testing::storage::*;
 use certhall::testing::{start, start_custom, Backend, TestHall};
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
@@ -141,7 +142,8 @@ async fn the_same_reply_whether_or_not_registered() {
     hall.drain().await;
     assert!(
         hall.app
-            .sandbox_inbox("13900139000")
+            .sandbox()
+            .inbox("13900139000")
             .await
             .unwrap()
             .is_empty(),
@@ -288,7 +290,7 @@ async fn codes_expire_cool_down_and_are_limited_per_day() {
 async fn per_ip_limit_holds_across_phones() {
     let hall = start(Backend::Sqlite).await;
     let b = Browser::new(&hall).await;
-    let limit = hall.app.policy.code_ip_hourly_limit;
+    let limit = hall.policy.code_ip_hourly_limit;
     for i in 0..limit {
         let (s, v) = b
             .post(
@@ -352,7 +354,9 @@ async fn password_lockout_after_five_failures() {
         .0,
         StatusCode::OK
     );
-    let (rows, _) = app::ports::Store::audit_all(&hall.store).await.unwrap();
+    let (rows, _) = app::ports::AuditStore::audit_all(&hall.store)
+        .await
+        .unwrap();
     assert!(
         rows.iter().any(|r| r.event.action == "user.locked"),
         "lockout is audited"
@@ -648,7 +652,7 @@ async fn sandbox_inbox_is_404_with_a_real_provider_and_failed_sends_retry() {
     )
     .await;
     assert_eq!(hall.drain().await, 1);
-    let jobs = hall.app.store.list_jobs(None, 5).await.unwrap();
+    let jobs = hall.store.list_jobs(None, 5).await.unwrap();
     assert_eq!(
         jobs[0].status,
         app::model::JobStatus::Pending,
@@ -659,7 +663,12 @@ async fn sandbox_inbox_is_404_with_a_real_provider_and_failed_sends_retry() {
 }
 
 async fn staff_browser(hall: &TestHall, role: Role, name: &str) -> Browser {
-    let c = hall.app.create_staff(None, name, "", role).await.unwrap();
+    let c = hall
+        .app
+        .admin()
+        .create_staff(app::authz::Operator::Cli, name, "", role)
+        .await
+        .unwrap();
     let b = Browser::new(hall).await;
     let totp = app::secrets::totp_now(&c.staff.totp_secret, hall.clock.now());
     let r = b
@@ -681,7 +690,8 @@ async fn staff_log_in_with_totp_and_see_only_their_role() {
     let hall = start(Backend::Sqlite).await;
     let c = hall
         .app
-        .create_staff(None, "boss", "", Role::Admin)
+        .admin()
+        .create_staff(app::authz::Operator::Cli, "boss", "", Role::Admin)
         .await
         .unwrap();
     let b = Browser::new(&hall).await;
@@ -791,7 +801,7 @@ async fn staff_log_in_with_totp_and_see_only_their_role() {
     let (_, outbox) = b.get("/staff/outbox").await;
     assert!(outbox.contains("138****8000") && !outbox.contains(PHONE));
     assert!(matches!(
-        hall.app.verify_audit().await.unwrap(),
+        hall.app.admin().verify_audit().await.unwrap(),
         app::audit::ChainCheck::Intact { .. }
     ));
 }

@@ -6,6 +6,7 @@
 mod support;
 
 use app::clock::MINUTE;
+use certhall::testing::storage::*;
 use certhall::testing::{start, start_full, Backend, TestHall};
 use domain::order::OrderState;
 use reqwest::{multipart, Client, StatusCode};
@@ -106,7 +107,7 @@ async fn pc_link(b: &Browser, no: &str) -> String {
 }
 
 async fn state_of(hall: &TestHall, no: &str) -> OrderState {
-    hall.app.order_by_no(no).await.unwrap().state
+    hall.order(no).await.state
 }
 
 /// Phone claims the link and uploads both photos; returns its CSRF token.
@@ -691,15 +692,8 @@ async fn photos_are_deleted_after_retention_and_the_hashes_stay() {
     let phone = Phone::new(&hall);
     let csrf = scan_and_upload(&phone, &pc_link(&b, &no).await, &no).await;
     sandbox_liveness(&phone, &no, &csrf).await;
-    let o = hall.app.order_by_no(&no).await.unwrap();
-    let before = hall
-        .app
-        .identity
-        .store
-        .latest_attempt(o.id)
-        .await
-        .unwrap()
-        .unwrap();
+    let o = hall.order(&no).await;
+    let before = hall.store.latest_attempt(o.id).await.unwrap().unwrap();
     let front = before.front_blob.clone().unwrap();
     // Walk the order to 已完成 through the state machine.
     for to in [
@@ -709,37 +703,22 @@ async fn photos_are_deleted_after_retention_and_the_hashes_stay() {
         OrderState::Shipped,
         OrderState::Completed,
     ] {
-        let o = hall.app.order_by_no(&no).await.unwrap();
-        hall.app
-            .move_order(
-                &o,
-                to,
-                &o.draft,
-                hall.app.order_event_by("system".into(), "test"),
-            )
-            .await
-            .unwrap();
+        let o = hall.order(&no).await;
+        hall.force_state(o.no.as_str(), to, "test").await;
     }
     assert_eq!(
-        hall.app.purge_identity_photos().await.unwrap(),
+        hall.app.verification().purge_photos().await.unwrap(),
         0,
         "not yet"
     );
     hall.clock.advance(31 * app::clock::DAY);
-    hall.app.schedule_identity_purge().await.unwrap();
+    hall.app.jobs().schedule_identity_purge().await.unwrap();
     hall.drain().await;
-    let after = hall
-        .app
-        .identity
-        .store
-        .latest_attempt(o.id)
-        .await
-        .unwrap()
-        .unwrap();
+    let after = hall.store.latest_attempt(o.id).await.unwrap().unwrap();
     assert!(after.front_blob.is_none() && after.back_blob.is_none());
     assert_eq!(after.front_sha256, before.front_sha256);
     assert!(after.photos_purged_at.is_some());
-    assert!(hall.app.blobs.get(&front).await.is_err(), "blob gone");
+    assert!(hall.blobs.get(&front).await.is_err(), "blob gone");
     assert_eq!(after.result, before.result, "result kept");
 }
 
@@ -754,7 +733,12 @@ async fn only_reviewers_see_the_photos_and_each_look_is_audited() {
     let staff = |role: Role, name: &'static str| {
         let hall = &hall;
         async move {
-            let c = hall.app.create_staff(None, name, "", role).await.unwrap();
+            let c = hall
+                .app
+                .admin()
+                .create_staff(app::authz::Operator::Cli, name, "", role)
+                .await
+                .unwrap();
             let s = Browser::new(hall).await;
             let totp = app::secrets::totp_now(&c.staff.totp_secret, hall.clock.now());
             let (st, _, _) = s
@@ -805,7 +789,7 @@ async fn only_reviewers_see_the_photos_and_each_look_is_audited() {
     // The applicant and the phone have no such route.
     let (s, _) = b.get(&format!("/staff/orders/{no}/identity/front")).await;
     assert_ne!(s, StatusCode::OK);
-    let audit = hall.app.store.audit_page(None, 50).await.unwrap();
+    let audit = hall.store.audit_page(None, 50).await.unwrap();
     assert_eq!(
         audit
             .iter()

@@ -23,13 +23,24 @@ async fn logs_of_a_whole_order_hold_no_personal_data_pin_or_code() {
     // The code that was entered, to look for it in the logs.
     let code = deposit_code(&hall, &no).await;
     let (_, rev) = staff(&hall, Role::Reviewer, "rev").await;
-    hall.app.claim_review(&rev, &no).await.unwrap();
-    hall.app.approve_order(&rev, &no).await.unwrap();
+    hall.app.review().claim(&rev, &no).await.unwrap();
+    hall.app.review().approve(&rev, &no).await.unwrap();
     let (_, prod) = staff(&hall, Role::Production, "prod").await;
-    assert_eq!(hall.app.issue_all_sandbox(&prod, &no).await.unwrap(), 3);
-    let tracking = hall.app.ship_order(&prod, &no).await.unwrap();
-    hall.app.complete_order(&prod, &no).await.unwrap();
-    let order = hall.app.order_by_no(&no).await.unwrap();
+    assert_eq!(
+        hall.app
+            .production()
+            .issue_all_sandbox(&prod, &no)
+            .await
+            .unwrap(),
+        3
+    );
+    let tracking = hall.app.delivery().ship_order(&prod, &no).await.unwrap();
+    hall.app
+        .delivery()
+        .complete_order(&prod, &no)
+        .await
+        .unwrap();
+    let order = hall.order(&no).await;
     assert_eq!(order.state, domain::order::OrderState::Completed);
 
     // Every SMS of the story went out through the job worker (it logs each send).

@@ -176,7 +176,7 @@ async fn staff_console_in_a_browser() {
 
     // Issued certificates verify with openssl (SM2 distid, chain to the test root).
     assert_eq!(verify_issued(&hall, &no).await, 6);
-    match hall.app.verify_audit().await.unwrap() {
+    match hall.app.admin().verify_audit().await.unwrap() {
         app::audit::ChainCheck::Intact { .. } => {}
         other => panic!("{other:?}"),
     }

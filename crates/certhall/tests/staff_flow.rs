@@ -7,6 +7,7 @@
 mod support;
 
 use app::model::Role;
+use certhall::testing::storage::*;
 use certhall::testing::{start, Backend, TestHall};
 use domain::order::OrderState;
 use reqwest::StatusCode;
@@ -19,7 +20,7 @@ const APPLICANT_1: &str = "13700137000";
 const APPLICANT_2: &str = "13700137001";
 
 async fn state(hall: &TestHall, no: &str) -> OrderState {
-    hall.app.order_by_no(no).await.unwrap().state
+    hall.order(no).await.state
 }
 
 fn openssl_verify(chain: &str, cert: &str) {
@@ -178,13 +179,13 @@ async fn whole_flow(backend: Backend) {
         .await;
     assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
     assert_eq!(state(&hall, &no).await, OrderState::Issued);
-    let o = hall.app.order_by_no(&no).await.unwrap();
-    let lines = hall.app.desk.store.cert_lines(o.id).await.unwrap();
+    let o = hall.order(&no).await;
+    let lines = hall.store.cert_lines(o.id).await.unwrap();
     assert_eq!(lines.len(), 3);
     assert_eq!(
         lines
             .iter()
-            .map(|l| (l.kind.as_str(), l.years))
+            .map(|l| (l.kind.key(), l.years))
             .collect::<Vec<_>>(),
         [("org", 2), ("org_person", 1), ("org_person", 3)]
     );
@@ -192,7 +193,7 @@ async fn whole_flow(backend: Backend) {
         lines.iter().all(|l| !l.pin_held && l.pin_sent_at.is_some()),
         "PINs erased once sent"
     );
-    let chain = hall.app.desk.ca.as_ref().unwrap().chain_pem();
+    let chain = hall.ca.chain_pem();
     for l in &lines {
         openssl_verify(&chain, l.sign_pem.as_deref().unwrap());
         openssl_verify(&chain, l.enc_pem.as_deref().unwrap());
@@ -229,7 +230,7 @@ async fn whole_flow(backend: Backend) {
         .form(&format!("/staff/production/{no}/issue"), &[])
         .await;
     assert_eq!(s, StatusCode::CONFLICT);
-    assert_eq!(hall.app.desk.store.cert_lines(o.id).await.unwrap().len(), 3);
+    assert_eq!(hall.store.cert_lines(o.id).await.unwrap().len(), 3);
 
     // Shipping: label, post (tracking SMS), delivered → invoice link by SMS.
     let (_, label) = prod.get(&format!("/staff/shipping/{no}/label")).await;
@@ -298,11 +299,11 @@ async fn whole_flow(backend: Backend) {
     }
 
     // Every decision is in an intact audit log.
-    match hall.app.verify_audit().await.unwrap() {
+    match hall.app.admin().verify_audit().await.unwrap() {
         app::audit::ChainCheck::Intact { rows } => assert!(rows > 5),
         other => panic!("{other:?}"),
     }
-    let (rows, _) = hall.app.store.audit_all().await.unwrap();
+    let (rows, _) = hall.store.audit_all().await.unwrap();
     let actions: Vec<&str> = rows.iter().map(|r| r.event.action.as_str()).collect();
     for a in [
         "review.claim",
@@ -335,11 +336,11 @@ async fn pins_wait_for_financial_auth_and_lines_issue_once() {
     let (_, no) = submitted_order(&hall, HANDLER_PHONE).await;
     to_review(&hall, &no, true, false).await;
     let (_, rev) = staff(&hall, Role::Reviewer, "rev").await;
-    hall.app.approve_order(&rev, &no).await.unwrap();
+    hall.app.review().approve(&rev, &no).await.unwrap();
     let (_, prod) = staff(&hall, Role::Production, "prod").await;
     let (a, b) = tokio::join!(
-        hall.app.issue_line(&prod, &no, 0, None),
-        hall.app.issue_line(&prod, &no, 0, None)
+        hall.app.production().issue_line(&prod, &no, 0, None),
+        hall.app.production().issue_line(&prod, &no, 0, None)
     );
     assert_eq!(
         [a.is_ok(), b.is_ok()].iter().filter(|x| **x).count(),
@@ -348,11 +349,19 @@ async fn pins_wait_for_financial_auth_and_lines_issue_once() {
     );
     let err = a.err().or(b.err()).unwrap();
     assert!(err.to_string().contains("不会重复签发"), "{err}");
-    hall.app.issue_line(&prod, &no, 1, None).await.unwrap();
-    hall.app.issue_line(&prod, &no, 2, None).await.unwrap();
+    hall.app
+        .production()
+        .issue_line(&prod, &no, 1, None)
+        .await
+        .unwrap();
+    hall.app
+        .production()
+        .issue_line(&prod, &no, 2, None)
+        .await
+        .unwrap();
     assert_eq!(state(&hall, &no).await, OrderState::Issued);
-    let o = hall.app.order_by_no(&no).await.unwrap();
-    let lines = hall.app.desk.store.cert_lines(o.id).await.unwrap();
+    let o = hall.order(&no).await;
+    let lines = hall.store.cert_lines(o.id).await.unwrap();
     assert_eq!(lines.len(), 3);
     assert!(
         lines.iter().all(|l| l.pin_held),
@@ -360,7 +369,7 @@ async fn pins_wait_for_financial_auth_and_lines_issue_once() {
     );
     assert!(inbox(&hall, APPLICANT_1).await.is_empty());
     // Sealed at rest: the PINs are not in the database file in clear.
-    let pins = hall.app.desk.store.held_pins(o.id).await.unwrap();
+    let pins = hall.store.held_pins(o.id).await.unwrap();
     let db = std::fs::read(
         hall.db_url
             .trim_start_matches("sqlite://")
@@ -381,17 +390,10 @@ async fn pins_wait_for_financial_auth_and_lines_issue_once() {
         .execute(&hall.store.db().pool)
         .await
         .unwrap();
-    assert_eq!(hall.app.release_pins(&no).await.unwrap(), 3);
-    assert_eq!(hall.app.release_pins(&no).await.unwrap(), 0);
+    assert_eq!(hall.app.production().release_pins(&no).await.unwrap(), 3);
+    assert_eq!(hall.app.production().release_pins(&no).await.unwrap(), 0);
     assert_eq!(inbox(&hall, APPLICANT_1).await[0].0, "pin_person");
-    assert!(hall
-        .app
-        .desk
-        .store
-        .held_pins(o.id)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(hall.store.held_pins(o.id).await.unwrap().is_empty());
 }
 
 /// Wiring of payments (issue 6) and production (issue 7): a bank transfer from an account
@@ -409,11 +411,12 @@ async fn deposit_code_releases_pins_held_for_an_issued_order() {
     );
     let r = hall
         .app
-        .import_statement(None, "s.csv", csv.as_bytes())
+        .billing()
+        .import_statement(app::authz::Operator::Cli, "s.csv", csv.as_bytes())
         .await
         .unwrap();
     assert_eq!(r.matched, vec![("W-1".to_owned(), no.clone())]);
-    let o = hall.app.order_by_no(&no).await.unwrap();
+    let o = hall.order(&no).await;
     assert!(o.paid_at.is_some());
     assert_eq!(
         (o.state, o.fin_state),
@@ -421,10 +424,17 @@ async fn deposit_code_releases_pins_held_for_an_issued_order() {
     );
     let code = deposit_code(&hall, &no).await;
     let (_, rev) = staff(&hall, Role::Reviewer, "rev").await;
-    hall.app.approve_order(&rev, &no).await.unwrap();
+    hall.app.review().approve(&rev, &no).await.unwrap();
     let (_, prod) = staff(&hall, Role::Production, "prod").await;
-    assert_eq!(hall.app.issue_all_sandbox(&prod, &no).await.unwrap(), 3);
-    let o = hall.app.order_by_no(&no).await.unwrap();
+    assert_eq!(
+        hall.app
+            .production()
+            .issue_all_sandbox(&prod, &no)
+            .await
+            .unwrap(),
+        3
+    );
+    let o = hall.order(&no).await;
     assert_eq!(o.state, OrderState::Issued);
     assert_eq!(o.fin_state, domain::order::FinState::Pending);
     let pins = |v: Vec<(String, String)>| {
@@ -438,14 +448,14 @@ async fn deposit_code_releases_pins_held_for_an_issued_order() {
             "no PIN yet to {phone}"
         );
     }
-    assert_eq!(hall.app.desk.store.held_pins(o.id).await.unwrap().len(), 3);
+    assert_eq!(hall.store.held_pins(o.id).await.unwrap().len(), 3);
 
     // The handler enters the code: 金融认证 passes and the held PINs go out now.
     let (s, _, body) = applicant
         .form(&format!("/orders/{no}/payment/code"), &[("code", &code)])
         .await;
     assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
-    let o = hall.app.order_by_no(&no).await.unwrap();
+    let o = hall.order(&no).await;
     assert_eq!(
         (o.state, o.fin_state),
         (OrderState::Issued, domain::order::FinState::Passed)
@@ -458,16 +468,9 @@ async fn deposit_code_releases_pins_held_for_an_issued_order() {
         assert_eq!(p.len(), 1, "{phone}: {p:?}");
         assert_eq!(p[0].0, "pin_person");
     }
-    assert!(hall
-        .app
-        .desk
-        .store
-        .held_pins(o.id)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(hall.store.held_pins(o.id).await.unwrap().is_empty());
     // Nothing is sent twice.
-    assert_eq!(hall.app.release_pins(&no).await.unwrap(), 0);
+    assert_eq!(hall.app.production().release_pins(&no).await.unwrap(), 0);
 }
 
 /// The review page reads the real identity result (identity use cases) and the payment and
@@ -491,7 +494,8 @@ async fn review_page_shows_identity_result_and_payments() {
 
     let idv = hall
         .app
-        .identity_for_staff(&rev, &no)
+        .verification()
+        .for_staff(&rev, &no)
         .await
         .unwrap()
         .expect("an attempt");
@@ -555,15 +559,8 @@ async fn finance_refunds_a_rejected_paid_order_and_it_ends() {
     assert_eq!(state(&hall, &no).await, OrderState::Rejected);
 
     let (fin, _) = staff(&hall, Role::Finance, "fin").await;
-    let o = hall.app.order_by_no(&no).await.unwrap();
-    let pay = hall
-        .app
-        .payments
-        .store
-        .payments_of_order(o.id)
-        .await
-        .unwrap()[0]
-        .clone();
+    let o = hall.order(&no).await;
+    let pay = hall.store.payments_of_order(o.id).await.unwrap()[0].clone();
     let action = format!("/staff/finance/payments/{}/refund", pay.id);
     let (s, page) = fin.get("/staff/finance").await;
     assert_eq!(s, StatusCode::OK);
@@ -578,16 +575,9 @@ async fn finance_refunds_a_rejected_paid_order_and_it_ends() {
         "{body}"
     );
 
-    let o = hall.app.order_by_no(&no).await.unwrap();
+    let o = hall.order(&no).await;
     assert_eq!(o.state, OrderState::Cancelled, "finally rejected");
-    let pay = hall
-        .app
-        .payments
-        .store
-        .payments_of_order(o.id)
-        .await
-        .unwrap()[0]
-        .clone();
+    let pay = hall.store.payments_of_order(o.id).await.unwrap()[0].clone();
     assert_eq!(
         (pay.state, pay.refunded_fen),
         (app::payments::PayState::Refunded, 240_000)
@@ -617,7 +607,7 @@ async fn station_api_issues_from_a_token_csr() {
     let (_, no) = submitted_order(&hall, HANDLER_PHONE).await;
     to_review(&hall, &no, true, true).await;
     let (_, rev) = staff(&hall, Role::Reviewer, "rev").await;
-    hall.app.approve_order(&rev, &no).await.unwrap();
+    hall.app.review().approve(&rev, &no).await.unwrap();
     let (station, _) = staff(&hall, Role::Production, "station").await;
     let (reviewer, _) = staff(&hall, Role::Reviewer, "rev2").await;
     let r = reqwest::Client::new()
@@ -707,8 +697,8 @@ async fn station_api_issues_from_a_token_csr() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    let o = hall.app.order_by_no(&no).await.unwrap();
-    assert_eq!(hall.app.desk.store.cert_lines(o.id).await.unwrap().len(), 1);
+    let o = hall.order(&no).await;
+    assert_eq!(hall.store.cert_lines(o.id).await.unwrap().len(), 1);
 }
 
 /// Due times on the official calendar; a year without data counts weekends only and warns
@@ -723,11 +713,11 @@ async fn due_times_and_calendar_import() {
             * 1000
     };
     // 国庆: Wed 09-30 10:00 + 3 → Sat 10-10 10:00 (adjusted working day).
-    let d = hall.app.review_due(ms("2026-09-30 10:00:00"));
+    let d = hall.app.review().due(ms("2026-09-30 10:00:00"));
     assert_eq!(d.at, ms("2026-10-10 10:00:00"));
     assert!(d.missing_years.is_empty());
     // 2027 has no data: weekends only, flagged.
-    let d = hall.app.review_due(ms("2027-09-30 10:00:00"));
+    let d = hall.app.review().due(ms("2027-09-30 10:00:00"));
     assert_eq!(d.at, ms("2027-10-05 10:00:00"));
     assert_eq!(d.missing_years, [2027]);
     // The admin home warns in December 2026 (next month is 2027).
@@ -745,11 +735,11 @@ async fn due_times_and_calendar_import() {
     let (s, _, body) = admin.form("/staff/calendar", &[("toml", y2027)]).await;
     assert_eq!(s, StatusCode::OK, "{body}");
     assert!(body.contains("已导入 2027 年"));
-    let d = hall.app.review_due(ms("2027-09-30 10:00:00"));
+    let d = hall.app.review().due(ms("2027-09-30 10:00:00"));
     assert_eq!(d.at, ms("2027-10-11 10:00:00"));
     assert!(d.missing_years.is_empty());
     // Stored: a fresh App over the same database loads it.
-    let n = hall.app.load_calendar().await.unwrap();
+    let n = hall.app.admin().load_calendar().await.unwrap();
     assert_eq!(n, 1);
     // Reviewers cannot import.
     let (rev, _) = staff(&hall, Role::Reviewer, "rev").await;
@@ -829,7 +819,8 @@ async fn staff_routes_by_role() {
     }
     let finance = finance.unwrap();
     hall.app
-        .create_staff(None, "spare", "spare", Role::Reviewer)
+        .admin()
+        .create_staff(app::authz::Operator::Cli, "spare", "spare", Role::Reviewer)
         .await
         .unwrap();
     // A second order paid online (a payment to refund) and a bank credit left for finance.
@@ -843,18 +834,12 @@ async fn staff_routes_by_role() {
         .await;
     assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
     assert_eq!(payer.form(&loc, &[]).await.0, StatusCode::SEE_OTHER);
-    let o2 = hall.app.order_by_no(&no2).await.unwrap();
-    let payment = hall
-        .app
-        .payments
-        .store
-        .payments_of_order(o2.id)
-        .await
-        .unwrap()[0]
-        .id;
+    let o2 = hall.order(&no2).await;
+    let payment = hall.store.payments_of_order(o2.id).await.unwrap()[0].id;
     hall.app
+        .billing()
         .import_statement(
-            None,
+            app::authz::Operator::Cli,
             "s.csv",
             "entry_ref,booked_on,direction,amount,currency,payer_name,payer_account,memo\n\
              R-1,2026-11-23,C,100.00,CNY,某贸易有限公司,6222020200112233445,货款\n"
@@ -862,7 +847,13 @@ async fn staff_routes_by_role() {
         )
         .await
         .unwrap();
-    let credit = hall.app.finance_credits(&finance, true).await.unwrap()[0].id;
+    let credit = hall
+        .app
+        .billing()
+        .finance_credits(&finance, true)
+        .await
+        .unwrap()[0]
+        .id;
     // A failed job to retry (a provider outage would leave one).
     hall.drain().await;
     let job: i64 = sqlx::query_scalar("SELECT MAX(id) FROM jobs")
@@ -1227,9 +1218,13 @@ async fn pins_are_erased_from_the_outbox_once_delivered() {
     };
     to_review(&hall, &no, true, true).await;
     let (_, rev) = staff(&hall, Role::Reviewer, "rev").await;
-    hall.app.approve_order(&rev, &no).await.unwrap();
+    hall.app.review().approve(&rev, &no).await.unwrap();
     let (_, prod) = staff(&hall, Role::Production, "prod").await;
-    hall.app.issue_all_sandbox(&prod, &no).await.unwrap();
+    hall.app
+        .production()
+        .issue_all_sandbox(&prod, &no)
+        .await
+        .unwrap();
     hall.drain().await;
     let sent: Vec<(String, String)> = rec
         .0
@@ -1243,7 +1238,7 @@ async fn pins_are_erased_from_the_outbox_once_delivered() {
         sent.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>(),
         [HANDLER_PHONE, APPLICANT_1, APPLICANT_2]
     );
-    let outbox = hall.app.store.outbox_page(50).await.unwrap();
+    let outbox = hall.store.outbox_page(50).await.unwrap();
     for m in outbox.iter().filter(|m| m.template.starts_with("pin_")) {
         assert_eq!(m.status, app::model::SmsStatus::Sent);
         assert!(

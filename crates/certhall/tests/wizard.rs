@@ -269,11 +269,16 @@ async fn the_whole_wizard_through_the_pages() {
     }
     // Uploads read as type and size; the SHA-256 (the evidence) is kept whole in the event
     // and shown in a small muted span.
-    let o = hall.app.order_by_no(&no).await.unwrap();
+    let o = hall.order(&no).await;
     let letter = &o.draft.uploads["letter"];
     assert_eq!(letter.size, PDF.len() as u64);
     let size = format!("{}B", PDF.len());
-    let (_, events) = hall.app.order_history(o.user_id, &no).await.unwrap();
+    let (_, events) = hall
+        .app
+        .wizard()
+        .order_history(o.user_id, &no)
+        .await
+        .unwrap();
     let what = format!(
         "替换授权委托书扫描件(PDF文件,{size},SHA-256 {})",
         letter.sha256
@@ -322,7 +327,7 @@ async fn skipped_steps_are_refused_and_change_nothing() {
     let (s, _, body) = b.form(&format!("/orders/{no}/preview"), &[]).await;
     assert_eq!(s, StatusCode::CONFLICT);
     assert!(body.contains("请先完成“选择应用”"));
-    let o = hall.app.my_order(1, &no).await.unwrap();
+    let o = hall.app.wizard().my_order(1, &no).await.unwrap();
     assert_eq!(o.draft.progress, 1);
     assert!(o.draft.uploads.is_empty() && o.draft.project.is_none());
 }
@@ -362,7 +367,16 @@ async fn another_users_order_is_not_found_like_a_missing_one() {
     );
     let (_, body) = b.get("/account").await;
     assert!(!body.contains(&no));
-    assert_eq!(hall.app.my_order(1, &no).await.unwrap().draft.progress, 0);
+    assert_eq!(
+        hall.app
+            .wizard()
+            .my_order(1, &no)
+            .await
+            .unwrap()
+            .draft
+            .progress,
+        0
+    );
 }
 
 #[tokio::test]
@@ -432,7 +446,7 @@ async fn bad_uploads_are_refused_in_chinese_and_change_nothing() {
         assert_eq!(r.status(), StatusCode::BAD_REQUEST);
         assert!(r.text().await.unwrap().contains("文件大小不能超过10MB"));
     }
-    let o = hall.app.my_order(1, &no).await.unwrap();
+    let o = hall.app.wizard().my_order(1, &no).await.unwrap();
     assert!(o.draft.uploads.is_empty(), "nothing was stored");
     assert_eq!(o.draft.progress, 4);
 }
@@ -610,7 +624,13 @@ async fn staff_read_the_catalogue() {
     let hall = start(Backend::Sqlite).await;
     let c = hall
         .app
-        .create_staff(None, "reviewer1", "", app::model::Role::Reviewer)
+        .admin()
+        .create_staff(
+            app::authz::Operator::Cli,
+            "reviewer1",
+            "",
+            app::model::Role::Reviewer,
+        )
         .await
         .unwrap();
     let b = Browser::new(&hall).await;

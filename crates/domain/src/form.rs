@@ -1025,7 +1025,11 @@ mod tests {
             assert!(!f.label.is_empty() && !f.sample.is_empty(), "{}", f.name);
             if matches!(f.input, Input::Text | Input::Tel | Input::Email) {
                 assert!(f.max > 0, "{} has no length", f.name);
-                assert!(f.sample.chars().count() <= f.max, "{} sample too long", f.name);
+                assert!(
+                    f.sample.chars().count() <= f.max,
+                    "{} sample too long",
+                    f.name
+                );
             }
             if let Some(c) = f.only_if {
                 assert_eq!(Field::named(c).map(|c| c.input), Some(Input::Checkbox));
@@ -1055,7 +1059,11 @@ mod tests {
         let errs = f.parse(p, today()).unwrap_err();
         for field in FIELDS.iter().filter(|f| f.input != Input::Checkbox) {
             if field.only_if.is_none() {
-                assert!(errs.0.contains_key(field.name), "{} has no message", field.name);
+                assert!(
+                    errs.0.contains_key(field.name),
+                    "{} has no message",
+                    field.name
+                );
             }
         }
         for field in PERSON_FIELDS {
@@ -1094,7 +1102,12 @@ mod tests {
             acct.display("44201500100052526093", Audience::Reviewer),
             "****6093"
         );
-        assert_eq!(Field::named("seal").unwrap().display("no", Audience::Reviewer), "否");
+        assert_eq!(
+            Field::named("seal")
+                .unwrap()
+                .display("no", Audience::Reviewer),
+            "否"
+        );
         assert_eq!(PERSON_FIELDS[1].short_label(), "身份证号码");
     }
 }

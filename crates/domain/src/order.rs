@@ -726,8 +726,15 @@ mod tests {
 
         let mut f = FormInput::default();
         let errs = f.parse(p, today()).unwrap_err();
-        for field in FIELDS.iter().filter(|f| f.only_if.is_none() && f.name != "org_cert") {
-            assert!(errs.0.contains_key(field.name), "{} has no message", field.name);
+        for field in FIELDS
+            .iter()
+            .filter(|f| f.only_if.is_none() && f.name != "org_cert")
+        {
+            assert!(
+                errs.0.contains_key(field.name),
+                "{} has no message",
+                field.name
+            );
         }
         assert!(errs.0.contains_key("org_cert"));
         f.set("persons.1.years", "9".into());
@@ -789,9 +796,15 @@ mod tests {
             .check_move(OrderState::Cancelled)
             .unwrap_err();
         let text = e.to_string();
-        assert!(text.contains("“待制证”") && text.ends_with(",不能变为“已取消”"), "{text}");
+        assert!(
+            text.contains("“待制证”") && text.ends_with(",不能变为“已取消”"),
+            "{text}"
+        );
         let text = OrderState::Draft.refuse(Wanted::Produce).to_string();
-        assert!(text.contains("“草稿”") && text.ends_with(",不能制证"), "{text}");
+        assert!(
+            text.contains("“草稿”") && text.ends_with(",不能制证"),
+            "{text}"
+        );
         assert!(OrderState::InReview
             .require(&[OrderState::InReview], Wanted::Review)
             .is_ok());

@@ -1,6 +1,7 @@
 //! [`app::payments::DepositStore`] on migration 0006: micro-deposits (account and memo
 //! sealed, the code only as a keyed hash), wrong codes counted with one guarded update.
 
+use crate::payments::DEP_COLS;
 use crate::rows::{bad, get};
 use crate::{db_err, SqlStore};
 use app::model::Effects;
@@ -9,7 +10,6 @@ use app::payments::*;
 use app::ports::StoreResult;
 use async_trait::async_trait;
 use sqlx::any::AnyRow;
-use crate::payments::DEP_COLS;
 
 impl SqlStore {
     fn deposit_from(&self, row: &AnyRow) -> StoreResult<DepositRecord> {
@@ -33,7 +33,6 @@ impl SqlStore {
             expires_at: get(row, "expires_at")?,
         })
     }
-
 }
 
 #[async_trait]

@@ -13,7 +13,8 @@ use domain::order::{Draft, FinState, OrderState};
 use domain::{Date, OrderNo};
 use sqlx::any::AnyRow;
 
-pub(crate) const COLS: &str = "id, order_no, user_id, state, version, draft_enc, created_at, updated_at, \
+pub(crate) const COLS: &str =
+    "id, order_no, user_id, state, version, draft_enc, created_at, updated_at, \
                     paid_at, fin_state, review_since";
 
 impl SqlStore {

@@ -17,9 +17,9 @@ pub(crate) const PAY_COLS: &str = "id, order_id, order_no, method, provider, amo
     trade_no, provider_ref, voucher_blob, created_at, paid_at, refunded_fen, refund_ref, refunded_at";
 pub(crate) const CREDIT_COLS: &str = "id, entry_ref, booked_on, amount_fen, currency, payer_name, \
     payer_account_enc, memo, state, order_no, reason, decided_by";
-pub(crate) const DEP_COLS: &str = "id, order_id, order_no, provider, provider_ref, amount_fen, account_name, \
+pub(crate) const DEP_COLS: &str =
+    "id, order_id, order_no, provider, provider_ref, amount_fen, account_name, \
     account_enc, memo_enc, code_hash, attempts, state, created_at, expires_at";
-
 
 pub(crate) fn payment_from(row: &AnyRow) -> StoreResult<PaymentRecord> {
     let state: String = get(row, "state")?;
@@ -42,7 +42,6 @@ pub(crate) fn payment_from(row: &AnyRow) -> StoreResult<PaymentRecord> {
         refunded_at: get(row, "refunded_at")?,
     })
 }
-
 
 /// `'a', 'b'` for an `IN (…)` of stored state names (never user input).
 pub(crate) fn in_list<'a>(states: impl IntoIterator<Item = &'a str>) -> String {
@@ -72,7 +71,11 @@ impl SqlStore {
         Ok(Applied::Done)
     }
 
-    pub(crate) async fn insert_payment_tx(&self, tx: &mut Tx, p: &NewPayment) -> StoreResult<PaymentRecord> {
+    pub(crate) async fn insert_payment_tx(
+        &self,
+        tx: &mut Tx,
+        p: &NewPayment,
+    ) -> StoreResult<PaymentRecord> {
         let paid_at = (p.state == PayState::Paid).then_some(p.at);
         let row = sqlx::query(&format!(
             "INSERT INTO payments (order_id, order_no, method, provider, amount_fen, currency, state, trade_no, \

@@ -37,7 +37,6 @@ impl SqlStore {
             snapshot,
         })
     }
-
 }
 
 #[async_trait]
@@ -168,8 +167,7 @@ impl ReviewStore for SqlStore {
                 let claim = match staff {
                     Some(id) => Some((
                         id,
-                        get::<Option<String>>(r, "claim_name")?
-                            .unwrap_or_else(|| format!("#{id}")),
+                        get::<Option<String>>(r, "claim_name")?.unwrap_or_else(|| format!("#{id}")),
                         get(r, "claim_at")?,
                     )),
                     None => None,

@@ -257,9 +257,10 @@ pub(crate) fn audit_from(row: &AnyRow) -> StoreResult<AuditRow> {
     })
 }
 
-pub(crate) const USER_COLS: &str = "id, phone_enc, password_hash, failed_logins, locked_until, created_at";
+pub(crate) const USER_COLS: &str =
+    "id, phone_enc, password_hash, failed_logins, locked_until, created_at";
 pub(crate) const STAFF_COLS: &str = "id, username, display_name, role, password_hash, totp_enc, totp_last_step, disabled, failed_logins, locked_until, created_at";
 pub(crate) const OUTBOX_COLS: &str = "id, phone_enc, template, params_enc, order_no, status, provider, provider_ref, error, created_at, sent_at";
-pub(crate) const JOB_COLS: &str = "id, kind, payload, status, attempts, run_at, last_error, created_at";
+pub(crate) const JOB_COLS: &str =
+    "id, kind, payload, status, attempts, run_at, last_error, created_at";
 pub(crate) const AUDIT_COLS: &str = "seq, at, actor, action, subject, ip, detail, prev_hash, hash";
-

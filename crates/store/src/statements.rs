@@ -3,16 +3,16 @@
 //! decisions on them, a match paying the order's bank-transfer payment in the same
 //! transaction.
 
+use crate::payments::{in_list, CREDIT_COLS};
 use crate::rows::{bad, get};
 use crate::{db_err, SqlStore};
 use app::model::Effects;
 use app::orders::OrderChange;
+use app::payments::statement::StatementEntry;
 use app::payments::*;
 use app::ports::StoreResult;
 use async_trait::async_trait;
 use sqlx::any::AnyRow;
-use crate::payments::{in_list, CREDIT_COLS};
-use app::payments::statement::StatementEntry;
 
 impl SqlStore {
     fn credit_from(&self, row: &AnyRow) -> StoreResult<CreditRecord> {
@@ -33,7 +33,6 @@ impl SqlStore {
             decided_by: get(row, "decided_by")?,
         })
     }
-
 }
 
 #[async_trait]

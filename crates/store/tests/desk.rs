@@ -8,8 +8,8 @@
 mod common;
 
 use app::desk::{
-    CalendarStore, Decision, DeliveryStore, InvoiceData, IssuedLine, ProductionStore,
-    ReviewStore, Shipment,
+    CalendarStore, Decision, DeliveryStore, InvoiceData, IssuedLine, ProductionStore, ReviewStore,
+    Shipment,
 };
 use app::model::{Effects, NewStaff, OutgoingSms, Role};
 use app::orders::{OrderRecord, OrderStore};
@@ -183,7 +183,9 @@ async fn a_line_is_reserved_once_even_concurrently(s: SqlStore) {
         let s = s.clone();
         let id = o.id;
         tasks.push(tokio::spawn(async move {
-            s.reserve_line(id, 0, domain::CertType::Org, 2, p, T).await.unwrap()
+            s.reserve_line(id, 0, domain::CertType::Org, 2, p, T)
+                .await
+                .unwrap()
         }));
     }
     let mut won = 0;
@@ -193,12 +195,18 @@ async fn a_line_is_reserved_once_even_concurrently(s: SqlStore) {
     assert_eq!(won, 1);
     // A failed CA call frees the line; an issued one cannot be freed.
     s.unreserve_line(o.id, 0).await.unwrap();
-    assert!(s.reserve_line(o.id, 0, domain::CertType::Org, 2, p, T).await.unwrap());
+    assert!(s
+        .reserve_line(o.id, 0, domain::CertType::Org, 2, p, T)
+        .await
+        .unwrap());
     s.line_issued(o.id, 0, &issued("12345678"), T, Effects::default())
         .await
         .unwrap();
     s.unreserve_line(o.id, 0).await.unwrap();
-    assert!(!s.reserve_line(o.id, 0, domain::CertType::Org, 2, p, T).await.unwrap());
+    assert!(!s
+        .reserve_line(o.id, 0, domain::CertType::Org, 2, p, T)
+        .await
+        .unwrap());
     let lines = s.cert_lines(o.id).await.unwrap();
     assert_eq!(lines.len(), 1);
     assert_eq!(lines[0].status, "issued");
@@ -228,7 +236,10 @@ async fn pins_are_sealed_and_sent_once(s: SqlStore) {
     let p = staff(&s, "p").await;
     let o = order_with_id(&s, OrderState::Approved).await;
     for (line, pin) in [(0, "11112222"), (1, "33334444")] {
-        assert!(s.reserve_line(o.id, line, domain::CertType::Org, 1, p, T).await.unwrap());
+        assert!(s
+            .reserve_line(o.id, line, domain::CertType::Org, 1, p, T)
+            .await
+            .unwrap());
         s.line_issued(o.id, line, &issued(pin), T, Effects::default())
             .await
             .unwrap();

@@ -113,7 +113,17 @@ async fn a_credit_happens_once_and_moves_the_order(s: SqlStore) {
         before.version + 1,
         "the version moved: concurrent saves notice"
     );
-    assert!(!save_at(&s, &before, OrderState::Cancelled, &before.draft, T, "stale").await);
+    assert!(
+        !save_at(
+            &s,
+            &before,
+            OrderState::Cancelled,
+            &before.draft,
+            T,
+            "stale"
+        )
+        .await
+    );
     let p = s.payment_by_trade_no("T1").await.unwrap().unwrap();
     assert_eq!(
         (p.state, p.provider_ref.as_deref()),
@@ -153,7 +163,17 @@ async fn a_stale_change_writes_nothing(s: SqlStore) {
     let c = paid_move(&s, &no, OrderState::InReview).await;
     // Someone saves the order after `c` was made from it.
     let now = read(&s, &no).await;
-    assert!(save_at(&s, &now, OrderState::PendingPayment, &now.draft, T, "saved meanwhile").await);
+    assert!(
+        save_at(
+            &s,
+            &now,
+            OrderState::PendingPayment,
+            &now.draft,
+            T,
+            "saved meanwhile"
+        )
+        .await
+    );
     let r = s
         .insert_payment(
             &payment(id, &no, "T2", PayState::Voucher),
@@ -288,10 +308,7 @@ async fn deposits_supersede_count_wrong_codes_and_void(s: SqlStore) {
         .change(&read(&s, &no).await, "system", "金融认证不通过")
         .fin(FinState::Failed);
     for i in 1..=3 {
-        assert_eq!(
-            s.deposit_wrong(second.id, 3, &fail).await.unwrap(),
-            Some(i)
-        );
+        assert_eq!(s.deposit_wrong(second.id, 3, &fail).await.unwrap(), Some(i));
     }
     let o = s
         .order_by_no(&domain::OrderNo::parse(&no).unwrap())
@@ -336,7 +353,12 @@ async fn a_refund_ends_a_rejected_order_in_its_transaction(s: SqlStore) {
         .unwrap()
         .unwrap();
     let c = door(&s)
-        .move_to(&read(&s, &no).await, OrderState::Cancelled, "system", "退款")
+        .move_to(
+            &read(&s, &no).await,
+            OrderState::Cancelled,
+            "system",
+            "退款",
+        )
         .unwrap();
     assert_eq!(
         s.request_refund(p.id, Some(&c), Effects::default())
@@ -358,7 +380,12 @@ async fn a_refund_ends_a_rejected_order_in_its_transaction(s: SqlStore) {
     // Resubmitted (待审核) after the refund was decided, before it was recorded: nothing
     // written.
     let c2 = door(&s)
-        .move_to(&read(&s, &no2).await, OrderState::Cancelled, "system", "退款")
+        .move_to(
+            &read(&s, &no2).await,
+            OrderState::Cancelled,
+            "system",
+            "退款",
+        )
         .unwrap();
     let o2 = read(&s, &no2).await;
     assert!(save_at(&s, &o2, OrderState::InReview, &o2.draft, T, "重新提交").await);

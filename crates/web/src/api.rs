@@ -44,8 +44,14 @@ pub async fn request_code(
     let purpose = CodePurpose::parse(&b.purpose).ok_or_else(|| {
         AppError::invalid("purpose", "用途应为 login、reset_password 或 change_phone")
     })?;
-    let message = state.app.accounts().request_code(&b.phone, purpose, &ctx.ip).await?;
-    ok(json!({"message": message, "cooldown_seconds": state.app.accounts().code_cooldown_ms() / 1000}))
+    let message = state
+        .app
+        .accounts()
+        .request_code(&b.phone, purpose, &ctx.ip)
+        .await?;
+    ok(
+        json!({"message": message, "cooldown_seconds": state.app.accounts().code_cooldown_ms() / 1000}),
+    )
 }
 
 /// Body of `POST /api/v1/auth/login/code`.
@@ -91,7 +97,9 @@ pub async fn login_code(
         .filter(|p| !p.is_empty())
         .map(|p| (p, b.password_confirm.as_deref().unwrap_or("")));
     let s = state
-        .app.accounts().login_with_code(&b.phone, &b.code, pw, &ctx.ip)
+        .app
+        .accounts()
+        .login_with_code(&b.phone, &b.code, pw, &ctx.ip)
         .await?;
     Ok(with_session(&state, &s.token))
 }
@@ -112,7 +120,9 @@ pub async fn login_password(
     Json(b): Json<PasswordLogin>,
 ) -> ApiResult {
     let s = state
-        .app.accounts().login_with_password(&b.account, &b.password, &ctx.ip)
+        .app
+        .accounts()
+        .login_with_password(&b.account, &b.password, &ctx.ip)
         .await?;
     Ok(with_session(&state, &s.token))
 }
@@ -137,7 +147,9 @@ pub async fn reset_password(
     Json(b): Json<ResetBody>,
 ) -> ApiResult {
     state
-        .app.accounts().reset_password(&b.phone, &b.code, &b.password, &b.password_confirm, &ctx.ip)
+        .app
+        .accounts()
+        .reset_password(&b.phone, &b.code, &b.password, &b.password_confirm, &ctx.ip)
         .await?;
     ok(json!({"message": "密码已重置,请使用新密码登录"}))
 }
@@ -158,7 +170,9 @@ pub async fn logout(State(state): State<AppState>, ctx: Ctx) -> ApiResult {
 /// `POST /api/v1/auth/logout-all`.
 pub async fn logout_all(State(state): State<AppState>, ctx: Ctx, u: ApiUser) -> ApiResult {
     let n = state
-        .app.accounts().logout_everywhere(Principal::User(u.user.id), &ctx.ip)
+        .app
+        .accounts()
+        .logout_everywhere(Principal::User(u.user.id), &ctx.ip)
         .await?;
     let mut resp = axum::Json(json!({"sessions_ended": n})).into_response();
     resp.headers_mut().append(
@@ -198,7 +212,9 @@ pub async fn change_password(
     Json(b): Json<ChangePassword>,
 ) -> ApiResult {
     state
-        .app.accounts().change_password(
+        .app
+        .accounts()
+        .change_password(
             u.user.id,
             b.current_password.as_deref(),
             &b.password,
@@ -226,7 +242,9 @@ pub async fn change_phone(
     Json(b): Json<ChangePhone>,
 ) -> ApiResult {
     state
-        .app.accounts().change_phone(u.user.id, &b.phone, &b.code, &ctx.ip)
+        .app
+        .accounts()
+        .change_phone(u.user.id, &b.phone, &b.code, &ctx.ip)
         .await?;
     ok(json!({"message": "手机号码已更换"}))
 }

@@ -448,9 +448,10 @@ pub async fn user_of(
         return Ok(None);
     };
     match state.app.accounts().resolve_session(token).await? {
-        Some(Principal::User(id)) => {
-            Ok(Some((state.app.accounts().current_user(id).await?, token.to_owned())))
-        }
+        Some(Principal::User(id)) => Ok(Some((
+            state.app.accounts().current_user(id).await?,
+            token.to_owned(),
+        ))),
         _ => Ok(None),
     }
 }

@@ -433,7 +433,13 @@ pub async fn phone_photo(
         return phone_error(&state, &ctx, e);
     }
     let result = match read_photo(mp, crate::wizard::max_file_bytes(&state)).await {
-        Ok(bytes) => state.app.verification().phone_upload(&no, &secret, &side, &bytes).await,
+        Ok(bytes) => {
+            state
+                .app
+                .verification()
+                .phone_upload(&no, &secret, &side, &bytes)
+                .await
+        }
         Err(msg) => Err(AppError::invalid("file", msg)),
     };
     match result {
@@ -456,7 +462,9 @@ pub async fn phone_liveness(
         return phone_error(&state, &ctx, AppError::NotFound);
     };
     match state
-        .app.verification().phone_start_liveness(&no, &secret, &base_url(&state, &headers))
+        .app
+        .verification()
+        .phone_start_liveness(&no, &secret, &base_url(&state, &headers))
         .await
     {
         Ok(url) => Redirect::to(&url).into_response(),
@@ -504,7 +512,9 @@ pub async fn phone_done(
     };
     let token = q.token.unwrap_or_default();
     match state
-        .app.verification().phone_finish_liveness(&no, &secret, &token, &base_url(&state, &headers))
+        .app
+        .verification()
+        .phone_finish_liveness(&no, &secret, &token, &base_url(&state, &headers))
         .await
     {
         Ok(_) => phone_render(&state, &ctx, &no, &secret, String::new(), StatusCode::OK).await,
@@ -559,7 +569,9 @@ pub async fn staff_photo(
     Path((no, side)): Path<(String, String)>,
 ) -> Response {
     match state
-        .app.verification().photo_for_staff(&staff.actor, &no, &side)
+        .app
+        .verification()
+        .photo_for_staff(&staff.actor, &no, &side)
         .await
     {
         Ok(bytes) => {

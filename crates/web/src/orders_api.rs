@@ -134,7 +134,9 @@ pub async fn agreement(
     Json(b): Json<AgreeBody>,
 ) -> ApiResult {
     state
-        .app.wizard().accept_agreement(user.user.id, &no, b.agree, &ctx.ip)
+        .app
+        .wizard()
+        .accept_agreement(user.user.id, &no, b.agree, &ctx.ip)
         .await?;
     ok(json!({"next_step": "application"}))
 }
@@ -158,7 +160,9 @@ pub async fn application(
     Json(b): Json<ApplicationBody>,
 ) -> ApiResult {
     state
-        .app.wizard().choose_application(user.user.id, &no, &b.project, &b.option, b.acknowledged)
+        .app
+        .wizard()
+        .choose_application(user.user.id, &no, &b.project, &b.option, b.acknowledged)
         .await?;
     ok(json!({"next_step": "data"}))
 }
@@ -170,7 +174,12 @@ pub async fn data(
     Path(no): Path<String>,
     Json(form): Json<FormInput>,
 ) -> ApiResult {
-    match state.app.wizard().save_form(user.user.id, &no, form).await? {
+    match state
+        .app
+        .wizard()
+        .save_form(user.user.id, &no, form)
+        .await?
+    {
         Ok(()) => ok(json!({"next_step": "preview"})),
         Err(errs) => Ok(field_errors(errs)),
     }
@@ -182,7 +191,11 @@ pub async fn preview(
     user: ApiUser,
     Path(no): Path<String>,
 ) -> ApiResult {
-    state.app.wizard().confirm_preview(user.user.id, &no).await?;
+    state
+        .app
+        .wizard()
+        .confirm_preview(user.user.id, &no)
+        .await?;
     ok(json!({"next_step": "uploads", "letter_pdf": format!("/orders/{no}/letter.pdf")}))
 }
 
@@ -202,7 +215,11 @@ pub async fn upload(
     let bytes = crate::wizard::read_file_part(mp, crate::wizard::max_file_bytes(&state))
         .await
         .map_err(|m| AppError::invalid("file", m))?;
-    state.app.wizard().upload(user.user.id, &no, &kind, &bytes).await?;
+    state
+        .app
+        .wizard()
+        .upload(user.user.id, &no, &kind, &bytes)
+        .await?;
     ok(json!({"uploaded": kind}))
 }
 
@@ -227,6 +244,10 @@ pub async fn cancel(
     Path(no): Path<String>,
 ) -> ApiResult {
     // The API call is the explicit confirmation (the page asks with a checkbox).
-    state.app.wizard().cancel_order(user.user.id, &no, true).await?;
+    state
+        .app
+        .wizard()
+        .cancel_order(user.user.id, &no, true)
+        .await?;
     ok(json!({"state": "cancelled", "state_label": "已取消"}))
 }

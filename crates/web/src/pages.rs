@@ -293,7 +293,12 @@ async fn send_code(
     purpose: CodePurpose,
     mut v: AuthView,
 ) -> (StatusCode, AuthView) {
-    match state.app.accounts().request_code(phone, purpose, &ctx.ip).await {
+    match state
+        .app
+        .accounts()
+        .request_code(phone, purpose, &ctx.ip)
+        .await
+    {
         Ok(msg) => {
             v.notice = msg.into();
             (StatusCode::OK, v)
@@ -321,7 +326,9 @@ pub async fn register(
     let password =
         (!f.password.is_empty()).then_some((f.password.as_str(), f.password_confirm.as_str()));
     match state
-        .app.accounts().login_with_code(&f.phone, &f.code, password, &ctx.ip)
+        .app
+        .accounts()
+        .login_with_code(&f.phone, &f.code, password, &ctx.ip)
         .await
     {
         Ok(s) => session_cookie_response(&state, &s.token, &v.next),
@@ -357,11 +364,15 @@ pub async fn login(State(state): State<AppState>, ctx: Ctx, Form(f): Form<AuthFo
     }
     let result = if tab == "password" {
         state
-            .app.accounts().login_with_password(&f.account, &f.password, &ctx.ip)
+            .app
+            .accounts()
+            .login_with_password(&f.account, &f.password, &ctx.ip)
             .await
     } else {
         state
-            .app.accounts().login_with_code(&f.phone, &f.code, None, &ctx.ip)
+            .app
+            .accounts()
+            .login_with_code(&f.phone, &f.code, None, &ctx.ip)
             .await
     };
     match result {
@@ -385,7 +396,9 @@ pub async fn reset(State(state): State<AppState>, ctx: Ctx, Form(f): Form<AuthFo
         return (status, render(&ResetPage { l, v })).into_response();
     }
     match state
-        .app.accounts().reset_password(&f.phone, &f.code, &f.password, &f.password_confirm, &ctx.ip)
+        .app
+        .accounts()
+        .reset_password(&f.phone, &f.code, &f.password, &f.password_confirm, &ctx.ip)
         .await
     {
         Ok(()) => Redirect::to("/login?tab=password&reset=1").into_response(),
@@ -504,7 +517,9 @@ pub async fn account_password(
 ) -> Response {
     let current = (!f.current_password.is_empty()).then_some(f.current_password.as_str());
     match state
-        .app.accounts().change_password(
+        .app
+        .accounts()
+        .change_password(
             user.user.id,
             current,
             &f.password,
@@ -530,7 +545,9 @@ pub async fn account_phone(
     page.section = "phone".into();
     if f.action == "send_code" {
         return match state
-            .app.accounts().request_code(&f.phone, CodePurpose::ChangePhone, &ctx.ip)
+            .app
+            .accounts()
+            .request_code(&f.phone, CodePurpose::ChangePhone, &ctx.ip)
             .await
         {
             Ok(msg) => {
@@ -541,7 +558,9 @@ pub async fn account_phone(
         };
     }
     match state
-        .app.accounts().change_phone(user.user.id, &f.phone, &f.code, &ctx.ip)
+        .app
+        .accounts()
+        .change_phone(user.user.id, &f.phone, &f.code, &ctx.ip)
         .await
     {
         Ok(()) => Redirect::to("/account?done=phone").into_response(),
@@ -575,7 +594,9 @@ pub async fn logout(State(state): State<AppState>, ctx: Ctx) -> Response {
 /// `POST /logout-all`: ends every session of the account.
 pub async fn logout_all(State(state): State<AppState>, ctx: Ctx, user: PageUser) -> Response {
     match state
-        .app.accounts().logout_everywhere(app::model::Principal::User(user.user.id), &ctx.ip)
+        .app
+        .accounts()
+        .logout_everywhere(app::model::Principal::User(user.user.id), &ctx.ip)
         .await
     {
         Ok(_) => clear_user_cookie(&state, "/login?all=1"),

@@ -243,7 +243,13 @@ pub async fn voucher_post(
         return page_error(&state, &ctx, &user, e);
     }
     let r = match read_file_part(mp, max_file_bytes(&state)).await {
-        Ok(bytes) => state.app.billing().upload_voucher(user.user.id, &no, &bytes).await,
+        Ok(bytes) => {
+            state
+                .app
+                .billing()
+                .upload_voucher(user.user.id, &no, &bytes)
+                .await
+        }
         Err(m) => Err(AppError::invalid("file", m)),
     };
     match r {
@@ -262,7 +268,12 @@ pub async fn voucher_get(
     let Ok(id) = id.parse::<i64>() else {
         return page_error(&state, &ctx, &user, AppError::NotFound);
     };
-    match state.app.billing().voucher_file(user.user.id, &no, id).await {
+    match state
+        .app
+        .billing()
+        .voucher_file(user.user.id, &no, id)
+        .await
+    {
         Ok((mime, bytes)) => ([(header::CONTENT_TYPE, mime)], bytes).into_response(),
         Err(e) => page_error(&state, &ctx, &user, e),
     }
@@ -285,7 +296,9 @@ pub async fn online_post(
     Form(f): Form<GatewayForm>,
 ) -> Response {
     match state
-        .app.billing().start_online_payment(user.user.id, &no, &f.gateway)
+        .app
+        .billing()
+        .start_online_payment(user.user.id, &no, &f.gateway)
         .await
     {
         Ok(PayStart::Redirect(url)) => see(url),
@@ -313,7 +326,9 @@ pub async fn code_post(
     Form(f): Form<CodeForm>,
 ) -> Response {
     match state
-        .app.billing().enter_deposit_code(user.user.id, &no, &f.code)
+        .app
+        .billing()
+        .enter_deposit_code(user.user.id, &no, &f.code)
         .await
     {
         Ok(()) => see(format!("/orders/{no}/payment")),
@@ -357,7 +372,9 @@ pub async fn financial_post(
     Form(f): Form<FinancialForm>,
 ) -> Response {
     match state
-        .app.billing().refill_financial(
+        .app
+        .billing()
+        .refill_financial(
             user.user.id,
             &no,
             &f.bank_account_name,
@@ -543,7 +560,9 @@ pub async fn api_online(
     Json(f): Json<GatewayForm>,
 ) -> Response {
     match state
-        .app.billing().start_online_payment(user.user.id, &no, &f.gateway)
+        .app
+        .billing()
+        .start_online_payment(user.user.id, &no, &f.gateway)
         .await
     {
         Ok(PayStart::Redirect(url)) => {
@@ -564,7 +583,9 @@ pub async fn api_code(
     Json(f): Json<CodeForm>,
 ) -> Response {
     match state
-        .app.billing().enter_deposit_code(user.user.id, &no, &f.code)
+        .app
+        .billing()
+        .enter_deposit_code(user.user.id, &no, &f.code)
         .await
     {
         Ok(()) => match state.app.billing().payment_view(user.user.id, &no).await {
@@ -720,9 +741,7 @@ pub async fn finance_import(
         Err(_) => Err("请选择要导入的银行对账单文件".to_owned()),
     };
     let r = match read {
-        Ok(bytes) => {
-            importer.import("upload", &bytes).await
-        }
+        Ok(bytes) => importer.import("upload", &bytes).await,
         Err(m) => Err(AppError::invalid("file", m)),
     };
     match r {
@@ -797,7 +816,11 @@ pub async fn finance_match(
     let Ok(id) = id.parse::<i64>() else {
         return staff_fail(&state, &ctx, &s.actor, AppError::NotFound);
     };
-    let r = state.app.billing().finance_match(&s.actor, id, &f.order_no).await;
+    let r = state
+        .app
+        .billing()
+        .finance_match(&s.actor, id, &f.order_no)
+        .await;
     finance_done(&state, &ctx, &s, r).await
 }
 
@@ -812,7 +835,11 @@ pub async fn finance_reject(
     let Ok(id) = id.parse::<i64>() else {
         return staff_fail(&state, &ctx, &s.actor, AppError::NotFound);
     };
-    let r = state.app.billing().finance_reject(&s.actor, id, &f.reason).await;
+    let r = state
+        .app
+        .billing()
+        .finance_reject(&s.actor, id, &f.reason)
+        .await;
     finance_done(&state, &ctx, &s, r).await
 }
 
@@ -824,7 +851,9 @@ pub async fn finance_fail(
     Form(f): Form<FinanceForm>,
 ) -> Response {
     let r = state
-        .app.billing().fail_financial(&s.actor, f.order_no.trim(), &f.reason)
+        .app
+        .billing()
+        .fail_financial(&s.actor, f.order_no.trim(), &f.reason)
         .await;
     finance_done(&state, &ctx, &s, r).await
 }

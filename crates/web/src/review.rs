@@ -293,7 +293,10 @@ fn reviewer_fields(f: &FormInput) -> (Vec<(String, String)>, Vec<Vec<(String, St
             "不办理机构证书".into()
         },
     )];
-    for field in FIELDS.iter().filter(|x| x.section != "cert" || x.name == "seal") {
+    for field in FIELDS
+        .iter()
+        .filter(|x| x.section != "cert" || x.name == "seal")
+    {
         fields.push((
             field.label.into(),
             field.display(f.get(field.name), Audience::Reviewer),
@@ -360,7 +363,12 @@ async fn review_page(
         ));
     }
     // The real results, from the identity and payments use cases.
-    let idv = state.app.verification().for_staff(a, no).await?.map(idv_box);
+    let idv = state
+        .app
+        .verification()
+        .for_staff(a, no)
+        .await?
+        .map(idv_box);
     let identity = match &idv {
         Some(b) if b.passed => format!("认证通过({})", b.at),
         Some(b) => b.label.to_owned(),
@@ -399,7 +407,9 @@ async fn review_page(
             .map(|e| (format_beijing(e.at), e.what.clone()))
             .collect(),
         reasons: state
-            .app.review().reject_reasons()
+            .app
+            .review()
+            .reject_reasons()
             .iter()
             .cloned()
             .enumerate()
@@ -511,7 +521,11 @@ pub async fn reject(
         .find(|(k, _)| k == "note")
         .map(|(_, v)| v.as_str())
         .unwrap_or("");
-    let r = state.app.review().reject(&s.actor, &no, &reasons, note).await;
+    let r = state
+        .app
+        .review()
+        .reject(&s.actor, &no, &reasons, note)
+        .await;
     after(&state, &ctx, &s.actor, &no, r, "/staff/review".into()).await
 }
 
@@ -646,7 +660,12 @@ pub async fn production_issue(
     s: PageStaff,
     Path(no): Path<String>,
 ) -> Response {
-    match state.app.production().issue_all_sandbox(&s.actor, &no).await {
+    match state
+        .app
+        .production()
+        .issue_all_sandbox(&s.actor, &no)
+        .await
+    {
         Ok(_) => see(format!("/staff/production/{no}")),
         Err(e @ (AppError::Conflict(_) | AppError::Invalid { .. } | AppError::Unavailable(_))) => {
             let status = crate::error::status_of(&e);
@@ -807,7 +826,12 @@ pub async fn calendar_import(
         .find(|(k, _)| k == "toml")
         .map(|(_, v)| v.as_str())
         .unwrap_or("");
-    let (error, done, status) = match state.app.admin().import_calendar(app::authz::Operator::Staff(&s.actor), text).await {
+    let (error, done, status) = match state
+        .app
+        .admin()
+        .import_calendar(app::authz::Operator::Staff(&s.actor), text)
+        .await
+    {
         Ok(y) => (
             String::new(),
             format!("已导入 {y} 年节假日安排"),
@@ -842,7 +866,11 @@ pub async fn invoice_pdf(
     ctx: Ctx,
     Path(token): Path<String>,
 ) -> Response {
-    invoice_response(&state, &ctx, state.app.delivery().invoice_by_token(&token).await)
+    invoice_response(
+        &state,
+        &ctx,
+        state.app.delivery().invoice_by_token(&token).await,
+    )
 }
 
 /// `GET /orders/{no}/invoice.pdf`: the same PDF for the logged-in owner of the order.
@@ -852,7 +880,11 @@ pub async fn my_invoice_pdf(
     user: crate::edge::PageUser,
     Path(no): Path<String>,
 ) -> Response {
-    invoice_response(&state, &ctx, state.app.delivery().my_invoice(user.user.id, &no).await)
+    invoice_response(
+        &state,
+        &ctx,
+        state.app.delivery().my_invoice(user.user.id, &no).await,
+    )
 }
 
 fn invoice_response(
@@ -931,7 +963,9 @@ impl FromRequestParts<AppState> for ApiStaff {
         };
         match state.app.accounts().resolve_session(token).await {
             Ok(Some(Principal::Staff(id))) => state
-                .app.accounts().staff_actor(id, Some(&ctx.ip))
+                .app
+                .accounts()
+                .staff_actor(id, Some(&ctx.ip))
                 .await
                 .map(ApiStaff)
                 .map_err(|_| deny()),
@@ -987,7 +1021,12 @@ pub async fn station_issue(
             }
         }
     };
-    match state.app.production().issue_line(&s.0, &no, line, Some(csr)).await {
+    match state
+        .app
+        .production()
+        .issue_line(&s.0, &no, line, Some(csr))
+        .await
+    {
         Ok(i) => (
             StatusCode::CREATED,
             axum::Json(serde_json::json!({

@@ -114,7 +114,9 @@ pub async fn login(
     Form(f): Form<StaffLoginForm>,
 ) -> Response {
     match state
-        .app.accounts().staff_login(&f.username, &f.password, &f.totp, &ctx.ip)
+        .app
+        .accounts()
+        .staff_login(&f.username, &f.password, &f.totp, &ctx.ip)
         .await
     {
         Ok(s) => {
@@ -300,7 +302,11 @@ async fn accounts_page(
         l: staff_layout(state, ctx, Some(a), "员工账号", "staff"),
         me: a.id,
         nav: nav_for(a),
-        staff: state.app.admin().list_staff(app::authz::Operator::Staff(a)).await?,
+        staff: state
+            .app
+            .admin()
+            .list_staff(app::authz::Operator::Staff(a))
+            .await?,
         roles: Role::ALL.iter().map(|r| (r.as_str(), r.label())).collect(),
         errors: FieldErrors::default(),
         created: None,
@@ -341,7 +347,14 @@ pub async fn create_account(
     let result = match role {
         Some(role) => {
             state
-                .app.admin().create_staff(app::authz::Operator::Staff(a), &f.username, &f.display_name, role)
+                .app
+                .admin()
+                .create_staff(
+                    app::authz::Operator::Staff(a),
+                    &f.username,
+                    &f.display_name,
+                    role,
+                )
                 .await
         }
         None => Err(AppError::invalid("role", "请选择角色")),
@@ -352,7 +365,12 @@ pub async fn create_account(
     };
     match result {
         Ok(c) => {
-            page.staff = state.app.admin().list_staff(app::authz::Operator::Staff(a)).await.unwrap_or(page.staff);
+            page.staff = state
+                .app
+                .admin()
+                .list_staff(app::authz::Operator::Staff(a))
+                .await
+                .unwrap_or(page.staff);
             page.created = Some((c.staff.username, c.password, c.totp_base32, c.otpauth_uri));
             render(&page)
         }
@@ -387,7 +405,9 @@ pub async fn toggle_account(
         }
     };
     match state
-        .app.admin().set_staff_disabled(app::authz::Operator::Staff(&s.actor), &username, disabled)
+        .app
+        .admin()
+        .set_staff_disabled(app::authz::Operator::Staff(&s.actor), &username, disabled)
         .await
     {
         Ok(()) => Redirect::to("/staff/accounts").into_response(),
@@ -483,7 +503,9 @@ pub async fn audit(
                 .then(|| rows.last().map(|r| r.seq))
                 .flatten();
             let names = state
-                .app.admin().list_staff(app::authz::Operator::Staff(&s.actor))
+                .app
+                .admin()
+                .list_staff(app::authz::Operator::Staff(&s.actor))
                 .await
                 .unwrap_or_default()
                 .into_iter()

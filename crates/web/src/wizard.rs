@@ -270,7 +270,9 @@ pub async fn agreement_post(
     Form(f): Form<AgreeForm>,
 ) -> Response {
     match state
-        .app.wizard().accept_agreement(user.user.id, &no, f.agree.is_some(), &ctx.ip)
+        .app
+        .wizard()
+        .accept_agreement(user.user.id, &no, f.agree.is_some(), &ctx.ip)
         .await
     {
         Ok(()) => see(format!("/orders/{no}/application")),
@@ -345,7 +347,9 @@ pub async fn application_post(
     Form(f): Form<ApplicationForm>,
 ) -> Response {
     match state
-        .app.wizard().choose_application(
+        .app
+        .wizard()
+        .choose_application(
             user.user.id,
             &no,
             &f.project,
@@ -508,7 +512,12 @@ pub async fn data_post(
             FieldErrors::default(),
         ));
     }
-    match state.app.wizard().save_form(user.user.id, &no, form.clone()).await {
+    match state
+        .app
+        .wizard()
+        .save_form(user.user.id, &no, form.clone())
+        .await
+    {
         Ok(Ok(())) => see(format!("/orders/{no}/preview")),
         Ok(Err(errs)) => {
             let mut fr = fr;
@@ -909,7 +918,13 @@ pub async fn upload_post(
         Err(e) => return page_error(&state, &ctx, &user, e),
     };
     let result = match read_file_part(mp, max_file_bytes(&state)).await {
-        Ok(bytes) => state.app.wizard().upload(user.user.id, &no, &kind, &bytes).await,
+        Ok(bytes) => {
+            state
+                .app
+                .wizard()
+                .upload(user.user.id, &no, &kind, &bytes)
+                .await
+        }
         Err(msg) => Err(AppError::invalid("file", msg)),
     };
     match result {
@@ -935,7 +950,12 @@ pub async fn upload_get(
     user: PageUser,
     Path((no, kind)): Path<(String, String)>,
 ) -> Response {
-    match state.app.wizard().uploaded_file(user.user.id, &no, &kind).await {
+    match state
+        .app
+        .wizard()
+        .uploaded_file(user.user.id, &no, &kind)
+        .await
+    {
         Ok((mime, bytes)) => crate::edge::untrusted_file(&mime, &kind, bytes),
         Err(e) => page_error(&state, &ctx, &user, e),
     }
@@ -1053,7 +1073,9 @@ pub async fn cancel(
     Form(f): Form<CancelForm>,
 ) -> Response {
     match state
-        .app.wizard().cancel_order(user.user.id, &no, f.confirm == "yes")
+        .app
+        .wizard()
+        .cancel_order(user.user.id, &no, f.confirm == "yes")
         .await
     {
         Ok(()) => see(format!("/orders/{no}")),

@@ -14,13 +14,13 @@ use crate::review::Review;
 use crate::uploads;
 use crate::{AppError, AppResult};
 use async_trait::async_trait;
-pub use door::OrderChange;
-pub use door::OrderBook;
 use domain::order::{
     require_editable, Application, Draft, FieldErrors, FinState, FormInput, OrderState, Step,
     StepError, UploadRef,
 };
 use domain::{Catalogue, Date, OrderNo};
+pub use door::OrderBook;
+pub use door::OrderChange;
 use std::sync::Arc;
 
 /// An order as stored.
@@ -219,7 +219,9 @@ impl Wizard {
                 user_id,
                 self.today(),
                 &Draft::default(),
-                &self.book.event(Self::actor(user_id), "创建业务单(证书新办)"),
+                &self
+                    .book
+                    .event(Self::actor(user_id), "创建业务单(证书新办)"),
             )
             .await?;
         Ok(rec.no)
@@ -237,7 +239,11 @@ impl Wizard {
         let mut d = o.draft.clone();
         f(&mut d).map_err(step)?;
         self.book
-            .save(self.book.change(&o, Self::actor(user_id), what).with_draft(d))
+            .save(
+                self.book
+                    .change(&o, Self::actor(user_id), what)
+                    .with_draft(d),
+            )
             .await
     }
 

@@ -780,7 +780,6 @@ fn conflict(m: &str) -> AppError {
     AppError::Conflict(m.into())
 }
 
-
 /// The SMS template of FAQ (六).
 pub const FIN_FAILED_SMS: &str = "fin_failed";
 
@@ -815,7 +814,10 @@ impl Billing {
 
     /// The gateways offered to payers: (name, label).
     pub fn gateway_choices(&self) -> Vec<(&'static str, &'static str)> {
-        self.gateways.iter().map(|g| (g.name(), g.label())).collect()
+        self.gateways
+            .iter()
+            .map(|g| (g.name(), g.label()))
+            .collect()
     }
 
     /// The merchant number of a gateway (shown on the sandbox checkout page).
@@ -912,7 +914,8 @@ impl Billing {
     /// the order moves 待支付 → 待审核, where review waits for the statement match.
     pub async fn upload_voucher(&self, user_id: i64, no: &str, bytes: &[u8]) -> AppResult<()> {
         let o = self.book.mine(user_id, no).await?;
-        o.state.require(&[OrderState::PendingPayment], Wanted::Pay)?;
+        o.state
+            .require(&[OrderState::PendingPayment], Wanted::Pay)?;
         let amount = self.amount_due(&o)?;
         let file = uploads::check("file", bytes)?;
         let what = format!(
@@ -986,7 +989,8 @@ impl Billing {
         gateway: &str,
     ) -> AppResult<PayStart> {
         let o = self.book.mine(user_id, no).await?;
-        o.state.require(&[OrderState::PendingPayment], Wanted::Pay)?;
+        o.state
+            .require(&[OrderState::PendingPayment], Wanted::Pay)?;
         let g = self
             .gateway(gateway)
             .ok_or_else(|| AppError::invalid("gateway", "请选择支付方式(支付宝或微信)"))?;
@@ -1367,7 +1371,11 @@ impl Billing {
             None,
             serde_json::json!({"provider": self.payouts.name()}),
         ));
-        match self.deposits.insert_deposit(&d, change.as_ref(), fx).await? {
+        match self
+            .deposits
+            .insert_deposit(&d, change.as_ref(), fx)
+            .await?
+        {
             Some(_) => Ok(()),
             None => Err(AppError::Stale),
         }
@@ -1529,9 +1537,7 @@ impl Billing {
                     Some(p) => (p, Some(no.clone())),
                     None => match self.settle_credit(no, c, None, CreditState::New).await {
                         Ok(()) => return Ok((Ok(()), Some(no.clone()))),
-                        Err(AppError::Stale) => {
-                            ("业务单状态已变化".to_string(), Some(no.clone()))
-                        }
+                        Err(AppError::Stale) => ("业务单状态已变化".to_string(), Some(no.clone())),
                         Err(e) => return Err(e),
                     },
                 },
@@ -1927,9 +1933,7 @@ impl Billing {
                     }
                 }
                 // The order changed in between (resubmitted): refuse.
-                Applied::Stale => {
-                    return Err(conflict("业务单或款项状态已变化,请刷新页面后重试"))
-                }
+                Applied::Stale => return Err(conflict("业务单或款项状态已变化,请刷新页面后重试")),
             }
         }
         // From here on the refund is decided (refunding): asking again is safe whatever the

@@ -219,7 +219,8 @@ pub async fn submitted_order(hall: &TestHall, phone: &str) -> (Browser, String) 
 pub async fn deposit_code(hall: &TestHall, no: &str) -> String {
     let memo = hall
         .app
-        .sandbox_payouts()
+        .sandbox()
+        .payouts()
         .await
         .unwrap()
         .into_iter()

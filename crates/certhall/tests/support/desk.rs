@@ -12,7 +12,12 @@ use reqwest::StatusCode;
 
 /// A browser logged in to the staff console with a new account of `role`, and its actor.
 pub async fn staff(hall: &TestHall, role: Role, name: &str) -> (Browser, StaffActor) {
-    let c = hall.app.create_staff(None, name, name, role).await.unwrap();
+    let c = hall
+        .app
+        .admin()
+        .create_staff(app::authz::Operator::Cli, name, name, role)
+        .await
+        .unwrap();
     let b = Browser::new(hall).await;
     let totp = app::secrets::totp_now(&c.staff.totp_secret, hall.clock.now());
     let (s, _, _) = b
@@ -43,19 +48,11 @@ pub async fn to_review(hall: &TestHall, no: &str, paid: bool, fin_passed: bool) 
         (OrderState::PendingPayment, "经办人在线认证通过(测试)"),
         (OrderState::InReview, "款项已提交,进入审核(测试)"),
     ] {
-        let o = hall.app.order_by_no(no).await.unwrap();
+        let o = hall.order(no).await;
         if o.state == to {
             continue; // the identity use case already moved it
         }
-        hall.app
-            .move_order(
-                &o,
-                to,
-                &o.draft.clone(),
-                hall.app.order_event_by("system".into(), what),
-            )
-            .await
-            .unwrap();
+        hall.force_state(no, to, what).await;
     }
     if paid {
         set_paid(hall, no).await;
@@ -83,7 +80,8 @@ pub async fn set_paid(hall: &TestHall, no: &str) {
 pub async fn inbox(hall: &TestHall, phone: &str) -> Vec<(String, String)> {
     hall.drain().await;
     hall.app
-        .sandbox_inbox(phone)
+        .sandbox()
+        .inbox(phone)
         .await
         .unwrap()
         .into_iter()
@@ -93,15 +91,6 @@ pub async fn inbox(hall: &TestHall, phone: &str) -> Vec<(String, String)> {
 
 /// Moves a submitted (待认证) order to 待支付 as the identity use case does.
 pub async fn to_pending_payment(hall: &TestHall, no: &str) {
-    let o = hall.app.order_by_no(no).await.unwrap();
-    hall.app
-        .move_order(
-            &o,
-            OrderState::PendingPayment,
-            &o.draft.clone(),
-            hall.app
-                .order_event_by("system".into(), "经办人在线认证通过(测试)"),
-        )
-        .await
-        .unwrap();
+    hall.force_state(no, OrderState::PendingPayment, "经办人在线认证通过(测试)")
+        .await;
 }

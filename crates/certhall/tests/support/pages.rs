@@ -7,6 +7,7 @@
 use super::webdriver::{tempdir, Session};
 use app::clock::Clock;
 use app::model::Role;
+use certhall::testing::storage::*;
 use certhall::testing::TestHall;
 use domain::order::OrderState;
 use serde_json::Value;
@@ -114,7 +115,8 @@ pub async fn staff_login(
 ) -> String {
     let c = hall
         .app
-        .create_staff(None, name, display, role)
+        .admin()
+        .create_staff(app::authz::Operator::Cli, name, display, role)
         .await
         .unwrap();
     let base = &hall.base;
@@ -138,7 +140,7 @@ pub async fn logout_staff(hall: &TestHall, b: &Session) {
 pub async fn wait_state(hall: &TestHall, no: &str, st: OrderState) {
     let t = Instant::now();
     loop {
-        let now = hall.app.order_by_no(no).await.unwrap().state;
+        let now = hall.order(no).await.state;
         if now == st {
             return;
         }
@@ -154,14 +156,12 @@ pub async fn wait_state(hall: &TestHall, no: &str, st: OrderState) {
 /// `openssl verify -vfyopt distid:1234567812345678 -partial_chain` against the CA chain;
 /// returns how many certificate files were verified.
 pub async fn verify_issued(hall: &TestHall, no: &str) -> usize {
-    let o = hall.app.order_by_no(no).await.unwrap();
-    let chain = hall.app.desk.ca.as_ref().unwrap().chain_pem();
+    let o = hall.order(no).await;
+    let chain = hall.ca.chain_pem();
     let d = tempdir("certhall-verify");
     std::fs::write(d.join("chain.pem"), &chain).unwrap();
     let mut n = 0;
     for (i, l) in hall
-        .app
-        .desk
         .store
         .cert_lines(o.id)
         .await
@@ -303,8 +303,8 @@ pub async fn replace_upload(hall: &TestHall, b: &Session, no: &str, kind: &str, 
     b.click(&format!("{form} button")).await;
     let t = Instant::now();
     loop {
-        let o = hall.app.order_by_no(no).await.unwrap();
-        let ev = hall.app.orders.order_events(o.id).await.unwrap();
+        let o = hall.order(no).await;
+        let ev = hall.store.order_events(o.id).await.unwrap();
         if ev.iter().any(|e| e.what.starts_with("替换")) {
             return;
         }

@@ -28,6 +28,15 @@ pub struct StaffCredentials {
     pub totp_base32: String,
 }
 
+/// The calendar page's data.
+#[derive(Debug, Clone)]
+pub struct CalendarView {
+    /// The schedules loaded: (year, source).
+    pub years: Vec<(i32, String)>,
+    /// Years coming up without one.
+    pub missing: Vec<i32>,
+}
+
 /// Checks a staff login name: 3–32 of a–z, 0–9, `.`, `_`, `-`.
 pub fn check_username(name: &str) -> AppResult<String> {
     let n = name.trim().to_ascii_lowercase();
@@ -254,9 +263,12 @@ impl Admin {
 
     /// The calendar page (admin): the schedules loaded, (year, source), and the years coming
     /// up without one.
-    pub fn calendar_view(&self, actor: &StaffActor) -> AppResult<(Vec<(i32, String)>, Vec<i32>)> {
+    pub fn calendar_view(&self, actor: &StaffActor) -> AppResult<CalendarView> {
         actor.require(Permission::ManageStaff)?;
-        Ok((self.calendar_years(), self.calendar_missing_years()))
+        Ok(CalendarView {
+            years: self.calendar_years(),
+            missing: self.calendar_missing_years(),
+        })
     }
 
     /// The holiday calendar as loaded: (year, source).

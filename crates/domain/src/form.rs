@@ -455,6 +455,7 @@ macro_rules! describe_form {
         persons { $( $pname:ident : $pty:ty { $($pk:ident : $pv:expr),* $(,)? } )* }
     ) => {
         /// The single-valued fields, in page order.
+        #[allow(clippy::needless_update)] // a line may give every attribute
         pub const FIELDS: &[Field] = &[$(
             Field {
                 name: stringify!($name),
@@ -465,6 +466,7 @@ macro_rules! describe_form {
         )*];
 
         /// The fields of one 申请人 row (`persons.{i}.{name}`), in page order.
+        #[allow(clippy::needless_update)]
         pub const PERSON_FIELDS: &[Field] = &[$(
             Field {
                 name: stringify!($pname),

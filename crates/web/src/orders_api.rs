@@ -96,7 +96,7 @@ pub async fn show(
 ) -> ApiResult {
     let (o, events) = state.app.wizard().order_history(user.user.id, &no).await?;
     let price = state.app.wizard().application_of(&o).ok().and_then(|a| {
-        let p = o.draft.project(&state.app.catalogue())?;
+        let p = o.draft.project(state.app.catalogue())?;
         a.price(p).ok()
     });
     ok(json!({

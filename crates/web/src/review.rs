@@ -284,7 +284,10 @@ fn deposit_row(d: &app::payments::DepositRecord) -> DepositRow {
 /// What a reviewer reads of the form, from its description: the certificate choice, then
 /// every listed field (ID numbers and phones in full, to check against the scans; bank
 /// accounts masked), then each 申请人's row.
-fn reviewer_fields(f: &FormInput) -> (Vec<(String, String)>, Vec<Vec<(String, String)>>) {
+/// Label and value pairs.
+type Rows = Vec<(String, String)>;
+
+fn reviewer_fields(f: &FormInput) -> (Rows, Vec<Rows>) {
     let mut fields = vec![(
         "证书类型".to_owned(),
         if f.ticked("org_cert") {
@@ -800,10 +803,11 @@ struct CalendarPage {
 
 /// `GET /staff/calendar` (admin): the loaded schedules and the import form.
 pub async fn calendar(State(state): State<AppState>, ctx: Ctx, s: PageStaff) -> Response {
-    let (years, missing) = match state.app.admin().calendar_view(&s.actor) {
-        Ok(v) => v,
-        Err(e) => return fail(&state, &ctx, &s.actor, e),
-    };
+    let app::staff::CalendarView { years, missing } =
+        match state.app.admin().calendar_view(&s.actor) {
+            Ok(v) => v,
+            Err(e) => return fail(&state, &ctx, &s.actor, e),
+        };
     render(&CalendarPage {
         l: staff_layout(&state, &ctx, Some(&s.actor), "工作日历", "staff"),
         nav: nav_for(&s.actor),

@@ -400,7 +400,7 @@ fn data_page(
     errors: FieldErrors,
 ) -> DataPage {
     let prices = d
-        .project(&state.app.catalogue())
+        .project(state.app.catalogue())
         .map(|p| {
             let mut parts: Vec<String> = p
                 .cert_types

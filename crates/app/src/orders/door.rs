@@ -16,9 +16,10 @@ use domain::{Catalogue, OrderNo};
 use std::sync::Arc;
 
 /// One change of one order, made by [`OrderBook`] and applied by the store. Every field is
-/// readable (the store writes them); only this module can make one, so every change went
-/// through the state check.
+/// readable (the store writes them); outside this crate none can be made but through the
+/// door (`non_exhaustive`), so every change went through the state check.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct OrderChange {
     /// Order row id.
     pub order_id: i64,
@@ -43,7 +44,6 @@ pub struct OrderChange {
     pub event: OrderEvent,
     /// Audit rows and SMS that commit with the change.
     pub effects: Effects,
-    _door: (),
 }
 
 impl OrderChange {
@@ -182,7 +182,6 @@ impl OrderBook {
             review_since: None,
             event: self.event(actor, what),
             effects: Effects::default(),
-            _door: (),
         }
     }
 

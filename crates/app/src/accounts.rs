@@ -71,6 +71,30 @@ pub struct NewSession {
     pub principal: Principal,
 }
 
+/// The subnet an address belongs to for login limits: IPv4 /24, IPv6 /64.
+fn subnet(ip: &str) -> String {
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(a)) => {
+            let o = a.octets();
+            format!("{}.{}.{}.0/24", o[0], o[1], o[2])
+        }
+        Ok(std::net::IpAddr::V6(a)) => {
+            let s = a.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Err(_) => ip.to_owned(),
+    }
+}
+
+/// The answer to a login while the name is locked.
+fn locked(kind: &str) -> AppError {
+    AppError::RateLimited(if kind == "staff" {
+        "登录失败次数过多,账号已临时锁定,请15分钟后再试".into()
+    } else {
+        "密码错误次数过多,账号已临时锁定,请15分钟后再试或使用验证码登录".into()
+    })
+}
+
 /// An audit event at `at`.
 pub(crate) fn audit_event_at(
     at: Millis,
@@ -121,6 +145,60 @@ impl Accounts {
         audit_event_at(self.now(), actor, action, subject, ip, detail)
     }
 
+    /// Refuses a password login before the password is looked at: too many failures from
+    /// this address or its subnet this hour, or under this account name in the lock window.
+    /// The name's counter is kept whether or not the account exists, so the answers never
+    /// tell (ASVS 6.3): every failure says the same, and a lock looks the same for all.
+    async fn login_refused(&self, kind: &str, name: &str, ip: &str) -> AppResult<()> {
+        let p = &self.policy;
+        let (hour, lock) = self.login_windows();
+        let from_ip = self
+            .limits
+            .counter(&format!("{kind}.fail.ip:{ip}"), hour)
+            .await?;
+        let from_net = self
+            .limits
+            .counter(&format!("{kind}.fail.net:{}", subnet(ip)), hour)
+            .await?;
+        if from_ip >= p.login_ip_hourly_limit || from_net >= p.login_subnet_hourly_limit {
+            return Err(AppError::RateLimited(
+                "登录失败次数过多,请一小时后再试".into(),
+            ));
+        }
+        if self
+            .limits
+            .counter(&format!("{kind}.fail.name:{name}"), lock)
+            .await?
+            >= p.password_max_failures
+        {
+            return Err(locked(kind));
+        }
+        Ok(())
+    }
+
+    /// Counts a failed password login (address, subnet, name); true when the name is now
+    /// locked.
+    async fn login_failed_count(&self, kind: &str, name: &str, ip: &str) -> AppResult<bool> {
+        let (hour, lock) = self.login_windows();
+        self.limits
+            .hit_counter(&format!("{kind}.fail.ip:{ip}"), hour)
+            .await?;
+        self.limits
+            .hit_counter(&format!("{kind}.fail.net:{}", subnet(ip)), hour)
+            .await?;
+        let n = self
+            .limits
+            .hit_counter(&format!("{kind}.fail.name:{name}"), lock)
+            .await?;
+        Ok(n >= self.policy.password_max_failures)
+    }
+
+    fn login_windows(&self) -> (Millis, Millis) {
+        let now = self.now();
+        let lock = self.policy.password_lock_ms.max(1);
+        (now.div_euclid(HOUR) * HOUR, now.div_euclid(lock) * lock)
+    }
+
     /// How long a session lasts at most (the cookie's `Max-Age`).
     pub fn session_max_age_ms(&self) -> Millis {
         self.policy.session_absolute_ms
@@ -143,6 +221,14 @@ impl Accounts {
         let now = self.now();
         let cost = self.policy.password_cost();
         let name = username.trim().to_ascii_lowercase();
+        self.login_refused("staff", &name, ip).await?;
+        let fail = |locked_now: bool| {
+            if locked_now {
+                locked("staff")
+            } else {
+                wrong()
+            }
+        };
         let Some(staff) = self.staff.staff_by_username(&name).await? else {
             cost.waste(password);
             self.audit
@@ -154,7 +240,7 @@ impl Accounts {
                     json!({"reason": "no_account"}),
                 )])
                 .await?;
-            return Err(wrong());
+            return Err(fail(self.login_failed_count("staff", &name, ip).await?));
         };
         let subject = format!("staff:{}", staff.id);
         let refuse = |reason: &str| {
@@ -167,14 +253,9 @@ impl Accounts {
             )
         };
         if staff.disabled {
+            cost.waste(password);
             self.audit.append_audit(vec![refuse("disabled")]).await?;
-            return Err(wrong());
-        }
-        if staff.locked_until.is_some_and(|t| t > now) {
-            self.audit.append_audit(vec![refuse("locked")]).await?;
-            return Err(AppError::RateLimited(
-                "登录失败次数过多,账号已临时锁定,请15分钟后再试".into(),
-            ));
+            return Err(fail(self.login_failed_count("staff", &name, ip).await?));
         }
         let step = if cost.verify(password, &staff.password_hash) {
             secrets::totp_match(&staff.totp_secret, totp, now)
@@ -192,7 +273,8 @@ impl Accounts {
                     Effects::audit(refuse("credentials")),
                 )
                 .await?;
-            if n >= p.password_max_failures {
+            let now_locked = self.login_failed_count("staff", &name, ip).await?;
+            if now_locked {
                 self.audit
                     .append_audit(vec![self.audit_event(
                         "system".into(),
@@ -203,7 +285,7 @@ impl Accounts {
                     )])
                     .await?;
             }
-            return Err(wrong());
+            return Err(fail(now_locked));
         };
         if !self.staff.staff_login_ok(staff.id, step).await? {
             self.audit.append_audit(vec![refuse("totp_replay")]).await?;
@@ -357,9 +439,13 @@ impl Accounts {
         if stored.expires_at <= now || stored.attempts >= max {
             return Err(stale());
         }
+        // The try is counted before the guess is compared (one statement), so parallel
+        // guesses compare at most `max` times.
+        let Some(attempts) = self.codes.take_attempt(stored.id, now, max).await? else {
+            return Err(stale());
+        };
         let hash = secrets::code_hash(&self.code_key, phone.as_str(), purpose.as_str(), code);
         if !secrets::constant_time_eq(&hash, &stored.code_hash) {
-            let attempts = self.codes.code_failed(stored.id).await?;
             if attempts >= max {
                 self.audit
                     .append_audit(vec![self.audit_event(
@@ -380,7 +466,7 @@ impl Accounts {
                 format!("验证码错误,还可尝试{}次", max - attempts),
             ));
         }
-        if !self.codes.use_code(stored.id, now, max).await? {
+        if !self.codes.use_code(stored.id, now).await? {
             return Err(stale());
         }
         Ok(())
@@ -476,6 +562,15 @@ impl Accounts {
             return Err(AppError::invalid("password", "请输入密码"));
         }
         let now = self.now();
+        let name = phone.as_str().to_owned();
+        self.login_refused("user", &name, ip).await?;
+        let fail = |locked_now: bool| {
+            if locked_now {
+                locked("user")
+            } else {
+                wrong()
+            }
+        };
         let Some(user) = self.users.user_by_phone(&phone).await? else {
             cost.waste(password);
             self.audit
@@ -487,36 +582,30 @@ impl Accounts {
                     json!({"reason": "no_account"}),
                 )])
                 .await?;
-            return Err(wrong());
+            return Err(fail(self.login_failed_count("user", &name, ip).await?));
         };
         let subject = format!("user:{}", user.id);
-        if user.locked_until.is_some_and(|t| t > now) {
-            self.audit
-                .append_audit(vec![self.audit_event(
-                    "anonymous".into(),
-                    "user.login_refused",
-                    subject,
-                    Some(ip),
-                    json!({"reason": "locked"}),
-                )])
-                .await?;
-            return Err(AppError::RateLimited(
-                "密码错误次数过多,账号已临时锁定,请15分钟后再试或使用验证码登录".into(),
-            ));
-        }
-        let Some(phc) = user.password_hash.as_deref() else {
-            cost.waste(password);
-            return Err(AppError::Unauthorized(
-                "该账号尚未设置密码,请使用验证码登录".into(),
-            ));
+        // An account without a password answers like a wrong password: the reply never
+        // tells which numbers have one.
+        let verified = match user.password_hash.as_deref() {
+            Some(phc) => cost.verify(password, phc),
+            None => {
+                cost.waste(password);
+                false
+            }
         };
-        if !cost.verify(password, phc) {
+        if !verified {
+            let reason = if user.password_hash.is_some() {
+                "password"
+            } else {
+                "no_password"
+            };
             let ev = self.audit_event(
                 "anonymous".into(),
                 "user.login_failed",
                 subject.clone(),
                 Some(ip),
-                json!({"reason": "password"}),
+                json!({ "reason": reason }),
             );
             let p = &self.policy;
             let n = self
@@ -528,7 +617,8 @@ impl Accounts {
                     Effects::audit(ev),
                 )
                 .await?;
-            if n >= p.password_max_failures {
+            let now_locked = self.login_failed_count("user", &name, ip).await?;
+            if now_locked {
                 self.audit
                     .append_audit(vec![self.audit_event(
                         "system".into(),
@@ -538,11 +628,8 @@ impl Accounts {
                         json!({"failures": n}),
                     )])
                     .await?;
-                return Err(AppError::RateLimited(
-                    "密码错误次数过多,账号已临时锁定,请15分钟后再试或使用验证码登录".into(),
-                ));
             }
-            return Err(wrong());
+            return Err(fail(now_locked));
         }
         self.users.user_login_ok(user.id).await?;
         self.start_session(Principal::User(user.id), ip, "user.login")

@@ -21,8 +21,12 @@ pub struct AuthPolicy {
     pub code_ip_hourly_limit: i64,
     /// Wrong passwords before the account is locked.
     pub password_max_failures: i64,
-    /// How long a locked account stays locked.
+    /// How long a locked account stays locked (the window failures are counted in).
     pub password_lock_ms: Millis,
+    /// Failed password logins (applicants and staff) from one address per hour.
+    pub login_ip_hourly_limit: i64,
+    /// Failed password logins from one subnet (IPv4 /24, IPv6 /64) per hour.
+    pub login_subnet_hourly_limit: i64,
     /// A session unused this long ends.
     pub session_idle_ms: Millis,
     /// A session ends this long after login whatever happens.
@@ -44,6 +48,8 @@ impl Default for AuthPolicy {
             code_ip_hourly_limit: 30,
             password_max_failures: 5,
             password_lock_ms: 15 * MINUTE,
+            login_ip_hourly_limit: 30,
+            login_subnet_hourly_limit: 100,
             session_idle_ms: 30 * MINUTE,
             session_absolute_ms: 12 * HOUR,
             argon2_memory_kib: cost.memory_kib,

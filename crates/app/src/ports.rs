@@ -25,6 +25,8 @@ pub trait LimitStore: Send + Sync {
     /// Counts one hit on `key` in the fixed window starting at `window_start` and returns the
     /// number of hits in that window including this one.
     async fn hit_counter(&self, key: &str, window_start: Millis) -> StoreResult<i64>;
+    /// The hits on `key` in the window starting at `window_start`, without adding one.
+    async fn counter(&self, key: &str, window_start: Millis) -> StoreResult<i64>;
 }
 
 /// SMS verification codes (only their keyed hashes).
@@ -45,11 +47,19 @@ pub trait CodeStore: Send + Sync {
         phone: &Phone,
         purpose: CodePurpose,
     ) -> StoreResult<Option<StoredCode>>;
-    /// Adds one wrong try and returns the new count.
-    async fn code_failed(&self, code_id: i64) -> StoreResult<i64>;
-    /// Marks the code used if it still is unused and has fewer than `max_attempts` wrong
-    /// tries; true if this call used it (so two requests cannot both use one code).
-    async fn use_code(&self, code_id: i64, now: Millis, max_attempts: i64) -> StoreResult<bool>;
+    /// Counts one try on an unused, unexpired code that has had fewer than `max_attempts`
+    /// tries, in one statement, and returns this try's number (1…`max_attempts`); `None`
+    /// when the code is used, expired or out of tries. A guess is compared only after its try
+    /// was counted, so parallel guesses cannot compare more than `max_attempts` times.
+    async fn take_attempt(
+        &self,
+        code_id: i64,
+        now: Millis,
+        max_attempts: i64,
+    ) -> StoreResult<Option<i64>>;
+    /// Marks the code used if it still is unused and unexpired; true if this call used it
+    /// (so two requests cannot both use one code).
+    async fn use_code(&self, code_id: i64, now: Millis) -> StoreResult<bool>;
 }
 
 /// Applicant accounts.

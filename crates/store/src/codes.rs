@@ -77,25 +77,34 @@ impl CodeStore for SqlStore {
         .transpose()
     }
 
-    async fn code_failed(&self, code_id: i64) -> StoreResult<i64> {
+    async fn take_attempt(
+        &self,
+        code_id: i64,
+        now: Millis,
+        max_attempts: i64,
+    ) -> StoreResult<Option<i64>> {
         let row = sqlx::query(
-            "UPDATE sms_codes SET attempts = attempts + 1 WHERE id = $1 RETURNING attempts",
+            "UPDATE sms_codes SET attempts = attempts + 1 WHERE id = $1 AND used_at IS NULL \
+             AND attempts < $2 AND expires_at > $3 RETURNING attempts",
         )
         .bind(code_id)
-        .fetch_one(&self.db.pool)
+        .bind(max_attempts)
+        .bind(now)
+        .fetch_optional(&self.db.pool)
         .await
         .map_err(db_err)?;
-        get(&row, "attempts")
+        row.map(|r| get(&r, "attempts")).transpose()
     }
 
-    async fn use_code(&self, code_id: i64, now: Millis, max_attempts: i64) -> StoreResult<bool> {
-        let r = sqlx::query("UPDATE sms_codes SET used_at = $1 WHERE id = $2 AND used_at IS NULL AND attempts < $3 AND expires_at > $1")
-            .bind(now)
-            .bind(code_id)
-            .bind(max_attempts)
-            .execute(&self.db.pool)
-            .await
-            .map_err(db_err)?;
+    async fn use_code(&self, code_id: i64, now: Millis) -> StoreResult<bool> {
+        let r = sqlx::query(
+            "UPDATE sms_codes SET used_at = $1 WHERE id = $2 AND used_at IS NULL AND expires_at > $1",
+        )
+        .bind(now)
+        .bind(code_id)
+        .execute(&self.db.pool)
+        .await
+        .map_err(db_err)?;
         Ok(r.rows_affected() == 1)
     }
 }

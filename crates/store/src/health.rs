@@ -35,4 +35,18 @@ impl LimitStore for SqlStore {
         .map_err(db_err)?;
         get(&row, "hits")
     }
+
+    async fn counter(&self, key: &str, window_start: Millis) -> StoreResult<i64> {
+        let row = sqlx::query(
+            "SELECT hits FROM rate_counters WHERE counter_key = $1 AND window_start = $2",
+        )
+        .bind(self.vault.lookup_hash("counter", key))
+        .bind(window_start)
+        .fetch_optional(&self.db.pool)
+        .await
+        .map_err(db_err)?;
+        row.map(|r| get(&r, "hits"))
+            .transpose()
+            .map(Option::unwrap_or_default)
+    }
 }

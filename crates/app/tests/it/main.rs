@@ -4,11 +4,14 @@
 //!
 //! - [`door`]: the one door of order changes (allowed moves, `review_since`, stale versions);
 //! - [`wizard`]: the step gate and owner checks of 证书新办;
-//! - [`permissions`]: who may call what, including the command line's system actor.
+//! - [`permissions`]: who may call what, including the command line's system actor;
+//! - [`signin`]: SMS codes under parallel guessing, and logins that tell nothing about
+//!   which accounts exist, limited per address.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod door;
 mod permissions;
+mod signin;
 mod wizard;
 
 use app::clock::ManualClock;
@@ -27,13 +30,14 @@ use store::SqlStore;
 /// 2026-11-23 10:00 Beijing time.
 pub const T0: i64 = 1_795_399_200_000;
 
-/// An SMS provider that accepts everything.
+/// An SMS provider that accepts everything, named like the sandbox so the outbox lists
+/// what it "delivered".
 struct NoSms;
 
 #[async_trait]
 impl Sms for NoSms {
     fn name(&self) -> &'static str {
-        "test"
+        "sandbox"
     }
     fn is_sandbox(&self) -> bool {
         true
@@ -102,7 +106,12 @@ pub struct Hall {
 }
 
 pub async fn hall() -> Hall {
-    let store = fresh_store(Backend::Sqlite, T0).await.unwrap();
+    hall_on(Backend::Sqlite).await
+}
+
+/// A hall over a fresh database of `backend`, its clock at `T0`.
+pub async fn hall_on(backend: Backend) -> Hall {
+    let store = fresh_store(backend, T0).await.unwrap();
     let clock = Arc::new(ManualClock::new(T0));
     let dir = std::env::temp_dir()
         .join("certhall-tests")

@@ -67,3 +67,18 @@ async fn the_command_line_acts_as_the_system_and_is_audited_as_cli() {
         .iter()
         .any(|r| r.event.action == "staff.created" && r.event.actor == "cli"));
 }
+
+/// A short name of an error's kind, for comparing answers.
+pub fn kind(e: &AppError) -> &'static str {
+    match e {
+        AppError::Invalid { .. } => "invalid",
+        AppError::Unauthorized(_) => "unauthorized",
+        AppError::Unauthenticated => "unauthenticated",
+        AppError::Forbidden => "forbidden",
+        AppError::NotFound => "not_found",
+        AppError::RateLimited(_) => "rate_limited",
+        AppError::Conflict(_) | AppError::WrongState(_) | AppError::Stale => "conflict",
+        AppError::Unavailable(_) => "unavailable",
+        AppError::Internal(_) => "internal",
+    }
+}

@@ -139,11 +139,19 @@ async fn codes_void_earlier_ones_and_are_single_use(s: SqlStore) {
         .unwrap()
         .unwrap();
     assert_eq!(active.code_hash, "h2", "the newer code replaces the older");
-    assert_eq!(s.code_failed(active.id).await.unwrap(), 1);
-    assert!(s.use_code(active.id, T + 62_000, 5).await.unwrap());
+    assert_eq!(
+        s.take_attempt(active.id, T + 62_000, 5).await.unwrap(),
+        Some(1)
+    );
+    assert!(s.use_code(active.id, T + 62_000).await.unwrap());
     assert!(
-        !s.use_code(active.id, T + 62_000, 5).await.unwrap(),
+        !s.use_code(active.id, T + 62_000).await.unwrap(),
         "single use"
+    );
+    assert_eq!(
+        s.take_attempt(active.id, T + 62_000, 5).await.unwrap(),
+        None,
+        "no tries on a used code"
     );
     assert!(s
         .active_code(&p, CodePurpose::Login)
@@ -159,11 +167,16 @@ async fn codes_void_earlier_ones_and_are_single_use(s: SqlStore) {
         .await
         .unwrap()
         .unwrap();
-    assert!(!s.use_code(c.id, T + 300_001, 5).await.unwrap());
-    for _ in 0..5 {
-        s.code_failed(c.id).await.unwrap();
+    assert!(!s.use_code(c.id, T + 300_001).await.unwrap());
+    assert_eq!(s.take_attempt(c.id, T + 300_001, 5).await.unwrap(), None);
+    for i in 1..=5 {
+        assert_eq!(s.take_attempt(c.id, T + 1, 5).await.unwrap(), Some(i));
     }
-    assert!(!s.use_code(c.id, T + 1, 5).await.unwrap());
+    assert_eq!(
+        s.take_attempt(c.id, T + 1, 5).await.unwrap(),
+        None,
+        "out of tries"
+    );
 }
 
 async fn counters_count_per_window(s: SqlStore) {
@@ -175,6 +188,14 @@ async fn counters_count_per_window(s: SqlStore) {
         1,
         "a new window starts again"
     );
+    assert_eq!(s.counter("k", 2000).await.unwrap(), 1, "read, not counted");
+    assert_eq!(s.counter("k", 2000).await.unwrap(), 1);
+    assert_eq!(
+        s.counter("k", 1000).await.unwrap(),
+        0,
+        "an old window reads 0"
+    );
+    assert_eq!(s.counter("never", 1000).await.unwrap(), 0);
 }
 
 async fn login_failures_lock_and_reset(s: SqlStore) {

@@ -8,7 +8,11 @@
 #     and openapi-spec-validator (the API document);
 #   - a running PostgreSQL on 127.0.0.1:5432 with a database `test` that user `postgres` reaches
 #     over TCP. The tests use CERTHALL_TEST_PG_URL (default postgres://postgres@127.0.0.1:5432/test).
-# Then runs `cargo test --workspace --all-targets --no-fail-fast` and exits with its status.
+#   - cargo-deny (built with `cargo install` when missing).
+# Then runs the gates, each whatever the others say, and fails when any fails:
+#   `cargo fmt --all --check`, `cargo deny check` (deny.toml), `cargo test --workspace
+#   --all-targets --no-fail-fast`, `cargo clippy --workspace --all-targets -- -D warnings`;
+# and prints one line per gate and the tests' totals.
 #
 # CERTHALL_SCREENSHOTS=DIR also saves the browser test's page screenshots into DIR.
 set -euo pipefail
@@ -82,16 +86,68 @@ if [ "$CERTHALL_TEST_PG_URL" = "postgres://postgres@127.0.0.1:5432/test" ]; then
         | psql -h 127.0.0.1 -U postgres -d test -q >/dev/null 2>&1 || true
 fi
 
-# --- The tests ------------------------------------------------------------------------------
+# --- cargo-deny ------------------------------------------------------------------------------
+# Built from crates.io when missing (GitHub release binaries cannot be fetched here). cargo-deny
+# 0.20 needs rustc 1.88 or newer and builds on 1.95; `cargo install --locked` took 12 min 16 s
+# of wall time (3 min 55 s of CPU) on the shared 2-core machine, once per machine.
+if ! cargo deny --version >/dev/null 2>&1; then
+    say "installing cargo-deny (cargo install --locked cargo-deny --version ~0.20; about 12 minutes)"
+    cargo install --locked --quiet cargo-deny --version '~0.20' || say "cargo-deny did not install"
+fi
+
+# --- The gates ------------------------------------------------------------------------------
+# fmt and deny first (fast), then every test, then clippy. Each gate runs whatever the ones
+# before it said; any failing gate fails the script; one summary line per gate at the end.
 log="$(mktemp)"
-trap 'rm -f "$log"' EXIT
+deny_log="$(mktemp)"
+trap 'rm -f "$log" "$deny_log"' EXIT
+status=0
+gates=()
+gate() { # NAME RESULT [DETAIL]: records one gate's line; RESULT ok|FAILED
+    gates+=("gate $1: $2${3:+ ($3)}")
+    [ "$2" = ok ] || status=1
+}
+
+say "cargo fmt --all --check"
+if cargo fmt --all --check; then gate fmt ok; else gate fmt FAILED "run cargo fmt --all"; fi
+
+# Advisories need the RustSec database, a git repository on GitHub; see deny.toml for why it
+# may be out of reach and what happens then. Never passes quietly without it: the gate line
+# says NOT CHECKED, and CERTHALL_REQUIRE_ADVISORIES=1 makes that a failure.
+say "cargo deny check"
+advisory_db_present() {
+    compgen -G "${CARGO_HOME:-$HOME/.cargo}/advisory-dbs/advisory-db-*/.git" >/dev/null
+}
+if ! cargo deny --version >/dev/null 2>&1; then
+    gate deny FAILED "cargo-deny is not installed and did not install"
+elif timeout 120 cargo deny fetch db >"$deny_log" 2>&1; then
+    if cargo deny check; then gate deny ok "advisories on a fresh RustSec database"
+    else gate deny FAILED; fi
+elif advisory_db_present; then
+    # A copy fetched earlier: cargo-deny refuses it when older than maximum-db-staleness.
+    if cargo deny --offline check; then gate deny ok "advisories on an earlier copy of the RustSec database"
+    else gate deny FAILED "with an earlier copy of the RustSec database; stale copies fail"; fi
+else
+    why="$(grep -oE 'Could not resolve host: [^ ]+|Connection refused|Connection timed out' "$deny_log" | head -n 1 || true)"
+    say "RustSec advisory database unreachable (${why:-cargo deny fetch db failed or timed out}); checking bans, licenses, sources only"
+    if cargo deny check bans licenses sources; then
+        if [ "${CERTHALL_REQUIRE_ADVISORIES:-0}" = 1 ]; then
+            gate deny FAILED "advisories NOT CHECKED: RustSec database unreachable, CERTHALL_REQUIRE_ADVISORIES=1"
+        else
+            gate deny ok "bans, licenses, sources; advisories NOT CHECKED: RustSec database unreachable"
+        fi
+    else
+        gate deny FAILED "advisories NOT CHECKED: RustSec database unreachable"
+    fi
+fi
+
 cmd=(cargo test --workspace --all-targets --no-fail-fast)
 say "${cmd[*]}"
-status=0
-"${cmd[@]}" 2>&1 | tee "$log" || status=$?
+test_status=0
+"${cmd[@]}" 2>&1 | tee "$log" || test_status=$?
 
 # Adds up every `test result:` line cargo printed (ignored tests count as skipped).
-awk '
+read -r binaries passed failed skipped < <(awk '
     /^test result:/ {
         for (i = 1; i <= NF; i++) {
             if ($i ~ /^passed/) p += $(i - 1)
@@ -100,9 +156,22 @@ awk '
         }
         n++
     }
-    END {
-        printf "%d test binaries run\n", n
-        printf "summary: %d passed, %d failed, %d skipped\n", p, f, s
-    }
-' "$log"
+    END { printf "%d %d %d %d\n", n, p, f, s }
+' "$log")
+totals="$passed passed, $failed failed, $skipped skipped"
+tests_summary="$binaries test binaries, $totals"
+if [ "$test_status" -eq 0 ]; then gate test ok "$tests_summary"
+else gate test FAILED "$tests_summary"; fi
+
+cmd=(cargo clippy --workspace --all-targets -- -D warnings)
+say "${cmd[*]}"
+if "${cmd[@]}" 2>&1 | tee "$log"; then gate clippy ok
+else
+    errors="$(grep -E '^error' "$log" | grep -vc -e 'could not compile' -e '^error: aborting' || true)"
+    gate clippy FAILED "$errors errors"
+fi
+
+printf '%s\n' "${gates[@]}"
+# The last line: the tests' own totals (the shape CI reads).
+printf 'summary: %s\n' "$totals"
 exit "$status"

@@ -57,32 +57,15 @@ impl Clock for ManualClock {
     }
 }
 
-/// Formats a timestamp as Beijing time (UTC+8), `YYYY-MM-DD HH:MM:SS`, for pages and messages.
-pub fn format_beijing(ms: Millis) -> String {
-    let secs = ms.div_euclid(1000) + 8 * 3600;
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
+/// Beijing time (China Standard Time) in seconds east of UTC; no daylight saving.
+const BEIJING_OFFSET_SECONDS: i32 = 8 * 3600;
 
-/// Days since 1970-01-01 to a proleptic Gregorian (year, month, day).
-pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
+/// Formats a timestamp as Beijing time (UTC+8), `YYYY-MM-DD HH:MM:SS`, for pages and messages.
+/// The calendar arithmetic is `domain::DateTime`'s (the `time` crate underneath); a timestamp
+/// outside the years 1–9999 is written as its raw milliseconds.
+pub fn format_beijing(ms: Millis) -> String {
+    domain::DateTime::from_unix_seconds(ms.div_euclid(1000), BEIJING_OFFSET_SECONDS)
+        .map_or_else(|| ms.to_string(), |t| t.to_string())
 }
 
 #[cfg(test)]
@@ -94,5 +77,11 @@ mod tests {
         // 2026-11-23T16:30:00Z is 2026-11-24 00:30:00 in Beijing.
         assert_eq!(format_beijing(1_795_451_400_000), "2026-11-24 00:30:00");
         assert_eq!(format_beijing(0), "1970-01-01 08:00:00");
+        // Milliseconds are dropped, never rounded up; before 1970 too.
+        assert_eq!(format_beijing(999), "1970-01-01 08:00:00");
+        assert_eq!(format_beijing(-1), "1970-01-01 07:59:59");
+        // 2024-02-29T15:59:59Z is the leap day's last second in Beijing.
+        assert_eq!(format_beijing(1_709_222_399_000), "2024-02-29 23:59:59");
+        assert_eq!(format_beijing(i64::MAX), i64::MAX.to_string());
     }
 }

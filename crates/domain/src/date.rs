@@ -1,6 +1,7 @@
 //! Civil dates and wall-clock date-times (proleptic Gregorian, no time zone), enough for birth
-//! dates, order numbers and the working-day calendar. The domain reads no clock: callers pass
-//! "today" or "now" in as values.
+//! dates, order numbers and the working-day calendar. The calendar arithmetic is the `time`
+//! crate's; these newtypes keep the hall's range (years 1–9999), spellings and Chinese errors.
+//! The domain reads no clock: callers pass "today" or "now" in as values.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -55,53 +56,50 @@ impl Weekday {
     }
 }
 
-/// A calendar date between the years 1 and 9999. Ordered chronologically.
+/// A calendar date between the years 1 and 9999. Ordered chronologically. A thin newtype
+/// over [`time::Date`], which does the calendar arithmetic; the newtype keeps the hall's
+/// range, its `YYYY-MM-DD` spelling and its Chinese error messages.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct Date {
-    year: i32,
-    month: u8,
-    day: u8,
-}
+pub struct Date(time::Date);
 
 /// Whether `year` has a 29 February.
 pub fn is_leap_year(year: i32) -> bool {
-    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+    time::util::is_leap_year(year)
 }
 
 /// Number of days in `month` (1–12) of `year`; 0 for a month out of range.
 pub fn days_in_month(year: i32, month: u8) -> u8 {
-    match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if is_leap_year(year) => 29,
-        2 => 28,
-        _ => 0,
-    }
+    time::Month::try_from(month).map_or(0, |m| time::util::days_in_month(m, year))
 }
+
+/// Julian day number of 1970-01-01.
+const UNIX_EPOCH_JULIAN_DAY: i64 = 2_440_588;
 
 impl Date {
     /// 0001-01-01, the earliest date this type holds.
-    pub const MIN: Date = Date {
-        year: 1,
-        month: 1,
-        day: 1,
-    };
+    pub const MIN: Date = Date(time::macros::date!(0001 - 01 - 01));
 
     /// 9999-12-31, the latest date this type holds.
-    pub const MAX: Date = Date {
-        year: 9999,
-        month: 12,
-        day: 31,
-    };
+    pub const MAX: Date = Date(time::macros::date!(9999 - 12 - 31));
 
     /// The date `year`-`month`-`day`, or `NoSuchDate` when it does not exist
     /// (years outside 1–9999 included).
     pub fn new(year: i32, month: u8, day: u8) -> Result<Self, DateError> {
-        if !(1..=9999).contains(&year) || day == 0 || day > days_in_month(year, month) {
-            return Err(DateError::NoSuchDate);
-        }
-        Ok(Self { year, month, day })
+        let month = time::Month::try_from(month).map_err(|_| DateError::NoSuchDate)?;
+        let date =
+            time::Date::from_calendar_date(year, month, day).map_err(|_| DateError::NoSuchDate)?;
+        Self::from_time(date).ok_or(DateError::NoSuchDate)
+    }
+
+    /// The date `date` when it lies in the years 1–9999.
+    pub fn from_time(date: time::Date) -> Option<Self> {
+        (1..=9999).contains(&date.year()).then_some(Self(date))
+    }
+
+    /// The same date as a [`time::Date`].
+    pub fn to_time(self) -> time::Date {
+        self.0
     }
 
     /// Parses `YYYY-MM-DD` (exactly that shape, ASCII digits).
@@ -130,64 +128,40 @@ impl Date {
 
     /// The year.
     pub fn year(self) -> i32 {
-        self.year
+        self.0.year()
     }
 
     /// The month, 1–12.
     pub fn month(self) -> u8 {
-        self.month
+        self.0.month().into()
     }
 
     /// The day of the month, 1–31.
     pub fn day(self) -> u8 {
-        self.day
+        self.0.day()
     }
 
     /// Days since 1970-01-01 (negative before it).
     pub fn days_since_epoch(self) -> i64 {
-        // Civil-to-day-count over 400-year eras whose years start on 1 March, so the leap day
-        // is the last day of the shifted year.
-        let y = i64::from(self.year) - i64::from(self.month <= 2);
-        let era = y.div_euclid(400);
-        let year_of_era = y - era * 400;
-        let m = i64::from(self.month);
-        let shifted_month = if m > 2 { m - 3 } else { m + 9 };
-        let day_of_year = (153 * shifted_month + 2) / 5 + i64::from(self.day) - 1;
-        let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-        era * 146_097 + day_of_era - 719_468
+        i64::from(self.0.to_julian_day()) - UNIX_EPOCH_JULIAN_DAY
     }
 
     /// The date `days` days after 1970-01-01, or `None` outside the years 1–9999.
     pub fn from_days_since_epoch(days: i64) -> Option<Self> {
-        let z = days.checked_add(719_468)?;
-        let era = z.div_euclid(146_097);
-        let day_of_era = z - era * 146_097;
-        let year_of_era =
-            (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-        let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-        let shifted_month = (5 * day_of_year + 2) / 153;
-        let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
-        let month = if shifted_month < 10 {
-            shifted_month + 3
-        } else {
-            shifted_month - 9
-        };
-        let year = year_of_era + era * 400 + i64::from(month <= 2);
-        let year = i32::try_from(year).ok()?;
-        Self::new(year, month as u8, day as u8).ok()
+        let julian = i32::try_from(days.checked_add(UNIX_EPOCH_JULIAN_DAY)?).ok()?;
+        Self::from_time(time::Date::from_julian_day(julian).ok()?)
     }
 
     /// The day of the week.
     pub fn weekday(self) -> Weekday {
-        // 1970-01-01 was a Thursday.
-        match (self.days_since_epoch() + 3).rem_euclid(7) {
-            0 => Weekday::Monday,
-            1 => Weekday::Tuesday,
-            2 => Weekday::Wednesday,
-            3 => Weekday::Thursday,
-            4 => Weekday::Friday,
-            5 => Weekday::Saturday,
-            _ => Weekday::Sunday,
+        match self.0.weekday() {
+            time::Weekday::Monday => Weekday::Monday,
+            time::Weekday::Tuesday => Weekday::Tuesday,
+            time::Weekday::Wednesday => Weekday::Wednesday,
+            time::Weekday::Thursday => Weekday::Thursday,
+            time::Weekday::Friday => Weekday::Friday,
+            time::Weekday::Saturday => Weekday::Saturday,
+            time::Weekday::Sunday => Weekday::Sunday,
         }
     }
 
@@ -198,17 +172,17 @@ impl Date {
 
     /// The next day, or `None` after 9999-12-31.
     pub fn succ(self) -> Option<Self> {
-        self.add_days(1)
+        Self::from_time(self.0.next_day()?)
     }
 
     /// `YYYYMMDD`, as used in order numbers.
     pub fn compact(self) -> String {
-        format!("{:04}{:02}{:02}", self.year, self.month, self.day)
+        format!("{:04}{:02}{:02}", self.year(), self.month(), self.day())
     }
 
     /// The date in Chinese, e.g. 2026年10月10日.
     pub fn zh(self) -> String {
-        format!("{}年{}月{}日", self.year, self.month, self.day)
+        format!("{}年{}月{}日", self.year(), self.month(), self.day())
     }
 }
 
@@ -221,7 +195,13 @@ fn digits(b: &[u8]) -> Option<u32> {
 /// `YYYY-MM-DD`.
 impl fmt::Display for Date {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
+        write!(
+            f,
+            "{:04}-{:02}-{:02}",
+            self.year(),
+            self.month(),
+            self.day()
+        )
     }
 }
 
@@ -246,31 +226,22 @@ impl From<Date> for String {
 
 /// A wall-clock date and time of day to the second, with no time zone: the caller decides
 /// which zone it is in (for certhall, China Standard Time, UTC+8, which has no daylight saving).
+/// A thin newtype over [`time::PrimitiveDateTime`] whose date is a [`Date`] and whose
+/// sub-second part is always zero.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct DateTime {
-    date: Date,
-    seconds_of_day: u32,
-}
+pub struct DateTime(time::PrimitiveDateTime);
 
 impl DateTime {
     /// The date at `hour`:`minute`:`second` (0–23, 0–59, 0–59).
     pub fn new(date: Date, hour: u8, minute: u8, second: u8) -> Result<Self, DateError> {
-        if hour > 23 || minute > 59 || second > 59 {
-            return Err(DateError::NoSuchDate);
-        }
-        Ok(Self {
-            date,
-            seconds_of_day: u32::from(hour) * 3600 + u32::from(minute) * 60 + u32::from(second),
-        })
+        let t = time::Time::from_hms(hour, minute, second).map_err(|_| DateError::NoSuchDate)?;
+        Ok(Self(time::PrimitiveDateTime::new(date.0, t)))
     }
 
     /// 00:00:00 on `date`.
     pub fn start_of_day(date: Date) -> Self {
-        Self {
-            date,
-            seconds_of_day: 0,
-        }
+        Self(time::PrimitiveDateTime::new(date.0, time::Time::MIDNIGHT))
     }
 
     /// Parses `YYYY-MM-DD HH:MM[:SS]`, with a space or `T` between date and time.
@@ -304,43 +275,47 @@ impl DateTime {
     /// east of UTC (28 800 for China), or `None` outside the years 1–9999.
     pub fn from_unix_seconds(unix_seconds: i64, utc_offset_seconds: i32) -> Option<Self> {
         let local = unix_seconds.checked_add(i64::from(utc_offset_seconds))?;
-        let date = Date::from_days_since_epoch(local.div_euclid(86_400))?;
-        Some(Self {
-            date,
-            seconds_of_day: local.rem_euclid(86_400) as u32,
-        })
+        // The local wall-clock time is the UTC time of the shifted instant, which keeps
+        // offsets of any size (time's `UtcOffset` stops at ±25 h).
+        let at = time::OffsetDateTime::from_unix_timestamp(local).ok()?;
+        let date = Date::from_time(at.date())?;
+        Some(Self(time::PrimitiveDateTime::new(date.0, at.time())))
     }
 
     /// Seconds since 1970-01-01T00:00:00Z of this wall-clock time in a zone `utc_offset_seconds`
     /// east of UTC.
     pub fn to_unix_seconds(self, utc_offset_seconds: i32) -> i64 {
-        self.date.days_since_epoch() * 86_400 + i64::from(self.seconds_of_day)
-            - i64::from(utc_offset_seconds)
+        self.0.assume_utc().unix_timestamp() - i64::from(utc_offset_seconds)
+    }
+
+    /// The same wall-clock time as a [`time::PrimitiveDateTime`].
+    pub fn to_time(self) -> time::PrimitiveDateTime {
+        self.0
     }
 
     /// The date.
     pub fn date(self) -> Date {
-        self.date
+        Date(self.0.date())
     }
 
     /// The same time of day on another date.
     pub fn with_date(self, date: Date) -> Self {
-        Self { date, ..self }
+        Self(self.0.replace_date(date.0))
     }
 
     /// Hour 0–23.
     pub fn hour(self) -> u8 {
-        (self.seconds_of_day / 3600) as u8
+        self.0.hour()
     }
 
     /// Minute 0–59.
     pub fn minute(self) -> u8 {
-        (self.seconds_of_day / 60 % 60) as u8
+        self.0.minute()
     }
 
     /// Second 0–59.
     pub fn second(self) -> u8 {
-        (self.seconds_of_day % 60) as u8
+        self.0.second()
     }
 }
 
@@ -350,7 +325,7 @@ impl fmt::Display for DateTime {
         write!(
             f,
             "{} {:02}:{:02}:{:02}",
-            self.date,
+            self.date(),
             self.hour(),
             self.minute(),
             self.second()
@@ -458,6 +433,60 @@ mod tests {
         let local = DateTime::from_unix_seconds(unix, 8 * 3600).unwrap();
         assert_eq!(local.to_string(), "2026-01-01 00:00:00");
         assert_eq!(local.to_unix_seconds(8 * 3600), unix);
+    }
+
+    #[test]
+    fn the_range_ends_at_years_1_and_9999_without_panicking() {
+        assert_eq!(Date::MIN, d("0001-01-01"));
+        assert_eq!(Date::MAX, d("9999-12-31"));
+        assert_eq!(Date::new(0, 12, 31), Err(DateError::NoSuchDate));
+        assert_eq!(Date::new(10_000, 1, 1), Err(DateError::NoSuchDate));
+        assert_eq!(Date::MIN.add_days(-1), None);
+        assert_eq!(Date::MAX.add_days(1), None);
+        assert_eq!(Date::MIN.days_since_epoch(), -719_162);
+        assert_eq!(Date::from_days_since_epoch(-719_162), Some(Date::MIN));
+        assert_eq!(Date::from_days_since_epoch(-719_163), None);
+        for huge in [
+            i64::MIN,
+            i64::MAX,
+            i64::from(i32::MAX),
+            -i64::from(i32::MAX),
+        ] {
+            assert_eq!(Date::from_days_since_epoch(huge), None);
+            assert_eq!(d("2026-01-01").add_days(huge), None);
+        }
+        for huge in [i64::MIN, i64::MAX, 253_402_300_800] {
+            assert_eq!(DateTime::from_unix_seconds(huge, 8 * 3600), None);
+        }
+        assert_eq!(days_in_month(2024, 2), 29);
+        assert_eq!(days_in_month(2026, 2), 28);
+        assert_eq!(days_in_month(2026, 13), 0);
+        assert_eq!(days_in_month(2026, 0), 0);
+    }
+
+    #[test]
+    fn converts_to_and_from_time() {
+        let date = d("2026-10-10");
+        assert_eq!(date.to_time(), time::macros::date!(2026 - 10 - 10));
+        assert_eq!(Date::from_time(date.to_time()), Some(date));
+        assert_eq!(Date::from_time(time::macros::date!(0000 - 12 - 31)), None);
+        let t = DateTime::parse("2026-10-10 08:09:10").unwrap();
+        assert_eq!(
+            t.to_time(),
+            time::macros::datetime!(2026 - 10 - 10 08:09:10)
+        );
+        assert_eq!(
+            t.with_date(d("2027-01-02")).to_string(),
+            "2027-01-02 08:09:10"
+        );
+        assert_eq!(
+            DateTime::start_of_day(date).to_string(),
+            "2026-10-10 00:00:00"
+        );
+        // Before 1970 and with a negative offset.
+        let t = DateTime::from_unix_seconds(-1, -5 * 3600).unwrap();
+        assert_eq!(t.to_string(), "1969-12-31 18:59:59");
+        assert_eq!(t.to_unix_seconds(-5 * 3600), -1);
     }
 
     #[test]

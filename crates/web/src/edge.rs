@@ -13,6 +13,8 @@ use axum::http::request::Parts;
 use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
+use cookie::{Cookie, SameSite};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::de::DeserializeOwned;
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -55,16 +57,15 @@ impl Ctx {
     }
 }
 
+/// The cookies of every `Cookie` header, parsed by the `cookie` crate (pieces without a name
+/// or an `=` are skipped; values are kept as sent, with no percent-decoding).
 fn parse_cookies(headers: &HeaderMap) -> Vec<(String, String)> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| {
-            let (k, v) = pair.trim().split_once('=')?;
-            Some((k.trim().to_owned(), v.trim().to_owned()))
-        })
+        .flat_map(|v| Cookie::split_parse(v).filter_map(Result::ok))
+        .map(|c| (c.name().to_owned(), c.value().to_owned()))
         .collect()
 }
 
@@ -87,7 +88,9 @@ fn client_ip(req: &Request, trust_proxy: bool) -> String {
         .unwrap_or_else(|| "0.0.0.0".into())
 }
 
-/// A `Set-Cookie` value with the hall's attributes.
+/// A `Set-Cookie` value with the hall's attributes: `Path=/`, `HttpOnly`, `SameSite=`
+/// `same_site` (`"Lax"`, `"None"`, anything else is `Strict`), `Secure` when `secure`, and
+/// `Max-Age` when given (0 removes the cookie). Written by the `cookie` crate.
 pub fn cookie(
     name: &str,
     value: &str,
@@ -95,14 +98,21 @@ pub fn cookie(
     max_age: Option<i64>,
     same_site: &str,
 ) -> HeaderValue {
-    let mut s = format!("{name}={value}; Path=/; HttpOnly; SameSite={same_site}");
-    if secure {
-        s.push_str("; Secure");
-    }
+    let same_site = match same_site {
+        "Lax" => SameSite::Lax,
+        "None" => SameSite::None,
+        _ => SameSite::Strict,
+    };
+    let mut c = Cookie::build((name, value))
+        .path("/")
+        .http_only(true)
+        .same_site(same_site)
+        .secure(secure);
     if let Some(age) = max_age {
-        s.push_str(&format!("; Max-Age={age}"));
+        c = c.max_age(cookie::time::Duration::seconds(age));
     }
-    HeaderValue::from_str(&s).unwrap_or_else(|_| HeaderValue::from_static("invalid=1"))
+    HeaderValue::from_str(&c.build().to_string())
+        .unwrap_or_else(|_| HeaderValue::from_static("invalid=1"))
 }
 
 fn is_api(path: &str) -> bool {
@@ -495,17 +505,18 @@ impl FromRequestParts<AppState> for PageStaff {
     }
 }
 
-/// Percent-encodes a string for a query parameter.
+/// What [`urlencode`] leaves as it is: ASCII letters, digits and `-_.~/`.
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~')
+    .remove(b'/');
+
+/// Percent-encodes a string for a query parameter or an RFC 5987 `filename*` (UTF-8 bytes as
+/// `%XX`, upper-case hex), keeping `/` so a local path stays readable.
 pub fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
+    utf8_percent_encode(s, QUERY_VALUE).to_string()
 }
 
 /// The policy of a file someone uploaded (a scan, an ID photo): a sandboxed document with an
@@ -572,5 +583,68 @@ pub fn local_next(next: Option<&str>, default: &str) -> String {
             n.to_owned()
         }
         _ => default.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_cookie_keeps_the_halls_attributes() {
+        let v = cookie(USER_COOKIE, "ab12", true, Some(43_200), "Lax");
+        assert_eq!(
+            v.to_str().ok(),
+            Some("certhall_session=ab12; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=43200")
+        );
+        let v = cookie(CSRF_COOKIE, "ff", false, None, "Strict");
+        assert_eq!(
+            v.to_str().ok(),
+            Some("certhall_csrf=ff; HttpOnly; SameSite=Strict; Path=/")
+        );
+        let v = cookie(STAFF_COOKIE, "", false, Some(0), "Strict");
+        assert_eq!(
+            v.to_str().ok(),
+            Some("certhall_staff=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0")
+        );
+        // An unknown spelling never loosens the policy; a value no header may carry is
+        // replaced, not sent.
+        let v = cookie("c", "1", false, None, "lax");
+        assert!(v.to_str().is_ok_and(|s| s.contains("SameSite=Strict")));
+        assert_eq!(cookie("c", "a\nb", false, None, "Lax"), "invalid=1");
+    }
+
+    #[test]
+    fn request_cookies_from_every_header() {
+        let mut h = HeaderMap::new();
+        h.append(
+            header::COOKIE,
+            HeaderValue::from_static(
+                "certhall_csrf=00ff ; junk; =nameless;; certhall_session=\"q\"",
+            ),
+        );
+        h.append(header::COOKIE, HeaderValue::from_static("a=b=c"));
+        assert_eq!(
+            parse_cookies(&h),
+            vec![
+                ("certhall_csrf".to_owned(), "00ff".to_owned()),
+                ("certhall_session".to_owned(), "\"q\"".to_owned()),
+                ("a".to_owned(), "b=c".to_owned()),
+            ]
+        );
+        assert!(parse_cookies(&HeaderMap::new()).is_empty());
+    }
+
+    #[test]
+    fn urlencode_keeps_unreserved_and_slash() {
+        assert_eq!(
+            urlencode("/orders/XB1?x=1&y=a b+中"),
+            "/orders/XB1%3Fx%3D1%26y%3Da%20b%2B%E4%B8%AD"
+        );
+        assert_eq!(urlencode("AZaz09-_.~"), "AZaz09-_.~");
+        assert_eq!(
+            urlencode("电子发票-1.pdf"),
+            "%E7%94%B5%E5%AD%90%E5%8F%91%E7%A5%A8-1.pdf"
+        );
     }
 }

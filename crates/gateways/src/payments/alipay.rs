@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use base64::Engine;
 use rsa::pkcs1v15::{Signature, SigningKey, VerifyingKey};
 use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey};
-use rsa::signature::{SignatureEncoding, Signer, Verifier};
+use rsa::signature::{RandomizedSigner, SignatureEncoding, Verifier};
 use rsa::{RsaPrivateKey, RsaPublicKey};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -76,9 +76,14 @@ pub fn verifying_key(pem: &str) -> Result<VerifyingKey<Sha256>, String> {
         .map_err(|e| e.to_string())
 }
 
-/// Base64 SHA256withRSA signature of `content`.
+/// Base64 SHA256withRSA signature of `content`, made with RSA blinding (a fresh random factor
+/// for each signature), so the private-key operation never runs on a value an outsider chose
+/// or knows: the `rsa` crate's arithmetic is not constant-time (RUSTSEC-2023-0071, see
+/// `deny.toml`) and an applicant can have the hall sign by starting a payment. PKCS#1 v1.5
+/// signatures are deterministic, so the result is the same as without blinding.
 pub fn rsa2_sign(key: &SigningKey<Sha256>, content: &str) -> String {
-    base64::engine::general_purpose::STANDARD.encode(key.sign(content.as_bytes()).to_bytes())
+    let sig = key.sign_with_rng(&mut rand::rngs::OsRng, content.as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(sig.to_bytes())
 }
 
 /// Verifies a base64 SHA256withRSA signature.
@@ -295,5 +300,27 @@ impl PaymentGateway for Alipay {
             )));
         }
         Ok(m["trade_no"].as_str().unwrap_or("").to_owned())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use rsa::signature::Signer;
+
+    #[test]
+    fn blinded_signature_is_the_deterministic_pkcs1_v15_one() {
+        let sk = RsaPrivateKey::new(&mut rand::rngs::OsRng, 1024).unwrap();
+        let vk = VerifyingKey::<Sha256>::new(sk.to_public_key());
+        let sk = SigningKey::<Sha256>::new(sk);
+        let content = "app_id=1&biz_content={\"out_trade_no\":\"XB20261123000001\"}";
+        let sig = rsa2_sign(&sk, content);
+        assert_eq!(sig, rsa2_sign(&sk, content));
+        let plain = base64::engine::general_purpose::STANDARD
+            .encode(sk.sign(content.as_bytes()).to_bytes());
+        assert_eq!(sig, plain);
+        assert!(rsa2_verify(&vk, content, &sig));
+        assert!(!rsa2_verify(&vk, "app_id=2", &sig));
     }
 }

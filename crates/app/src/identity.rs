@@ -583,7 +583,7 @@ impl Verification {
         if !matches!(side, "front" | "back") {
             return Err(AppError::NotFound);
         }
-        let file = uploads::check("file", bytes)?;
+        let file = uploads::check("file", bytes).await?;
         if !file.mime.starts_with("image/") {
             return Err(AppError::invalid(
                 "file",

@@ -1,12 +1,37 @@
 //! Checks of an uploaded file (B6): the type is decided by content (JPEG, PNG or PDF magic),
 //! images are decoded and re-encoded (so EXIF and anything appended is gone) after their
 //! header showed sane dimensions, and the stored bytes get a SHA-256.
+//!
+//! Decoding is bounded so one upload cannot exhaust the machine (image bombs: a few hundred
+//! kilobytes that decode to gigabytes): by side and pixel count from the header before any
+//! pixel is decoded, by the decoded size (bit depth and channels included) through the image
+//! crate's allocation limit, and by how many decodes run at once (a semaphore; a busy hall
+//! answers "请稍后重试" instead of queueing without end). Decoding runs on the blocking pool,
+//! never on the request threads.
 
 use crate::{AppError, AppResult};
 use sha2::{Digest, Sha256};
+use std::sync::OnceLock;
+use std::time::Duration;
+use tokio::sync::Semaphore;
 
 /// Largest width or height of an accepted image, in pixels.
 pub const MAX_SIDE: u32 = 10_000;
+/// Most pixels of an accepted image: a 300 dpi scan of an A4 page is about 8.7 million
+/// (2480×3508), a 24-megapixel phone photo 24 million.
+pub const MAX_PIXELS: u64 = 25_000_000;
+/// Most bytes an image may decode to (a 25-megapixel RGB photo is 75 MB; 16 bits per
+/// channel or an alpha channel of the same size goes over and is refused).
+pub const MAX_DECODED_BYTES: u64 = 100 * 1024 * 1024;
+/// Decodes that may run at once.
+pub const DECODE_PERMITS: usize = 2;
+/// How long an upload waits for a decode slot before the hall answers "busy".
+pub const DECODE_WAIT: Duration = Duration::from_secs(20);
+
+fn decodes() -> &'static Semaphore {
+    static S: OnceLock<Semaphore> = OnceLock::new();
+    S.get_or_init(|| Semaphore::new(DECODE_PERMITS))
+}
 
 /// A checked file, ready to store.
 #[derive(Clone)]
@@ -33,8 +58,25 @@ pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
 }
 
 /// Checks and normalises a file whose whole content is `bytes` (already limited in size by
-/// the caller while reading). `field` names the form field for errors.
-pub fn check(field: &'static str, bytes: &[u8]) -> AppResult<CheckedFile> {
+/// the caller while reading), decoding images on the blocking pool and at most
+/// [`DECODE_PERMITS`] at once. `field` names the form field for errors.
+pub async fn check(field: &'static str, bytes: &[u8]) -> AppResult<CheckedFile> {
+    if sniff(bytes).is_none_or(|m| m == "application/pdf") {
+        return check_now(field, bytes);
+    }
+    let busy = || AppError::Unavailable("image decode slots busy".into());
+    let _permit = tokio::time::timeout(DECODE_WAIT, decodes().acquire())
+        .await
+        .map_err(|_| busy())?
+        .map_err(|_| busy())?;
+    let owned = bytes.to_vec();
+    tokio::task::spawn_blocking(move || check_now(field, &owned))
+        .await
+        .map_err(|e| AppError::Internal(format!("image check: {e}")))?
+}
+
+/// [`check`] on the calling thread, without the concurrency bound (fuzzing, tests).
+pub fn check_now(field: &'static str, bytes: &[u8]) -> AppResult<CheckedFile> {
     if bytes.is_empty() {
         return Err(AppError::invalid(field, "文件为空,请重新选择文件"));
     }
@@ -62,7 +104,7 @@ pub fn check(field: &'static str, bytes: &[u8]) -> AppResult<CheckedFile> {
 }
 
 fn reencode(field: &'static str, mime: &'static str, bytes: &[u8]) -> AppResult<Vec<u8>> {
-    use image::{ImageDecoder, ImageFormat, ImageReader};
+    use image::{ImageDecoder, ImageFormat, ImageReader, Limits};
     use std::io::Cursor;
     let format = if mime == "image/png" {
         ImageFormat::Png
@@ -71,20 +113,48 @@ fn reencode(field: &'static str, mime: &'static str, bytes: &[u8]) -> AppResult<
     };
     let broken = || AppError::invalid(field, "图片无法识别或已损坏,请重新拍摄或扫描后上传");
     // The header first: refuse absurd dimensions before any pixel is decoded.
+    let mut limits = Limits::default();
+    limits.max_alloc = Some(MAX_DECODED_BYTES);
+    let too_big = |size: Option<(u32, u32)>| {
+        let size = size
+            .map(|(w, h)| format!("({w}×{h}像素)"))
+            .unwrap_or_default();
+        AppError::invalid(
+            field,
+            format!(
+                "图片尺寸过大{size},宽和高均不能超过{MAX_SIDE}像素,且总像素不超过{}万;请降低分辨率(300dpi已足够)后重新上传",
+                MAX_PIXELS / 10_000
+            ),
+        )
+    };
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
-    reader.no_limits();
-    let decoder = reader.into_decoder().map_err(|_| broken())?;
+    reader.limits(limits);
+    let decoder = match reader.into_decoder() {
+        Ok(d) => d,
+        Err(image::ImageError::Limits(_)) => return Err(too_big(None)),
+        Err(_) => return Err(broken()),
+    };
     let (w, h) = decoder.dimensions();
     if w == 0 || h == 0 {
         return Err(broken());
     }
-    if w > MAX_SIDE || h > MAX_SIDE {
+    if w > MAX_SIDE || h > MAX_SIDE || u64::from(w) * u64::from(h) > MAX_PIXELS {
+        return Err(too_big(Some((w, h))));
+    }
+    if decoder.total_bytes() > MAX_DECODED_BYTES {
         return Err(AppError::invalid(
             field,
-            format!("图片尺寸过大({w}×{h}像素),宽和高均不能超过{MAX_SIDE}像素"),
+            format!(
+                "图片色深过高或通道过多({w}×{h}像素,解码后超过{}MB),请另存为普通的8位JPG或PNG后上传",
+                MAX_DECODED_BYTES / 1024 / 1024
+            ),
         ));
     }
-    let img = image::DynamicImage::from_decoder(decoder).map_err(|_| broken())?;
+    let img = match image::DynamicImage::from_decoder(decoder) {
+        Ok(i) => i,
+        Err(image::ImageError::Limits(_)) => return Err(too_big(Some((w, h)))),
+        Err(_) => return Err(broken()),
+    };
     let mut out = Cursor::new(Vec::new());
     let written = if format == ImageFormat::Png {
         img.write_to(&mut out, ImageFormat::Png)
@@ -171,11 +241,11 @@ mod tests {
 
     #[test]
     fn decides_by_content_and_reencodes() {
-        assert!(check("f", b"").is_err());
-        assert!(check("f", b"GIF89a....").is_err());
+        assert!(check_now("f", b"").is_err());
+        assert!(check_now("f", b"GIF89a....").is_err());
         let pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
-        assert_eq!(check("f", pdf).unwrap().mime, "application/pdf");
-        let p = check("f", &png(3, 2)).unwrap();
+        assert_eq!(check_now("f", pdf).unwrap().mime, "application/pdf");
+        let p = check_now("f", &png(3, 2)).unwrap();
         assert_eq!(p.mime, "image/png");
         assert_eq!(p.sha256.len(), 64);
         // A JPEG with an EXIF segment loses it.
@@ -186,7 +256,7 @@ mod tests {
         let mut j = jpeg.into_inner();
         let exif: &[u8] = b"\xFF\xE1\x00\x10Exif\x00\x00GPSDATA!";
         j.splice(2..2, exif.iter().copied());
-        let out = check("f", &j).unwrap();
+        let out = check_now("f", &j).unwrap();
         assert!(!out.bytes.windows(7).any(|w| w == b"GPSDATA"));
     }
 
@@ -213,7 +283,7 @@ mod tests {
         p[20..24].copy_from_slice(&30000u32.to_be_bytes());
         let crc = crc32(&p[12..29]);
         p[29..33].copy_from_slice(&crc.to_be_bytes());
-        let e = check("f", &p).err().unwrap().to_string();
+        let e = check_now("f", &p).err().unwrap().to_string();
         assert!(e.contains("30000×30000"), "{e}");
     }
 

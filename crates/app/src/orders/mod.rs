@@ -358,7 +358,7 @@ impl Wizard {
             .find(|(k, _)| k == kind)
             .map(|(_, l)| l)
             .ok_or_else(|| step(StepError::UnknownUpload))?;
-        let file = uploads::check("file", bytes)?;
+        let file = uploads::check("file", bytes).await?;
         let size = file.bytes.len() as u64;
         let blob = self.blobs.put(file.bytes).await?;
         let mut d = o.draft.clone();

@@ -917,7 +917,7 @@ impl Billing {
         o.state
             .require(&[OrderState::PendingPayment], Wanted::Pay)?;
         let amount = self.amount_due(&o)?;
-        let file = uploads::check("file", bytes)?;
+        let file = uploads::check("file", bytes).await?;
         let what = format!(
             "选择公对公转账汇款,上传汇款凭证(SHA-256 {}…),等待财务匹配到账",
             &file.sha256[..16]

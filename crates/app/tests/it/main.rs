@@ -6,12 +6,15 @@
 //! - [`wizard`]: the step gate and owner checks of 证书新办;
 //! - [`permissions`]: who may call what, including the command line's system actor;
 //! - [`signin`]: SMS codes under parallel guessing, and logins that tell nothing about
-//!   which accounts exist, limited per address.
+//!   which accounts exist, limited per address;
+//! - [`uploads`]: image bombs refused before they are decoded, with the process's peak
+//!   memory measured.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod door;
 mod permissions;
 mod signin;
+mod uploads;
 mod wizard;
 
 use app::clock::ManualClock;

@@ -274,7 +274,7 @@ pub async fn voucher_get(
         .voucher_file(user.user.id, &no, id)
         .await
     {
-        Ok((mime, bytes)) => ([(header::CONTENT_TYPE, mime)], bytes).into_response(),
+        Ok((mime, bytes)) => crate::edge::untrusted_file(&mime, "voucher", bytes),
         Err(e) => page_error(&state, &ctx, &user, e),
     }
 }

@@ -442,14 +442,7 @@ pub async fn review_file(
     Path((no, kind)): Path<(String, String)>,
 ) -> Response {
     match state.app.review().file(&s.actor, &no, &kind).await {
-        Ok((mime, bytes)) => (
-            [
-                (header::CONTENT_TYPE, mime),
-                (header::CONTENT_DISPOSITION, "inline".to_owned()),
-            ],
-            bytes,
-        )
-            .into_response(),
+        Ok((mime, bytes)) => crate::edge::untrusted_file(&mime, &kind, bytes),
         Err(e) => fail(&state, &ctx, &s.actor, e),
     }
 }

@@ -238,6 +238,30 @@ pub struct AuditRow {
     pub prev_hash: String,
     /// SM3 over `prev_hash` and the row's content.
     pub hash: String,
+    /// Keyed MAC over (`seq`, `hash`) with a key outside the database (rows written before
+    /// the chain was keyed have none).
+    pub mac: Option<String>,
+}
+
+/// The end of the audit chain as the store records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditHead {
+    /// The last sequence number (0 for an empty log).
+    pub seq: i64,
+    /// The last row's hash.
+    pub hash: String,
+    /// Keyed MAC over (`seq`, `hash`).
+    pub mac: Option<String>,
+}
+
+/// A point of the chain recorded outside the database (`DATA/audit/anchors`): the chain must
+/// still reach it, with the same hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditAnchor {
+    /// Sequence number.
+    pub seq: i64,
+    /// That row's hash.
+    pub hash: String,
 }
 
 /// An SMS to hand to the outbox in the same transaction as the state change that causes it.

@@ -159,8 +159,11 @@ pub trait AuditStore: Send + Sync {
     async fn append_audit(&self, events: Vec<AuditEvent>) -> StoreResult<()>;
     /// Rows with `seq < before` (or the newest), newest first.
     async fn audit_page(&self, before: Option<i64>, limit: i64) -> StoreResult<Vec<AuditRow>>;
-    /// Every row, oldest first, plus the head (last seq and hash) the store keeps.
-    async fn audit_all(&self) -> StoreResult<(Vec<AuditRow>, Option<(i64, String)>)>;
+    /// Every row, oldest first, plus the head the store keeps.
+    async fn audit_all(&self) -> StoreResult<(Vec<AuditRow>, Option<AuditHead>)>;
+    /// The MAC a row (or the head) at `seq` with `hash` must carry, with the key outside the
+    /// database.
+    fn audit_mac(&self, seq: i64, hash: &str) -> String;
 }
 
 /// The SMS outbox.

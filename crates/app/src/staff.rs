@@ -222,8 +222,25 @@ impl Admin {
 
     /// Checks the whole audit chain (command line or admin).
     pub async fn verify_audit(&self) -> AppResult<ChainCheck> {
+        self.verify_audit_with(&[]).await
+    }
+
+    /// Checks the chain against `anchors` recorded outside the database too.
+    pub async fn verify_audit_with(&self, anchors: &[AuditAnchor]) -> AppResult<ChainCheck> {
         let (rows, head) = self.audit.audit_all().await?;
-        Ok(verify_chain(&rows, head))
+        let audit = self.audit.clone();
+        let mac = move |seq: i64, hash: &str| audit.audit_mac(seq, hash);
+        Ok(verify_chain(&rows, head.as_ref(), &mac, anchors))
+    }
+
+    /// The chain's end now, to record outside the database as an anchor (`None` while the
+    /// log is empty).
+    pub async fn audit_anchor(&self) -> AppResult<Option<AuditAnchor>> {
+        let (_, head) = self.audit.audit_all().await?;
+        Ok(head.filter(|h| h.seq > 0).map(|h| AuditAnchor {
+            seq: h.seq,
+            hash: h.hash,
+        }))
     }
 
     /// The SMS outbox, newest first (recipients are masked by the page).

@@ -1,7 +1,8 @@
 //! The certhall command line: `serve`, `migrate`, `staff …`, `audit verify` (and the CA
 //! commands). `main.rs` only calls [`run`]; tests drive the same functions.
 
-pub mod bench;
+pub mod anchors;
+mod bench;
 pub mod ca_cmd;
 pub mod config;
 pub mod hall_ca;
@@ -371,15 +372,31 @@ pub async fn run(cli: Cli) -> Result<()> {
             action: AuditAction::Verify,
         } => {
             let hall = open(&common, clock).await?;
+            let anchors = anchors::read(&common.data)?;
             match hall
                 .app
                 .admin()
-                .verify_audit()
+                .verify_audit_with(&anchors)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?
             {
-                ChainCheck::Intact { rows } => {
-                    println!("audit log intact: {rows} rows, every hash links");
+                ChainCheck::Intact {
+                    rows,
+                    unkeyed,
+                    anchors: n,
+                } => {
+                    println!(
+                        "audit log intact: {rows} rows, every hash links, every MAC checks{}; \
+                         the head is the last row; {n} anchors outside the database reached",
+                        if unkeyed > 0 {
+                            format!(
+                                " ({unkeyed} rows written before the chain was keyed have none)"
+                            )
+                        } else {
+                            String::new()
+                        }
+                    );
+                    anchors::record(&hall.app, &common.data).await?;
                     Ok(())
                 }
                 ChainCheck::Broken { seq, problem } => {
@@ -506,6 +523,8 @@ pub async fn serve(common: &Common, listen: Option<String>, clock: Arc<dyn Clock
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let sms = jobs.sms_provider();
+    anchors::record(&hall.app, &common.data).await?;
+    tokio::spawn(anchors::every_minute(hall.app.clone(), common.data.clone()));
     tokio::spawn(jobs.worker(std::time::Duration::from_millis(300)));
     let router = router_with(&hall, ca_cmd::pki_routes(common).await?);
     let listener = tokio::net::TcpListener::bind(&listen)

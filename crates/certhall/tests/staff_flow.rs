@@ -300,7 +300,7 @@ async fn whole_flow(backend: Backend) {
 
     // Every decision is in an intact audit log.
     match hall.app.admin().verify_audit().await.unwrap() {
-        app::audit::ChainCheck::Intact { rows } => assert!(rows > 5),
+        app::audit::ChainCheck::Intact { rows, .. } => assert!(rows > 5),
         other => panic!("{other:?}"),
     }
     let (rows, _) = hall.store.audit_all().await.unwrap();

@@ -35,17 +35,27 @@ impl AuditStore for SqlStore {
         rows.iter().map(audit_from).collect()
     }
 
-    async fn audit_all(&self) -> StoreResult<(Vec<AuditRow>, Option<(i64, String)>)> {
+    fn audit_mac(&self, seq: i64, hash: &str) -> String {
+        crate::sql_store::audit_mac(&self.vault, seq, hash)
+    }
+
+    async fn audit_all(&self) -> StoreResult<(Vec<AuditRow>, Option<AuditHead>)> {
         let rows = sqlx::query(&format!("SELECT {AUDIT_COLS} FROM audit_log ORDER BY seq"))
             .fetch_all(&self.db.pool)
             .await
             .map_err(db_err)?;
-        let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+        let head = sqlx::query("SELECT seq, hash, mac FROM audit_head WHERE id = 1")
             .fetch_optional(&self.db.pool)
             .await
             .map_err(db_err)?;
         let head = head
-            .map(|h| Ok::<_, StoreError>((get(&h, "seq")?, get(&h, "hash")?)))
+            .map(|h| {
+                Ok::<_, StoreError>(AuditHead {
+                    seq: get(&h, "seq")?,
+                    hash: get(&h, "hash")?,
+                    mac: get(&h, "mac")?,
+                })
+            })
             .transpose()?;
         Ok((
             rows.iter().map(audit_from).collect::<StoreResult<_>>()?,

@@ -30,6 +30,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0006_payments.sql"),
     ),
     (7, "staff", include_str!("../migrations/0007_staff.sql")),
+    (
+        8,
+        "audit_mac",
+        include_str!("../migrations/0008_audit_mac.sql"),
+    ),
     (20, "ca", include_str!("../migrations/0020_ca.sql")),
 ];
 

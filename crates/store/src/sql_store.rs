@@ -48,7 +48,7 @@ impl SqlStore {
     /// Appends audit rows and queues SMS inside `tx`.
     pub(crate) async fn apply(&self, tx: &mut Tx, effects: Effects) -> StoreResult<()> {
         for event in effects.audit {
-            append_audit_row(tx, &event).await?;
+            append_audit_row(tx, &self.vault, &event).await?;
         }
         for sms in effects.sms {
             let params =
@@ -165,8 +165,18 @@ impl SqlStore {
     }
 }
 
-/// Appends one audit row inside `tx`: bumps the head (taking its lock), links, hashes.
-pub(crate) async fn append_audit_row(tx: &mut Tx, event: &AuditEvent) -> StoreResult<()> {
+/// The keyed MAC of an audit row or head at (`seq`, `hash`).
+pub(crate) fn audit_mac(vault: &Vault, seq: i64, hash: &str) -> String {
+    vault.lookup_hash("audit.chain", &format!("{seq}:{hash}"))
+}
+
+/// Appends one audit row inside `tx`: bumps the head (taking its lock), links, hashes, and
+/// keys row and head with the vault's MAC.
+pub(crate) async fn append_audit_row(
+    tx: &mut Tx,
+    vault: &Vault,
+    event: &AuditEvent,
+) -> StoreResult<()> {
     let head = sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
         .fetch_one(&mut **tx)
         .await
@@ -184,8 +194,9 @@ pub(crate) async fn append_audit_row(tx: &mut Tx, event: &AuditEvent) -> StoreRe
         event.ip.as_deref(),
         &detail,
     );
+    let mac = audit_mac(vault, seq, &hash);
     sqlx::query(
-        "INSERT INTO audit_log (seq, at, actor, action, subject, ip, detail, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        "INSERT INTO audit_log (seq, at, actor, action, subject, ip, detail, prev_hash, hash, mac) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(seq)
     .bind(event.at)
@@ -196,11 +207,13 @@ pub(crate) async fn append_audit_row(tx: &mut Tx, event: &AuditEvent) -> StoreRe
     .bind(detail)
     .bind(prev)
     .bind(&hash)
+    .bind(&mac)
     .execute(&mut **tx)
     .await
     .map_err(db_err)?;
-    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
+    sqlx::query("UPDATE audit_head SET hash = $1, mac = $2 WHERE id = 1")
         .bind(hash)
+        .bind(mac)
         .execute(&mut **tx)
         .await
         .map_err(db_err)?;
@@ -254,6 +267,7 @@ pub(crate) fn audit_from(row: &AnyRow) -> StoreResult<AuditRow> {
         },
         prev_hash: get(row, "prev_hash")?,
         hash: get(row, "hash")?,
+        mac: get(row, "mac")?,
     })
 }
 
@@ -263,4 +277,5 @@ pub(crate) const STAFF_COLS: &str = "id, username, display_name, role, password_
 pub(crate) const OUTBOX_COLS: &str = "id, phone_enc, template, params_enc, order_no, status, provider, provider_ref, error, created_at, sent_at";
 pub(crate) const JOB_COLS: &str =
     "id, kind, payload, status, attempts, run_at, last_error, created_at";
-pub(crate) const AUDIT_COLS: &str = "seq, at, actor, action, subject, ip, detail, prev_hash, hash";
+pub(crate) const AUDIT_COLS: &str =
+    "seq, at, actor, action, subject, ip, detail, prev_hash, hash, mac";

@@ -341,11 +341,25 @@ async fn audit_chain_links_across_effects(s: SqlStore) {
         rows.iter().map(|r| r.seq).collect::<Vec<_>>(),
         vec![1, 2, 3]
     );
+    let mac = |seq: i64, hash: &str| s.audit_mac(seq, hash);
     assert_eq!(
-        verify_chain(&rows, head.clone()),
-        ChainCheck::Intact { rows: 3 }
+        verify_chain(&rows, head.as_ref(), &mac, &[]),
+        ChainCheck::Intact {
+            rows: 3,
+            unkeyed: 0,
+            anchors: 0
+        }
     );
-    assert_eq!(head.unwrap().0, 3);
+    let head = head.unwrap();
+    assert_eq!(head.seq, 3);
+    assert!(rows.iter().all(|r| r.mac.is_some()), "every row keyed");
+    // Another store's key does not make the same MACs.
+    let other = store::SqlStore::new(s.db().clone(), store::Vault::random());
+    let mac2 = |seq: i64, hash: &str| other.audit_mac(seq, hash);
+    assert!(matches!(
+        verify_chain(&rows, Some(&head), &mac2, &[]),
+        ChainCheck::Broken { seq: 1, .. }
+    ));
     // The database itself refuses changes to written rows.
     assert!(
         sqlx::query("UPDATE audit_log SET actor = 'x' WHERE seq = 2")

@@ -37,6 +37,13 @@ pub enum AppError {
     /// An external provider is unreachable; nothing was changed.
     #[error("服务暂时不可用,请稍后重试")]
     Unavailable(String),
+    /// The database does not answer (down, restarting, out of connections); nothing was
+    /// changed.
+    #[error("系统维护中,请稍后重试")]
+    DatabaseDown(String),
+    /// The database's disk is full; nothing was changed.
+    #[error("存储空间不足,请联系客服")]
+    StorageFull(String),
     /// A bug or an unreachable database; details go to the log only.
     #[error("系统繁忙,请稍后重试")]
     Internal(String),
@@ -61,6 +68,12 @@ pub enum StoreError {
     /// The row to change does not exist.
     #[error("not found")]
     NotFound,
+    /// The database cannot be reached (connection refused, pool timed out, closed).
+    #[error("database unreachable: {0}")]
+    Unavailable(String),
+    /// The database or its disk is full.
+    #[error("disk full: {0}")]
+    Full(String),
     /// Anything else from the database or the file system.
     #[error("store: {0}")]
     Other(String),
@@ -70,6 +83,8 @@ impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => AppError::NotFound,
+            StoreError::Unavailable(m) => AppError::DatabaseDown(m),
+            StoreError::Full(m) => AppError::StorageFull(m),
             other => AppError::Internal(other.to_string()),
         }
     }

@@ -235,7 +235,6 @@ pub async fn open_with_ca(
     std::fs::create_dir_all(&common.data)
         .with_context(|| format!("cannot create data directory {}", common.data.display()))?;
     let config = Config::load(common.config.as_deref())?;
-    let keys = keys::load_or_create(&config.keys_file(&common.data))?;
     let url = config.database_url(&common.data);
     let db = store::Db::connect(&url)
         .await
@@ -243,6 +242,9 @@ pub async fn open_with_ca(
     db.migrate(clock.now())
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
+    // The keys file is made only once the database answered, so a start that never reached
+    // its database leaves no fresh keys behind for it.
+    let keys = keys::load_or_create(&config.keys_file(&common.data))?;
     let sms_cfg = match &config.sms {
         Some(c) => c.clone(),
         None => toml::from_str("").context("sms defaults")?,

@@ -13,6 +13,14 @@ impl Health for SqlStore {
             .execute(&self.db.pool)
             .await
             .map_err(db_err)?;
+        // A write too: a full disk answers reads but refuses every change.
+        sqlx::query(
+            "INSERT INTO rate_counters (counter_key, window_start, hits) VALUES ('readyz', 0, 1) \
+             ON CONFLICT (counter_key) DO UPDATE SET hits = 1",
+        )
+        .execute(&self.db.pool)
+        .await
+        .map_err(db_err)?;
         Ok(())
     }
 }

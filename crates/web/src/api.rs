@@ -278,9 +278,13 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         Ok(()) => axum::Json(json!({"status": "ready"})).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "readiness check failed");
+            let status = match e {
+                AppError::StorageFull(_) => "storage full",
+                _ => "database unreachable",
+            };
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                axum::Json(json!({"status": "database unreachable"})),
+                axum::Json(json!({"status": status, "message": e.to_string()})),
             )
                 .into_response()
         }

@@ -78,7 +78,9 @@ pub fn kind(e: &AppError) -> &'static str {
         AppError::NotFound => "not_found",
         AppError::RateLimited(_) => "rate_limited",
         AppError::Conflict(_) | AppError::WrongState(_) | AppError::Stale => "conflict",
-        AppError::Unavailable(_) => "unavailable",
+        AppError::Unavailable(_) | AppError::DatabaseDown(_) | AppError::StorageFull(_) => {
+            "unavailable"
+        }
         AppError::Internal(_) => "internal",
     }
 }

@@ -491,8 +491,31 @@ async fn staff_command(hall: &Hall, action: StaffAction, now: i64) -> Result<()>
     Ok(())
 }
 
+/// Raises the open-files soft limit to the hard limit (each connection is a file descriptor;
+/// the usual soft limit of 1,024 is reached by a few hundred slow clients). Returns the limit
+/// now in force.
+pub fn raise_open_files() -> Option<u64> {
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+    let cur = getrlimit(Resource::Nofile);
+    if let (Some(soft), Some(hard)) = (cur.current, cur.maximum) {
+        if soft < hard {
+            let _ = setrlimit(
+                Resource::Nofile,
+                Rlimit {
+                    current: Some(hard),
+                    maximum: Some(hard),
+                },
+            );
+        }
+    }
+    getrlimit(Resource::Nofile).current
+}
+
 /// `certhall serve`.
 pub async fn serve(common: &Common, listen: Option<String>, clock: Arc<dyn Clock>) -> Result<()> {
+    if let Some(n) = raise_open_files() {
+        tracing::info!(open_files = n, "open-files limit");
+    }
     let config = Config::load(common.config.as_deref())?;
     let listen = listen.unwrap_or_else(|| config.server.listen.clone());
     if let Some(dir) = ca_cmd::ensure_dev_ca(common, &format!("http://{listen}")).await? {
@@ -550,4 +573,19 @@ pub async fn axum_serve(listener: tokio::net::TcpListener, router: web::RouterTy
     })
     .await
     .context("server failed")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn serve_raises_the_open_files_limit_to_the_hard_limit() {
+        use rustix::process::{getrlimit, Resource};
+        let n = super::raise_open_files();
+        let now = getrlimit(Resource::Nofile);
+        assert_eq!(n, now.current);
+        assert_eq!(
+            now.current, now.maximum,
+            "soft limit raised to the hard one"
+        );
+    }
 }

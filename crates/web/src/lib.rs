@@ -8,6 +8,7 @@ pub mod config;
 pub mod edge;
 pub mod error;
 pub mod identity;
+pub mod listener;
 pub mod orders_api;
 pub mod pages;
 pub mod payments;
@@ -186,8 +187,12 @@ pub async fn serve(
     router: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
+    // `tap_io` only so axum gives handlers the client address (`ConnectInfo<SocketAddr>`)
+    // from the guarded listener.
+    let guarded = listener::Guarded::new(listener).tap_io(|_| {});
     axum::serve(
-        listener,
+        guarded,
         router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)

@@ -2,11 +2,7 @@
 //! once under concurrency and moves the order with it, a strict order change that fails
 //! writes nothing, statements and entries are imported once, accounts are sealed.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-#[macro_use]
-mod common;
-
+use crate::common::*;
 use app::model::Effects;
 use app::orders::OrderStore;
 use app::payments::statement::StatementEntry;
@@ -14,7 +10,6 @@ use app::payments::{
     CreditDecision, CreditState, DepositState, NewDeposit, NewPayment, NewStatement, OrderChange,
     PayState, PaymentStore,
 };
-use common::*;
 use domain::order::{Draft, FinState, OrderState};
 use domain::Money;
 use store::SqlStore;

@@ -2,16 +2,11 @@
 //! order's draft (whatever its state) and the identity photos of every attempt; and the file
 //! blobs' listing with the injected clock's time.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-#[macro_use]
-mod common;
-
+use crate::common::*;
 use app::blobs::Blobs;
 use app::clock::{Clock, ManualClock};
 use app::identity::IdentityStore;
 use app::orders::OrderStore;
-use common::*;
 use domain::order::{Draft, OrderState, UploadRef};
 use domain::Date;
 use std::collections::HashSet;

@@ -1,13 +1,8 @@
 //! Orders and blobs on SQLite and on PostgreSQL, each test on a fresh database.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-#[macro_use]
-mod common;
-
+use crate::common::*;
 use app::blobs::Blobs;
 use app::orders::{OrderEvent, OrderStore};
-use common::*;
 use domain::order::{Draft, FinState, OrderState};
 use domain::Date;
 use store::{FileBlobs, SqlStore};

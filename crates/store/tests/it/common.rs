@@ -1,10 +1,9 @@
-//! What every store test binary shares: the `on_both!` macro that runs each test on SQLite and
-//! on PostgreSQL (each on a fresh database), the fixed clock time `T`, and the few fixtures
-//! (an order event, a user, an order in a given state) the suites build on.
-//!
-//! Each `tests/*.rs` declares `#[macro_use] mod common;`; not every binary uses every helper.
+//! What every store test module shares: the `on_both!` macro that runs each test on SQLite and
+//! on PostgreSQL (each on a database of its own, a copy of the migrated template), the fixed
+//! clock time `T`, and the few fixtures (an order event, a user, an order in a given state) the
+//! suites build on. Not every module uses every helper.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(dead_code)]
 
 use app::model::Effects;
 use app::orders::{OrderEvent, OrderRecord, OrderStore};
@@ -14,11 +13,11 @@ use domain::{Date, Phone};
 use store::testing::{fresh_store, Backend};
 use store::SqlStore;
 
-/// The tests' "now" (2026-11-23 in Beijing), given to the fresh store's clock.
+/// The tests' "now" (2026-11-23 in Beijing).
 pub const T: i64 = 1_795_399_200_000;
 
-/// Runs each named `async fn name(s: SqlStore)` of the including file as two tests,
-/// `sqlite::name` and `postgres::name`, each on a fresh database.
+/// Runs each named `async fn name(s: SqlStore)` of the including module as two tests,
+/// `sqlite::name` and `postgres::name`, each on a database of its own.
 macro_rules! on_both {
     ($($name:ident),* $(,)?) => {
         mod sqlite { $( #[tokio::test] async fn $name() { super::$name(crate::common::store(store::testing::Backend::Sqlite).await).await } )* }
@@ -26,9 +25,10 @@ macro_rules! on_both {
     };
 }
 
-/// A fresh database (a new SQLite file, or a new PostgreSQL schema) migrated, clock at `T`.
+/// A database of its own (a SQLite file, or a PostgreSQL database), freshly migrated and
+/// empty of data.
 pub async fn store(backend: Backend) -> SqlStore {
-    fresh_store(backend, T).await.expect("fresh store")
+    fresh_store(backend).await.expect("fresh store")
 }
 
 /// An order history event at `T` by the system.

@@ -1,15 +1,10 @@
 //! The repository suite: every test runs on SQLite and on PostgreSQL, each on a fresh
 //! database (a new file, or a new schema).
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-#[macro_use]
-mod common;
-
+use crate::common::*;
 use app::audit::{verify_chain, ChainCheck};
 use app::model::*;
 use app::ports::Store;
-use common::*;
 use domain::Phone;
 use store::SqlStore;
 

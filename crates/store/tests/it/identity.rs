@@ -2,14 +2,9 @@
 //! database: one claim per link even when phones race, sealed secrets and results,
 //! optimistic updates, and the retention query.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-#[macro_use]
-mod common;
-
+use crate::common::*;
 use app::identity::{AttemptResult, AttemptStatus, CarrierLine, IdentityStore};
 use app::orders::OrderStore;
-use common::*;
 use domain::order::{Draft, OrderState};
 use store::SqlStore;
 

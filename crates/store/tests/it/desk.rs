@@ -2,16 +2,11 @@
 //! decisions with sealed snapshots, one issuance per order line (also concurrently), sealed
 //! PINs sent once, shipments, invoices by token hash, holiday schedules.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-#[macro_use]
-mod common;
-
+use crate::common::*;
 use app::desk::{Decision, DeskStore, InvoiceData, IssuedLine, OrderMove, Shipment};
 use app::model::{Effects, NewStaff, OutgoingSms, Role};
 use app::orders::{OrderRecord, OrderStore};
 use app::ports::Store;
-use common::*;
 use domain::order::{Draft, OrderState};
 use domain::Phone;
 use store::SqlStore;

@@ -9,12 +9,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
+use crate::support;
 
-use certhall::testing::{self, Backend, TestHall};
+use certhall::testing::{Backend, TestHall};
 use serde_json::{json, Value};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::applicant::submitted_order;
 use support::pages::{photo, wait_count};
@@ -215,7 +214,7 @@ async fn the_pc_page_follows_the_phone_then_the_failure_path() {
     let mut shots = Shots::from_env();
     let files = tempdir("certhall-identity-files");
 
-    let hall = testing::start(Backend::Sqlite).await;
+    let hall = TestHall::start(Backend::Sqlite).await;
     run(
         &hall,
         &driver,
@@ -229,13 +228,10 @@ async fn the_pc_page_follows_the_phone_then_the_failure_path() {
 
     let mut cfg = gateways::identity::IdentityProviderConfig::default();
     cfg.sandbox.fail_phones = vec!["13700137001".into()];
-    let failing = testing::start_full(
-        Backend::Sqlite,
-        web::WebConfig::default(),
-        Arc::new(gateways::sms::SandboxSms),
-        gateways::identity::build(&cfg).unwrap(),
-    )
-    .await;
+    let failing = TestHall::builder(Backend::Sqlite)
+        .identity(gateways::identity::build(&cfg).unwrap())
+        .start()
+        .await;
     run(
         &failing,
         &driver,

@@ -9,10 +9,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
+use crate::support;
 
 use app::model::Role;
-use certhall::testing::{start, Backend};
+use certhall::testing::{Backend, TestHall};
 use domain::order::OrderState;
 use std::time::Instant;
 use support::applicant::{submitted_order, HANDLER_PHONE};
@@ -26,7 +26,7 @@ use support::webdriver::Driver;
 #[tokio::test]
 async fn staff_console_in_a_browser() {
     let started = Instant::now();
-    let hall = start(Backend::Sqlite).await;
+    let hall = TestHall::start(Backend::Sqlite).await;
     let base = hall.base.clone();
     let (_, no) = submitted_order(&hall, HANDLER_PHONE).await;
     to_review(&hall, &no, true, true).await;

@@ -4,18 +4,18 @@
 //! injected clock.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
+use crate::support;
 
 use app::blobs::{SweepReport, SWEEP};
 use app::clock::{DAY, MINUTE};
 use app::model::JobStatus;
-use certhall::testing::{start, Backend};
+use certhall::testing::{Backend, TestHall};
 use reqwest::StatusCode;
 use support::applicant::submitted_order;
 
 #[tokio::test]
 async fn orphaned_files_are_swept_after_a_day_and_referenced_ones_never() {
-    let hall = start(Backend::Sqlite).await;
+    let hall = TestHall::start(Backend::Sqlite).await;
     let (b, no) = submitted_order(&hall, "13800138021").await;
     // What the applicant previews is still there after the sweeps below.
     let preview = |kind: &'static str| {

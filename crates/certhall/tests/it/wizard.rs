@@ -3,9 +3,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
+use crate::support;
 
-use certhall::testing::{start, Backend};
+use certhall::testing::{Backend, TestHall};
 use reqwest::{multipart, StatusCode};
 use serde_json::{json, Value};
 
@@ -15,7 +15,7 @@ use support::applicant::{
 
 #[tokio::test]
 async fn the_whole_wizard_through_the_pages() {
-    let hall = start(Backend::Sqlite).await;
+    let hall = TestHall::start(Backend::Sqlite).await;
     let b = Browser::login(&hall, "13800138000").await;
     let no = new_order(&b).await;
     // Step 1: the box must be ticked.
@@ -304,7 +304,7 @@ async fn the_whole_wizard_through_the_pages() {
 
 #[tokio::test]
 async fn skipped_steps_are_refused_and_change_nothing() {
-    let hall = start(Backend::Sqlite).await;
+    let hall = TestHall::start(Backend::Sqlite).await;
     let b = Browser::login(&hall, "13800138000").await;
     let no = new_order(&b).await;
     let (s, _, body) = b.form(&format!("/orders/{no}/data"), &valid_fields()).await;
@@ -329,7 +329,7 @@ async fn skipped_steps_are_refused_and_change_nothing() {
 
 #[tokio::test]
 async fn another_users_order_is_not_found_like_a_missing_one() {
-    let hall = start(Backend::Sqlite).await;
+    let hall = TestHall::start(Backend::Sqlite).await;
     let a = Browser::login(&hall, "13800138000").await;
     let no = new_order(&a).await;
     let b = Browser::login(&hall, "13900139000").await;
@@ -367,7 +367,7 @@ async fn another_users_order_is_not_found_like_a_missing_one() {
 
 #[tokio::test]
 async fn bad_uploads_are_refused_in_chinese_and_change_nothing() {
-    let hall = start(Backend::Postgres).await;
+    let hall = TestHall::start(Backend::Postgres).await;
     let b = Browser::login(&hall, "13800138000").await;
     let no = new_order(&b).await;
     to_uploads(&b, &no).await;
@@ -458,7 +458,7 @@ fn huge_png() -> Vec<u8> {
 
 #[tokio::test]
 async fn the_api_follows_the_same_rules() {
-    let hall = start(Backend::Postgres).await;
+    let hall = TestHall::start(Backend::Postgres).await;
     let b = Browser::login(&hall, "13800138000").await;
     let call = |method: reqwest::Method, path: String, body: Option<Value>| {
         let mut r =
@@ -607,7 +607,7 @@ async fn the_api_follows_the_same_rules() {
 #[tokio::test]
 async fn staff_read_the_catalogue() {
     use app::clock::Clock;
-    let hall = start(Backend::Sqlite).await;
+    let hall = TestHall::start(Backend::Sqlite).await;
     let c = hall
         .app
         .create_staff(None, "reviewer1", "", app::model::Role::Reviewer)
@@ -644,7 +644,7 @@ async fn staff_read_the_catalogue() {
 
 #[tokio::test]
 async fn a_draft_survives_logout_and_another_browser() {
-    let hall = start(Backend::Sqlite).await;
+    let hall = TestHall::start(Backend::Sqlite).await;
     let b = Browser::login(&hall, "13800138000").await;
     let no = new_order(&b).await;
     b.form(&format!("/orders/{no}/agreement"), &[("agree", "1")])
@@ -697,7 +697,7 @@ fn row_of<'a>(body: &'a str, no: &str) -> &'a str {
 
 #[tokio::test]
 async fn the_order_list_says_which_step_a_draft_is_at() {
-    let hall = start(Backend::Sqlite).await;
+    let hall = TestHall::start(Backend::Sqlite).await;
     let (b, submitted) = submitted_order(&hall, "13800138011").await;
     let no = new_order(&b).await;
     let (_, body) = b.get("/account").await;

@@ -1,18 +1,21 @@
-//! Logs of a whole account flow hold no personal data. Its own test binary, so the global
+//! Logs of a whole account flow hold no personal data. In a process of its own, so the global
 //! subscriber sees every event of the hall and nothing of other tests.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
+use crate::support;
 
-use certhall::testing::{start, Backend};
+use certhall::testing::{Backend, TestHall};
 use serde_json::json;
 
 const PHONE: &str = "13800138000";
 
 #[tokio::test]
 async fn logs_never_hold_a_phone_number_or_a_code() {
+    if support::own_process::in_own_process("logs::logs_never_hold_a_phone_number_or_a_code") {
+        return;
+    }
     let buf = support::logs::capture();
-    let hall = start(Backend::Sqlite).await;
+    let hall = TestHall::start(Backend::Sqlite).await;
     let c = reqwest::Client::builder()
         .cookie_store(true)
         .build()

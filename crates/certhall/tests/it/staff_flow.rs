@@ -4,10 +4,10 @@
 //! and every staff route × role.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
+use crate::support;
 
 use app::model::Role;
-use certhall::testing::{start, Backend, TestHall};
+use certhall::testing::{Backend, TestHall};
 use domain::order::OrderState;
 use reqwest::StatusCode;
 use support::applicant::{
@@ -45,7 +45,7 @@ fn openssl_verify(chain: &str, cert: &str) {
 }
 
 async fn whole_flow(backend: Backend) {
-    let hall = start(backend).await;
+    let hall = TestHall::start(backend).await;
     let (applicant, no) = submitted_order(&hall, HANDLER_PHONE).await;
     to_review(&hall, &no, false, true).await;
     let (rev1, _) = staff(&hall, Role::Reviewer, "rev1").await;
@@ -331,7 +331,7 @@ async fn review_production_shipping_invoice_on_postgres() {
 /// Approved orders: PINs wait for 金融认证, and two clicks at once issue each line once.
 #[tokio::test]
 async fn pins_wait_for_financial_auth_and_lines_issue_once() {
-    let hall = start(Backend::Sqlite).await;
+    let hall = TestHall::start(Backend::Sqlite).await;
     let (_, no) = submitted_order(&hall, HANDLER_PHONE).await;
     to_review(&hall, &no, true, false).await;
     let (_, rev) = staff(&hall, Role::Reviewer, "rev").await;
@@ -400,7 +400,7 @@ async fn pins_wait_for_financial_auth_and_lines_issue_once() {
 /// right code (金融认证 passes) sends them, each to its own phone, in the same request.
 #[tokio::test]
 async fn deposit_code_releases_pins_held_for_an_issued_order() {
-    let hall = start(Backend::Sqlite).await;
+    let hall = TestHall::start(Backend::Sqlite).await;
     let (applicant, no) = submitted_order(&hall, HANDLER_PHONE).await;
     to_pending_payment(&hall, &no).await;
     let csv = format!(
@@ -474,7 +474,7 @@ async fn deposit_code_releases_pins_held_for_an_issued_order() {
 /// 金融认证 facts (payments tables), not guesses from the history.
 #[tokio::test]
 async fn review_page_shows_identity_result_and_payments() {
-    let hall = start(Backend::Sqlite).await;
+    let hall = TestHall::start(Backend::Sqlite).await;
     let (rev_b, rev) = staff(&hall, Role::Reviewer, "rev").await;
     // An order moved on by hand has no identity record: the page says so.
     let (_, other) = submitted_order(&hall, "13800000078").await;
@@ -542,7 +542,7 @@ async fn review_page_shows_identity_result_and_payments() {
 async fn finance_refunds_a_rejected_paid_order_and_it_ends() {
     assert!(OrderState::Rejected.may_move(OrderState::Cancelled));
     assert!(!OrderState::Cancelled.may_move(OrderState::InReview));
-    let hall = start(Backend::Sqlite).await;
+    let hall = TestHall::start(Backend::Sqlite).await;
     let (applicant, no) = submitted_order(&hall, HANDLER_PHONE).await;
     to_pending_payment(&hall, &no).await;
     pay_online_and_verify(&hall, &applicant, &no).await;
@@ -613,7 +613,7 @@ async fn finance_refunds_a_rejected_paid_order_and_it_ends() {
 /// envelope; refused without a 制证 session.
 #[tokio::test]
 async fn station_api_issues_from_a_token_csr() {
-    let hall = start(Backend::Sqlite).await;
+    let hall = TestHall::start(Backend::Sqlite).await;
     let (_, no) = submitted_order(&hall, HANDLER_PHONE).await;
     to_review(&hall, &no, true, true).await;
     let (_, rev) = staff(&hall, Role::Reviewer, "rev").await;
@@ -715,7 +715,7 @@ async fn station_api_issues_from_a_token_csr() {
 /// admins; a new year's file is loaded without a rebuild.
 #[tokio::test]
 async fn due_times_and_calendar_import() {
-    let hall = start(Backend::Sqlite).await;
+    let hall = TestHall::start(Backend::Sqlite).await;
     let ms = |s: &str| {
         domain::DateTime::parse(s)
             .unwrap()
@@ -812,7 +812,7 @@ fn staff_routes_in_router() -> std::collections::BTreeSet<(String, String)> {
 /// `/staff` route of the router: a new route without a row fails here.
 #[tokio::test]
 async fn staff_routes_by_role() {
-    let hall = start(Backend::Sqlite).await;
+    let hall = TestHall::start(Backend::Sqlite).await;
     let (applicant, no) = submitted_order(&hall, HANDLER_PHONE).await;
     // A real identity result, so the ID photos exist.
     support::identity::verify_identity(&hall, &applicant, &no).await;
@@ -1185,9 +1185,10 @@ impl app::ports::Sms for Recorder {
 #[tokio::test]
 async fn pins_are_erased_from_the_outbox_once_delivered() {
     let rec = std::sync::Arc::new(Recorder::default());
-    let hall =
-        certhall::testing::start_custom(Backend::Sqlite, web::WebConfig::default(), rec.clone())
-            .await;
+    let hall = TestHall::builder(Backend::Sqlite)
+        .sms(rec.clone())
+        .start()
+        .await;
     // Log in through the app (no sandbox inbox): the recorder holds the code.
     let no = {
         let b = support::applicant::Browser::new(&hall).await;

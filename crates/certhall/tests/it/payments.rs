@@ -5,12 +5,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
+use crate::support;
 
 use app::authz::StaffActor;
 use app::model::Role;
 use app::payments::{CreditState, DepositState, PayState};
-use certhall::testing::{start, Backend, TestHall};
+use certhall::testing::{Backend, TestHall};
 use domain::order::{FinState, OrderState};
 use reqwest::{multipart, StatusCode};
 use support::applicant::{png, submitted_order, Browser};
@@ -99,7 +99,7 @@ async fn snapshot(hall: &TestHall, nos: &[&str]) -> String {
 }
 
 async fn bank_transfer_and_statements(backend: Backend) {
-    let hall = start(backend).await;
+    let hall = TestHall::start(backend).await;
     let (b1, no1) = pending_payment(&hall, "13800000001").await;
     let (b2, no2) = pending_payment(&hall, "13800000002").await;
     let (_b3, no3) = pending_payment(&hall, "13800000003").await;
@@ -362,7 +362,7 @@ async fn pay_in_sandbox(b: &Browser, no: &str) -> String {
 
 #[tokio::test]
 async fn sandbox_payment_and_micro_deposit_code() {
-    let hall = start(Backend::Sqlite).await;
+    let hall = TestHall::start(Backend::Sqlite).await;
     let (b, no) = pending_payment(&hall, "13800000011").await;
     // The return page alone credits nothing.
     let (s, _) = b.get(&format!("/orders/{no}/payment")).await;
@@ -431,7 +431,7 @@ async fn sandbox_payment_and_micro_deposit_code() {
 
 #[tokio::test]
 async fn ten_identical_callbacks_in_parallel_credit_once() {
-    let hall = start(Backend::Sqlite).await;
+    let hall = TestHall::start(Backend::Sqlite).await;
     let (b, no) = pending_payment(&hall, "13800000021").await;
     let (s, loc, _) = b
         .form(
@@ -508,7 +508,7 @@ async fn ten_identical_callbacks_in_parallel_credit_once() {
 
 #[tokio::test]
 async fn five_wrong_codes_void_then_refill_and_expiry() {
-    let hall = start(Backend::Sqlite).await;
+    let hall = TestHall::start(Backend::Sqlite).await;
     let (b, no) = pending_payment(&hall, "13800000031").await;
     pay_in_sandbox(&b, &no).await;
     let code = code_from_statement(&b, &no).await;
@@ -627,7 +627,7 @@ async fn five_wrong_codes_void_then_refill_and_expiry() {
 
 #[tokio::test]
 async fn finance_fails_financial_auth_and_refunds_and_reconciles() {
-    let hall = start(Backend::Sqlite).await;
+    let hall = TestHall::start(Backend::Sqlite).await;
     let (b, no) = pending_payment(&hall, "13800000041").await;
     pay_in_sandbox(&b, &no).await;
     let fin = finance();
@@ -705,7 +705,7 @@ async fn audit_actions(hall: &TestHall) -> Vec<String> {
 
 #[tokio::test]
 async fn applicant_cancels_a_paid_order_and_only_finance_refunds_it() {
-    let hall = start(Backend::Sqlite).await;
+    let hall = TestHall::start(Backend::Sqlite).await;
     let fin = finance();
     let (b, no) = pending_payment(&hall, "13800000091").await;
     pay_in_sandbox(&b, &no).await;
@@ -917,11 +917,10 @@ async fn a_refund_retried_after_a_lost_answer_refunds_once() {
         calls: Default::default(),
         lose: std::sync::atomic::AtomicBool::new(true),
     });
-    let hall = certhall::testing::start_with_gateways(
-        Backend::Sqlite,
-        vec![flaky.clone() as std::sync::Arc<dyn PaymentGateway>],
-    )
-    .await;
+    let hall = TestHall::builder(Backend::Sqlite)
+        .gateways(vec![flaky.clone() as std::sync::Arc<dyn PaymentGateway>])
+        .start()
+        .await;
     let fin = finance();
     let (b, no) = pending_payment(&hall, "13800000094").await;
     let (s, _, body) = b
@@ -978,7 +977,7 @@ async fn a_refund_retried_after_a_lost_answer_refunds_once() {
 
 #[tokio::test]
 async fn a_second_online_payment_is_put_before_finance_for_refund() {
-    let hall = start(Backend::Sqlite).await;
+    let hall = TestHall::start(Backend::Sqlite).await;
     let fin = finance();
     let (b, no) = pending_payment(&hall, "13800000095").await;
     // Two tabs: two payments started while 待支付, both paid.
@@ -1226,14 +1225,13 @@ mod real {
             base_url: server.into(),
         })
         .unwrap();
-        certhall::testing::start_with_gateways(
-            Backend::Sqlite,
-            vec![
+        TestHall::builder(Backend::Sqlite)
+            .gateways(vec![
                 Arc::new(alipay) as Arc<dyn PaymentGateway>,
                 Arc::new(wechat),
-            ],
-        )
-        .await
+            ])
+            .start()
+            .await
     }
 
     async fn post(
@@ -1684,7 +1682,7 @@ mod browser {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn payment_pages_in_a_browser() {
-        let hall = start(Backend::Sqlite).await;
+        let hall = TestHall::start(Backend::Sqlite).await;
         let phone = "13800000071";
         let (_api, no) = pending_payment(&hall, phone).await;
         hall.clock.advance(61_000); // past the resend interval of the API login's code
@@ -1783,7 +1781,7 @@ mod browser {
 
 #[tokio::test]
 async fn finance_pages_only_for_finance_and_import_over_http() {
-    let hall = start(Backend::Sqlite).await;
+    let hall = TestHall::start(Backend::Sqlite).await;
     let (b1, no1) = pending_payment(&hall, "13800000081").await;
     let (s, _) = upload_voucher(&b1, &no1).await;
     assert_eq!(s, StatusCode::SEE_OTHER);

@@ -9,9 +9,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
+use crate::support;
 
-use certhall::testing::{self, Backend};
+use certhall::testing::{Backend, TestHall};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use support::pages::{code_from_sandbox, id_number, select, type_in, upload, value_of};
@@ -137,7 +137,7 @@ impl Drop for Files {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_user_completes_the_wizard_in_a_browser() {
     let started = Instant::now();
-    let hall = testing::start(Backend::Sqlite).await;
+    let hall = TestHall::start(Backend::Sqlite).await;
     let driver = Driver::start().await;
     let b = driver.session(1280, 900).await;
     let base = hall.base.as_str();

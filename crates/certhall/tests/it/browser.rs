@@ -5,11 +5,11 @@
 //! `CERTHALL_SCREENSHOTS=DIR` makes `pages_render_and_screenshots` save a PNG of every page it
 //! visits at a desktop and a phone size.
 
-mod support;
+use crate::support;
 
 use app::clock::Clock;
 use app::model::Role;
-use certhall::testing::{self, Backend, TestHall};
+use certhall::testing::{Backend, TestHall};
 use serde_json::Value;
 use std::path::PathBuf;
 use support::webdriver::{Driver, Session};
@@ -40,7 +40,7 @@ async fn code_from_sandbox(hall: &TestHall, phone: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn register_logout_and_log_in_with_password() {
-    let hall = testing::start(Backend::Sqlite).await;
+    let hall = TestHall::start(Backend::Sqlite).await;
     let driver = Driver::start().await;
     let b = driver.session(1280, 900).await;
     let base = hall.base.as_str();
@@ -141,7 +141,7 @@ impl Shots {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_render_and_screenshots() {
-    let hall = testing::start(Backend::Sqlite).await;
+    let hall = TestHall::start(Backend::Sqlite).await;
     let driver = Driver::start().await;
     let b = driver.session(1280, 900).await;
     let base = hall.base.as_str();

@@ -1,22 +1,27 @@
 //! Logs of a whole order's life hold no personal data: the wizard (ID numbers, phones, a bank
 //! account), the phone identity step, the online payment and micro-deposit code, review,
-//! production with PINs, shipping and the invoice — with every event at TRACE. Its own test
-//! binary, so the global subscriber sees every event of this hall and nothing of other tests.
+//! production with PINs, shipping and the invoice — with every event at TRACE. In a process of
+//! its own, so the global subscriber sees every event of this hall and nothing of other tests.
 //! The same secrets are then looked for in the database and the stored files.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
+use crate::support;
 
 use app::model::Role;
-use certhall::testing::{start, Backend};
+use certhall::testing::{Backend, TestHall};
 use support::applicant::{deposit_code, pay_online_and_verify, submitted_order, HANDLER_PHONE, ID};
 use support::desk::{inbox, staff};
 
 #[tokio::test]
 async fn logs_of_a_whole_order_hold_no_personal_data_pin_or_code() {
+    if support::own_process::in_own_process(
+        "logs_story::logs_of_a_whole_order_hold_no_personal_data_pin_or_code",
+    ) {
+        return;
+    }
     let buf = support::logs::capture();
 
-    let hall = start(Backend::Sqlite).await;
+    let hall = TestHall::start(Backend::Sqlite).await;
     let (applicant, no) = submitted_order(&hall, HANDLER_PHONE).await;
     support::identity::verify_identity(&hall, &applicant, &no).await;
     pay_online_and_verify(&hall, &applicant, &no).await;

@@ -15,12 +15,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
+use crate::support;
 
 use app::clock::{DAY, HOUR, MINUTE};
 use app::model::Role;
 use app::ports::Store as _;
-use certhall::testing::{start, Backend};
+use certhall::testing::{Backend, TestHall};
 use domain::order::{FinState, OrderState};
 use std::time::Instant;
 use support::desk::inbox;
@@ -55,7 +55,7 @@ async fn one_order_from_registration_to_delivery_on_postgres() {
 
 async fn story(backend: Backend) {
     let started = Instant::now();
-    let hall = start(backend).await;
+    let hall = TestHall::start(backend).await;
     let base = hall.base.clone();
     let base = base.as_str();
     let driver = Driver::start().await;

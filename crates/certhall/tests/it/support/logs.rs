@@ -1,6 +1,6 @@
-//! Every log event of the test binary, kept in memory at TRACE so a test can look for what
-//! must never be logged. Install once per binary (the subscriber is global): a binary that
-//! uses this holds one test.
+//! Every log event of the process, kept in memory at TRACE so a test can look for what must
+//! never be logged. Install once per process (the subscriber is global): a test that uses this
+//! runs in a process of its own (`support::own_process`).
 #![allow(clippy::unwrap_used)]
 
 use std::sync::{Arc, Mutex};

@@ -3,10 +3,10 @@
 //! security (expired, used, other order, tampered, two phones at once), failures and outages.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
+use crate::support;
 
 use app::clock::MINUTE;
-use certhall::testing::{start, start_full, Backend, TestHall};
+use certhall::testing::{Backend, TestHall};
 use domain::order::OrderState;
 use reqwest::{multipart, Client, StatusCode};
 use std::sync::atomic::Ordering;
@@ -150,7 +150,7 @@ async fn sandbox_liveness(phone: &Phone, no: &str, csrf: &str) -> (StatusCode, S
 }
 
 async fn happy_path(backend: Backend) {
-    let hall = start(backend).await;
+    let hall = TestHall::start(backend).await;
     let (b, no) = submitted_order(&hall, "13812340001").await;
     let (_, order_page) = b.get(&format!("/orders/{no}")).await;
     assert!(
@@ -291,7 +291,7 @@ async fn handler_verifies_on_the_phone_and_the_order_moves_on_postgres() {
 
 #[tokio::test]
 async fn expired_used_foreign_and_tampered_links_open_nothing() {
-    let hall = start(Backend::Sqlite).await;
+    let hall = TestHall::start(Backend::Sqlite).await;
     let (a, no_a) = submitted_order(&hall, "13812340002").await;
     let (b, no_b) = submitted_order(&hall, "13812340003").await;
     let link_a = pc_link(&a, &no_a).await;
@@ -391,7 +391,7 @@ async fn expired_used_foreign_and_tampered_links_open_nothing() {
 
 #[tokio::test]
 async fn two_phones_opening_one_link_at_once_only_one_proceeds() {
-    let hall = start(Backend::Sqlite).await;
+    let hall = TestHall::start(Backend::Sqlite).await;
     let (b, no) = submitted_order(&hall, "13812340004").await;
     let link = pc_link(&b, &no).await;
     let phones: Vec<Phone> = (0..4).map(|_| Phone::new(&hall)).collect();
@@ -432,13 +432,10 @@ fn sandbox_with(
 
 #[tokio::test]
 async fn carrier_failure_names_the_number_and_a_new_attempt_is_allowed_within_limits() {
-    let hall = start_full(
-        Backend::Sqlite,
-        web::WebConfig::default(),
-        Arc::new(gateways::sms::SandboxSms),
-        sandbox_with(&[], &["13700137001"], 2),
-    )
-    .await;
+    let hall = TestHall::builder(Backend::Sqlite)
+        .identity(sandbox_with(&[], &["13700137001"], 2))
+        .start()
+        .await;
     let (b, no) = submitted_order(&hall, "13812340005").await;
     let link = pc_link(&b, &no).await;
     let phone = Phone::new(&hall);
@@ -485,13 +482,10 @@ async fn carrier_failure_names_the_number_and_a_new_attempt_is_allowed_within_li
 
 #[tokio::test]
 async fn face_failure_keeps_the_order_waiting() {
-    let hall = start_full(
-        Backend::Sqlite,
-        web::WebConfig::default(),
-        Arc::new(gateways::sms::SandboxSms),
-        sandbox_with(&[support::applicant::ID], &[], 5),
-    )
-    .await;
+    let hall = TestHall::builder(Backend::Sqlite)
+        .identity(sandbox_with(&[support::applicant::ID], &[], 5))
+        .start()
+        .await;
     let (b, no) = submitted_order(&hall, "13812340006").await;
     let phone = Phone::new(&hall);
     let csrf = scan_and_upload(&phone, &pc_link(&b, &no).await, &no).await;
@@ -590,13 +584,10 @@ async fn provider_down_or_hanging_leaves_the_order_unchanged_and_a_retry_passes(
         "tencent": {"endpoint": endpoint, "secret_id": "AKIDtest", "secret_key": faceid::KEY, "rule_id": "7", "timeout_ms": 800}
     }))
     .unwrap();
-    let hall = start_full(
-        Backend::Sqlite,
-        web::WebConfig::default(),
-        Arc::new(gateways::sms::SandboxSms),
-        gateways::identity::build(&cfg).unwrap(),
-    )
-    .await;
+    let hall = TestHall::builder(Backend::Sqlite)
+        .identity(gateways::identity::build(&cfg).unwrap())
+        .start()
+        .await;
     let (b, no) = submitted_order(&hall, "13812340007").await;
     let phone = Phone::new(&hall);
     let csrf = scan_and_upload(&phone, &pc_link(&b, &no).await, &no).await;
@@ -661,13 +652,10 @@ async fn tencent_carrier_mismatch_fails_the_attempt() {
         "tencent": {"endpoint": endpoint, "secret_id": "AKIDtest", "secret_key": faceid::KEY, "rule_id": "7"}
     }))
     .unwrap();
-    let hall = start_full(
-        Backend::Sqlite,
-        web::WebConfig::default(),
-        Arc::new(gateways::sms::SandboxSms),
-        gateways::identity::build(&cfg).unwrap(),
-    )
-    .await;
+    let hall = TestHall::builder(Backend::Sqlite)
+        .identity(gateways::identity::build(&cfg).unwrap())
+        .start()
+        .await;
     let (b, no) = submitted_order(&hall, "13812340008").await;
     let phone = Phone::new(&hall);
     let csrf = scan_and_upload(&phone, &pc_link(&b, &no).await, &no).await;
@@ -686,7 +674,7 @@ async fn tencent_carrier_mismatch_fails_the_attempt() {
 
 #[tokio::test]
 async fn photos_are_deleted_after_retention_and_the_hashes_stay() {
-    let hall = start(Backend::Sqlite).await;
+    let hall = TestHall::start(Backend::Sqlite).await;
     let (b, no) = submitted_order(&hall, "13812340009").await;
     let phone = Phone::new(&hall);
     let csrf = scan_and_upload(&phone, &pc_link(&b, &no).await, &no).await;
@@ -747,7 +735,7 @@ async fn photos_are_deleted_after_retention_and_the_hashes_stay() {
 async fn only_reviewers_see_the_photos_and_each_look_is_audited() {
     use app::clock::Clock;
     use app::model::Role;
-    let hall = start(Backend::Sqlite).await;
+    let hall = TestHall::start(Backend::Sqlite).await;
     let (b, no) = submitted_order(&hall, "13812340010").await;
     let phone = Phone::new(&hall);
     scan_and_upload(&phone, &pc_link(&b, &no).await, &no).await;

@@ -2,11 +2,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
+use crate::support;
 
 use app::clock::Clock;
 use app::model::Role;
-use certhall::testing::{start, start_custom, Backend, TestHall};
+use certhall::testing::{Backend, TestHall};
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -80,7 +80,7 @@ async fn register(hall: &TestHall, b: &Browser, phone: &str, password: Option<&s
 
 #[tokio::test]
 async fn register_logout_and_log_in_with_password() {
-    let hall = start(Backend::Sqlite).await;
+    let hall = TestHall::start(Backend::Sqlite).await;
     let b = Browser::new(&hall).await;
     register(&hall, &b, PHONE, Some("abc12345")).await;
     let (s, body) = b.get("/api/v1/account").await;
@@ -121,7 +121,7 @@ async fn register_logout_and_log_in_with_password() {
 
 #[tokio::test]
 async fn the_same_reply_whether_or_not_registered() {
-    let hall = start(Backend::Sqlite).await;
+    let hall = TestHall::start(Backend::Sqlite).await;
     let b = Browser::new(&hall).await;
     register(&hall, &b, PHONE, Some("abc12345")).await;
     let a = b
@@ -151,7 +151,7 @@ async fn the_same_reply_whether_or_not_registered() {
 
 #[tokio::test]
 async fn malformed_phone_names_the_field_in_chinese() {
-    let hall = start(Backend::Sqlite).await;
+    let hall = TestHall::start(Backend::Sqlite).await;
     let b = Browser::new(&hall).await;
     let (s, v) = b
         .post(
@@ -192,7 +192,7 @@ async fn malformed_phone_names_the_field_in_chinese() {
 
 #[tokio::test]
 async fn five_wrong_codes_void_the_code() {
-    let hall = start(Backend::Sqlite).await;
+    let hall = TestHall::start(Backend::Sqlite).await;
     let b = Browser::new(&hall).await;
     b.post(
         "/api/v1/auth/code",
@@ -226,7 +226,7 @@ async fn five_wrong_codes_void_the_code() {
 
 #[tokio::test]
 async fn codes_expire_cool_down_and_are_limited_per_day() {
-    let hall = start(Backend::Sqlite).await;
+    let hall = TestHall::start(Backend::Sqlite).await;
     let b = Browser::new(&hall).await;
     b.post(
         "/api/v1/auth/code",
@@ -286,7 +286,7 @@ async fn codes_expire_cool_down_and_are_limited_per_day() {
 
 #[tokio::test]
 async fn per_ip_limit_holds_across_phones() {
-    let hall = start(Backend::Sqlite).await;
+    let hall = TestHall::start(Backend::Sqlite).await;
     let b = Browser::new(&hall).await;
     let limit = hall.app.policy.code_ip_hourly_limit;
     for i in 0..limit {
@@ -309,7 +309,7 @@ async fn per_ip_limit_holds_across_phones() {
 
 #[tokio::test]
 async fn password_lockout_after_five_failures() {
-    let hall = start(Backend::Sqlite).await;
+    let hall = TestHall::start(Backend::Sqlite).await;
     let b = Browser::new(&hall).await;
     register(&hall, &b, PHONE, Some("abc12345")).await;
     for _ in 0..4 {
@@ -361,7 +361,7 @@ async fn password_lockout_after_five_failures() {
 
 #[tokio::test]
 async fn sessions_time_out_and_log_out_everywhere() {
-    let hall = start(Backend::Sqlite).await;
+    let hall = TestHall::start(Backend::Sqlite).await;
     let b1 = Browser::new(&hall).await;
     register(&hall, &b1, PHONE, Some("abc12345")).await;
     hall.clock.advance(29 * 60_000);
@@ -417,7 +417,7 @@ async fn sessions_time_out_and_log_out_everywhere() {
 
 #[tokio::test]
 async fn reset_password_and_change_phone() {
-    let hall = start(Backend::Sqlite).await;
+    let hall = TestHall::start(Backend::Sqlite).await;
     let b = Browser::new(&hall).await;
     register(&hall, &b, PHONE, None).await;
     let (s, v) = b
@@ -485,7 +485,7 @@ async fn reset_password_and_change_phone() {
 
 #[tokio::test]
 async fn the_edge_refuses_without_csrf_oversized_bodies_and_unknown_routes() {
-    let hall = start(Backend::Sqlite).await;
+    let hall = TestHall::start(Backend::Sqlite).await;
     let b = Browser::new(&hall).await;
     // No token, wrong token, foreign origin.
     let r =
@@ -550,7 +550,7 @@ async fn the_edge_refuses_without_csrf_oversized_bodies_and_unknown_routes() {
 
 #[tokio::test]
 async fn pages_carry_security_headers() {
-    let hall = start(Backend::Sqlite).await;
+    let hall = TestHall::start(Backend::Sqlite).await;
     let r = reqwest::get(format!("{}/", hall.base)).await.unwrap();
     let h = r.headers();
     let csp = h["content-security-policy"].to_str().unwrap();
@@ -621,12 +621,10 @@ impl app::ports::Sms for RealSms {
 
 #[tokio::test]
 async fn sandbox_inbox_is_404_with_a_real_provider_and_failed_sends_retry() {
-    let hall = start_custom(
-        Backend::Sqlite,
-        web::WebConfig::default(),
-        Arc::new(RealSms),
-    )
-    .await;
+    let hall = TestHall::builder(Backend::Sqlite)
+        .sms(Arc::new(RealSms))
+        .start()
+        .await;
     assert_eq!(
         reqwest::get(format!("{}/sandbox/sms", hall.base))
             .await
@@ -678,7 +676,7 @@ async fn staff_browser(hall: &TestHall, role: Role, name: &str) -> Browser {
 
 #[tokio::test]
 async fn staff_log_in_with_totp_and_see_only_their_role() {
-    let hall = start(Backend::Sqlite).await;
+    let hall = TestHall::start(Backend::Sqlite).await;
     let c = hall
         .app
         .create_staff(None, "boss", "", Role::Admin)
@@ -798,7 +796,7 @@ async fn staff_log_in_with_totp_and_see_only_their_role() {
 
 #[tokio::test]
 async fn browser_flow_through_forms_without_javascript() {
-    let hall = start(Backend::Sqlite).await;
+    let hall = TestHall::start(Backend::Sqlite).await;
     let b = Browser::new(&hall).await;
     let r = b
         .form(
@@ -868,7 +866,7 @@ async fn browser_flow_through_forms_without_javascript() {
 #[tokio::test]
 async fn the_openapi_document_validates_as_openapi_3() {
     // An independent validator (PyPI openapi-spec-validator, installed by scripts/test.sh).
-    let hall = start(Backend::Sqlite).await;
+    let hall = TestHall::start(Backend::Sqlite).await;
     let doc = reqwest::get(format!("{}/api/v1/openapi.json", hall.base))
         .await
         .unwrap()

@@ -4,8 +4,7 @@
 //! checks the key matches the encryption certificate.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-use common::*;
+use crate::common::*;
 use der::Decode;
 use pki::envelope::{open, open_skf, seal, Sm2EnvelopedKey};
 use pki::issue::MemoryLog;

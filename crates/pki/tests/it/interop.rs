@@ -2,8 +2,7 @@
 //! `openssl verify` (with and without the GM/T signer ID), `sm2verify.py` (gmssl), pkilint.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-use common::*;
+use crate::common::*;
 use pki::crl::{build_crl, Reason, RevokedEntry};
 use pki::issue::{pem_encode, MemoryLog};
 use pki::names::build_name;

@@ -2,8 +2,7 @@
 //! whichever step fails or "crashes" (panics), every serial that was signed had been recorded.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-use common::*;
+use crate::common::*;
 use der::Decode;
 use pki::issue::{IssuanceLog, Issued, MemoryLog, Prepared};
 use pki::{IssueRequest, Issuer, PkiError, Profile, Signer, SubjectData, Usage};

@@ -129,7 +129,6 @@ impl Shots {
         let Some(dir) = &self.dir else { return };
         for (size, w, h, mobile) in SIZES {
             b.set_viewport(w, h, mobile).await;
-            tokio::time::sleep(std::time::Duration::from_millis(150)).await;
             let path = dir.join(format!("{name}-{size}.png"));
             b.save_screenshot(&path).await;
             self.taken.push(path.display().to_string());

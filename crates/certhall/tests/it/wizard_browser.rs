@@ -13,7 +13,7 @@ use crate::support;
 
 use certhall::testing::{Backend, TestHall};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use support::pages::{code_from_sandbox, id_number, select, type_in, upload, value_of};
 use support::webdriver::{tempdir, Driver, Session};
 
@@ -68,7 +68,6 @@ impl Shots {
         let Some(dir) = self.dir.clone() else { return };
         for (size, w, h, mobile) in SIZES {
             b.set_viewport(w, h, mobile).await;
-            tokio::time::sleep(Duration::from_millis(200)).await;
             let stem = format!("{:02}-{name}-{size}", self.n);
             let path = dir.join(format!("{stem}.png"));
             b.save_screenshot(&path).await;

@@ -1,24 +1,26 @@
-//! A small W3C WebDriver client over reqwest, enough to drive headless Chromium through
-//! chromedriver: open pages, find elements by CSS selector, type, click, read text, take
-//! screenshots, and set the viewport through Chrome's DevTools bridge.
+//! Headless Chromium for the browser tests: chromedriver started on a free port, and sessions
+//! spoken to through `fantoccini` (W3C WebDriver), with the few steps the suites repeat —
+//! waiting for an element, a text or an address, typing, clicking, screenshots, and the exact
+//! viewport through Chrome's DevTools bridge (`goog/cdp/execute`).
 //!
-//! Each test file uses only some of it.
-
-#![allow(dead_code)]
+//! Every wait polls for its condition until [`WAIT`] has passed.
 
 use base64::Engine as _;
+use fantoccini::elements::Element;
+use fantoccini::error::{CmdError, ErrorStatus};
+use fantoccini::wd::WebDriverCompatibleCommand;
+use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
-use std::io::{Read as _, Write as _};
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The key W3C WebDriver uses for an element reference.
-const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
-
 /// How long to wait for something to appear before failing.
 pub const WAIT: Duration = Duration::from_secs(15);
+
+/// How often a wait looks again.
+const POLL: Duration = Duration::from_millis(100);
 
 /// Where the binaries are, overridable for machines that put them elsewhere.
 fn chromedriver_path() -> PathBuf {
@@ -33,12 +35,11 @@ fn chromium_path() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"))
 }
 
-/// A running chromedriver; killed when dropped.
+/// A running chromedriver; killed with every browser it started when dropped.
 pub struct Driver {
     child: Child,
     /// `http://127.0.0.1:PORT`.
     pub url: String,
-    http: reqwest::Client,
 }
 
 impl Driver {
@@ -77,19 +78,11 @@ impl Driver {
         let driver = Driver {
             child,
             url: format!("http://127.0.0.1:{port}"),
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(60))
-                .build()
-                .unwrap_or_else(|e| panic!("http client: {e}")),
         };
+        let http = reqwest::Client::new();
         let started = Instant::now();
         loop {
-            if let Ok(r) = driver
-                .http
-                .get(format!("{}/status", driver.url))
-                .send()
-                .await
-            {
+            if let Ok(r) = http.get(format!("{}/status", driver.url)).send().await {
                 if let Ok(v) = r.json::<Value>().await {
                     if v["value"]["ready"] == json!(true) {
                         break;
@@ -100,7 +93,7 @@ impl Driver {
                 started.elapsed() < WAIT,
                 "chromedriver did not become ready on port {port}"
             );
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::time::sleep(POLL).await;
         }
         driver
     }
@@ -125,37 +118,23 @@ impl Driver {
             format!("--user-data-dir={}", profile.display()),
         ];
         let caps = json!({
-            "capabilities": {
-                "alwaysMatch": {
-                    "browserName": "chrome",
-                    "pageLoadStrategy": "normal",
-                    "goog:chromeOptions": {
-                        "binary": chromium_path().to_string_lossy(),
-                        "args": args,
-                    }
-                }
+            "browserName": "chrome",
+            "pageLoadStrategy": "normal",
+            "goog:chromeOptions": {
+                "binary": chromium_path().to_string_lossy(),
+                "args": args,
             }
         });
-        let v = call(
-            &self.http,
-            reqwest::Method::POST,
-            &format!("{}/session", self.url),
-            Some(caps),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("new WebDriver session: {e}"));
-        let id = v["sessionId"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no sessionId in {v}"))
-            .to_owned();
-        let s = Session {
-            http: self.http.clone(),
-            url: format!("{}/session/{id}", self.url),
-            driver: self.url.trim_start_matches("http://").to_owned(),
-            id,
-            profile,
-            open: true,
+        let Value::Object(caps) = caps else {
+            unreachable!("capabilities are an object")
         };
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let client = ClientBuilder::new(connector)
+            .capabilities(caps)
+            .connect(&self.url)
+            .await
+            .unwrap_or_else(|e| panic!("new WebDriver session: {e}"));
+        let s = Session { client, profile };
         s.set_viewport(width, height, false).await;
         s
     }
@@ -174,209 +153,206 @@ impl Drop for Driver {
     }
 }
 
+/// A Chrome DevTools command through chromedriver's `goog/cdp/execute`, which W3C WebDriver
+/// has no word for.
+#[derive(Debug)]
+struct Cdp {
+    cmd: &'static str,
+    params: Value,
+}
+
+impl WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
+        let body = json!({ "cmd": self.cmd, "params": self.params });
+        (http::Method::POST, Some(body.to_string()))
+    }
+}
+
 /// One browser session. Call [`Session::close`] at the end; the profile directory is removed
 /// on drop either way, and the browser dies with chromedriver.
 pub struct Session {
-    http: reqwest::Client,
-    url: String,
-    /// chromedriver's `host:port`, for ending the session from `drop`.
-    driver: String,
-    id: String,
+    client: Client,
     profile: PathBuf,
-    open: bool,
 }
 
-/// A reference to an element in the current page.
-#[derive(Debug, Clone)]
-pub struct Element(String);
+fn css(selector: &str) -> Locator<'_> {
+    Locator::Css(selector)
+}
+
+fn is_stale(e: &CmdError) -> bool {
+    matches!(e, CmdError::Standard(w) if w.error == ErrorStatus::StaleElementReference)
+}
 
 impl Session {
-    async fn cmd(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        call(&self.http, method, &format!("{}{path}", self.url), body)
-            .await
-            .unwrap_or_else(|e| panic!("WebDriver {path}: {e}"))
-    }
-
-    async fn post(&self, path: &str, body: Value) -> Value {
-        self.cmd(reqwest::Method::POST, path, Some(body)).await
-    }
-
-    async fn get(&self, path: &str) -> Value {
-        self.cmd(reqwest::Method::GET, path, None).await
-    }
-
     /// Opens `url` and waits for the page to load.
     pub async fn goto(&self, url: &str) {
-        self.post("/url", json!({ "url": url })).await;
+        self.client
+            .goto(url)
+            .await
+            .unwrap_or_else(|e| panic!("open {url}: {e}"));
     }
 
     /// The address of the current page.
     pub async fn current_url(&self) -> String {
-        self.get("/url")
+        self.client
+            .current_url()
             .await
-            .as_str()
+            .map(|u| u.to_string())
             .unwrap_or_default()
-            .to_owned()
     }
 
     /// The page title.
     pub async fn title(&self) -> String {
-        self.get("/title")
-            .await
-            .as_str()
-            .unwrap_or_default()
-            .to_owned()
+        self.client.title().await.unwrap_or_default()
     }
 
-    /// The first element matching `css`, or `None`.
-    pub async fn try_find(&self, css: &str) -> Option<Element> {
-        let r = call(
-            &self.http,
-            reqwest::Method::POST,
-            &format!("{}/element", self.url),
-            Some(json!({ "using": "css selector", "value": css })),
-        )
-        .await
-        .ok()?;
-        r[ELEMENT_KEY].as_str().map(|s| Element(s.to_owned()))
+    /// The first element matching `css` right now, or `None`.
+    pub async fn try_find(&self, selector: &str) -> Option<Element> {
+        self.client.find(css(selector)).await.ok()
     }
 
     /// The first element matching `css`, waiting for it to appear.
-    pub async fn find(&self, css: &str) -> Element {
+    pub async fn find(&self, selector: &str) -> Element {
         let started = Instant::now();
         loop {
-            if let Some(e) = self.try_find(css).await {
+            if let Ok(e) = self.client.find(css(selector)).await {
                 return e;
             }
             assert!(
                 started.elapsed() < WAIT,
-                "no element `{css}` on {} — page text:\n{}",
+                "no element `{selector}` on {} — page text:\n{}",
                 self.current_url().await,
                 self.body_text().await
             );
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::time::sleep(POLL).await;
         }
     }
 
-    /// Runs `path_of(element)` with `body` on the element matched by `css`, finding it again
-    /// when the page changed underneath (a stale reference right after a navigation).
-    async fn on_element(&self, css: &str, action: &str, body: Option<Value>) -> Value {
+    /// Runs `act` on the element matched by `css`, finding it again when the page changed
+    /// underneath (a stale reference right after a navigation).
+    async fn on_element<T, F, Fut>(&self, selector: &str, what: &str, act: F) -> T
+    where
+        F: Fn(Element) -> Fut,
+        Fut: std::future::Future<Output = Result<T, CmdError>>,
+    {
         let started = Instant::now();
         loop {
-            let e = self.find(css).await;
-            let method = if body.is_some() {
-                reqwest::Method::POST
-            } else {
-                reqwest::Method::GET
-            };
-            let url = format!("{}/element/{}/{action}", self.url, e.0);
-            match call(&self.http, method, &url, body.clone()).await {
+            let e = self.find(selector).await;
+            match act(e).await {
                 Ok(v) => return v,
-                Err(err) if err.contains("stale element") && started.elapsed() < WAIT => {
-                    tokio::time::sleep(Duration::from_millis(100)).await;
+                Err(err) if is_stale(&err) && started.elapsed() < WAIT => {
+                    tokio::time::sleep(POLL).await;
                 }
-                Err(err) => panic!("WebDriver {action} on `{css}`: {err}"),
+                Err(err) => panic!("WebDriver {what} on `{selector}`: {err}"),
             }
         }
     }
 
     /// Clears the field matched by `css` and types `text` into it.
-    pub async fn fill(&self, css: &str, text: &str) {
-        self.on_element(css, "clear", Some(json!({}))).await;
-        self.on_element(css, "value", Some(json!({ "text": text })))
+    pub async fn fill(&self, selector: &str, text: &str) {
+        self.on_element(selector, "clear", |e| async move { e.clear().await })
             .await;
+        self.send_keys(selector, text).await;
     }
 
     /// The current value of the input matched by `css`.
-    pub async fn value(&self, css: &str) -> String {
-        self.on_element(css, "property/value", None)
+    pub async fn value(&self, selector: &str) -> String {
+        self.on_element(selector, "value", |e| async move { e.prop("value").await })
             .await
-            .as_str()
             .unwrap_or_default()
-            .to_owned()
     }
 
     /// Types `text` into the element matched by `css` without clearing it first. For an
     /// `<input type=file>` the text is the absolute path of the file to choose.
-    pub async fn send_keys(&self, css: &str, text: &str) {
-        self.on_element(css, "value", Some(json!({ "text": text })))
-            .await;
+    pub async fn send_keys(&self, selector: &str, text: &str) {
+        self.on_element(
+            selector,
+            "send keys",
+            |e| async move { e.send_keys(text).await },
+        )
+        .await;
     }
 
     /// The visible text of the element matched by `css`.
-    pub async fn text(&self, css: &str) -> String {
-        self.on_element(css, "text", None)
+    pub async fn text(&self, selector: &str) -> String {
+        self.on_element(selector, "text", |e| async move { e.text().await })
             .await
-            .as_str()
-            .unwrap_or_default()
-            .to_owned()
+    }
+
+    /// Clicks the element matched by `css`.
+    pub async fn click(&self, selector: &str) {
+        self.on_element(selector, "click", |e| async move { e.click().await })
+            .await;
     }
 
     /// How many elements match `css` right now.
-    pub async fn count(&self, css: &str) -> usize {
-        call(
-            &self.http,
-            reqwest::Method::POST,
-            &format!("{}/elements", self.url),
-            Some(json!({ "using": "css selector", "value": css })),
-        )
-        .await
-        .ok()
-        .and_then(|v| v.as_array().map(Vec::len))
-        .unwrap_or(0)
+    pub async fn count(&self, selector: &str) -> usize {
+        self.client
+            .find_all(css(selector))
+            .await
+            .map(|v| v.len())
+            .unwrap_or(0)
     }
 
     /// The browser's cookies for the current page as a `Cookie` header value (HttpOnly ones
     /// included), for fetching a link outside the browser.
     pub async fn cookie_header(&self) -> String {
-        let v = self.get("/cookie").await;
-        v.as_array()
-            .map(|a| {
-                a.iter()
-                    .map(|c| {
-                        format!(
-                            "{}={}",
-                            c["name"].as_str().unwrap_or_default(),
-                            c["value"].as_str().unwrap_or_default()
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            })
-            .unwrap_or_default()
+        self.client
+            .get_all_cookies()
+            .await
+            .unwrap_or_else(|e| panic!("cookies: {e}"))
+            .iter()
+            .map(|c| format!("{}={}", c.name(), c.value()))
+            .collect::<Vec<_>>()
+            .join("; ")
     }
 
-    /// Sets a cookie for the current page's site (the page must be open on that site).
+    /// Sets an HttpOnly cookie for the current page's site (the page must be open on that
+    /// site). Through DevTools: chromedriver refuses a W3C cookie without a domain, and a
+    /// domain attribute on `127.0.0.1` would change what the cookie is.
     pub async fn add_cookie(&self, name: &str, value: &str) {
-        self.post(
-            "/cookie",
-            json!({ "cookie": { "name": name, "value": value, "path": "/", "httpOnly": true } }),
-        )
-        .await;
+        let url = self.current_url().await;
+        let v = self
+            .cdp(
+                "Network.setCookie",
+                json!({ "name": name, "value": value, "url": url, "path": "/", "httpOnly": true }),
+            )
+            .await;
+        assert_ne!(v["success"], json!(false), "cookie {name} refused: {v}");
+    }
+
+    async fn cdp(&self, cmd: &'static str, params: Value) -> Value {
+        self.client
+            .issue_cmd(Cdp { cmd, params })
+            .await
+            .unwrap_or_else(|e| panic!("DevTools {cmd}: {e}"))
     }
 
     /// A PNG of the whole page (beyond the viewport) at the current viewport width, through
     /// DevTools.
     pub async fn full_page_screenshot(&self) -> Vec<u8> {
-        let m = self
-            .post(
-                "/goog/cdp/execute",
-                json!({ "cmd": "Page.getLayoutMetrics", "params": {} }),
-            )
-            .await;
+        let m = self.cdp("Page.getLayoutMetrics", json!({})).await;
         let size = &m["cssContentSize"];
         let width = size["width"].as_f64().unwrap_or(1280.0);
         let height = size["height"].as_f64().unwrap_or(900.0);
         let v = self
-            .post(
-                "/goog/cdp/execute",
+            .cdp(
+                "Page.captureScreenshot",
                 json!({
-                    "cmd": "Page.captureScreenshot",
-                    "params": {
-                        "format": "png",
-                        "captureBeyondViewport": true,
-                        "clip": { "x": 0, "y": 0, "width": width, "height": height, "scale": 1 },
-                    }
+                    "format": "png",
+                    "captureBeyondViewport": true,
+                    "clip": { "x": 0, "y": 0, "width": width, "height": height, "scale": 1 },
                 }),
             )
             .await;
@@ -387,12 +363,14 @@ impl Session {
 
     /// Runs `js` (a function body; `return` gives the value) in the page.
     pub async fn script(&self, js: &str) -> Value {
-        self.post("/execute/sync", json!({ "script": js, "args": [] }))
+        self.client
+            .execute(js, Vec::new())
             .await
+            .unwrap_or_else(|e| panic!("script {js}: {e}"))
     }
 
     /// Waits until the page has loaded, its images are decoded and its web fonts are ready,
-    /// so a screenshot shows the final page.
+    /// then for two animation frames, so a screenshot shows the final page.
     pub async fn wait_settled(&self) {
         let started = Instant::now();
         let js = "return document.readyState === 'complete' \
@@ -400,25 +378,24 @@ impl Session {
                   && (!document.fonts || document.fonts.status === 'loaded');";
         while self.script(js).await != json!(true) {
             assert!(started.elapsed() < WAIT, "page never settled");
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            tokio::time::sleep(POLL).await;
         }
-    }
-
-    /// Clicks the element matched by `css`.
-    pub async fn click(&self, css: &str) {
-        self.on_element(css, "click", Some(json!({}))).await;
+        self.client
+            .execute_async(
+                "const done = arguments[arguments.length - 1]; \
+                 requestAnimationFrame(() => requestAnimationFrame(() => done(true)));",
+                Vec::new(),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("animation frames: {e}"));
     }
 
     /// The visible text of the page body; empty while a page is being replaced.
     pub async fn body_text(&self) -> String {
-        let Some(e) = self.try_find("body").await else {
+        let Ok(body) = self.client.find(css("body")).await else {
             return String::new();
         };
-        let url = format!("{}/element/{}/text", self.url, e.0);
-        match call(&self.http, reqwest::Method::GET, &url, None).await {
-            Ok(v) => v.as_str().unwrap_or_default().to_owned(),
-            Err(_) => String::new(),
-        }
+        body.text().await.unwrap_or_default()
     }
 
     /// Waits until the current URL's path (and query) is `path`.
@@ -435,7 +412,7 @@ impl Session {
                 "expected to be at {want}, still at {now} — page text:\n{}",
                 self.body_text().await
             );
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::time::sleep(POLL).await;
         }
     }
 
@@ -452,40 +429,38 @@ impl Session {
                 "page {} never showed {needle:?}; its text:\n{text}",
                 self.current_url().await
             );
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::time::sleep(POLL).await;
         }
     }
 
     /// Sets the outer window size (W3C) and then the exact viewport through DevTools, with
-    /// `mobile` making the page's `<meta name=viewport>` apply as on a phone.
+    /// `mobile` making the page's `<meta name=viewport>` apply as on a phone; returns once the
+    /// page has settled and drawn two frames at that size.
     pub async fn set_viewport(&self, width: u32, height: u32, mobile: bool) {
         // Chromium keeps a minimum window width; the DevTools override below is exact.
-        self.post(
-            "/window/rect",
-            json!({ "width": width.max(500), "height": height }),
-        )
-        .await;
-        self.post(
-            "/goog/cdp/execute",
+        self.client
+            .set_window_size(width.max(500), height)
+            .await
+            .unwrap_or_else(|e| panic!("window size: {e}"));
+        self.cdp(
+            "Emulation.setDeviceMetricsOverride",
             json!({
-                "cmd": "Emulation.setDeviceMetricsOverride",
-                "params": {
-                    "width": width,
-                    "height": height,
-                    "deviceScaleFactor": 1,
-                    "mobile": mobile,
-                }
+                "width": width,
+                "height": height,
+                "deviceScaleFactor": 1,
+                "mobile": mobile,
             }),
         )
         .await;
+        self.wait_settled().await;
     }
 
     /// A PNG of the viewport.
     pub async fn screenshot(&self) -> Vec<u8> {
-        let v = self.get("/screenshot").await;
-        base64::engine::general_purpose::STANDARD
-            .decode(v.as_str().unwrap_or_default())
-            .unwrap_or_else(|e| panic!("screenshot is not base64: {e}"))
+        self.client
+            .screenshot()
+            .await
+            .unwrap_or_else(|e| panic!("screenshot: {e}"))
     }
 
     /// Writes a PNG of the viewport to `path`.
@@ -496,61 +471,17 @@ impl Session {
     }
 
     /// Ends the session (closes the browser).
-    pub async fn close(mut self) {
-        let _ = call(&self.http, reqwest::Method::DELETE, &self.url, None).await;
-        self.open = false;
+    pub async fn close(self) {
+        let _ = self.client.clone().close().await;
     }
 }
 
 impl Drop for Session {
+    /// A failed test unwinds through here too: fantoccini ends the session once its last
+    /// handle is gone, and the browser dies with chromedriver regardless.
     fn drop(&mut self) {
-        if self.open {
-            // A failed test unwinds through here: end the session (and its browser) with a
-            // plain blocking request, since nothing async can run in `drop`.
-            delete_session_blocking(&self.driver, &self.id);
-        }
         let _ = std::fs::remove_dir_all(&self.profile);
     }
-}
-
-/// `DELETE /session/{id}` over a bare TCP connection, waiting for the answer.
-fn delete_session_blocking(driver: &str, id: &str) {
-    let Ok(mut conn) = std::net::TcpStream::connect(driver) else {
-        return;
-    };
-    let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
-    let _ = conn.set_write_timeout(Some(Duration::from_secs(10)));
-    let req = format!(
-        "DELETE /session/{id} HTTP/1.1\r\nHost: {driver}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-    );
-    if conn.write_all(req.as_bytes()).is_ok() {
-        let mut answer = Vec::new();
-        let _ = conn.read_to_end(&mut answer);
-    }
-}
-
-/// Sends one WebDriver command and returns its `value`, or the WebDriver error as text.
-async fn call(
-    http: &reqwest::Client,
-    method: reqwest::Method,
-    url: &str,
-    body: Option<Value>,
-) -> Result<Value, String> {
-    let mut req = http.request(method, url);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let resp = req.send().await.map_err(|e| e.to_string())?;
-    let status = resp.status();
-    let v: Value = resp.json().await.map_err(|e| e.to_string())?;
-    if !status.is_success() {
-        return Err(format!(
-            "{status}: {} {}",
-            v["value"]["error"].as_str().unwrap_or("?"),
-            v["value"]["message"].as_str().unwrap_or("")
-        ));
-    }
-    Ok(v["value"].clone())
 }
 
 /// A port nobody listens on right now.
@@ -564,18 +495,11 @@ fn free_port() -> u16 {
 
 /// A new empty directory under the system temp dir.
 pub fn tempdir(prefix: &str) -> PathBuf {
-    let dir =
-        std::env::temp_dir().join(format!("{prefix}-{}-{}", std::process::id(), rand_suffix()));
+    let dir = std::env::temp_dir().join(format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        hex::encode(rand::random::<[u8; 8]>())
+    ));
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
     dir
-}
-
-fn rand_suffix() -> u64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static N: AtomicU64 = AtomicU64::new(0);
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0);
-    t ^ (N.fetch_add(1, Ordering::SeqCst) << 48)
 }

@@ -1,5 +1,5 @@
 //! The repository suite: every test runs on SQLite and on PostgreSQL, each on a fresh
-//! database (a new file, or a new schema).
+//! database of its own (a copy of the migrated template).
 
 use crate::common::*;
 use app::audit::{verify_chain, ChainCheck};

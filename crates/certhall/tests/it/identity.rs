@@ -494,86 +494,10 @@ async fn face_failure_keeps_the_order_waiting() {
     assert_eq!(state_of(&hall, &no).await, OrderState::PendingVerification);
 }
 
-// ---- Tencent FaceID against a local server ----
+// ---- Tencent FaceID against a local server (the gateways' own fake) ----
 
-mod faceid {
-    use axum::body::Bytes;
-    use axum::http::{HeaderMap, StatusCode};
-    use axum::response::IntoResponse;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Arc;
-
-    pub const KEY: &str = "faceid-test-secret";
-
-    /// What the server does next: 0 = answer, 1 = 503, 2 = hang past the client's timeout.
-    #[derive(Default)]
-    pub struct Mode {
-        pub detect_info: AtomicUsize,
-        pub calls: AtomicUsize,
-        pub bad_signatures: AtomicUsize,
-        /// 1: the carrier's record of 13700137001 does not match.
-        pub fail_carrier: AtomicUsize,
-    }
-
-    pub async fn start(mode: Arc<Mode>) -> String {
-        let app = axum::Router::new().route(
-            "/",
-            axum::routing::post(move |headers: HeaderMap, body: Bytes| {
-                let mode = mode.clone();
-                async move { handle(&mode, &headers, &body).await }
-            }),
-        );
-        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", l.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
-        base
-    }
-
-    async fn handle(mode: &Mode, h: &HeaderMap, body: &[u8]) -> axum::response::Response {
-        mode.calls.fetch_add(1, Ordering::SeqCst);
-        let hv = |k: &str| {
-            h.get(k)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("")
-                .to_owned()
-        };
-        let ts: i64 = hv("x-tc-timestamp").parse().unwrap_or(0);
-        let expected =
-            gateways::sms::tc3_authorization("AKIDtest", KEY, "faceid", &hv("host"), ts, body);
-        if hv("authorization") != expected
-            || hv("content-type") != gateways::sms::CONTENT_TYPE
-            || hv("x-tc-version") != "2018-03-01"
-        {
-            mode.bad_signatures.fetch_add(1, Ordering::SeqCst);
-            return axum::Json(serde_json::json!({"Response": {"Error": {"Code": "AuthFailure.SignatureFailure", "Message": "bad"}, "RequestId": "r-bad"}})).into_response();
-        }
-        let v: serde_json::Value = serde_json::from_slice(body).unwrap();
-        match hv("x-tc-action").as_str() {
-            "DetectAuth" => {
-                assert_eq!(v["RuleId"], "7");
-                assert!(v["RedirectUrl"].as_str().unwrap().ends_with("/liveness/done"));
-                assert_eq!(v["IdCard"], super::support::applicant::ID);
-                axum::Json(serde_json::json!({"Response": {"Url": "https://h5.faceid.example/auth?t=BT-1", "BizToken": "BT-1", "RequestId": "r-detect"}})).into_response()
-            }
-            "GetDetectInfoEnhanced" => {
-                assert_eq!(v["BizToken"], "BT-1");
-                match mode.detect_info.load(Ordering::SeqCst) {
-                    1 => (StatusCode::SERVICE_UNAVAILABLE, "down").into_response(),
-                    2 => {
-                        tokio::time::sleep(std::time::Duration::from_secs(3)).await;
-                        (StatusCode::OK, "late").into_response()
-                    }
-                    _ => axum::Json(serde_json::json!({"Response": {"Text": {"ErrCode": 0, "ErrMsg": "成功"}, "RequestId": "r-info"}})).into_response(),
-                }
-            }
-            "PhoneVerification" => {
-                let ok = v["Phone"] != "13700137001" || mode.fail_carrier.load(Ordering::SeqCst) == 0;
-                axum::Json(serde_json::json!({"Response": {"Result": if ok {"0"} else {"-4"}, "Description": "x", "RequestId": format!("r-phone-{}", v["Phone"].as_str().unwrap_or(""))}})).into_response()
-            }
-            _ => axum::Json(serde_json::json!({"Response": {"Error": {"Code": "InvalidAction"}, "RequestId": "r"}})).into_response(),
-        }
-    }
-}
+#[path = "../../../gateways/tests/it/fake_faceid.rs"]
+mod faceid;
 
 #[tokio::test]
 async fn provider_down_or_hanging_leaves_the_order_unchanged_and_a_retry_passes() {

@@ -93,6 +93,14 @@ if [ "$CERTHALL_TEST_PG_URL" = "postgres://postgres@127.0.0.1:5432/test" ]; then
         | psql -h 127.0.0.1 -U postgres -d test -q >/dev/null 2>&1 || true
 fi
 
+# --- Temporary files ------------------------------------------------------------------------
+# Tests keep their SQLite files (the per-process templates and per-test copies) and upload
+# directories under $TMPDIR/certhall-tests; drop what is older than a day.
+tmp_tests="${TMPDIR:-/tmp}/certhall-tests"
+if [ -d "$tmp_tests" ]; then
+    find "$tmp_tests" -mindepth 1 -maxdepth 1 -mmin +1440 -exec rm -rf {} + 2>/dev/null || true
+fi
+
 # --- The tests ------------------------------------------------------------------------------
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT

@@ -19,11 +19,14 @@ pub const ID_CARD: &str = "11010519491231002X";
 /// The secret key the server knows for `AKIDtest`.
 pub const KEY: &str = "faceid-test-secret";
 
-/// What the server does next: 0 = answer, 1 = 503, 2 = hang past the client's timeout.
+/// How the server behaves, and what it saw.
 #[derive(Default)]
 pub struct Mode {
+    /// `GetDetectInfoEnhanced`: 0 = answer, 1 = 503, 2 = hang past the client's timeout.
     pub detect_info: AtomicUsize,
+    /// Requests received.
     pub calls: AtomicUsize,
+    /// Requests whose TC3 signature, content type or version was wrong.
     pub bad_signatures: AtomicUsize,
     /// 1: the carrier's record of 13700137001 does not match.
     pub fail_carrier: AtomicUsize,

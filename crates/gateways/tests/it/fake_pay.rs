@@ -23,9 +23,13 @@ pub fn pem(name: &str) -> String {
     std::fs::read_to_string(format!("{DATA}/test_{name}.pem")).unwrap()
 }
 
+/// Our Alipay app id.
 pub const ALIPAY_APP: &str = "2021000000000001";
+/// Our WeChat Pay merchant id.
 pub const MCHID: &str = "1900000109";
+/// Our WeChat app id.
 pub const APPID: &str = "wxd678efh567hg6787";
+/// The WeChat Pay API v3 key that seals notification resources.
 pub const V3KEY: &str = "0123456789abcdef0123456789ABCDEF";
 
 /// A local server that checks requests the way Alipay and WeChat Pay would and answers

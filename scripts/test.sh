@@ -7,7 +7,8 @@
 #   - Python packages gmssl, asn1crypto, pkilint (independent checks of SM2/SM3 and certificates)
 #     and openapi-spec-validator (the API document);
 #   - a running PostgreSQL on 127.0.0.1:5432 with a database `test` that user `postgres` reaches
-#     over TCP. The tests use CERTHALL_TEST_PG_URL (default postgres://postgres@127.0.0.1:5432/test).
+#     over TCP. The tests use CERTHALL_TEST_PG_URL (default postgres://postgres@127.0.0.1:5432/test)
+#     to create a database per test (so that user needs CREATEDB).
 #   - cargo-deny (built with `cargo install` when missing).
 # Then runs the gates, each whatever the others say, and fails when any fails:
 #   `cargo fmt --all --check`, `cargo deny check` (deny.toml), `cargo test --workspace
@@ -78,13 +79,32 @@ if [ "$CERTHALL_TEST_PG_URL" = "postgres://postgres@127.0.0.1:5432/test" ]; then
         say "creating database test"
         psql -h 127.0.0.1 -U postgres -d postgres -qc 'create database test' >/dev/null
     fi
-    # Each store test makes its own schema (t + 16 hex digits); drop those of earlier runs.
-    # Piped one statement a line, so each runs in its own transaction (a single one would run
-    # out of locks after a few hundred schemas).
+    # Each test gets a database of its own, certhall_t_PID_HEX, copied from its process's
+    # migrated template certhall_tpl_PID_HEX (crates/store/src/testing.rs). Drop those of
+    # processes that have ended; DROP DATABASE also refuses one still connected to. Earlier
+    # runs made a schema per test (t + 16 hex digits) in `test`: drop those too, one statement
+    # a line so each runs in its own transaction.
+    psql -h 127.0.0.1 -U postgres -d postgres -Atqc \
+        "select datname from pg_database where datname ~ '^certhall_(t|tpl)_[0-9]+_[0-9a-f]{8}$'" \
+        | while read -r db; do
+            pid="${db#certhall_*_}"
+            pid="${pid%_*}"
+            kill -0 "$pid" 2>/dev/null || printf 'drop database if exists "%s";\n' "$db"
+        done \
+        | psql -h 127.0.0.1 -U postgres -d postgres -q >/dev/null 2>&1 || true
     psql -h 127.0.0.1 -U postgres -d test -Atqc \
         "select format('drop schema %I cascade;', nspname) from pg_namespace where nspname ~ '^t[0-9a-f]{16}$'" \
         | psql -h 127.0.0.1 -U postgres -d test -q >/dev/null 2>&1 || true
 fi
+
+# --- Temporary files ------------------------------------------------------------------------
+# Tests keep their SQLite files (the per-process templates and per-test copies) and upload
+# directories under $TMPDIR/certhall-tests; drop what is older than a day.
+tmp_tests="${TMPDIR:-/tmp}/certhall-tests"
+if [ -d "$tmp_tests" ]; then
+    find "$tmp_tests" -mindepth 1 -maxdepth 1 -mmin +1440 -exec rm -rf {} + 2>/dev/null || true
+fi
+
 
 # --- cargo-deny ------------------------------------------------------------------------------
 # Built from crates.io when missing (GitHub release binaries cannot be fetched here). cargo-deny

@@ -1,6 +1,7 @@
-//! A real hall on a fresh database for tests: the real router on a real socket, the sandbox
-//! SMS provider, a manual clock, and cheap password hashing. Jobs run only when the test
-//! drains them.
+//! A real hall for tests: the real router on a real socket over a database of its own (a
+//! copy of the migrated template, see `store::testing`), sandbox providers unless a test gives
+//! others, a manual clock, and cheap password hashing. Jobs run only when the test drains
+//! them. Made by [`TestHall::builder`], or [`TestHall::start`] for every default.
 
 use app::clock::ManualClock;
 use app::secrets::PasswordCost;
@@ -17,7 +18,7 @@ pub struct TestHall {
     pub clock: Arc<ManualClock>,
     /// The store.
     pub store: store::SqlStore,
-    /// The database URL (a SQLite file, or a PostgreSQL schema).
+    /// The database URL (a SQLite file, or a PostgreSQL database).
     pub db_url: String,
     /// Where uploaded files are kept.
     pub blob_dir: std::path::PathBuf,
@@ -34,79 +35,126 @@ pub struct TestHall {
 /// 2026-11-23 10:00:00 Beijing time, where test clocks start.
 pub const T0: i64 = 1_795_399_200_000;
 
-/// Starts a hall on `backend` with default settings.
-pub async fn start(backend: Backend) -> TestHall {
-    start_with(backend, web::WebConfig::default()).await
-}
-
-/// Starts a hall on `backend` with the given edge settings.
-pub async fn start_with(backend: Backend, cfg: web::WebConfig) -> TestHall {
-    start_custom(backend, cfg, Arc::new(gateways::sms::SandboxSms)).await
-}
-
-/// Starts a hall with a given SMS provider.
-pub async fn start_custom(
+/// How a test hall is made: the backend, then whatever differs from the defaults (sandbox
+/// SMS, sandbox identity providers, only the sandbox payment gateway, default edge settings).
+///
+/// ```ignore
+/// let hall = TestHall::builder(Backend::Sqlite).sms(recorder).start().await;
+/// ```
+pub struct TestHallBuilder {
     backend: Backend,
-    cfg: web::WebConfig,
+    web_config: web::WebConfig,
     sms: Arc<dyn app::ports::Sms>,
-) -> TestHall {
-    let idp =
-        gateways::identity::build(&Default::default()).unwrap_or_else(|e| panic!("identity: {e}"));
-    start_all(backend, cfg, sms, idp, Vec::new()).await
+    identity: Option<gateways::identity::IdentityProviders>,
+    gateways: Vec<Arc<dyn app::payments::PaymentGateway>>,
 }
 
-/// Starts a hall with given SMS and identity providers.
-pub async fn start_full(
-    backend: Backend,
-    cfg: web::WebConfig,
+impl TestHallBuilder {
+    /// The edge settings (default: `WebConfig::default()`).
+    pub fn web_config(mut self, cfg: web::WebConfig) -> Self {
+        self.web_config = cfg;
+        self
+    }
+
+    /// The SMS provider (default: the sandbox, whose inbox tests read).
+    pub fn sms(mut self, sms: Arc<dyn app::ports::Sms>) -> Self {
+        self.sms = sms;
+        self
+    }
+
+    /// The identity providers (default: the sandbox ones of the default configuration).
+    pub fn identity(mut self, idp: gateways::identity::IdentityProviders) -> Self {
+        self.identity = Some(idp);
+        self
+    }
+
+    /// Payment gateways offered after the sandbox one.
+    pub fn gateways(mut self, extra: Vec<Arc<dyn app::payments::PaymentGateway>>) -> Self {
+        self.gateways.extend(extra);
+        self
+    }
+
+    /// Starts the hall: a database of its own (a copy of the migrated template), the router
+    /// on `127.0.0.1:0`, the clock at [`T0`].
+    pub async fn start(self) -> TestHall {
+        let clock = Arc::new(ManualClock::new(T0));
+        let db_url = store::testing::migrated_url(self.backend)
+            .await
+            .unwrap_or_else(|e| panic!("test database: {e}"));
+        let db = store::Db::connect(&db_url)
+            .await
+            .unwrap_or_else(|e| panic!("test database: {e}"));
+        let vault = store::Vault::random();
+        let store = store::SqlStore::new(db, vault.clone());
+        let blob_dir = std::env::temp_dir()
+            .join("certhall-tests")
+            .join(format!("blobs-{}", hex::encode(rand::random::<[u8; 8]>())));
+        let blobs = store::FileBlobs::new(blob_dir.clone(), vault)
+            .unwrap_or_else(|e| panic!("blobs: {e}"))
+            .with_clock(clock.clone());
+        let idp = match self.identity {
+            Some(idp) => idp,
+            None => gateways::identity::build(&Default::default())
+                .unwrap_or_else(|e| panic!("identity: {e}")),
+        };
+        let Assembled {
+            app,
+            blobs,
+            ca,
+            gateways,
+            policy,
+        } = assemble_app(&store, blobs, clock.clone(), self.sms, idp, self.gateways);
+        let router = web::router(
+            web::AppState {
+                app: app.clone(),
+                cfg: Arc::new(self.web_config),
+            },
+            None,
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| panic!("bind: {e}"));
+        let base = format!(
+            "http://{}",
+            listener
+                .local_addr()
+                .unwrap_or_else(|e| panic!("addr: {e}"))
+        );
+        tokio::spawn(web::serve(listener, router, std::future::pending()));
+        TestHall {
+            base,
+            app,
+            clock,
+            store,
+            db_url,
+            blob_dir,
+            blobs,
+            ca,
+            gateways,
+            policy,
+        }
+    }
+}
+
+/// What [`assemble_app`] built, and the ports tests reach through the hall.
+struct Assembled {
+    app: app::App,
+    blobs: Arc<dyn app::blobs::Blobs>,
+    ca: Arc<dyn app::desk::CertAuthority>,
+    gateways: Vec<Arc<dyn app::payments::PaymentGateway>>,
+    policy: app::policy::AuthPolicy,
+}
+
+/// The use cases of a test hall over `store`: every port a sandbox or the given provider,
+/// cheap password hashing, an ephemeral CA. (The one place that builds `app::App`.)
+fn assemble_app(
+    store: &store::SqlStore,
+    blobs: store::FileBlobs,
+    clock: Arc<ManualClock>,
     sms: Arc<dyn app::ports::Sms>,
     idp: gateways::identity::IdentityProviders,
-) -> TestHall {
-    start_all(backend, cfg, sms, idp, Vec::new()).await
-}
-
-/// Starts a hall whose payment gateways are `extra` after the sandbox one.
-pub async fn start_with_gateways(
-    backend: Backend,
     extra: Vec<Arc<dyn app::payments::PaymentGateway>>,
-) -> TestHall {
-    let idp =
-        gateways::identity::build(&Default::default()).unwrap_or_else(|e| panic!("identity: {e}"));
-    start_all(
-        backend,
-        web::WebConfig::default(),
-        Arc::new(gateways::sms::SandboxSms),
-        idp,
-        extra,
-    )
-    .await
-}
-
-async fn start_all(
-    backend: Backend,
-    cfg: web::WebConfig,
-    sms: Arc<dyn app::ports::Sms>,
-    idp: gateways::identity::IdentityProviders,
-    extra: Vec<Arc<dyn app::payments::PaymentGateway>>,
-) -> TestHall {
-    let clock = Arc::new(ManualClock::new(T0));
-    let db_url = store::testing::fresh_url(backend)
-        .await
-        .unwrap_or_else(|e| panic!("test database: {e}"));
-    let db = store::Db::connect(&db_url)
-        .await
-        .unwrap_or_else(|e| panic!("test database: {e}"));
-    db.migrate(T0)
-        .await
-        .unwrap_or_else(|e| panic!("migrate: {e}"));
-    let vault = store::Vault::random();
-    let store = store::SqlStore::new(db, vault.clone());
-    let blob_dir = std::env::temp_dir()
-        .join("certhall-tests")
-        .join(format!("blobs-{}", hex::encode(rand::random::<[u8; 8]>())));
-    let blobs =
-        store::FileBlobs::new(blob_dir.clone(), vault).unwrap_or_else(|e| panic!("blobs: {e}"));
-    let blobs = blobs.with_clock(clock.clone());
+) -> Assembled {
     let cost = PasswordCost::for_tests();
     let policy = app::policy::AuthPolicy {
         argon2_memory_kib: cost.memory_kib,
@@ -150,30 +198,8 @@ async fn start_all(
             settings: app::payments::PaymentSettings::default(),
         },
     });
-    let router = web::router(
-        web::AppState {
-            app: app.clone(),
-            cfg: Arc::new(cfg),
-        },
-        None,
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .unwrap_or_else(|e| panic!("bind: {e}"));
-    let base = format!(
-        "http://{}",
-        listener
-            .local_addr()
-            .unwrap_or_else(|e| panic!("addr: {e}"))
-    );
-    tokio::spawn(web::serve(listener, router, std::future::pending()));
-    TestHall {
-        base,
+    Assembled {
         app,
-        clock,
-        store,
-        db_url,
-        blob_dir,
         blobs,
         ca,
         gateways,
@@ -182,6 +208,22 @@ async fn start_all(
 }
 
 impl TestHall {
+    /// A builder for a hall on `backend`; [`TestHallBuilder::start`] starts it.
+    pub fn builder(backend: Backend) -> TestHallBuilder {
+        TestHallBuilder {
+            backend,
+            web_config: web::WebConfig::default(),
+            sms: Arc::new(gateways::sms::SandboxSms),
+            identity: None,
+            gateways: Vec::new(),
+        }
+    }
+
+    /// Starts a hall on `backend` with every default: `TestHall::builder(backend).start()`.
+    pub async fn start(backend: Backend) -> TestHall {
+        Self::builder(backend).start().await
+    }
+
     /// A payment gateway of the hall by name.
     pub fn gateway(&self, name: &str) -> Option<&Arc<dyn app::payments::PaymentGateway>> {
         self.gateways.iter().find(|g| g.name() == name)

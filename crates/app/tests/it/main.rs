@@ -114,7 +114,7 @@ pub async fn hall() -> Hall {
 
 /// A hall over a fresh database of `backend`, its clock at `T0`.
 pub async fn hall_on(backend: Backend) -> Hall {
-    let store = fresh_store(backend, T0).await.unwrap();
+    let store = fresh_store(backend).await.unwrap();
     let clock = Arc::new(ManualClock::new(T0));
     let dir = std::env::temp_dir()
         .join("certhall-tests")

@@ -1,0 +1,259 @@
+//! The CA's HTTP endpoints on a real listener: `GET /crl/issuing.crl`, `GET /ca/issuing.cer`,
+//! `POST /ocsp` and `GET /ocsp/<base64>`; responses checked by openssl, sm2verify and pkilint;
+//! a revocation shows at once even though a "good" response was pre-signed; bad requests get
+//! OCSP error responses, never a crash.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use certhall::ca_cmd::{self, Ca, CaAction, CaPublisher, InitArgs};
+use certhall::Common;
+use pki::{IssueRequest, Profile, SubjectData, Usage};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+fn sm2verify(issuer: &Path, obj: &Path) {
+    let tool = [
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/tools/sm2verify.py"),
+        PathBuf::from("/work/shared/tools/sm2verify.py"),
+    ]
+    .into_iter()
+    .find(|p| p.exists())
+    .expect("sm2verify.py (shared/tools beside the work tree)");
+    let o = Command::new("python3")
+        .arg(tool)
+        .arg(issuer)
+        .arg(obj)
+        .output()
+        .expect("python3");
+    assert!(
+        o.status.success(),
+        "sm2verify (pip install gmssl asn1crypto): {}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+fn openssl(args: &[&str]) -> String {
+    let o = Command::new("openssl")
+        .args(args)
+        .output()
+        .expect("openssl (apt-get install openssl)");
+    let t = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(o.status.success(), "openssl {args:?}: {t}");
+    t
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crl_and_ocsp_over_http() {
+    // It sets the CA passphrase in the environment, which `ca init` reads.
+    if crate::support::own_process::in_own_process("pki_http::crl_and_ocsp_over_http") {
+        return;
+    }
+    std::env::set_var("CERTHALL_CA_PASSPHRASE", "http-test-passphrase");
+    std::env::remove_var("CERTHALL_DATABASE_URL");
+    let dir = tempfile::tempdir().unwrap();
+    let common = Common {
+        data: dir.path().join("data"),
+        config: None,
+    };
+    ca_cmd::run(
+        &common,
+        CaAction::Init(InitArgs {
+            org: "测试CA".into(),
+            root_cn: "Root".into(),
+            issuing_cn: "Issuing".into(),
+            root_years: 20,
+            issuing_years: 10,
+            base_url: "http://127.0.0.1".into(),
+            policy_oid: "1.3.6.1.4.1.99999.1.1".into(),
+            import_cert: None,
+            import_key: None,
+            import_root: None,
+        }),
+    )
+    .await
+    .unwrap();
+    let ca = Ca::open(&common, "http-test-passphrase").await.unwrap();
+    let now = ca_cmd::clock_now();
+    let req = IssueRequest {
+        profile: Profile::Org,
+        usage: Usage::Signing,
+        subject: SubjectData::new(Profile::Org, "某单位", "91350100M000100Y43", None).unwrap(),
+        public_key: pki::keys::generate().public_key(),
+        years: 1,
+    };
+    let issued = ca.issue_durable(&[req], now).await.unwrap();
+    let p = |n: &str| dir.path().join(n);
+    std::fs::write(p("cert.pem"), issued[0].pem()).unwrap();
+    std::fs::write(p("issuing.pem"), ca.files.issuing.pem()).unwrap();
+    let store = ca.store.clone();
+    let publisher = Arc::new(CaPublisher::new(ca).unwrap());
+    publisher.refresh(now).await.unwrap(); // first CRL
+    publisher
+        .responder
+        .presign(&issued[0].serial, pki::ocsp::CertState::Good, now)
+        .unwrap();
+    let router = web::pki_routes::pki_router(publisher.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(web::serve(listener, router, std::future::pending()));
+    let base = format!("http://{addr}");
+    let http = reqwest::Client::new();
+
+    // CRL and CA certificate.
+    let r = http
+        .get(format!("{base}/crl/issuing.crl"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/pkix-crl");
+    std::fs::write(p("issuing.crl"), r.bytes().await.unwrap()).unwrap();
+    openssl(&[
+        "crl",
+        "-inform",
+        "DER",
+        "-noout",
+        "-in",
+        p("issuing.crl").to_str().unwrap(),
+    ]);
+    sm2verify(&p("issuing.pem"), &p("issuing.crl"));
+    assert_eq!(
+        http.get(format!("{base}/crl/nosuch.crl"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    assert_eq!(
+        http.get(format!("{base}/crl/..%2Fetc.crl"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    let r = http
+        .get(format!("{base}/ca/issuing.cer"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    // OCSP POST with openssl's own request.
+    openssl(&[
+        "ocsp",
+        "-issuer",
+        p("issuing.pem").to_str().unwrap(),
+        "-cert",
+        p("cert.pem").to_str().unwrap(),
+        "-reqout",
+        p("req.der").to_str().unwrap(),
+        "-no_nonce",
+    ]);
+    let reqder = std::fs::read(p("req.der")).unwrap();
+    let post = |body: Vec<u8>| {
+        let http = http.clone();
+        let url = format!("{base}/ocsp");
+        async move {
+            let r = http
+                .post(url)
+                .header("content-type", "application/ocsp-request")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.bytes().await.unwrap().to_vec())
+        }
+    };
+    let (st, body) = post(reqder.clone()).await;
+    assert_eq!(st, 200);
+    std::fs::write(p("good.der"), &body).unwrap();
+    let t = openssl(&[
+        "ocsp",
+        "-respin",
+        p("good.der").to_str().unwrap(),
+        "-resp_text",
+        "-noverify",
+    ]);
+    assert!(t.contains("Cert Status: good"), "{t}");
+    sm2verify(&p("issuing.pem"), &p("good.der"));
+
+    // GET form: base64 of the DER, URL-encoded.
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD
+        .encode(&reqder)
+        .replace('+', "%2B")
+        .replace('/', "%2F")
+        .replace('=', "%3D");
+    let r = http.get(format!("{base}/ocsp/{b64}")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.bytes().await.unwrap().to_vec(),
+        body,
+        "GET and POST serve the same pre-signed response"
+    );
+
+    // Revoke: the next answer says revoked although "good" was pre-signed.
+    let serial = pki::issue::serial_hex(&issued[0].serial);
+    store.revoke("issuing", &serial, 1, now_ms()).await.unwrap();
+    let (_, body) = post(reqder.clone()).await;
+    std::fs::write(p("revoked.der"), &body).unwrap();
+    let t = openssl(&[
+        "ocsp",
+        "-respin",
+        p("revoked.der").to_str().unwrap(),
+        "-resp_text",
+        "-noverify",
+    ]);
+    assert!(
+        t.contains("Cert Status: revoked") && t.contains("keyCompromise"),
+        "{t}"
+    );
+    sm2verify(&p("issuing.pem"), &p("revoked.der"));
+
+    // Bad requests: OCSP malformedRequest (RFC 6960 §2.3), or 413 for an oversized body.
+    let malformed = vec![0x30, 0x03, 0x0a, 0x01, 0x01];
+    for bad in [
+        vec![],
+        b"garbage".to_vec(),
+        reqder[..reqder.len() / 2].to_vec(),
+        vec![0u8; 100],
+    ] {
+        let (st, body) = post(bad).await;
+        assert_eq!((st, body), (200, malformed.clone()));
+    }
+    // An oversized body is refused before it is read: the server answers 413 and may close the
+    // connection while the client is still writing, which the client sees as a broken pipe.
+    let sent = http
+        .post(format!("{base}/ocsp"))
+        .header("content-type", "application/ocsp-request")
+        .body(vec![0x30; 1 << 20])
+        .send()
+        .await;
+    match sent {
+        Ok(r) => assert_eq!(r.status(), 413, "1 MB body"),
+        Err(e) => assert!(e.is_request() || e.is_body(), "1 MB body: {e}"),
+    }
+    // The server is still there afterwards.
+    let (st, _) = post(reqder.clone()).await;
+    assert_eq!(st, 200);
+    let r = http
+        .get(format!("{base}/ocsp/!!!notbase64"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.bytes().await.unwrap().to_vec(), malformed);
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}

@@ -1,0 +1,206 @@
+//! WeChat Pay (API v3) alone against the local fake (`fake_pay`): native pay is signed and its
+//! signed answer checked, notifications are verified (platform signature, serial, five-minute
+//! replay window, AEAD-sealed resource) and read as they are, and a refund is signed both
+//! ways.
+
+use crate::fake_pay::{self, gateway_server, pem, wechat_notify, APPID, MCHID, V3KEY};
+use app::payments::{
+    NoticeStatus, Notification, PayRequest, PayStart, PaymentGateway, RefundRequest,
+};
+use gateways::payments::alipay::{rsa2_sign, signing_key};
+use gateways::payments::wechat::{WechatConfig, WechatPay};
+
+const TRADE: &str = "XB20261123000001P0002";
+/// 2026-11-23 10:05 Beijing time, in seconds.
+const TS: i64 = 1_795_399_500;
+const PLATFORM: &str = "wechat_platform_key";
+
+fn request(amount_fen: i64) -> PayRequest {
+    PayRequest {
+        trade_no: TRADE.into(),
+        amount_fen,
+        subject: "数字证书 业务单".into(),
+        notify_url: "http://hall.example/api/v1/callbacks/wechat".into(),
+        return_url: "http://hall.example/orders/XB20261123000001/payment".into(),
+    }
+}
+
+fn notification((headers, body): (Vec<(&'static str, String)>, Vec<u8>)) -> Notification {
+    Notification {
+        headers: headers
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect(),
+        body,
+    }
+}
+
+fn with_merchant_key(server: &str, key: &str) -> WechatPay {
+    WechatPay::new(WechatConfig {
+        mchid: MCHID.into(),
+        appid: APPID.into(),
+        serial_no: "MERCHANT-SERIAL-1".into(),
+        private_key_pem: pem(key).into(),
+        platform_public_key_pem: pem("wechat_platform_pub"),
+        platform_serial: "PLATFORM-SERIAL-1".into(),
+        api_v3_key: V3KEY.to_owned().into(),
+        base_url: server.into(),
+    })
+    .unwrap()
+}
+
+#[tokio::test]
+async fn native_pay_is_signed_and_answers_a_signed_code_url() {
+    let server = gateway_server().await;
+    let gw = fake_pay::wechat(&server);
+    assert_eq!(
+        gw.start(&request(240_000)).await.unwrap(),
+        PayStart::QrCode("weixin://wxpay/bizpayurl?pr=TESTQR1".into())
+    );
+    // The server checks what it is asked: another amount is a PARAM_ERROR.
+    let e = gw.start(&request(1)).await.unwrap_err();
+    assert!(e.to_string().contains("PARAM_ERROR"), "{e}");
+    // A request signed with a key WeChat Pay does not know for us: SIGN_ERROR.
+    let e = with_merchant_key(&server, "alipay_merchant_key")
+        .start(&request(240_000))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("SIGN_ERROR"), "{e}");
+}
+
+#[tokio::test]
+async fn notifications_are_verified_and_read() {
+    let gw = fake_pay::wechat("http://127.0.0.1:9");
+    let now = TS * 1000;
+    let n = gw
+        .verify(
+            &notification(wechat_notify(
+                PLATFORM, TS, TRADE, 240_000, "SUCCESS", MCHID,
+            )),
+            now,
+        )
+        .unwrap();
+    assert_eq!(
+        (
+            n.trade_no.as_str(),
+            n.provider_ref.as_str(),
+            n.amount_fen,
+            n.currency.as_str(),
+            n.merchant.as_str(),
+            n.status
+        ),
+        (
+            TRADE,
+            "4200000000202611230000000001",
+            240_000,
+            "CNY",
+            MCHID,
+            NoticeStatus::Paid
+        )
+    );
+    let n = gw
+        .verify(
+            &notification(wechat_notify(PLATFORM, TS, TRADE, 240_000, "NOTPAY", MCHID)),
+            now,
+        )
+        .unwrap();
+    assert_eq!(n.status, NoticeStatus::Pending);
+    // Within the replay window either side of our clock.
+    for skew in [-299, 299] {
+        assert!(gw
+            .verify(
+                &notification(wechat_notify(
+                    PLATFORM,
+                    TS + skew,
+                    TRADE,
+                    240_000,
+                    "SUCCESS",
+                    MCHID
+                )),
+                now,
+            )
+            .is_ok());
+    }
+    // What the hall refuses is read faithfully: another amount, another merchant.
+    let n = gw
+        .verify(
+            &notification(wechat_notify(PLATFORM, TS, TRADE, 1, "SUCCESS", MCHID)),
+            now,
+        )
+        .unwrap();
+    assert_eq!(n.amount_fen, 1);
+    let n = gw
+        .verify(
+            &notification(wechat_notify(
+                PLATFORM,
+                TS,
+                TRADE,
+                240_000,
+                "SUCCESS",
+                "1900000999",
+            )),
+            now,
+        )
+        .unwrap();
+    assert_ne!(n.merchant, gw.merchant());
+
+    // Refused: forged, replayed outside five minutes, another platform serial, a tampered
+    // ciphertext under a valid signature (only the AEAD tag catches it).
+    let forged = wechat_notify("wechat_merchant_key", TS, TRADE, 240_000, "SUCCESS", MCHID);
+    let stale = wechat_notify(PLATFORM, TS - 600, TRADE, 240_000, "SUCCESS", MCHID);
+    let (mut h, body) = wechat_notify(PLATFORM, TS, TRADE, 240_000, "SUCCESS", MCHID);
+    h[4].1 = "OTHER-SERIAL".into();
+    let other_serial = (h, body);
+    let (mut h, body) = wechat_notify(PLATFORM, TS, TRADE, 240_000, "SUCCESS", MCHID);
+    let mut v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let ct = v["resource"]["ciphertext"].as_str().unwrap().to_owned();
+    v["resource"]["ciphertext"] = serde_json::Value::String(format!("A{}", &ct[1..]));
+    let tampered = v.to_string().into_bytes();
+    h[3].1 = rsa2_sign(
+        &signing_key(&pem(PLATFORM)).unwrap(),
+        &format!(
+            "{}\n{}\n{}\n",
+            h[1].1,
+            h[2].1,
+            String::from_utf8_lossy(&tampered)
+        ),
+    );
+    let resealed = (h, tampered);
+    let (h, body) = wechat_notify(PLATFORM, TS, TRADE, 240_000, "SUCCESS", MCHID);
+    let mut changed = body.clone();
+    changed.push(b' ');
+    for (what, n) in [
+        ("forged", forged),
+        ("stale", stale),
+        ("other serial", other_serial),
+        ("tampered ciphertext", resealed),
+        ("body changed after signing", (h, changed)),
+    ] {
+        assert!(gw.verify(&notification(n), now).is_err(), "{what}");
+    }
+    assert_eq!((gw.ack(true).status, gw.ack(false).status), (200, 400));
+}
+
+#[tokio::test]
+async fn a_refund_is_signed_both_ways() {
+    let server = gateway_server().await;
+    let gw = fake_pay::wechat(&server);
+    let refund = |amount_fen| RefundRequest {
+        trade_no: TRADE.into(),
+        refund_no: format!("{TRADE}R1"),
+        total_fen: 240_000,
+        amount_fen,
+        reason: "申请人放弃办理".into(),
+    };
+    assert_eq!(
+        gw.refund(&refund(240_000)).await.unwrap(),
+        "50000000382019052709732678859"
+    );
+    let e = gw.refund(&refund(100)).await.unwrap_err();
+    assert!(e.to_string().contains("PARAM_ERROR"), "{e}");
+    let e = with_merchant_key(&server, "alipay_merchant_key")
+        .refund(&refund(240_000))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("SIGN_ERROR"), "{e}");
+}

@@ -12,6 +12,7 @@ pub mod issue;
 pub mod keys;
 pub mod lint;
 pub mod names;
+pub mod nonce;
 pub mod ocsp;
 pub mod oid;
 pub mod profile;

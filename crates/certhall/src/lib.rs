@@ -344,8 +344,8 @@ pub async fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
-        Command::Ca { common, action } => ca_cmd::run(&common, action).await,
-        Command::Bench { what } => bench::run(what).await,
+        Command::Ca { common, action } => ca_cmd::run(&common, action, clock).await,
+        Command::Bench { what } => bench::run(what, clock).await,
         Command::Bank {
             common,
             action: BankAction::Import { file },
@@ -473,15 +473,18 @@ pub async fn serve(common: &Common, listen: Option<String>, clock: Arc<dyn Clock
         println!("  staff console    : http://{listen}/staff/login");
     }
     let mut hall = hall;
-    if let Some(dir) = ca_cmd::ensure_dev_ca(common, &format!("http://{listen}")).await? {
+    if let Some(dir) =
+        ca_cmd::ensure_dev_ca(common, &format!("http://{listen}"), clock.clone()).await?
+    {
         println!(
             "first start: generated a development SM2 CA in {} (its passphrase is in {}; for a real CA run `certhall ca init` first)",
             dir.display(),
             dir.join(ca_cmd::DEV_PASSPHRASE_FILE).display()
         );
     }
-    if let Some(ca) = ca_cmd::open_for_production(common).await? {
-        hall.app.desk.ca = Some(Arc::new(hall_ca::HallCa::new(ca)));
+    let ca = ca_cmd::open_for_serve(common, clock.clone()).await?;
+    if let Some(ca) = &ca {
+        hall.app.desk.ca = Some(Arc::new(hall_ca::HallCa::new(ca.clone())));
     }
     let worker = hall.app.clone();
     worker
@@ -493,7 +496,11 @@ pub async fn serve(common: &Common, listen: Option<String>, clock: Arc<dyn Clock
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     tokio::spawn(worker.job_worker(std::time::Duration::from_millis(300)));
-    let router = router_with(&hall, ca_cmd::pki_routes(common).await?);
+    let pki = match ca {
+        Some(ca) => Some(ca_cmd::pki_routes(ca).await?),
+        None => None,
+    };
+    let router = router_with(&hall, pki);
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;

@@ -136,10 +136,10 @@ async fn start_all(
         desk: app::desk::Desk::sandbox(
             Arc::new(store.clone()),
             Some(Arc::new(
-                crate::hall_ca::HallCa::ephemeral(store::ca::CaStore::new(
-                    store.db().clone(),
-                    store.vault().clone(),
-                ))
+                crate::hall_ca::HallCa::ephemeral(
+                    store::ca::CaStore::new(store.db().clone(), store.vault().clone()),
+                    clock.clone(),
+                )
                 .unwrap_or_else(|e| panic!("test CA: {e}")),
             )),
         ),

@@ -175,9 +175,13 @@ impl Ca {
             .collect();
         let serials: Vec<String> = records.iter().map(|r| r.serial.clone()).collect();
         if let Err(e) = self.storage.record(&label, &records, at).await {
-            // Nothing was signed. Should the write have landed after all, its rows are
-            // never signed: say so where the storage lets us.
-            self.abandon(&serials, at).await;
+            // Nothing was signed. Should the write have landed after all (a lost
+            // acknowledgement), its rows are never signed: say so where the storage lets us.
+            // A duplicate serial means nothing of this batch was written, and the row that
+            // holds it belongs to another batch: leave it alone.
+            if !matches!(e, StorageError::Duplicate) {
+                self.abandon(&serials, at).await;
+            }
             return Err(CaError::Storage(e));
         }
         let mut issued = Vec::with_capacity(tokens.len());

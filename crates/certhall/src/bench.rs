@@ -2,14 +2,17 @@
 //! durable storage (SQLite, synchronous=FULL), pre-signed OCSP responses per second, CRL
 //! generation time for 100k and 1M entries, and `openssl speed -seconds 3 sm2` in the same
 //! run with our/OpenSSL ratios. Every figure is the median of `--runs` runs, one thread.
+//! Issuance goes through `ca::Ca::issue`, the pipeline the CLI and production call.
 
-use crate::ca_cmd::{clock_now, Ca};
+use crate::hall_ca::HallClock;
 use anyhow::{anyhow, Context, Result};
+use ca::pki::crl::{build_crl, Reason, RevokedEntry};
+use ca::pki::issue::CaNames;
+use ca::pki::ocsp::{CertState, Responder, StatusLookup};
+use ca::pki::{self as pki, CertType, IssueRequest, SubjectData, Usage};
+use ca::{Ca, MemoryStorage};
 use clap::{Args, Subcommand};
-use pki::crl::{build_crl, Reason, RevokedEntry};
-use pki::issue::CaNames;
-use pki::ocsp::{CertState, Responder, StatusLookup};
-use pki::{IssueRequest, Profile, Signer, SubjectData, Usage};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// `certhall bench …`.
@@ -98,8 +101,8 @@ impl StatusLookup for AllGood {
     }
 }
 
-/// Run `bench pki`.
-pub async fn run_pki(a: PkiBenchArgs) -> Result<()> {
+/// Run `bench pki` on the hall's clock.
+pub async fn run_pki(a: PkiBenchArgs, clock: Arc<dyn app::clock::Clock>) -> Result<()> {
     let k = a.runs.max(1);
     println!(
         "certhall bench pki — one thread, {:.1} s per measurement, median of {k} runs",
@@ -119,7 +122,8 @@ pub async fn run_pki(a: PkiBenchArgs) -> Result<()> {
     ));
     std::fs::create_dir_all(tmp.join("ca"))?;
     let mut rng = rand::rngs::OsRng;
-    let now = clock_now();
+    let clock = Arc::new(HallClock(clock));
+    let now = ca::clock::whole_seconds(ca::Clock::now(clock.as_ref()));
     let names = CaNames {
         root_cn: "bench root".into(),
         issuing_cn: "bench issuing".into(),
@@ -136,11 +140,11 @@ pub async fn run_pki(a: PkiBenchArgs) -> Result<()> {
     db.migrate(0).await.map_err(|e| anyhow!("{e}"))?;
     let ca = Ca::in_memory(
         &names,
-        now,
-        store::ca::CaStore::new(db, store::Vault::random()),
+        Arc::new(store::ca::CaStore::new(db, store::Vault::random())),
+        clock.clone(),
     )?;
-    let issuing = ca.files.issuing.clone();
-    let signer = ca.issuing_signer()?;
+    let issuing = ca.files().issuing.clone();
+    let signer = ca.signer();
 
     println!("\nSM2 (SM3withSM2, signer ID 1234567812345678), 1 KB messages:");
     let msg = vec![0x5au8; 1024];
@@ -187,9 +191,9 @@ pub async fn run_pki(a: PkiBenchArgs) -> Result<()> {
         })
         .collect::<pki::Result<_>>()?;
     let subject = SubjectData::new(
-        Profile::Org,
+        CertType::Org,
         "深圳市基准测试有限公司",
-        "91350100M000100Y43",
+        domain::CreditCode::parse("91350100M000100Y43")?,
         None,
     )?;
     let mut ci = 0usize;
@@ -200,24 +204,24 @@ pub async fn run_pki(a: PkiBenchArgs) -> Result<()> {
             Ok(usize::from(!c.der.is_empty()))
         })
     })?;
-    let mem = pki::issue::MemoryLog::default();
+    let mem_ca = Ca::in_memory(&names, Arc::new(MemoryStorage::default()), clock.clone())?;
     let mut mi = 0usize;
-    runs("issuance/s, in-memory log (no database)", k, || {
+    let rt = tokio::runtime::Handle::current();
+    runs("issuance/s, in-memory storage (no database)", k, || {
         rate(a.seconds, || {
             let c = pki::csr::parse_csr(&csrs[mi % csrs.len()])?;
             mi += 1;
             let r = IssueRequest {
-                profile: Profile::Org,
                 usage: Usage::Signing,
                 subject: subject.clone(),
                 public_key: c.public_key,
                 years: 1,
             };
-            ca.issuer.issue(&mem, &r, now, &mut rand::rngs::OsRng)?;
+            tokio::task::block_in_place(|| rt.block_on(mem_ca.issue(&[r])))?;
             Ok(1)
         })
     })?;
-    drop(mem);
+    drop(mem_ca);
     let mut batches = vec![a.batch.max(1), 64, 1];
     batches.dedup();
     for batch in batches {
@@ -232,16 +236,13 @@ pub async fn run_pki(a: PkiBenchArgs) -> Result<()> {
                     let c = pki::csr::parse_csr(&csrs[i % csrs.len()])?;
                     i += 1;
                     reqs.push(IssueRequest {
-                        profile: Profile::Org,
                         usage: Usage::Signing,
                         subject: subject.clone(),
                         public_key: c.public_key,
                         years: 1,
                     });
                 }
-                let rt = tokio::runtime::Handle::current();
-                let issued =
-                    tokio::task::block_in_place(|| rt.block_on(ca.issue_durable(&reqs, now)))?;
+                let issued = tokio::task::block_in_place(|| rt.block_on(ca.issue(&reqs)))?;
                 n += issued.len();
             }
             Ok(n as f64 / start.elapsed().as_secs_f64())
@@ -250,11 +251,7 @@ pub async fn run_pki(a: PkiBenchArgs) -> Result<()> {
 
     // Pre-signed OCSP: parse the request, find the pre-signed response, return it.
     println!("\nOCSP:");
-    let responder = Responder::new(
-        issuing.clone(),
-        ca.issuing_signer()?,
-        Duration::from_secs(86400),
-    )?;
+    let responder = Responder::new(issuing.clone(), ca.signer(), Duration::from_secs(86400))?;
     let serials: Vec<Vec<u8>> = (0..1000)
         .map(|_| pki::issue::random_serial(&mut rng))
         .collect();
@@ -337,9 +334,9 @@ pub async fn run_pki(a: PkiBenchArgs) -> Result<()> {
     Ok(())
 }
 
-/// Run a `bench` subcommand.
-pub async fn run(what: BenchWhat) -> Result<()> {
+/// Run a `bench` subcommand on the hall's clock.
+pub async fn run(what: BenchWhat, clock: Arc<dyn app::clock::Clock>) -> Result<()> {
     match what {
-        BenchWhat::Pki(a) => run_pki(a).await,
+        BenchWhat::Pki(a) => run_pki(a, clock).await,
     }
 }

@@ -1,31 +1,50 @@
-//! The SM2 CA as the staff desk's [`app::desk::CertAuthority`]: production asks for a
-//! signing + encryption pair per order line; this runs the durable issuance pipeline
-//! ([`Ca::issue_durable`]: record, then sign), envelopes the encryption key to the signing key
-//! and escrows a copy for the key manager, exactly like `certhall ca issue --with-encryption`.
+//! The SM2 CA (crate `ca`) as the staff desk's [`app::desk::CertAuthority`]: production asks
+//! for a signing + encryption pair per order line; this parses app's request (strings) into
+//! the pipeline's typed one (the certificate kind, `domain::CreditCode`, `domain::IdNumber`)
+//! and calls [`ca::Ca::issue_with_encryption`] — the same pipeline function, `Ca::issue`,
+//! that `certhall ca issue` and `certhall bench pki` go through. Also the adapter that gives
+//! the CA service the hall's clock.
 
-use crate::ca_cmd::Ca;
 use anyhow::Result;
 use app::desk::{CaIssued, CaRequest, CertAuthority};
 use app::GatewayError;
 use async_trait::async_trait;
-use domain::CertType;
-use pki::issue::{serial_hex, CaNames};
-use pki::{IssueRequest, Profile, SubjectData, Usage};
-use std::time::SystemTime;
+use ca::pki::issue::{serial_hex, CaNames};
+use ca::pki::SubjectData;
+use ca::{Ca, CaError};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// The hall's clock as the CA service's: whole milliseconds of `app::clock` as a `SystemTime`.
+pub struct HallClock(pub Arc<dyn app::clock::Clock>);
+
+impl ca::Clock for HallClock {
+    fn now(&self) -> SystemTime {
+        UNIX_EPOCH + Duration::from_millis(u64::try_from(self.0.now()).unwrap_or(0))
+    }
+}
+
+/// The Beijing (UTC+8) calendar date of `t`: "today" for the ID number's birth-date rule;
+/// `None` outside the years 1–9999.
+pub fn beijing_today(t: SystemTime) -> Option<domain::Date> {
+    let secs = i64::try_from(t.duration_since(UNIX_EPOCH).ok()?.as_secs()).ok()?;
+    domain::DateTime::from_unix_seconds(secs, 8 * 3600).map(|d| d.date())
+}
 
 /// The hall's CA behind the production port.
 pub struct HallCa {
-    ca: Ca,
+    ca: Arc<Ca>,
 }
 
 impl HallCa {
     /// Wraps an opened CA.
-    pub fn new(ca: Ca) -> Self {
+    pub fn new(ca: Arc<Ca>) -> Self {
         Self { ca }
     }
 
-    /// A fresh CA made in memory over `store` (tests and demos: no key is written to disk).
-    pub fn ephemeral(store: store::ca::CaStore) -> Result<Self> {
+    /// A fresh CA made in memory over `store` on the hall's `clock` (tests and demos: no key
+    /// is written to disk).
+    pub fn ephemeral(store: store::ca::CaStore, clock: Arc<dyn app::clock::Clock>) -> Result<Self> {
         let names = CaNames {
             root_cn: "certhall Test Root CA".into(),
             issuing_cn: "certhall Test SM2 CA".into(),
@@ -33,13 +52,13 @@ impl HallCa {
             root_years: 20,
             issuing_years: 10,
         };
-        let ca = Ca::in_memory(&names, SystemTime::now(), store)?;
-        Ok(Self { ca })
+        let ca = Ca::in_memory(&names, Arc::new(store), Arc::new(HallClock(clock)))?;
+        Ok(Self { ca: Arc::new(ca) })
     }
 
     /// The root in PEM.
     pub fn root_pem(&self) -> String {
-        self.ca.files.root.pem()
+        self.ca.files().root.pem()
     }
 }
 
@@ -47,79 +66,47 @@ fn refused(e: impl std::fmt::Display) -> GatewayError {
     GatewayError::Refused(e.to_string())
 }
 
+/// app's request, parsed into the pipeline's typed subject.
+fn subject_of(req: &CaRequest) -> Result<SubjectData, GatewayError> {
+    let person = req
+        .person
+        .as_ref()
+        .map(|(name, id)| (name.as_str(), id.clone()));
+    SubjectData::new(req.kind, req.org.as_str(), req.uscc.clone(), person).map_err(refused)
+}
+
 #[async_trait]
 impl CertAuthority for HallCa {
     fn chain_pem(&self) -> String {
-        self.ca.files.chain_pem()
+        self.ca.chain_pem()
     }
 
     async fn issue(&self, req: CaRequest) -> Result<CaIssued, GatewayError> {
-        let profile = match req.kind {
-            CertType::Org => Profile::Org,
-            CertType::OrgPerson => Profile::OrgIndividual,
-        };
-        let person = req.person.as_ref().map(|(n, i)| (n.as_str(), i.as_str()));
-        let subject = SubjectData::new(profile, req.org.as_str(), req.uscc.as_str(), person)
-            .map_err(refused)?;
+        let subject = subject_of(&req)?;
         let years = u16::from(req.years);
-        pki::profile::check_years(years).map_err(refused)?;
+        ca::pki::profile::check_years(years).map_err(refused)?;
         let sign_pk = match &req.csr {
-            Some(bytes) => pki::csr::parse_csr(bytes).map_err(refused)?.public_key,
+            Some(bytes) => ca::pki::csr::parse_csr(bytes).map_err(refused)?.public_key,
             // Sandbox: the key is made here and dropped; a real token makes its own.
-            None => pki::keys::generate().public_key(),
+            None => ca::pki::keys::generate().public_key(),
         };
-        let enc_key = pki::keys::generate();
-        let reqs = [
-            IssueRequest {
-                profile,
-                usage: Usage::Signing,
-                subject: subject.clone(),
-                public_key: sign_pk,
-                years,
-            },
-            IssueRequest {
-                profile,
-                usage: Usage::Encryption,
-                subject,
-                public_key: enc_key.public_key(),
-                years,
-            },
-        ];
-        let now = SystemTime::now();
-        let issued = self
+        let pair = self
             .ca
-            .issue_durable(&reqs, now)
+            .issue_with_encryption(subject, sign_pk, years)
             .await
-            .map_err(|e| GatewayError::Unavailable(e.to_string()))?;
-        let (sign, enc) = match issued.as_slice() {
-            [s, e] => (s, e),
-            _ => return Err(GatewayError::Unavailable("CA returned no pair".into())),
-        };
-        let mut rng = rand::rngs::OsRng;
-        let env = pki::envelope::seal(&enc_key, &sign_pk, &mut rng).map_err(refused)?;
-        let escrow =
-            pki::envelope::seal(&enc_key, &self.ca.km_public, &mut rng).map_err(refused)?;
-        let now_ms = now
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0);
-        self.ca
-            .store
-            .escrow(
-                &self.ca.issuer.ca.label,
-                &serial_hex(&enc.serial),
-                &escrow.der,
-                now_ms,
-            )
-            .await
-            .map_err(|e| GatewayError::Unavailable(format!("escrow: {e}")))?;
+            .map_err(|e| match e {
+                CaError::Pki(
+                    p @ (ca::pki::PkiError::Profile { .. } | ca::pki::PkiError::Lint(_)),
+                ) => refused(p),
+                other => GatewayError::Unavailable(other.to_string()),
+            })?;
         Ok(CaIssued {
-            sign_serial: serial_hex(&sign.serial),
-            sign_pem: sign.pem(),
-            enc_serial: serial_hex(&enc.serial),
-            enc_pem: enc.pem(),
-            envelope: env.der,
-            chain_pem: self.ca.files.chain_pem(),
+            sign_serial: serial_hex(&pair.sign.serial),
+            sign_pem: pair.sign.pem(),
+            enc_serial: serial_hex(&pair.enc.serial),
+            enc_pem: pair.enc.pem(),
+            envelope: pair.envelope.der,
+            chain_pem: self.ca.chain_pem(),
         })
     }
 }

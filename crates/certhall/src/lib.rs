@@ -356,8 +356,8 @@ pub async fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
-        Command::Ca { common, action } => ca_cmd::run(&common, action).await,
-        Command::Bench { what } => bench::run(what).await,
+        Command::Ca { common, action } => ca_cmd::run(&common, action, clock).await,
+        Command::Bench { what } => bench::run(what, clock).await,
         Command::Bank {
             common,
             action: BankAction::Import { file },
@@ -518,17 +518,20 @@ pub async fn serve(common: &Common, listen: Option<String>, clock: Arc<dyn Clock
     }
     let config = Config::load(common.config.as_deref())?;
     let listen = listen.unwrap_or_else(|| config.server.listen.clone());
-    if let Some(dir) = ca_cmd::ensure_dev_ca(common, &format!("http://{listen}")).await? {
+    if let Some(dir) =
+        ca_cmd::ensure_dev_ca(common, &format!("http://{listen}"), clock.clone()).await?
+    {
         println!(
             "first start: generated a development SM2 CA in {} (its passphrase is in {}; for a real CA run `certhall ca init` first)",
             dir.display(),
             dir.join(ca_cmd::DEV_PASSPHRASE_FILE).display()
         );
     }
-    let ca = ca_cmd::open_for_production(common)
-        .await?
-        .map(|ca| Arc::new(hall_ca::HallCa::new(ca)) as Arc<dyn app::desk::CertAuthority>);
-    let hall = open_with_ca(common, clock.clone(), ca).await?;
+    let ca = ca_cmd::open_for_serve(common, clock.clone()).await?;
+    let port = ca
+        .as_ref()
+        .map(|ca| Arc::new(hall_ca::HallCa::new(ca.clone())) as Arc<dyn app::desk::CertAuthority>);
+    let hall = open_with_ca(common, clock.clone(), port).await?;
     if let Some(c) = hall
         .app
         .admin()
@@ -551,7 +554,11 @@ pub async fn serve(common: &Common, listen: Option<String>, clock: Arc<dyn Clock
     anchors::record(&hall.app, &common.data).await?;
     tokio::spawn(anchors::every_minute(hall.app.clone(), common.data.clone()));
     tokio::spawn(jobs.worker(std::time::Duration::from_millis(300)));
-    let router = router_with(&hall, ca_cmd::pki_routes(common).await?);
+    let pki = match ca {
+        Some(ca) => Some(ca_cmd::pki_routes(ca).await?),
+        None => None,
+    };
+    let router = router_with(&hall, pki);
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;

@@ -162,10 +162,10 @@ fn assemble_app(
         ..Default::default()
     };
     let ca: Arc<dyn app::desk::CertAuthority> = Arc::new(
-        crate::hall_ca::HallCa::ephemeral(store::ca::CaStore::new(
-            store.db().clone(),
-            store.vault().clone(),
-        ))
+        crate::hall_ca::HallCa::ephemeral(
+            store::ca::CaStore::new(store.db().clone(), store.vault().clone()),
+            clock.clone(),
+        )
         .unwrap_or_else(|e| panic!("test CA: {e}")),
     );
     let blobs: Arc<dyn app::blobs::Blobs> = Arc::new(blobs);

@@ -48,9 +48,6 @@ pub enum PkiError {
     /// The signer (key file or HSM) failed.
     #[error("signer: {0}")]
     Signer(String),
-    /// The issuance log (durable storage) failed; nothing was signed after this.
-    #[error("issuance log: {0}")]
-    Log(String),
     /// A key envelope could not be made or opened.
     #[error("key envelope: {0}")]
     Envelope(String),

@@ -1,6 +1,9 @@
-//! CA certificates, end-entity issuance and the issuance pipeline of DESIGN.md rule 5
-//! (Boulder's): check against the profile → build the TBS → lint → record serial and TBS →
-//! sign → store the certificate.
+//! CA certificates and end-entity issuance: the two pure steps of the issuance pipeline of
+//! DESIGN.md rule 5, split as Boulder's `issuance/cert.go` splits them. [`Issuer::prepare`]
+//! checks the request against its profile, builds the TBS and lints it, returning a
+//! [`Prepared`] token; [`Issuer::issue`] consumes the token and signs it. Recording the TBS
+//! durably between the two, and storing the certificate after, is the CA service's job
+//! (crate `ca`, `Ca::issue`).
 //!
 //! ```asn1
 //! Certificate ::= SEQUENCE {                                   -- RFC 5280 §4.1
@@ -15,7 +18,7 @@
 use crate::error::{PkiError, Result};
 use crate::names::{add_years, build_name, unix_secs, x509_time};
 use crate::oid;
-use crate::profile::{check_years, Profile, SubjectData, Usage};
+use crate::profile::{check_years, CertType, SubjectData, Usage};
 use crate::signer::{sign_bits, sm3_with_sm2, spki_of, Signer};
 use der::asn1::{Ia5String, OctetString, PrintableStringRef};
 use der::flagset::FlagSet;
@@ -312,11 +315,9 @@ pub fn make_issuing(
 /// What an approved order asks the CA to certify.
 #[derive(Debug, Clone)]
 pub struct IssueRequest {
-    /// 机构证书 or 机构个人证书.
-    pub profile: Profile,
     /// Signing or encryption certificate.
     pub usage: Usage,
-    /// Subject data from the approved order.
+    /// Subject data from the approved order; its kind (机构证书 or 机构个人证书) picks the profile.
     pub subject: SubjectData,
     /// The subject's SM2 public key (from a checked CSR, or made by the key manager).
     pub public_key: sm2::PublicKey,
@@ -324,23 +325,46 @@ pub struct IssueRequest {
     pub years: u16,
 }
 
-/// A TBS certificate that passed the profile and lints, with its serial, not yet signed.
-#[derive(Debug, Clone)]
+/// The token of Boulder's `Prepare`/`Issue` split: a TBS certificate that passed the profile
+/// and the lints, with its serial, not yet signed. It cannot be copied: [`Issuer::issue`]
+/// consumes it, so one preparation is signed at most once. The CA service records
+/// [`Prepared::tbs_der`] durably between the two steps.
+#[derive(Debug)]
 pub struct Prepared {
+    serial: Vec<u8>,
+    tbs: TbsCertificate,
+    tbs_der: Vec<u8>,
+    kind: CertType,
+    usage: Usage,
+    not_after: u64,
+    subject: String,
+}
+
+impl Prepared {
     /// The serial number (positive, big-endian).
-    pub serial: Vec<u8>,
-    /// The TBS certificate.
-    pub tbs: TbsCertificate,
-    /// Its DER: what the issuance log records before signing.
-    pub tbs_der: Vec<u8>,
-    /// Request data kept for the log.
-    pub profile: Profile,
+    pub fn serial(&self) -> &[u8] {
+        &self.serial
+    }
+    /// DER of the TBS certificate: what the issuance log records before signing.
+    pub fn tbs_der(&self) -> &[u8] {
+        &self.tbs_der
+    }
+    /// 机构证书 or 机构个人证书.
+    pub fn kind(&self) -> CertType {
+        self.kind
+    }
     /// Signing or encryption.
-    pub usage: Usage,
+    pub fn usage(&self) -> Usage {
+        self.usage
+    }
     /// notAfter, unix seconds.
-    pub not_after: u64,
-    /// Subject as one line, for the log.
-    pub subject: String,
+    pub fn not_after(&self) -> u64 {
+        self.not_after
+    }
+    /// The subject as one line (RFC 4514 string), for the log.
+    pub fn subject(&self) -> &str {
+        &self.subject
+    }
 }
 
 /// An issued certificate.
@@ -359,17 +383,8 @@ impl Issued {
     }
 }
 
-/// The durable record of issuance the pipeline writes through (a database table in the
-/// product, memory in tests). `record` must be durable when it returns `Ok`: nothing is
-/// signed before it, so no signed serial can be missing from the log.
-pub trait IssuanceLog {
-    /// Record the serials and TBS DER of certificates about to be signed.
-    fn record(&self, issuer: &str, batch: &[&Prepared]) -> Result<()>;
-    /// Store the signed certificates (serial, DER) of an earlier `record`.
-    fn store(&self, issuer: &str, batch: &[&Issued]) -> Result<()>;
-}
-
 /// The issuing side of the CA: an issuing CA certificate, its signer, and publication URLs.
+/// Pure: it prepares and signs; recording and storing are the CA service's (crate `ca`).
 pub struct Issuer<S: Signer> {
     /// The issuing CA certificate.
     pub ca: CaCert,
@@ -380,8 +395,8 @@ pub struct Issuer<S: Signer> {
 }
 
 impl<S: Signer> Issuer<S> {
-    /// Steps 1–3 of the pipeline: check the request against its profile, build the TBS,
-    /// run our lints. `now` comes from the caller's clock.
+    /// Boulder's `Prepare`: check the request against its profile, build the TBS, run our
+    /// lints (RFC 5280 §4.1, GM/T 0015 §5.2; `lint.rs`). `now` comes from the caller's clock.
     pub fn prepare(
         &self,
         req: &IssueRequest,
@@ -393,13 +408,13 @@ impl<S: Signer> Issuer<S> {
             return Err(PkiError::profile("public_key", "is the CA's own key"));
         }
         let s = &req.subject;
-        let mut attrs = vec![(oid::AT_C, "CN"), (oid::AT_O, s.org.as_str())];
-        match (&req.profile, &s.person) {
-            (Profile::Org, None) => attrs.push((oid::AT_CN, s.org.as_str())),
-            (Profile::OrgIndividual, Some(p)) => attrs.push((oid::AT_CN, p.name.as_str())),
-            _ => return Err(PkiError::profile("person", "does not match the profile")),
-        }
-        let subject = build_name(&attrs)?;
+        let kind = s.kind();
+        // GM/T 0015 §5.2.2.6: C, O = the unit; CN = the unit (机构证书) or the person.
+        let cn = match s.person() {
+            None => s.org(),
+            Some(p) => p.name(),
+        };
+        let subject = build_name(&[(oid::AT_C, "CN"), (oid::AT_O, s.org()), (oid::AT_CN, cn)])?;
         let not_after_t = add_years(now, req.years)?;
         let not_after = unix_secs(&x509_time(not_after_t)?);
         if not_after > self.ca.not_after() {
@@ -464,12 +479,12 @@ impl<S: Signer> Issuer<S> {
                     },
                 ]),
             )?,
-            raw_ext(oid::USCC, &PrintableStringRef::new(s.uscc.as_str())?)?,
+            raw_ext(oid::USCC, &PrintableStringRef::new(s.uscc().as_str())?)?,
         ];
-        if let Some(p) = &s.person {
+        if let Some(p) = s.person() {
             exts.push(raw_ext(
                 oid::IDENTIFY_CODE,
-                &PrintableStringRef::new(p.id_number.as_str())?,
+                &PrintableStringRef::new(p.id_number().as_str())?,
             )?);
         }
         let serial = random_serial(rng);
@@ -495,96 +510,26 @@ impl<S: Signer> Issuer<S> {
             serial,
             tbs,
             tbs_der,
-            profile: req.profile,
+            kind,
             usage: req.usage,
             not_after,
             subject: subject_line,
         })
     }
 
-    /// Step 5: sign a prepared (and recorded) TBS.
-    pub fn sign(&self, p: &Prepared) -> Result<Issued> {
-        let signature = sign_bits(&self.signer, &p.tbs_der)?;
+    /// Boulder's `Issue`: sign a prepared (and, by the CA service, recorded) TBS and assemble
+    /// the certificate (RFC 5280 §4.1.1). Consumes the token: it is signed at most once.
+    pub fn issue(&self, token: Prepared) -> Result<Issued> {
+        let signature = sign_bits(&self.signer, &token.tbs_der)?;
         let cert = Certificate {
-            tbs_certificate: p.tbs.clone(),
+            tbs_certificate: token.tbs,
             signature_algorithm: sm3_with_sm2(),
             signature,
         };
         Ok(Issued {
-            serial: p.serial.clone(),
+            serial: token.serial,
             der: cert.to_der()?,
         })
-    }
-
-    /// The whole pipeline for one certificate: prepare → record → sign → store.
-    pub fn issue(
-        &self,
-        log: &dyn IssuanceLog,
-        req: &IssueRequest,
-        now: SystemTime,
-        rng: &mut impl RngCore,
-    ) -> Result<Issued> {
-        let p = self.prepare(req, now, rng)?;
-        log.record(&self.ca.label, &[&p])?;
-        let issued = self.sign(&p)?;
-        log.store(&self.ca.label, &[&issued])?;
-        Ok(issued)
-    }
-
-    /// The pipeline for a batch (one durable write for the records, one for the certificates).
-    pub fn issue_batch(
-        &self,
-        log: &dyn IssuanceLog,
-        reqs: &[IssueRequest],
-        now: SystemTime,
-        rng: &mut impl RngCore,
-    ) -> Result<Vec<Issued>> {
-        let prepared = reqs
-            .iter()
-            .map(|r| self.prepare(r, now, rng))
-            .collect::<Result<Vec<_>>>()?;
-        log.record(&self.ca.label, &prepared.iter().collect::<Vec<_>>())?;
-        let issued = prepared
-            .iter()
-            .map(|p| self.sign(p))
-            .collect::<Result<Vec<_>>>()?;
-        log.store(&self.ca.label, &issued.iter().collect::<Vec<_>>())?;
-        Ok(issued)
-    }
-}
-
-/// One row of [`MemoryLog`]: (issuer, serial, DER).
-pub type LogRow = (String, Vec<u8>, Vec<u8>);
-
-/// An in-memory [`IssuanceLog`], for tests and the benchmark's baseline.
-#[derive(Debug, Default)]
-pub struct MemoryLog {
-    /// (issuer, serial, tbs) of every record.
-    pub records: std::sync::Mutex<Vec<LogRow>>,
-    /// (issuer, serial, cert) of every stored certificate.
-    pub certs: std::sync::Mutex<Vec<LogRow>>,
-}
-
-impl IssuanceLog for MemoryLog {
-    fn record(&self, issuer: &str, batch: &[&Prepared]) -> Result<()> {
-        let mut r = self
-            .records
-            .lock()
-            .map_err(|_| PkiError::Log("poisoned".into()))?;
-        for p in batch {
-            r.push((issuer.to_string(), p.serial.clone(), p.tbs_der.clone()));
-        }
-        Ok(())
-    }
-    fn store(&self, issuer: &str, batch: &[&Issued]) -> Result<()> {
-        let mut c = self
-            .certs
-            .lock()
-            .map_err(|_| PkiError::Log("poisoned".into()))?;
-        for i in batch {
-            c.push((issuer.to_string(), i.serial.clone(), i.der.clone()));
-        }
-        Ok(())
     }
 }
 

@@ -1,5 +1,6 @@
 //! The SM2 certificate authority of certhall: keys, CSR checks, GM/T 0015 profiles, issuance,
 //! CRLs, OCSP and key envelopes. Pure: no database, no HTTP, no clock reads (callers pass `now`).
+//! The certificate kind and the identifiers that go into certificates are `domain`'s types.
 //! Every signature is SM3withSM2 (1.2.156.10197.1.501) with the GM/T 0009 default signer ID.
 #![forbid(unsafe_code)]
 
@@ -12,14 +13,15 @@ pub mod issue;
 pub mod keys;
 pub mod lint;
 pub mod names;
+pub mod nonce;
 pub mod ocsp;
 pub mod oid;
 pub mod profile;
 pub mod signer;
 
 pub use error::{PkiError, Result};
-pub use issue::{CaCert, IssuanceLog, IssueRequest, Issued, Issuer, Prepared, PublishConfig};
-pub use profile::{Profile, SubjectData, Usage};
+pub use issue::{CaCert, IssueRequest, Issued, Issuer, Prepared, PublishConfig};
+pub use profile::{parse_profile, profile_name, CertType, SubjectData, Usage};
 pub use signer::{KeySigner, Signer};
 
 /// Re-exports of the curve crate, so callers name the same types.

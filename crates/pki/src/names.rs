@@ -1,4 +1,5 @@
-//! Distinguished names, time fields and the identifiers of the order that go into certificates.
+//! Distinguished names and time fields. (The identifiers of the order, 统一社会信用代码 and
+//! 身份证号码, are `domain`'s parsed types; their check characters are computed there only.)
 //!
 //! ```asn1
 //! Name ::= CHOICE { rdnSequence RDNSequence }                 -- RFC 5280 §4.1.2.4
@@ -125,103 +126,9 @@ pub fn unix_secs(t: &Time) -> u64 {
     t.to_unix_duration().as_secs()
 }
 
-/// 统一社会信用代码, 18 characters with the GB 32100-2015 §4 check character.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Uscc(String);
-
-impl Uscc {
-    /// Parse and check the GB 32100 check character.
-    pub fn parse(s: &str) -> Result<Self> {
-        const CS: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
-        const W: [u32; 17] = [
-            1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
-        ];
-        let b = s.as_bytes();
-        if b.len() != 18 {
-            return Err(PkiError::profile(
-                "uscc",
-                "统一社会信用代码 must be 18 characters",
-            ));
-        }
-        let mut sum = 0u32;
-        for (i, c) in b.iter().enumerate() {
-            let v = CS.iter().position(|x| x == c).ok_or_else(|| {
-                PkiError::profile(
-                    "uscc",
-                    "统一社会信用代码 has a character outside GB 32100's set",
-                )
-            })? as u32;
-            if i < 17 {
-                sum += v * W[i];
-            } else {
-                let check = (31 - sum % 31) % 31;
-                if v != check {
-                    return Err(PkiError::profile(
-                        "uscc",
-                        "统一社会信用代码 check character is wrong",
-                    ));
-                }
-            }
-        }
-        Ok(Self(s.to_string()))
-    }
-    /// The code.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-/// 公民身份号码, 18 characters with the GB 11643-1999 §6.2 check character.
-#[derive(Clone, PartialEq, Eq)]
-pub struct IdNumber(String);
-
-impl std::fmt::Debug for IdNumber {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("IdNumber(***)")
-    }
-}
-
-impl IdNumber {
-    /// Parse and check the ISO 7064 MOD 11-2 check character.
-    pub fn parse(s: &str) -> Result<Self> {
-        const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-        const C: &[u8] = b"10X98765432";
-        let b = s.as_bytes();
-        if b.len() != 18 || !b[..17].iter().all(u8::is_ascii_digit) {
-            return Err(PkiError::profile(
-                "id_number",
-                "身份证号码 must be 17 digits and a check character",
-            ));
-        }
-        let sum: u32 = b[..17]
-            .iter()
-            .zip(W)
-            .map(|(d, w)| u32::from(d - b'0') * w)
-            .sum();
-        if C[(sum % 11) as usize] != b[17].to_ascii_uppercase() {
-            return Err(PkiError::profile(
-                "id_number",
-                "身份证号码 check character is wrong",
-            ));
-        }
-        Ok(Self(s.to_ascii_uppercase()))
-    }
-    /// The number.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    #[test]
-    fn uscc_and_id_check_digits() {
-        assert!(Uscc::parse("91350100M000100Y43").is_ok());
-        assert!(Uscc::parse("91350100M000100Y44").is_err());
-        assert!(IdNumber::parse("11010519491231002X").is_ok());
-        assert!(IdNumber::parse("110105194912310021").is_err());
-    }
     #[test]
     fn leap_day_plus_one_year() {
         let t = DateTime::new(2024, 2, 29, 1, 2, 3)

@@ -1,41 +1,34 @@
 //! Certificate profiles of GM/T 0015-2012 (and the 2023 edition where it differs): the unit's
 //! certificate (机构证书) and the person-in-unit certificate (机构个人证书), each as a signing
 //! and as an encryption certificate. docs/PROFILES.md lists every field with its clause.
+//!
+//! The certificate kind is [`domain::CertType`], the one enum of the workspace; a profile is
+//! keyed by it. The profile's own name (`org`, `org-individual`) is what the CLI's
+//! `--profile`, the issuance log and docs/PROFILES.md use.
 
 use crate::error::{PkiError, Result};
-use crate::names::{check_name_value, IdNumber, Uscc};
-use std::str::FromStr;
+use crate::names::check_name_value;
+pub use domain::{CertType, CreditCode, IdNumber};
 
-/// Who the certificate is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Profile {
-    /// 机构证书: the unit itself; subject O and CN are the unit name.
-    Org,
-    /// 机构个人证书: a named person in the unit; subject O is the unit, CN the person.
-    OrgIndividual,
-}
-
-impl Profile {
-    /// The name used in the CLI, the database and docs/PROFILES.md.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Profile::Org => "org",
-            Profile::OrgIndividual => "org-individual",
-        }
+/// The GM/T 0015 profile name of a certificate kind: `org` (机构证书) or `org-individual`
+/// (机构个人证书), as in docs/PROFILES.md and the `profile` column of the issuance log.
+pub fn profile_name(kind: CertType) -> &'static str {
+    match kind {
+        CertType::Org => "org",
+        CertType::OrgPerson => "org-individual",
     }
 }
 
-impl FromStr for Profile {
-    type Err = PkiError;
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "org" => Ok(Profile::Org),
-            "org-individual" => Ok(Profile::OrgIndividual),
-            _ => Err(PkiError::profile(
-                "profile",
-                "must be org or org-individual",
-            )),
-        }
+/// The certificate kind of a profile name: `org` or `org-individual` (the CLI's historic
+/// spelling), or the catalogue's key `org_person`.
+pub fn parse_profile(name: &str) -> Result<CertType> {
+    match name {
+        "org" => Ok(CertType::Org),
+        "org-individual" | "org_person" => Ok(CertType::OrgPerson),
+        _ => Err(PkiError::profile(
+            "profile",
+            "must be org or org-individual",
+        )),
     }
 }
 
@@ -61,50 +54,59 @@ impl Usage {
 /// The named person of a 机构个人证书.
 #[derive(Debug, Clone)]
 pub struct Person {
+    name: String,
+    id_number: IdNumber,
+}
+
+impl Person {
     /// 申请人姓名, the CN.
-    pub name: String,
-    /// 身份证号码, carried in the IdentifyCode extension.
-    pub id_number: IdNumber,
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// 身份证号码 (GB 11643, parsed by `domain`), carried in the IdentifyCode extension.
+    pub fn id_number(&self) -> &IdNumber {
+        &self.id_number
+    }
 }
 
 /// Subject data, taken from the approved order (never from the CSR: RFC 5280 leaves subject
-/// choice to the CA, and GM/T 0015 §5.2.2.6 puts it on the CA's verification).
+/// choice to the CA, and GM/T 0015 §5.2.2.6 puts it on the CA's verification). It exists only
+/// checked: names fit a certificate (RFC 5280 Appendix A, ub-name 64, no control characters),
+/// the 统一社会信用代码 and 身份证号码 are the parsed `domain` types, and a person is present
+/// exactly for a 机构个人证书.
 #[derive(Debug, Clone)]
 pub struct SubjectData {
-    /// 单位名称: O, and CN for a 机构证书.
-    pub org: String,
-    /// 统一社会信用代码.
-    pub uscc: Uscc,
-    /// The person for a 机构个人证书; `None` for a 机构证书.
-    pub person: Option<Person>,
+    org: String,
+    uscc: CreditCode,
+    person: Option<Person>,
 }
 
 impl SubjectData {
-    /// Build and check subject data for `profile` from raw strings.
+    /// Subject data of a certificate of `kind`: `person` (name, ID number) must be given for a
+    /// 机构个人证书 and only for it.
     pub fn new(
-        profile: Profile,
+        kind: CertType,
         org: &str,
-        uscc: &str,
-        person: Option<(&str, &str)>,
+        uscc: CreditCode,
+        person: Option<(&str, IdNumber)>,
     ) -> Result<Self> {
         check_name_value("org", org)?;
-        let uscc = Uscc::parse(uscc)?;
-        let person = match (profile, person) {
-            (Profile::Org, None) => None,
-            (Profile::Org, Some(_)) => {
+        let person = match (kind, person) {
+            (CertType::Org, None) => None,
+            (CertType::Org, Some(_)) => {
                 return Err(PkiError::profile("person", "a 机构证书 names no person"))
             }
-            (Profile::OrgIndividual, None) => {
+            (CertType::OrgPerson, None) => {
                 return Err(PkiError::profile(
                     "person",
                     "a 机构个人证书 needs the person's name and ID number",
                 ))
             }
-            (Profile::OrgIndividual, Some((name, id))) => {
+            (CertType::OrgPerson, Some((name, id_number))) => {
                 check_name_value("person", name)?;
                 Some(Person {
                     name: name.to_string(),
-                    id_number: IdNumber::parse(id)?,
+                    id_number,
                 })
             }
         };
@@ -114,6 +116,27 @@ impl SubjectData {
             person,
         })
     }
+
+    /// The certificate kind these data are for.
+    pub fn kind(&self) -> CertType {
+        if self.person.is_some() {
+            CertType::OrgPerson
+        } else {
+            CertType::Org
+        }
+    }
+    /// 单位名称: O, and CN for a 机构证书.
+    pub fn org(&self) -> &str {
+        &self.org
+    }
+    /// 统一社会信用代码 (GB 32100, parsed by `domain`).
+    pub fn uscc(&self) -> &CreditCode {
+        &self.uscc
+    }
+    /// The person of a 机构个人证书; `None` for a 机构证书.
+    pub fn person(&self) -> Option<&Person> {
+        self.person.as_ref()
+    }
 }
 
 /// The validity the order may ask for: 办理年限 1–5 years (SPEC B3).
@@ -122,5 +145,19 @@ pub fn check_years(years: u16) -> Result<()> {
         Ok(())
     } else {
         Err(PkiError::profile("years", "办理年限 must be 1 to 5 years"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn profile_names_round_trip() {
+        for kind in [CertType::Org, CertType::OrgPerson] {
+            assert_eq!(parse_profile(profile_name(kind)).unwrap(), kind);
+            assert_eq!(parse_profile(kind.key()).unwrap(), kind);
+        }
+        assert!(parse_profile("person").is_err());
     }
 }

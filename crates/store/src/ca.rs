@@ -1,71 +1,32 @@
-//! The certificate authority's durable state on SQLite or PostgreSQL: the issuance log (serial
-//! and TBS recorded before signing, certificate stored after), revocations, CRLs and the
-//! escrowed encryption keys. Plain types only, so this crate does not depend on `pki`; the
-//! CLI and the use cases adapt.
+//! The certificate authority's durable state on SQLite or PostgreSQL: `ca::CaStorage`, the
+//! storage port of the CA service (the issuance log — serial and TBS recorded before signing,
+//! certificate stored after — revocations, CRLs and the escrowed encryption keys). The port
+//! is defined in `ca` and implemented here, so `store` depends on `ca` and `ca` on neither
+//! `store` nor `app`.
 
 use crate::{db_err, Db, Vault};
 use app::StoreError;
+use async_trait::async_trait;
+use ca::pki::crl::Reason;
+use ca::storage::{CertRow, CrlRow, Record, RevokedRow, Unfinished};
+use ca::{CaStorage, SerialStatus, StorageError};
 use sqlx::Row;
 
-/// One certificate about to be signed (step 4 of the issuance pipeline).
-#[derive(Debug, Clone)]
-pub struct RecordRow {
-    /// Serial, upper-case hex.
-    pub serial: String,
-    /// `org` or `org-individual`.
-    pub profile: String,
-    /// `sign` or `enc`.
-    pub key_usage: String,
-    /// Subject, one line.
-    pub subject: String,
-    /// DER of the TBS certificate.
-    pub tbs: Vec<u8>,
-    /// notAfter, ms.
-    pub not_after: i64,
+fn port(e: StoreError) -> StorageError {
+    match e {
+        StoreError::Duplicate(_) => StorageError::Duplicate,
+        StoreError::NotFound => StorageError::NotFound,
+        StoreError::Other(m) | StoreError::Unavailable(m) | StoreError::Full(m) => {
+            StorageError::Other(m)
+        }
+    }
 }
 
-/// What the CA knows of one serial.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SerialStatus {
-    /// Recorded (possibly signed) or issued, not revoked.
-    Good,
-    /// Revoked at (ms), with the RFC 5280 reason code.
-    Revoked {
-        /// revocation time, ms
-        at: i64,
-        /// RFC 5280 CRLReason code
-        reason: i64,
-    },
-    /// Never recorded by this issuer.
-    Unknown,
-}
-
-/// A revoked serial, for the CRL.
-#[derive(Debug, Clone)]
-pub struct RevokedRow {
-    /// Serial, upper-case hex.
-    pub serial: String,
-    /// Revocation time, ms.
-    pub at: i64,
-    /// RFC 5280 reason code.
-    pub reason: i64,
-}
-
-/// A certificate row, for `ca show` and OCSP pre-signing.
-#[derive(Debug, Clone)]
-pub struct CertRow {
-    /// Serial, upper-case hex.
-    pub serial: String,
-    /// Profile name.
-    pub profile: String,
-    /// `sign` or `enc`.
-    pub key_usage: String,
-    /// Subject line.
-    pub subject: String,
-    /// `recorded`, `issued` or `revoked`.
-    pub status: String,
-    /// notAfter, ms.
-    pub not_after: i64,
+fn reason(code: i64) -> Result<Reason, StorageError> {
+    u8::try_from(code)
+        .ok()
+        .and_then(|c| Reason::from_code(c).ok())
+        .ok_or_else(|| StorageError::Other(format!("stored revocation reason {code} is not known")))
 }
 
 /// Rows per multi-row INSERT (8 parameters each, well under SQLite's and PostgreSQL's limits).
@@ -100,14 +61,7 @@ impl CaStore {
         format!("ca_issued.cert:{issuer}:{serial}")
     }
 
-    /// Record serials and TBS certificates before they are signed; one transaction, durable
-    /// when this returns (SQLite `synchronous=FULL`, PostgreSQL commit).
-    pub async fn record(
-        &self,
-        issuer: &str,
-        rows: &[RecordRow],
-        now: i64,
-    ) -> Result<(), StoreError> {
+    async fn record_rows(&self, issuer: &str, rows: &[Record], now: i64) -> Result<(), StoreError> {
         let mut tx = self.db.begin().await?;
         for chunk in rows.chunks(CHUNK) {
             let mut sql = String::from(
@@ -142,8 +96,8 @@ impl CaStore {
                 q = q
                     .bind(issuer)
                     .bind(&r.serial)
-                    .bind(&r.profile)
-                    .bind(&r.key_usage)
+                    .bind(ca::pki::profile_name(r.kind))
+                    .bind(r.usage.as_str())
                     .bind(&r.subject)
                     .bind(tbs)
                     .bind(r.not_after)
@@ -154,9 +108,7 @@ impl CaStore {
         tx.commit().await.map_err(db_err)
     }
 
-    /// Store signed certificates of earlier records (the foreign key refuses a serial that
-    /// was never recorded).
-    pub async fn store(
+    async fn store_certs(
         &self,
         issuer: &str,
         certs: &[(String, Vec<u8>)],
@@ -173,6 +125,9 @@ impl CaStore {
                 }
                 sql.push_str(&format!("(${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4));
             }
+            // A retry after a lost acknowledgement finds its rows there: keep them. (The
+            // pipeline signs a serial once, so the certificate there is this one.)
+            sql.push_str(" ON CONFLICT (issuer, serial) DO NOTHING");
             let sealed = chunk
                 .iter()
                 .map(|(serial, der)| self.vault.seal(&Self::cert_context(issuer, serial), der))
@@ -191,14 +146,82 @@ impl CaStore {
         tx.commit().await.map_err(db_err)
     }
 
-    /// Keep the escrow envelope of an encryption key.
-    pub async fn escrow(
+    async fn abandon_serials(&self, issuer: &str, serials: &[String]) -> Result<(), StoreError> {
+        let mut tx = self.db.begin().await?;
+        for chunk in serials.chunks(CHUNK) {
+            let marks: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+            let sql = format!(
+                "UPDATE ca_certificates SET status = 'abandoned' \
+                 WHERE issuer = $1 AND status = 'recorded' AND serial IN ({}) \
+                 AND NOT EXISTS (SELECT 1 FROM ca_issued i WHERE i.issuer = ca_certificates.issuer AND i.serial = ca_certificates.serial)",
+                marks.join(", ")
+            );
+            let mut q = sqlx::query(&sql).bind(issuer);
+            for s in chunk {
+                q = q.bind(s);
+            }
+            q.execute(&mut *tx).await.map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)
+    }
+}
+
+#[async_trait]
+impl CaStorage for CaStore {
+    /// One transaction, durable when this returns (SQLite `synchronous=FULL`, PostgreSQL
+    /// commit).
+    async fn record(&self, issuer: &str, rows: &[Record], now: i64) -> Result<(), StorageError> {
+        self.record_rows(issuer, rows, now).await.map_err(port)
+    }
+
+    /// The foreign key refuses a serial that was never recorded (`NotFound`).
+    async fn store(
+        &self,
+        issuer: &str,
+        certs: &[(String, Vec<u8>)],
+        now: i64,
+    ) -> Result<(), StorageError> {
+        self.store_certs(issuer, certs, now).await.map_err(port)
+    }
+
+    async fn abandon(
+        &self,
+        issuer: &str,
+        serials: &[String],
+        _now: i64,
+    ) -> Result<(), StorageError> {
+        self.abandon_serials(issuer, serials).await.map_err(port)
+    }
+
+    async fn unfinished(&self, issuer: &str) -> Result<Vec<Unfinished>, StorageError> {
+        let rows = sqlx::query(
+            "SELECT c.serial, c.profile, c.key_usage, c.recorded_at FROM ca_certificates c \
+             LEFT JOIN ca_issued i ON i.issuer = c.issuer AND i.serial = c.serial \
+             WHERE c.issuer = $1 AND c.status = 'recorded' AND i.serial IS NULL ORDER BY c.id",
+        )
+        .bind(issuer)
+        .fetch_all(&self.db.pool)
+        .await
+        .map_err(|e| port(db_err(e)))?;
+        rows.iter()
+            .map(|r| {
+                Ok(Unfinished {
+                    serial: r.try_get("serial").map_err(|e| port(db_err(e)))?,
+                    profile: r.try_get("profile").map_err(|e| port(db_err(e)))?,
+                    key_usage: r.try_get("key_usage").map_err(|e| port(db_err(e)))?,
+                    recorded_at: r.try_get("recorded_at").map_err(|e| port(db_err(e)))?,
+                })
+            })
+            .collect()
+    }
+
+    async fn escrow(
         &self,
         issuer: &str,
         serial: &str,
         envelope: &[u8],
         now: i64,
-    ) -> Result<(), StoreError> {
+    ) -> Result<(), StorageError> {
         sqlx::query("INSERT INTO ca_key_escrow (issuer, serial, envelope, created_at) VALUES ($1, $2, $3, $4)")
             .bind(issuer)
             .bind(serial)
@@ -206,70 +229,65 @@ impl CaStore {
             .bind(now)
             .execute(&self.db.pool)
             .await
-            .map_err(db_err)?;
+            .map_err(|e| port(db_err(e)))?;
         Ok(())
     }
 
-    /// Revoke a serial (recorded or issued); revoking twice is refused.
-    pub async fn revoke(
+    async fn revoke(
         &self,
         issuer: &str,
         serial: &str,
-        reason: i64,
+        reason: Reason,
         at: i64,
-    ) -> Result<(), StoreError> {
+    ) -> Result<(), StorageError> {
         let n = sqlx::query(
             "UPDATE ca_certificates SET status = 'revoked', revoked_at = $1, revocation_reason = $2 \
-             WHERE issuer = $3 AND serial = $4 AND status <> 'revoked'",
+             WHERE issuer = $3 AND serial = $4 AND status IN ('recorded', 'issued')",
         )
         .bind(at)
-        .bind(reason)
+        .bind(i64::from(reason.code()))
         .bind(issuer)
         .bind(serial)
         .execute(&self.db.pool)
         .await
-        .map_err(db_err)?
+        .map_err(|e| port(db_err(e)))?
         .rows_affected();
         if n == 1 {
             Ok(())
         } else {
-            Err(StoreError::NotFound)
+            Err(StorageError::NotFound)
         }
     }
 
-    /// The state of one serial.
-    pub async fn status(&self, issuer: &str, serial: &str) -> Result<SerialStatus, StoreError> {
+    async fn status(&self, issuer: &str, serial: &str) -> Result<SerialStatus, StorageError> {
         let row = sqlx::query("SELECT status, revoked_at, revocation_reason FROM ca_certificates WHERE issuer = $1 AND serial = $2")
             .bind(issuer)
             .bind(serial)
             .fetch_optional(&self.db.pool)
             .await
-            .map_err(db_err)?;
-        Ok(match row {
-            None => SerialStatus::Unknown,
-            Some(r) => {
-                let st: String = r.try_get("status").map_err(db_err)?;
-                if st == "revoked" {
-                    SerialStatus::Revoked {
-                        at: r
-                            .try_get::<Option<i64>, _>("revoked_at")
-                            .map_err(db_err)?
-                            .unwrap_or(0),
-                        reason: r
-                            .try_get::<Option<i64>, _>("revocation_reason")
-                            .map_err(db_err)?
-                            .unwrap_or(0),
-                    }
-                } else {
-                    SerialStatus::Good
-                }
-            }
+            .map_err(|e| port(db_err(e)))?;
+        let Some(r) = row else {
+            return Ok(SerialStatus::Unknown);
+        };
+        let st: String = r.try_get("status").map_err(|e| port(db_err(e)))?;
+        Ok(match st.as_str() {
+            "revoked" => SerialStatus::Revoked {
+                at: r
+                    .try_get::<Option<i64>, _>("revoked_at")
+                    .map_err(|e| port(db_err(e)))?
+                    .unwrap_or(0),
+                reason: reason(
+                    r.try_get::<Option<i64>, _>("revocation_reason")
+                        .map_err(|e| port(db_err(e)))?
+                        .unwrap_or(0),
+                )?,
+            },
+            "abandoned" => SerialStatus::Unknown,
+            _ => SerialStatus::Good,
         })
     }
 
-    /// Every revoked serial of `issuer` not yet expired at `now` (RFC 5280 §5: an entry may
-    /// leave the CRL after the certificate's expiry).
-    pub async fn revoked(&self, issuer: &str, now: i64) -> Result<Vec<RevokedRow>, StoreError> {
+    async fn revoked(&self, issuer: &str, now: i64) -> Result<Vec<RevokedRow>, StorageError> {
         let rows = sqlx::query(
             "SELECT serial, revoked_at, revocation_reason FROM ca_certificates \
              WHERE issuer = $1 AND status = 'revoked' AND not_after > $2 ORDER BY revoked_at, serial",
@@ -278,26 +296,26 @@ impl CaStore {
         .bind(now)
         .fetch_all(&self.db.pool)
         .await
-        .map_err(db_err)?;
+        .map_err(|e| port(db_err(e)))?;
         rows.iter()
             .map(|r| {
                 Ok(RevokedRow {
-                    serial: r.try_get("serial").map_err(db_err)?,
+                    serial: r.try_get("serial").map_err(|e| port(db_err(e)))?,
                     at: r
                         .try_get::<Option<i64>, _>("revoked_at")
-                        .map_err(db_err)?
+                        .map_err(|e| port(db_err(e)))?
                         .unwrap_or(0),
-                    reason: r
-                        .try_get::<Option<i64>, _>("revocation_reason")
-                        .map_err(db_err)?
-                        .unwrap_or(0),
+                    reason: reason(
+                        r.try_get::<Option<i64>, _>("revocation_reason")
+                            .map_err(|e| port(db_err(e)))?
+                            .unwrap_or(0),
+                    )?,
                 })
             })
             .collect()
     }
 
-    /// All certificates of `issuer`, newest first, at most `limit`.
-    pub async fn list(&self, issuer: &str, limit: i64) -> Result<Vec<CertRow>, StoreError> {
+    async fn list(&self, issuer: &str, limit: i64) -> Result<Vec<CertRow>, StorageError> {
         let rows = sqlx::query(
             "SELECT c.serial, c.profile, c.key_usage, c.subject, \
              CASE WHEN c.status = 'recorded' AND i.serial IS NOT NULL THEN 'issued' ELSE c.status END AS status, c.not_after \
@@ -308,82 +326,79 @@ impl CaStore {
         .bind(limit)
         .fetch_all(&self.db.pool)
         .await
-        .map_err(db_err)?;
+        .map_err(|e| port(db_err(e)))?;
         rows.iter()
             .map(|r| {
+                let get = |c: &str| r.try_get::<String, _>(c).map_err(|e| port(db_err(e)));
                 Ok(CertRow {
-                    serial: r.try_get("serial").map_err(db_err)?,
-                    profile: r.try_get("profile").map_err(db_err)?,
-                    key_usage: r.try_get("key_usage").map_err(db_err)?,
-                    subject: r.try_get("subject").map_err(db_err)?,
-                    status: r.try_get("status").map_err(db_err)?,
-                    not_after: r.try_get("not_after").map_err(db_err)?,
+                    serial: get("serial")?,
+                    profile: get("profile")?,
+                    key_usage: get("key_usage")?,
+                    subject: get("subject")?,
+                    status: get("status")?,
+                    not_after: r.try_get("not_after").map_err(|e| port(db_err(e)))?,
                 })
             })
             .collect()
     }
 
-    /// The certificate DER of a serial, if stored.
-    pub async fn cert(&self, issuer: &str, serial: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let row = sqlx::query("SELECT cert FROM ca_issued WHERE issuer = $1 AND serial = $2")
-            .bind(issuer)
-            .bind(serial)
-            .fetch_optional(&self.db.pool)
-            .await
-            .map_err(db_err)?;
-        match row {
-            Some(r) => {
-                let sealed: Vec<u8> = r.try_get("cert").map_err(db_err)?;
-                self.vault
-                    .open(&Self::cert_context(issuer, serial), &sealed)
-                    .map(Some)
-            }
-            None => Ok(None),
-        }
-    }
-
-    /// Counts by status, for `ca show`.
-    pub async fn counts(&self, issuer: &str) -> Result<Vec<(String, i64)>, StoreError> {
+    async fn counts(&self, issuer: &str) -> Result<Vec<(String, i64)>, StorageError> {
         let rows = sqlx::query(
             "SELECT CASE WHEN c.status = 'recorded' AND i.serial IS NOT NULL THEN 'issued' ELSE c.status END AS status, COUNT(*) AS n \
              FROM ca_certificates c LEFT JOIN ca_issued i ON i.issuer = c.issuer AND i.serial = c.serial \
              WHERE c.issuer = $1 GROUP BY 1 ORDER BY 1",
         )
-            .bind(issuer)
-            .fetch_all(&self.db.pool)
-            .await
-            .map_err(db_err)?;
+        .bind(issuer)
+        .fetch_all(&self.db.pool)
+        .await
+        .map_err(|e| port(db_err(e)))?;
         rows.iter()
             .map(|r| {
                 Ok((
-                    r.try_get("status").map_err(db_err)?,
-                    r.try_get("n").map_err(db_err)?,
+                    r.try_get("status").map_err(|e| port(db_err(e)))?,
+                    r.try_get("n").map_err(|e| port(db_err(e)))?,
                 ))
             })
             .collect()
     }
 
-    /// Allocate the next CRL number and keep the CRL (one transaction; numbers strictly increase,
-    /// RFC 5280 §5.2.3). `make` builds the DER for the number it is given.
-    pub async fn next_crl_number(&self, issuer: &str) -> Result<i64, StoreError> {
+    async fn cert(&self, issuer: &str, serial: &str) -> Result<Option<Vec<u8>>, StorageError> {
+        let row = sqlx::query("SELECT cert FROM ca_issued WHERE issuer = $1 AND serial = $2")
+            .bind(issuer)
+            .bind(serial)
+            .fetch_optional(&self.db.pool)
+            .await
+            .map_err(|e| port(db_err(e)))?;
+        match row {
+            Some(r) => {
+                let sealed: Vec<u8> = r.try_get("cert").map_err(|e| port(db_err(e)))?;
+                self.vault
+                    .open(&Self::cert_context(issuer, serial), &sealed)
+                    .map(Some)
+                    .map_err(port)
+            }
+            None => Ok(None),
+        }
+    }
+
+    async fn next_crl_number(&self, issuer: &str) -> Result<i64, StorageError> {
         let row =
             sqlx::query("SELECT COALESCE(MAX(crl_number), 0) AS n FROM ca_crls WHERE issuer = $1")
                 .bind(issuer)
                 .fetch_one(&self.db.pool)
                 .await
-                .map_err(db_err)?;
-        Ok(row.try_get::<i64, _>("n").map_err(db_err)? + 1)
+                .map_err(|e| port(db_err(e)))?;
+        Ok(row.try_get::<i64, _>("n").map_err(|e| port(db_err(e)))? + 1)
     }
 
-    /// Keep a CRL; a number used twice is refused (`Duplicate`).
-    pub async fn put_crl(
+    async fn put_crl(
         &self,
         issuer: &str,
         number: i64,
         this_update: i64,
         next_update: i64,
         der: &[u8],
-    ) -> Result<(), StoreError> {
+    ) -> Result<(), StorageError> {
         sqlx::query("INSERT INTO ca_crls (issuer, crl_number, this_update, next_update, der) VALUES ($1, $2, $3, $4, $5)")
             .bind(issuer)
             .bind(number)
@@ -392,27 +407,23 @@ impl CaStore {
             .bind(der)
             .execute(&self.db.pool)
             .await
-            .map_err(db_err)?;
+            .map_err(|e| port(db_err(e)))?;
         Ok(())
     }
 
-    /// The newest CRL of `issuer` (number, nextUpdate ms, DER).
-    pub async fn latest_crl(
-        &self,
-        issuer: &str,
-    ) -> Result<Option<(i64, i64, Vec<u8>)>, StoreError> {
+    async fn latest_crl(&self, issuer: &str) -> Result<Option<CrlRow>, StorageError> {
         let row = sqlx::query("SELECT crl_number, next_update, der FROM ca_crls WHERE issuer = $1 ORDER BY crl_number DESC LIMIT 1")
             .bind(issuer)
             .fetch_optional(&self.db.pool)
             .await
-            .map_err(db_err)?;
+            .map_err(|e| port(db_err(e)))?;
         match row {
             None => Ok(None),
-            Some(r) => Ok(Some((
-                r.try_get("crl_number").map_err(db_err)?,
-                r.try_get("next_update").map_err(db_err)?,
-                r.try_get("der").map_err(db_err)?,
-            ))),
+            Some(r) => Ok(Some(CrlRow {
+                number: r.try_get("crl_number").map_err(|e| port(db_err(e)))?,
+                next_update: r.try_get("next_update").map_err(|e| port(db_err(e)))?,
+                der: r.try_get("der").map_err(|e| port(db_err(e)))?,
+            })),
         }
     }
 }
@@ -422,6 +433,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::testing::{fresh_url, Backend};
+    use ca::pki::{CertType, Usage};
 
     #[tokio::test]
     async fn record_store_revoke_crl_on_sqlite() {
@@ -433,25 +445,30 @@ mod tests {
         suite(Backend::Postgres).await;
     }
 
+    fn row(serial: &str, usage: Usage, tbs: Vec<u8>) -> Record {
+        Record {
+            serial: serial.into(),
+            kind: CertType::Org,
+            usage,
+            subject: "CN=x".into(),
+            tbs,
+            not_after: 10_000,
+        }
+    }
+
     async fn suite(backend: Backend) {
         let db = Db::connect(&fresh_url(backend).await.unwrap())
             .await
             .unwrap();
         db.migrate(1).await.unwrap();
         let ca = CaStore::new(db, crate::Vault::random());
-        let row = RecordRow {
-            serial: "4A01".into(),
-            profile: "org".into(),
-            key_usage: "sign".into(),
-            subject: "CN=x".into(),
-            tbs: vec![0x30, 0x00],
-            not_after: 10_000,
-        };
-        ca.record("issuing", std::slice::from_ref(&row), 5)
+        let r = row("4A01", Usage::Signing, vec![0x30, 0x00]);
+        ca.record("issuing", std::slice::from_ref(&r), 5)
             .await
             .unwrap();
-        assert!(
-            ca.record("issuing", &[row], 5).await.is_err(),
+        assert_eq!(
+            ca.record("issuing", &[r], 5).await,
+            Err(StorageError::Duplicate),
             "a serial is recorded once"
         );
         assert_eq!(
@@ -462,22 +479,35 @@ mod tests {
             ca.status("issuing", "4A02").await.unwrap(),
             SerialStatus::Unknown
         );
+        assert_eq!(ca.unfinished("issuing").await.unwrap().len(), 1);
         ca.store("issuing", &[("4A01".into(), vec![1, 2, 3])], 6)
             .await
             .unwrap();
-        assert!(ca
-            .store("issuing", &[("4A02".into(), vec![1])], 6)
+        ca.store("issuing", &[("4A01".into(), vec![1, 2, 3])], 6)
             .await
-            .is_err());
+            .unwrap(); // a retry after a lost acknowledgement
+        assert!(ca.unfinished("issuing").await.unwrap().is_empty());
+        assert_eq!(
+            ca.store("issuing", &[("4A02".into(), vec![1])], 6).await,
+            Err(StorageError::NotFound)
+        );
         assert_eq!(
             ca.cert("issuing", "4A01").await.unwrap(),
             Some(vec![1, 2, 3])
         );
-        ca.revoke("issuing", "4A01", 1, 7).await.unwrap();
-        assert!(ca.revoke("issuing", "4A01", 1, 8).await.is_err());
+        ca.revoke("issuing", "4A01", Reason::KeyCompromise, 7)
+            .await
+            .unwrap();
+        assert_eq!(
+            ca.revoke("issuing", "4A01", Reason::KeyCompromise, 8).await,
+            Err(StorageError::NotFound)
+        );
         assert_eq!(
             ca.status("issuing", "4A01").await.unwrap(),
-            SerialStatus::Revoked { at: 7, reason: 1 }
+            SerialStatus::Revoked {
+                at: 7,
+                reason: Reason::KeyCompromise
+            }
         );
         assert_eq!(ca.revoked("issuing", 9).await.unwrap().len(), 1);
         assert_eq!(
@@ -485,21 +515,51 @@ mod tests {
             0,
             "expired entries leave the CRL"
         );
+        // Abandoned: recorded, certificate dropped; unknown to OCSP, not revocable; an issued
+        // serial is not abandoned.
+        ca.record(
+            "issuing",
+            &[
+                row("4B01", Usage::Signing, vec![0x30, 0x00]),
+                row("4B02", Usage::Encryption, vec![0x30, 0x00]),
+            ],
+            8,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            ca.unfinished("issuing")
+                .await
+                .unwrap()
+                .iter()
+                .map(|u| (u.serial.as_str(), u.profile.as_str(), u.key_usage.as_str()))
+                .collect::<Vec<_>>(),
+            vec![("4B01", "org", "sign"), ("4B02", "org", "enc")]
+        );
+        ca.abandon("issuing", &["4B01".into(), "4B02".into(), "4A01".into()], 9)
+            .await
+            .unwrap();
+        assert!(ca.unfinished("issuing").await.unwrap().is_empty());
+        assert_eq!(
+            ca.status("issuing", "4B01").await.unwrap(),
+            SerialStatus::Unknown
+        );
+        assert!(matches!(
+            ca.status("issuing", "4A01").await.unwrap(),
+            SerialStatus::Revoked { .. }
+        ));
+        assert_eq!(
+            ca.revoke("issuing", "4B01", Reason::Unspecified, 9).await,
+            Err(StorageError::NotFound)
+        );
         assert_eq!(ca.next_crl_number("issuing").await.unwrap(), 1);
         ca.put_crl("issuing", 1, 1, 2, &[9]).await.unwrap();
         assert!(ca.put_crl("issuing", 1, 1, 2, &[9]).await.is_err());
         assert_eq!(ca.next_crl_number("issuing").await.unwrap(), 2);
-        assert_eq!(ca.latest_crl("issuing").await.unwrap().unwrap().0, 1);
+        assert_eq!(ca.latest_crl("issuing").await.unwrap().unwrap().number, 1);
         // A batch larger than one multi-row INSERT.
-        let rows: Vec<RecordRow> = (0..600)
-            .map(|i| RecordRow {
-                serial: format!("5{i:05X}"),
-                profile: "org".into(),
-                key_usage: "enc".into(),
-                subject: "CN=y".into(),
-                tbs: vec![i as u8; 300],
-                not_after: 10_000,
-            })
+        let rows: Vec<Record> = (0..600)
+            .map(|i| row(&format!("5{i:05X}"), Usage::Encryption, vec![i as u8; 300]))
             .collect();
         ca.record("issuing", &rows, 10).await.unwrap();
         let certs: Vec<(String, Vec<u8>)> = rows
@@ -510,7 +570,8 @@ mod tests {
         let counts = ca.counts("issuing").await.unwrap();
         assert!(
             counts.contains(&("issued".to_string(), 600))
-                && counts.contains(&("revoked".to_string(), 1)),
+                && counts.contains(&("revoked".to_string(), 1))
+                && counts.contains(&("abandoned".to_string(), 2)),
             "{counts:?}"
         );
         assert_eq!(ca.list("issuing", 5).await.unwrap().len(), 5);

@@ -15,8 +15,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use certhall::testing::storage::*;
 use crate::support;
+use certhall::testing::storage::*;
 
 use app::clock::{DAY, HOUR, MINUTE};
 use app::model::Role;

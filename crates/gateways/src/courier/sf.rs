@@ -7,6 +7,7 @@
 //! `success: true`. Postage is collect: `payMethod = 2` (收方付, 邮费到付).
 
 use crate::ConfigError;
+use app::clock::{Clock, SystemClock};
 use app::desk::{Courier, MailLabel};
 use app::GatewayError;
 use async_trait::async_trait;
@@ -14,6 +15,7 @@ use base64::Engine;
 use md5::{Digest, Md5};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The service code of order creation.
@@ -71,6 +73,7 @@ pub fn msg_digest(msg_data: &str, timestamp: &str, check_word: &str) -> String {
 pub struct SfExpress {
     cfg: SfConfig,
     http: reqwest::Client,
+    clock: Arc<dyn Clock>,
 }
 
 impl SfExpress {
@@ -85,7 +88,18 @@ impl SfExpress {
             .timeout(Duration::from_secs(15))
             .build()
             .map_err(|e| ConfigError::Invalid(format!("courier.sf: {e}")))?;
-        Ok(Self { cfg, http })
+        Ok(Self {
+            cfg,
+            http,
+            clock: Arc::new(SystemClock),
+        })
+    }
+
+    /// The same provider reading its request timestamps from `clock` (the system clock by
+    /// default: 丰桥 checks the timestamp against its own time).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 
     fn msg_data(&self, label: &MailLabel) -> String {
@@ -136,10 +150,7 @@ impl Courier for SfExpress {
 
     async fn book(&self, label: &MailLabel) -> Result<String, GatewayError> {
         let msg_data = self.msg_data(label);
-        let timestamp = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis().to_string())
-            .unwrap_or_default();
+        let timestamp = self.clock.now().to_string();
         let digest = msg_digest(&msg_data, &timestamp, self.cfg.check_word.expose_secret());
         let request_id = hex::encode(rand::random::<[u8; 16]>());
         let form = [

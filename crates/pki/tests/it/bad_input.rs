@@ -1,10 +1,10 @@
 //! Bad input to CSR and OCSP-request parsing: a clear error, never a panic.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use crate::common::{id_number, uscc};
 use pki::csr::parse_csr;
 use pki::issue::pem_encode;
 use pki::names::build_name;
-use pki::{PkiError, Profile, SubjectData};
+use pki::{CertType, PkiError, SubjectData};
 
 fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(
@@ -100,6 +100,8 @@ fn one_megabyte_refused_before_parsing() {
 
 #[test]
 fn nul_and_control_bytes_in_names_refused() {
+    let code = uscc("91350100M000100Y43");
+    let id = id_number("11010519491231002X");
     for bad in [
         "单位\0名称",
         "\0",
@@ -109,36 +111,23 @@ fn nul_and_control_bytes_in_names_refused() {
         "",
     ] {
         assert!(
-            SubjectData::new(Profile::Org, bad, "91350100M000100Y43", None).is_err(),
+            SubjectData::new(CertType::Org, bad, code.clone(), None).is_err(),
             "{bad:?}"
         );
         assert!(SubjectData::new(
-            Profile::OrgIndividual,
+            CertType::OrgPerson,
             "单位",
-            "91350100M000100Y43",
-            Some((bad, "11010519491231002X"))
+            code.clone(),
+            Some((bad, id.clone()))
         )
         .is_err());
     }
-    assert!(
-        SubjectData::new(Profile::Org, "单位", "91350100M000100Y44", None).is_err(),
-        "bad USCC check digit"
-    );
-    assert!(SubjectData::new(
-        Profile::OrgIndividual,
-        "单位",
-        "91350100M000100Y43",
-        Some(("张三", "110105194912310021"))
-    )
-    .is_err());
-    assert!(SubjectData::new(Profile::OrgIndividual, "单位", "91350100M000100Y43", None).is_err());
-    assert!(SubjectData::new(
-        Profile::Org,
-        "单位",
-        "91350100M000100Y43",
-        Some(("张三", "11010519491231002X"))
-    )
-    .is_err());
+    // Wrong check characters cannot even reach the CA: the request takes domain's parsed
+    // types, and their parsers refuse them (GB 32100, GB 11643; tests beside the parsers).
+    assert!(domain::CreditCode::parse("91350100M000100Y44").is_err());
+    assert!(domain::IdNumber::parse_stored("110105194912310021").is_err());
+    assert!(SubjectData::new(CertType::OrgPerson, "单位", code.clone(), None).is_err());
+    assert!(SubjectData::new(CertType::Org, "单位", code, Some(("张三", id))).is_err());
 }
 
 #[test]

@@ -14,16 +14,25 @@ pub struct Fixture {
     #[allow(dead_code)] // no test signs with the root yet
     pub root_key: sm2::SecretKey,
     pub issuer: Issuer<KeySigner>,
-    pub issuing_key: sm2::SecretKey,
 }
 
+/// The tests' clock: 2026-11-23 02:00:00 UTC (10:00 Beijing, the hall's test T0), fixed so
+/// every run builds the same validity; `openssl verify` is told the same instant (`-attime`).
+pub const NOW_UNIX: u64 = 1_795_399_200;
+
+/// [`NOW_UNIX`] as a `SystemTime`, passed in as the pki crate requires.
 pub fn now() -> SystemTime {
-    // A fixed clock would make certificates not yet valid or expired for openssl; use the
-    // real time truncated to seconds, passed in as the pki crate requires.
-    let d = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap();
-    SystemTime::UNIX_EPOCH + Duration::from_secs(d.as_secs())
+    SystemTime::UNIX_EPOCH + Duration::from_secs(NOW_UNIX)
+}
+
+/// A 统一社会信用代码 parsed as the order's edge parses it.
+pub fn uscc(s: &str) -> pki::profile::CreditCode {
+    domain::CreditCode::parse(s).unwrap()
+}
+
+/// A 身份证号码 parsed as the order's edge parses it, on the tests' date.
+pub fn id_number(s: &str) -> pki::profile::IdNumber {
+    domain::IdNumber::parse(s, domain::Date::new(2026, 11, 23).unwrap()).unwrap()
 }
 
 pub fn fixture() -> Fixture {
@@ -60,7 +69,6 @@ pub fn fixture() -> Fixture {
         root,
         root_key,
         issuer,
-        issuing_key,
     }
 }
 
@@ -119,9 +127,13 @@ pub fn require_python_modules() {
 /// 3. the literal command: fails, and only at depth 1 (the leaf passed), which pins the
 ///    limitation above so a change in it is noticed.
 pub fn openssl_verify(chain: &Path, root: &Path, issuing: &Path, cert: &Path) {
+    let at = NOW_UNIX.to_string();
     let ossl = |args: &[&str], extra: &[&Path]| {
         let mut c = Command::new("openssl");
-        c.args(args);
+        // `verify` first, then the check time, then the options and files.
+        c.arg(args[0])
+            .args(["-attime", at.as_str()])
+            .args(&args[1..]);
         for p in extra {
             c.arg(p);
         }

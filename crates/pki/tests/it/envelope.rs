@@ -2,59 +2,49 @@
 //! its certificate, and the private key goes back enveloped to the signing key. The test opens
 //! the envelope (both the GM/T 0009 DER and the GM/T 0016 blob) with the signing private key and
 //! checks the key matches the encryption certificate.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use crate::common::*;
 use der::Decode;
 use pki::envelope::{open, open_skf, seal, Sm2EnvelopedKey};
-use pki::issue::MemoryLog;
-use pki::{IssueRequest, Profile, SubjectData, Usage};
+use pki::{CertType, IssueRequest, SubjectData, Usage};
 
 #[test]
 fn envelope_opens_with_the_signing_key_and_matches_the_encryption_certificate() {
     let fx = fixture();
     let mut rng = rand::rngs::OsRng;
-    let log = MemoryLog::default();
     let signing_key = pki::keys::generate(); // in the USB key
     let subject = SubjectData::new(
-        Profile::Org,
+        CertType::Org,
         "深圳市某某科技有限公司",
-        "91350100M000100Y43",
+        uscc("91350100M000100Y43"),
         None,
     )
     .unwrap();
-    let sign_cert = fx
-        .issuer
-        .issue(
-            &log,
-            &IssueRequest {
-                profile: Profile::Org,
-                usage: Usage::Signing,
-                subject: subject.clone(),
-                public_key: signing_key.public_key(),
-                years: 1,
-            },
-            now(),
-            &mut rng,
-        )
-        .unwrap();
+    let issue = |req: &IssueRequest, rng: &mut rand::rngs::OsRng| {
+        fx.issuer
+            .issue(fx.issuer.prepare(req, now(), rng).unwrap())
+            .unwrap()
+    };
+    let sign_cert = issue(
+        &IssueRequest {
+            usage: Usage::Signing,
+            subject: subject.clone(),
+            public_key: signing_key.public_key(),
+            years: 1,
+        },
+        &mut rng,
+    );
     // Key manager: new encryption key, certificate, envelope to the signing certificate's key.
     let enc_key = pki::keys::generate();
-    let enc_cert = fx
-        .issuer
-        .issue(
-            &log,
-            &IssueRequest {
-                profile: Profile::Org,
-                usage: Usage::Encryption,
-                subject,
-                public_key: enc_key.public_key(),
-                years: 1,
-            },
-            now(),
-            &mut rng,
-        )
-        .unwrap();
+    let enc_cert = issue(
+        &IssueRequest {
+            usage: Usage::Encryption,
+            subject,
+            public_key: enc_key.public_key(),
+            years: 1,
+        },
+        &mut rng,
+    );
     let sign_pub = pki::csr::sm2_public_key(
         &x509_cert::Certificate::from_der(&sign_cert.der)
             .unwrap()

@@ -10,4 +10,3 @@ mod common;
 mod bad_input;
 mod envelope;
 mod interop;
-mod pipeline;

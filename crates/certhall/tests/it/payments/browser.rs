@@ -59,20 +59,14 @@ async fn payment_pages_in_a_browser() {
     b.click("#code-form button").await;
     b.wait_text("已通过").await;
     shot(&b, "fin-passed", "已通过").await;
-    assert_eq!(
-        hall.order(&no).await.state,
-        OrderState::InReview
-    );
+    assert_eq!(hall.order(&no).await.state, OrderState::InReview);
     // Nobody reviews it yet: the handler cancels it, ticking the confirmation box.
     b.goto(&format!("{base}/orders/{no}")).await;
     shot(&b, "order-cancel", "确认取消").await;
     b.click("#cancel-form input[name=confirm]").await;
     b.click("#cancel-form button").await;
     b.wait_text("经办人取消业务单").await;
-    assert_eq!(
-        hall.order(&no).await.state,
-        OrderState::Cancelled
-    );
+    assert_eq!(hall.order(&no).await.state, OrderState::Cancelled);
     // Another order paid twice (two tabs).
     let (other, no2) = pending_payment(&hall, "13800000072").await;
     let t1 = start_sandbox(&other, &no2).await;
@@ -86,11 +80,24 @@ async fn payment_pages_in_a_browser() {
 
     // Finance: the matching queue after importing the CSV statement.
     let csv = std::fs::read(format!("{DATA}/statement.csv")).unwrap();
-    hall.app.billing().import_statement(app::authz::Operator::Staff(&finance()), "statement.csv", &csv)
+    hall.app
+        .billing()
+        .import_statement(
+            app::authz::Operator::Staff(&finance()),
+            "statement.csv",
+            &csv,
+        )
         .await
         .unwrap();
     let creds = hall
-        .app.admin().create_staff(app::authz::Operator::Cli, "cashier", "财务小王", Role::Finance)
+        .app
+        .admin()
+        .create_staff(
+            app::authz::Operator::Cli,
+            "cashier",
+            "财务小王",
+            Role::Finance,
+        )
         .await
         .unwrap();
     b.goto(&format!("{base}/staff/login")).await;

@@ -1,8 +1,8 @@
 //! 金融认证 by micro-deposit code: five wrong codes void it (FAQ 六 SMS), refilling the bank
 //! account, expiry and re-sending; finance failing it by hand; the day's reconciliation.
 
-use certhall::testing::storage::*;
 use super::*;
+use certhall::testing::storage::*;
 
 #[tokio::test]
 async fn five_wrong_codes_void_then_refill_and_expiry() {
@@ -32,14 +32,13 @@ async fn five_wrong_codes_void_then_refill_and_expiry() {
         (o.state, o.fin_state),
         (OrderState::PendingFinancial, FinState::Failed)
     );
-    let d = hall.store
-        .deposits_of_order(o.id)
-        .await
-        .unwrap();
+    let d = hall.store.deposits_of_order(o.id).await.unwrap();
     assert_eq!(d[0].state, DepositState::Void);
     hall.drain().await;
     let inbox = hall
-        .app.sandbox().inbox(support::applicant::HANDLER_PHONE)
+        .app
+        .sandbox()
+        .inbox(support::applicant::HANDLER_PHONE)
         .await
         .unwrap();
     let sms = inbox
@@ -80,13 +79,11 @@ async fn five_wrong_codes_void_then_refill_and_expiry() {
     assert_eq!(o.fin_state, FinState::Pending);
     assert_eq!(o.draft.form.get("bank_account"), "6217856000012345678");
     assert_eq!(
-        o.draft.form.get("unit_name"), "深圳市某某科技有限公司",
+        o.draft.form.get("unit_name"),
+        "深圳市某某科技有限公司",
         "other sections unchanged"
     );
-    let d = hall.store
-        .deposits_of_order(o.id)
-        .await
-        .unwrap();
+    let d = hall.store.deposits_of_order(o.id).await.unwrap();
     assert_eq!((d.len(), d[0].state), (2, DepositState::Sent));
     assert_eq!(d[0].account, "6217856000012345678");
     // Expiry: after 7 days the new code is refused.
@@ -122,20 +119,29 @@ async fn finance_fails_financial_auth_and_refunds_and_reconciles() {
     let (b, no) = pending_payment(&hall, "13800000041").await;
     pay_in_sandbox(&b, &no).await;
     let fin = finance();
-    hall.app.billing().fail_financial(&fin, &no, "小额打款被退回,对公账户信息有误")
+    hall.app
+        .billing()
+        .fail_financial(&fin, &no, "小额打款被退回,对公账户信息有误")
         .await
         .unwrap();
     let o = hall.order(&no).await;
     assert_eq!(o.fin_state, FinState::Failed);
     hall.drain().await;
     let inbox = hall
-        .app.sandbox().inbox(support::applicant::HANDLER_PHONE)
+        .app
+        .sandbox()
+        .inbox(support::applicant::HANDLER_PHONE)
         .await
         .unwrap();
     assert!(inbox.iter().any(|(m, t)| m.template == "fin_failed"
         && t.contains("驳回原因:小额打款被退回,对公账户信息有误")));
     // Reconciliation of the day: the sandbox payment, amount equal to the price.
-    let lines = hall.app.billing().reconciliation(&fin, "2026-11-23").await.unwrap();
+    let lines = hall
+        .app
+        .billing()
+        .reconciliation(&fin, "2026-11-23")
+        .await
+        .unwrap();
     assert_eq!(lines.len(), 1);
     assert_eq!(
         (lines[0].paid_fen, lines[0].due_fen, lines[0].check.as_str()),
@@ -145,10 +151,11 @@ async fn finance_fails_financial_auth_and_refunds_and_reconciles() {
     eprintln!("reconciliation CSV:\n{csv}");
     assert!(csv.contains(&no) && csv.contains("2400.00"));
     // Refund only for cancelled or rejected orders.
-    let p = hall.store
-        .payments_of_order(o.id)
+    let p = hall.store.payments_of_order(o.id).await.unwrap()[0].clone();
+    assert!(hall
+        .app
+        .billing()
+        .refund(&fin, p.id, "撤单退款")
         .await
-        .unwrap()[0]
-        .clone();
-    assert!(hall.app.billing().refund(&fin, p.id, "撤单退款").await.is_err());
+        .is_err());
 }

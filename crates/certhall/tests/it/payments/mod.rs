@@ -5,8 +5,8 @@
 //! server that checks signatures, the payment pages in Chromium, and `certhall bank import`.
 //! This file holds what they share.
 
-use certhall::testing::storage::*;
 use crate::support;
+use certhall::testing::storage::*;
 
 use app::authz::StaffActor;
 use app::model::Role;
@@ -32,7 +32,12 @@ fn finance() -> StaffActor {
 async fn pending_payment(hall: &TestHall, phone: &str) -> (Browser, String) {
     let (b, no) = submitted_order(hall, phone).await;
     let o = hall.order(&no).await;
-    hall.force_state(o.no.as_str(), OrderState::PendingPayment, "经办人在线认证通过(测试)").await;
+    hall.force_state(
+        o.no.as_str(),
+        OrderState::PendingPayment,
+        "经办人在线认证通过(测试)",
+    )
+    .await;
     (b, no)
 }
 
@@ -83,10 +88,7 @@ async fn start_sandbox(b: &Browser, no: &str) -> String {
 
 async fn payments_of(hall: &TestHall, no: &str) -> Vec<app::payments::PaymentRecord> {
     let o = hall.order(no).await;
-    hall.store
-        .payments_of_order(o.id)
-        .await
-        .unwrap()
+    hall.store.payments_of_order(o.id).await.unwrap()
 }
 
 mod browser;

@@ -3,9 +3,9 @@
 //! their tests): the redirect or QR code, forged and replayed notifications refused, ten
 //! parallel ones credit once, refunds signed both ways.
 
-use certhall::testing::storage::*;
 use super::*;
 use app::payments::PaymentGateway;
+use certhall::testing::storage::*;
 use gateways::payments::alipay::{
     rsa2_sign, rsa2_verify, sign_content, signing_key, verifying_key,
 };
@@ -43,14 +43,21 @@ async fn post(
 /// Paid payments and credit events of an order.
 async fn credits(hall: &TestHall, no: &str) -> (usize, usize) {
     let o = hall.order(no).await;
-    let paid = hall.store
+    let paid = hall
+        .store
         .payments_of_order(o.id)
         .await
         .unwrap()
         .iter()
         .filter(|p| p.state == PayState::Paid)
         .count();
-    let ev = hall.app.wizard().order_history(o.user_id, no).await.unwrap().1;
+    let ev = hall
+        .app
+        .wizard()
+        .order_history(o.user_id, no)
+        .await
+        .unwrap()
+        .1;
     (
         paid,
         ev.iter().filter(|e| e.what.contains("支付成功")).count(),
@@ -196,26 +203,34 @@ async fn alipay_rsa2_against_a_local_server() {
     // Refund of a finally rejected order through the local server.
     let user = o.user_id;
     let code = code_from_statement(&b, &no).await;
-    hall.app.billing().enter_deposit_code(user, &no, &code).await.unwrap();
+    hall.app
+        .billing()
+        .enter_deposit_code(user, &no, &code)
+        .await
+        .unwrap();
     let o = hall.order(&no).await;
-    hall.force_state(o.no.as_str(), OrderState::Rejected, "审核驳回(测试)").await;
+    hall.force_state(o.no.as_str(), OrderState::Rejected, "审核驳回(测试)")
+        .await;
     let fin = finance();
     let p = hall.app.billing().refundable(&fin).await.unwrap();
     assert_eq!(p.len(), 1);
-    hall.app.billing().refund(&fin, p[0].id, "申请人放弃办理")
+    hall.app
+        .billing()
+        .refund(&fin, p[0].id, "申请人放弃办理")
         .await
         .unwrap();
-    let p = hall.store
-        .payment_by_id(p[0].id)
-        .await
-        .unwrap()
-        .unwrap();
+    let p = hall.store.payment_by_id(p[0].id).await.unwrap().unwrap();
     assert_eq!((p.state, p.refunded_fen), (PayState::Refunded, 240_000));
     assert_eq!(
         p.refund_ref.as_deref(),
         Some("2026112322001400000000000001")
     );
-    assert!(hall.app.billing().refund(&fin, p.id, "again").await.is_err());
+    assert!(hall
+        .app
+        .billing()
+        .refund(&fin, p.id, "again")
+        .await
+        .is_err());
 }
 
 #[tokio::test]
@@ -236,10 +251,7 @@ async fn wechat_pay_v3_against_a_local_server() {
         "{page}"
     );
     let o = hall.order(&no).await;
-    let trade_no = hall.store
-        .payments_of_order(o.id)
-        .await
-        .unwrap()[0]
+    let trade_no = hall.store.payments_of_order(o.id).await.unwrap()[0]
         .trade_no
         .clone();
     let now = hall.app.now() / 1000;
@@ -308,28 +320,26 @@ async fn wechat_pay_v3_against_a_local_server() {
     let c = credits(&hall, &no).await;
     eprintln!("wechat: 6 refused, 1 NOTPAY, 10 parallel + 1 replay → credits {c:?}");
     assert_eq!(c, (1, 1));
-    assert_eq!(
-        hall.order(&no).await.state,
-        OrderState::PendingFinancial
-    );
+    assert_eq!(hall.order(&no).await.state, OrderState::PendingFinancial);
     // Refund of a finally rejected order through the v3 refund API (signed both ways).
     let o = hall.order(&no).await;
     let code = code_from_statement(&b, &no).await;
-    hall.app.billing().enter_deposit_code(o.user_id, &no, &code)
+    hall.app
+        .billing()
+        .enter_deposit_code(o.user_id, &no, &code)
         .await
         .unwrap();
     let o = hall.order(&no).await;
-    hall.force_state(o.no.as_str(), OrderState::Rejected, "审核驳回(测试)").await;
+    hall.force_state(o.no.as_str(), OrderState::Rejected, "审核驳回(测试)")
+        .await;
     let fin = finance();
     let p = hall.app.billing().refundable(&fin).await.unwrap();
-    hall.app.billing().refund(&fin, p[0].id, "申请人放弃办理")
+    hall.app
+        .billing()
+        .refund(&fin, p[0].id, "申请人放弃办理")
         .await
         .unwrap();
-    let p = hall.store
-        .payment_by_id(p[0].id)
-        .await
-        .unwrap()
-        .unwrap();
+    let p = hall.store.payment_by_id(p[0].id).await.unwrap().unwrap();
     assert_eq!(p.state, PayState::Refunded);
     assert_eq!(
         p.refund_ref.as_deref(),

@@ -1,8 +1,8 @@
 //! Cancelling a paid order, refund retries after a lost answer, duplicate payments (D6):
 //! only finance refunds, each payment once.
 
-use certhall::testing::storage::*;
 use super::*;
+use certhall::testing::storage::*;
 
 async fn audit_actions(hall: &TestHall) -> Vec<String> {
     hall.store
@@ -21,10 +21,7 @@ async fn applicant_cancels_a_paid_order_and_only_finance_refunds_it() {
     let fin = finance();
     let (b, no) = pending_payment(&hall, "13800000091").await;
     pay_in_sandbox(&b, &no).await;
-    assert_eq!(
-        hall.order(&no).await.state,
-        OrderState::PendingFinancial
-    );
+    assert_eq!(hall.order(&no).await.state, OrderState::PendingFinancial);
     // The order page offers 取消业务单 with a confirmation box.
     let (_, page) = b.get(&format!("/orders/{no}")).await;
     assert!(
@@ -35,12 +32,15 @@ async fn applicant_cancels_a_paid_order_and_only_finance_refunds_it() {
     let (s, _, body) = b.form(&format!("/orders/{no}/cancel"), &[]).await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
     assert!(body.contains("请勾选“确认取消”"), "{body}");
-    assert_eq!(
-        hall.order(&no).await.state,
-        OrderState::PendingFinancial
-    );
+    assert_eq!(hall.order(&no).await.state, OrderState::PendingFinancial);
     // An active paid order is not refundable.
-    assert!(hall.app.billing().refundable(&fin).await.unwrap().is_empty());
+    assert!(hall
+        .app
+        .billing()
+        .refundable(&fin)
+        .await
+        .unwrap()
+        .is_empty());
     let p = payments_of(&hall, &no).await[0].clone();
     assert!(hall.app.billing().refund(&fin, p.id, "撤单").await.is_err());
     // Confirmed: cancelled, recorded in the history and the audit log; no money moves.
@@ -54,7 +54,13 @@ async fn applicant_cancels_a_paid_order_and_only_finance_refunds_it() {
     );
     let o = hall.order(&no).await;
     assert_eq!(o.state, OrderState::Cancelled);
-    let events = hall.app.wizard().order_history(o.user_id, &no).await.unwrap().1;
+    let events = hall
+        .app
+        .wizard()
+        .order_history(o.user_id, &no)
+        .await
+        .unwrap()
+        .1;
     assert!(
         events
             .iter()
@@ -92,20 +98,33 @@ async fn applicant_cancels_a_paid_order_and_only_finance_refunds_it() {
     let p = payments_of(&hall, &no).await[0].clone();
     assert_eq!(p.state, PayState::Refunded);
     assert!(p.refund_ref.as_deref().unwrap().starts_with("SBXRF"));
-    let events = hall.app.wizard().order_history(o.user_id, &no).await.unwrap().1;
+    let events = hall
+        .app
+        .wizard()
+        .order_history(o.user_id, &no)
+        .await
+        .unwrap()
+        .1;
     assert!(events.iter().any(|e| e.what.contains("已退款2400.00元")));
     let actions = audit_actions(&hall).await;
     for a in ["payment.refund_requested", "payment.refunded"] {
         assert!(actions.contains(&a.to_string()), "{a} in {actions:?}");
     }
-    assert!(hall.app.billing().refundable(&fin).await.unwrap().is_empty());
+    assert!(hall
+        .app
+        .billing()
+        .refundable(&fin)
+        .await
+        .unwrap()
+        .is_empty());
 
     // 待审核 while a reviewer holds the claim: refused in Chinese; once the claim went
     // stale (nobody is reviewing it), allowed.
     let (b2, no2) = pending_payment(&hall, "13800000092").await;
     pay_in_sandbox(&b2, &no2).await;
     let o2 = hall.order(&no2).await;
-    hall.force_state(o2.no.as_str(), OrderState::InReview, "金融认证通过(测试)").await;
+    hall.force_state(o2.no.as_str(), OrderState::InReview, "金融认证通过(测试)")
+        .await;
     let (_, rev) = support::desk::staff(&hall, Role::Reviewer, "rev").await;
     hall.app.review().claim(&rev, &no2).await.unwrap();
     let (s, _, body) = b2
@@ -116,22 +135,22 @@ async fn applicant_cancels_a_paid_order_and_only_finance_refunds_it() {
         body.contains("审核人员正在审核该业务单,暂不能取消"),
         "{body}"
     );
-    assert_eq!(
-        hall.order(&no2).await.state,
-        OrderState::InReview
-    );
+    assert_eq!(hall.order(&no2).await.state, OrderState::InReview);
     // (Two hours on, the page session has expired: the use case itself.)
     hall.clock.advance(2 * 3_600_000 + 1);
     let user2 = hall.order(&no2).await.user_id;
-    hall.app.wizard().cancel_order(user2, &no2, true).await.unwrap();
-    assert_eq!(
-        hall.order(&no2).await.state,
-        OrderState::Cancelled
-    );
+    hall.app
+        .wizard()
+        .cancel_order(user2, &no2, true)
+        .await
+        .unwrap();
+    assert_eq!(hall.order(&no2).await.state, OrderState::Cancelled);
     // The reviewer can no longer decide it.
     assert!(hall.app.review().claim(&rev, &no2).await.is_err());
     let listed: Vec<String> = hall
-        .app.billing().refundable(&fin)
+        .app
+        .billing()
+        .refundable(&fin)
         .await
         .unwrap()
         .into_iter()
@@ -148,10 +167,7 @@ async fn applicant_cancels_a_paid_order_and_only_finance_refunds_it() {
             .await
             .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    assert_eq!(
-        hall.order(&no3).await.state,
-        OrderState::Cancelled
-    );
+    assert_eq!(hall.order(&no3).await.state, OrderState::Cancelled);
     assert_eq!(hall.app.billing().refundable(&fin).await.unwrap().len(), 1);
 }
 
@@ -239,14 +255,28 @@ async fn a_refund_retried_after_a_lost_answer_refunds_once() {
         .sandbox_notification(&p.trade_no, p.amount_fen)
         .unwrap();
     assert_eq!(
-        hall.app.billing().payment_notify("flaky", &n).await.unwrap().status,
+        hall.app
+            .billing()
+            .payment_notify("flaky", &n)
+            .await
+            .unwrap()
+            .status,
         200
     );
     let o = hall.order(&no).await;
-    hall.app.wizard().cancel_order(o.user_id, &no, true).await.unwrap();
+    hall.app
+        .wizard()
+        .cancel_order(o.user_id, &no, true)
+        .await
+        .unwrap();
 
     // The gateway accepted the refund but its answer was lost: recorded as requested.
-    let e = hall.app.billing().refund(&fin, p.id, "撤单退款").await.unwrap_err();
+    let e = hall
+        .app
+        .billing()
+        .refund(&fin, p.id, "撤单退款")
+        .await
+        .unwrap_err();
     assert!(matches!(e, app::AppError::Unavailable(_)), "{e:?}");
     let after = payments_of(&hall, &no).await[0].clone();
     assert_eq!(
@@ -256,7 +286,11 @@ async fn a_refund_retried_after_a_lost_answer_refunds_once() {
     let listed = hall.app.billing().refundable(&fin).await.unwrap();
     assert_eq!((listed.len(), listed[0].state.label()), (1, "退款处理中"));
     // Finance retries: the same refund number, the gateway refunds once, we record it.
-    hall.app.billing().refund(&fin, p.id, "撤单退款").await.unwrap();
+    hall.app
+        .billing()
+        .refund(&fin, p.id, "撤单退款")
+        .await
+        .unwrap();
     let done = payments_of(&hall, &no).await[0].clone();
     assert_eq!(done.state, PayState::Refunded);
     let calls = flaky.calls.lock().unwrap().clone();
@@ -267,10 +301,27 @@ async fn a_refund_retried_after_a_lost_answer_refunds_once() {
         "{calls:?}"
     );
     // Refunded: a third try does not reach the gateway.
-    assert!(hall.app.billing().refund(&fin, p.id, "撤单退款").await.is_err());
+    assert!(hall
+        .app
+        .billing()
+        .refund(&fin, p.id, "撤单退款")
+        .await
+        .is_err());
     assert_eq!(flaky.calls.lock().unwrap().values().sum::<usize>(), 2);
-    assert!(hall.app.billing().refundable(&fin).await.unwrap().is_empty());
-    let events = hall.app.wizard().order_history(o.user_id, &no).await.unwrap().1;
+    assert!(hall
+        .app
+        .billing()
+        .refundable(&fin)
+        .await
+        .unwrap()
+        .is_empty());
+    let events = hall
+        .app
+        .wizard()
+        .order_history(o.user_id, &no)
+        .await
+        .unwrap()
+        .1;
     assert_eq!(
         events.iter().filter(|e| e.what.contains("已退款")).count(),
         1
@@ -293,10 +344,7 @@ async fn a_second_online_payment_is_put_before_finance_for_refund() {
     assert!(ps.iter().all(|p| p.state == PayState::Paid));
     let first = ps.iter().find(|p| p.trade_no == t1).unwrap().clone();
     let second = ps.iter().find(|p| p.trade_no == t2).unwrap().clone();
-    assert_eq!(
-        hall.order(&no).await.state,
-        OrderState::PendingFinancial
-    );
+    assert_eq!(hall.order(&no).await.state, OrderState::PendingFinancial);
     // Listed as a duplicate, not as a cancelled order's refund; the order's own payment is
     // not refundable.
     let dups = hall.app.billing().duplicate_payments(&fin).await.unwrap();
@@ -304,8 +352,19 @@ async fn a_second_online_payment_is_put_before_finance_for_refund() {
         dups.iter().map(|p| p.id).collect::<Vec<_>>(),
         vec![second.id]
     );
-    assert!(hall.app.billing().refundable(&fin).await.unwrap().is_empty());
-    assert!(hall.app.billing().refund(&fin, first.id, "误退").await.is_err());
+    assert!(hall
+        .app
+        .billing()
+        .refundable(&fin)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(hall
+        .app
+        .billing()
+        .refund(&fin, first.id, "误退")
+        .await
+        .is_err());
     // The finance page shows it with a refund button; the CSV says so.
     let (cashier, _) = support::desk::staff(&hall, Role::Finance, "cash").await;
     let (_, page) = cashier.get("/staff/finance").await;
@@ -350,8 +409,20 @@ async fn a_second_online_payment_is_put_before_finance_for_refund() {
         ps.iter().map(|p| p.state).collect::<Vec<_>>(),
         vec![PayState::Paid, PayState::Refunded]
     );
-    assert!(hall.app.billing().duplicate_payments(&fin).await.unwrap().is_empty());
-    let events = hall.app.wizard().order_history(o.user_id, &no).await.unwrap().1;
+    assert!(hall
+        .app
+        .billing()
+        .duplicate_payments(&fin)
+        .await
+        .unwrap()
+        .is_empty());
+    let events = hall
+        .app
+        .wizard()
+        .order_history(o.user_id, &no)
+        .await
+        .unwrap()
+        .1;
     assert!(events
         .iter()
         .any(|e| e.what.contains("重复付款已退款2400.00元")));

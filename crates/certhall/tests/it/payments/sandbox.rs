@@ -1,8 +1,8 @@
 //! The sandbox gateway end to end: paying, the micro-deposit code it triggers, and ten
 //! identical callbacks in parallel crediting once.
 
-use certhall::testing::storage::*;
 use super::*;
+use certhall::testing::storage::*;
 
 #[tokio::test]
 async fn sandbox_payment_and_micro_deposit_code() {
@@ -66,7 +66,13 @@ async fn sandbox_payment_and_micro_deposit_code() {
         (Some("in_review"), Some("passed"))
     );
     assert_eq!(v["payments"][0]["state"], "paid");
-    let events = hall.app.wizard().order_history(o.user_id, &no).await.unwrap().1;
+    let events = hall
+        .app
+        .wizard()
+        .order_history(o.user_id, &no)
+        .await
+        .unwrap()
+        .1;
     assert!(events
         .iter()
         .any(|e| e.what.contains("沙箱支付(演示)支付成功")));
@@ -124,16 +130,20 @@ async fn ten_identical_callbacks_in_parallel_credit_once() {
     }
     let o = hall.order(&no).await;
     assert_eq!(o.state, OrderState::PendingFinancial);
-    let events = hall.app.wizard().order_history(o.user_id, &no).await.unwrap().1;
+    let events = hall
+        .app
+        .wizard()
+        .order_history(o.user_id, &no)
+        .await
+        .unwrap()
+        .1;
     let credits = events
         .iter()
         .filter(|e| e.what.contains("支付成功"))
         .count();
-    let deposits = hall.store
-        .deposits_of_order(o.id)
-        .await
-        .unwrap();
-    let paid = hall.store
+    let deposits = hall.store.deposits_of_order(o.id).await.unwrap();
+    let paid = hall
+        .store
         .payments_of_order(o.id)
         .await
         .unwrap()

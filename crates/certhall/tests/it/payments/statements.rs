@@ -1,8 +1,8 @@
 //! Bank transfer: the voucher upload, statement import (camt.053 and CSV), automatic matching,
 //! the manual queue and an idempotent re-import; the finance pages only for finance.
 
-use certhall::testing::storage::*;
 use super::*;
+use certhall::testing::storage::*;
 
 async fn upload_voucher(b: &Browser, no: &str) -> (StatusCode, String) {
     let part = multipart::Part::bytes(png(60, 40)).file_name("voucher.png");
@@ -39,11 +39,7 @@ async fn snapshot(hall: &TestHall, nos: &[&str]) -> String {
             o.paid_at,
             o.fin_state.as_str()
         ));
-        for p in hall.store
-            .payments_of_order(o.id)
-            .await
-            .unwrap()
-        {
+        for p in hall.store.payments_of_order(o.id).await.unwrap() {
             s.push_str(&format!(
                 "  {} {} {:?}\n",
                 p.method,
@@ -112,7 +108,9 @@ async fn bank_transfer_and_statements(backend: Backend) {
     let csv = std::fs::read(format!("{DATA}/statement.csv")).unwrap();
     let fin = finance();
     let r = hall
-        .app.billing().import_statement(app::authz::Operator::Staff(&fin), "statement.csv", &csv)
+        .app
+        .billing()
+        .import_statement(app::authz::Operator::Staff(&fin), "statement.csv", &csv)
         .await
         .unwrap();
     eprintln!("CSV import: {r:#?}");
@@ -133,10 +131,7 @@ async fn bank_transfer_and_statements(backend: Backend) {
         (o1.state, o1.fin_state),
         (OrderState::InReview, FinState::Passed)
     );
-    let p1 = hall.store
-        .payments_of_order(o1.id)
-        .await
-        .unwrap();
+    let p1 = hall.store.payments_of_order(o1.id).await.unwrap();
     assert_eq!(p1.len(), 1, "the voucher's payment is the one marked paid");
     assert_eq!(
         (p1[0].state, p1[0].provider_ref.as_deref()),
@@ -148,7 +143,9 @@ async fn bank_transfer_and_statements(backend: Backend) {
     // The same file again: nothing changes.
     let before = snapshot(&hall, &[&no1, &no2, &no3]).await;
     let again = hall
-        .app.billing().import_statement(app::authz::Operator::Staff(&fin), "statement.csv", &csv)
+        .app
+        .billing()
+        .import_statement(app::authz::Operator::Staff(&fin), "statement.csv", &csv)
         .await
         .unwrap();
     assert!(
@@ -161,22 +158,35 @@ async fn bank_transfer_and_statements(backend: Backend) {
 
     // Finance works the manual queue: CSV-0003 (two numbers) is order 2's payment; a wrong
     // amount cannot be matched; CSV-0004 is returned with a reason.
-    let queue = hall.app.billing().finance_credits(&fin, true).await.unwrap();
+    let queue = hall
+        .app
+        .billing()
+        .finance_credits(&fin, true)
+        .await
+        .unwrap();
     let id = |e: &str| queue.iter().find(|c| c.entry_ref == e).unwrap().id;
     let err = hall
-        .app.billing().finance_match(&fin, id("CSV-0002"), &no2)
+        .app
+        .billing()
+        .finance_match(&fin, id("CSV-0002"), &no2)
         .await
         .unwrap_err();
     assert!(err.to_string().contains("金额不符"), "{err}");
-    hall.app.billing().finance_match(&fin, id("CSV-0003"), &no2)
+    hall.app
+        .billing()
+        .finance_match(&fin, id("CSV-0003"), &no2)
         .await
         .unwrap();
     let err = hall
-        .app.billing().finance_reject(&fin, id("CSV-0004"), " ")
+        .app
+        .billing()
+        .finance_reject(&fin, id("CSV-0004"), " ")
         .await
         .unwrap_err();
     assert!(err.to_string().contains("退回原因"));
-    hall.app.billing().finance_reject(&fin, id("CSV-0004"), "非本业务款项,已原路退回")
+    hall.app
+        .billing()
+        .finance_reject(&fin, id("CSV-0004"), "非本业务款项,已原路退回")
         .await
         .unwrap();
     let o2 = hall.order(&no2).await;
@@ -189,7 +199,9 @@ async fn bank_transfer_and_statements(backend: Backend) {
         Err(app::AppError::Forbidden)
     ));
     assert!(matches!(
-        hall.app.billing().import_statement(app::authz::Operator::Staff(&reviewer), "x.csv", &csv)
+        hall.app
+            .billing()
+            .import_statement(app::authz::Operator::Staff(&reviewer), "x.csv", &csv)
             .await,
         Err(app::AppError::Forbidden)
     ));
@@ -199,7 +211,9 @@ async fn bank_transfer_and_statements(backend: Backend) {
     // CSV-0001 was seen in the CSV (not new), a debit and a USD credit are ignored.
     let xml = std::fs::read(format!("{DATA}/statement.camt053.xml")).unwrap();
     let r = hall
-        .app.billing().import_statement(app::authz::Operator::Cli, "statement.camt053.xml", &xml)
+        .app
+        .billing()
+        .import_statement(app::authz::Operator::Cli, "statement.camt053.xml", &xml)
         .await
         .unwrap();
     eprintln!("camt.053 import: {r:#?}");
@@ -222,12 +236,15 @@ async fn bank_transfer_and_statements(backend: Backend) {
     );
     let before = snapshot(&hall, &[&no1, &no2, &no3]).await;
     let again = hall
-        .app.billing().import_statement(app::authz::Operator::Cli, "statement.camt053.xml", &xml)
+        .app
+        .billing()
+        .import_statement(app::authz::Operator::Cli, "statement.camt053.xml", &xml)
         .await
         .unwrap();
     assert!(again.duplicate_file && again.matched.is_empty() && again.manual.is_empty());
     assert_eq!(snapshot(&hall, &[&no1, &no2, &no3]).await, before);
-    let states: Vec<(String, &str)> = hall.store
+    let states: Vec<(String, &str)> = hall
+        .store
         .credits(100)
         .await
         .unwrap()
@@ -277,7 +294,12 @@ async fn finance_pages_only_for_finance_and_import_over_http() {
     let (_, account) = b1.get("/account").await;
     assert!(account.contains(&format!("/orders/{no1}/payment")));
     async fn staff(hall: &TestHall, name: &str, role: Role) -> Browser {
-        let c = hall.app.admin().create_staff(app::authz::Operator::Cli, name, "", role).await.unwrap();
+        let c = hall
+            .app
+            .admin()
+            .create_staff(app::authz::Operator::Cli, name, "", role)
+            .await
+            .unwrap();
         let b = Browser::new(hall).await;
         let totp = app::secrets::totp_now(&c.staff.totp_secret, hall.app.now());
         let (s, _, _) = b
@@ -342,7 +364,12 @@ async fn finance_pages_only_for_finance_and_import_over_http() {
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert!(r.text().await.unwrap().contains("表头缺少列"));
     // Reject from the queue through the page; the audit log has every finance action.
-    let queue = hall.app.billing().finance_credits(&finance(), true).await.unwrap();
+    let queue = hall
+        .app
+        .billing()
+        .finance_credits(&finance(), true)
+        .await
+        .unwrap();
     let c4 = queue.iter().find(|c| c.entry_ref == "CSV-0004").unwrap().id;
     let (s, loc, _) = cashier
         .form(
@@ -364,10 +391,7 @@ async fn finance_pages_only_for_finance_and_import_over_http() {
         )
         .await;
     assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
-    assert_eq!(
-        hall.order(&no1).await.fin_state,
-        FinState::Failed
-    );
+    assert_eq!(hall.order(&no1).await.fin_state, FinState::Failed);
     let (s, body) = cashier
         .get("/staff/finance/reconciliation.csv?day=2026-11-23")
         .await;

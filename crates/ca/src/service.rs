@@ -1,0 +1,359 @@
+//! The CA service: an issuing CA with its signer, over the storage port and the injected
+//! clock. [`Ca::issue`] is the one issuance pipeline; everything that issues calls it.
+
+use crate::clock::{millis, whole_seconds, Clock};
+use crate::error::{CaError, Result};
+use crate::files::{in_memory_files, load_keys, new_ca, CaFiles};
+use crate::storage::{CaStorage, Record, StorageError, Unfinished};
+use pki::crl::{build_crl, Reason, RevokedEntry};
+use pki::issue::{parse_serial_hex, serial_hex, CaNames};
+use pki::{IssueRequest, Issued, Issuer, KeySigner, Signer, SubjectData, Usage};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+/// How often storing signed certificates is tried before the batch is given up, and the
+/// pauses between tries. Storing is idempotent, so a retry after a lost acknowledgement is
+/// harmless; the certificates exist only in memory until it succeeds.
+const STORE_PAUSES: [Duration; 2] = [Duration::from_millis(50), Duration::from_millis(250)];
+
+/// A CA opened for signing: certificates, the issuing CA's signer, the key manager's public
+/// key, the storage and the clock.
+pub struct Ca {
+    files: CaFiles,
+    issuer: Issuer<Arc<dyn Signer>>,
+    km_public: sm2::PublicKey,
+    storage: Arc<dyn CaStorage>,
+    clock: Arc<dyn Clock>,
+}
+
+/// A signing certificate, its encryption certificate (双证书, GM/T 0015 §5.2.4.1.3), and the
+/// encryption private key enveloped to the signing key.
+#[derive(Debug, Clone)]
+pub struct Pair {
+    /// The signing certificate (the subscriber's own key).
+    pub sign: Issued,
+    /// The encryption certificate (a key made by the key manager).
+    pub enc: Issued,
+    /// The encryption key as GM/T 0009 `SM2EnvelopedKey` and GM/T 0016 `ENVELOPEDKEYBLOB`,
+    /// to the signing key.
+    pub envelope: pki::envelope::Envelope,
+}
+
+impl Ca {
+    /// Opens the CA of `dir`, decrypting its keys with `passphrase`.
+    pub fn open(
+        dir: &Path,
+        passphrase: &str,
+        storage: Arc<dyn CaStorage>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self> {
+        let files = CaFiles::load(dir)?;
+        let keys = load_keys(dir, &files, passphrase)?;
+        let signer: Arc<dyn Signer> = Arc::new(KeySigner::new(&keys.issuing)?);
+        Self::from_parts(files, signer, keys.km.public_key(), storage, clock)
+    }
+
+    /// Assembles a CA from parts; `signer` must hold the issuing CA's key (a key file, an
+    /// HSM, or a test's watching signer).
+    pub fn from_parts(
+        files: CaFiles,
+        signer: Arc<dyn Signer>,
+        km_public: sm2::PublicKey,
+        storage: Arc<dyn CaStorage>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self> {
+        if signer.public_key() != &files.issuing.public_key()? {
+            return Err(CaError::Setup(
+                "the signer's key does not match the issuing CA certificate".into(),
+            ));
+        }
+        let issuer = Issuer {
+            ca: files.issuing.clone(),
+            signer,
+            publish: files.publish()?,
+        };
+        Ok(Self {
+            files,
+            issuer,
+            km_public,
+            storage,
+            clock,
+        })
+    }
+
+    /// A CA held in memory (tests, demos, the benchmark; nothing written to disk): a new root
+    /// and issuing CA named `names` valid from the clock's now, a fresh key-manager key.
+    pub fn in_memory(
+        names: &CaNames,
+        storage: Arc<dyn CaStorage>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self> {
+        let new = new_ca(names, whole_seconds(clock.now()))?;
+        let files = in_memory_files(names, &new);
+        let signer: Arc<dyn Signer> = Arc::new(KeySigner::new(&new.issuing_key)?);
+        Self::from_parts(
+            files,
+            signer,
+            pki::keys::generate().public_key(),
+            storage,
+            clock,
+        )
+    }
+
+    /// Certificates and configuration.
+    pub fn files(&self) -> &CaFiles {
+        &self.files
+    }
+    /// The issuing CA's label (`issuing`), the issuer name in storage and URLs.
+    pub fn label(&self) -> &str {
+        &self.files.issuing.label
+    }
+    /// The issuing CA's signer (shared with the OCSP responder and the CRL).
+    pub fn signer(&self) -> Arc<dyn Signer> {
+        self.issuer.signer.clone()
+    }
+    /// The key manager's escrow public key.
+    pub fn km_public(&self) -> &sm2::PublicKey {
+        &self.km_public
+    }
+    /// The storage.
+    pub fn storage(&self) -> &Arc<dyn CaStorage> {
+        &self.storage
+    }
+    /// The clock's now, whole seconds.
+    pub fn now(&self) -> SystemTime {
+        whole_seconds(self.clock.now())
+    }
+    /// The chain (issuing CA, root), PEM.
+    pub fn chain_pem(&self) -> String {
+        self.files.chain_pem()
+    }
+
+    /// **The issuance pipeline** (DESIGN.md rule 5, Boulder's `Prepare`/`Issue`), for one
+    /// request or a batch (one durable write for the records, one for the certificates):
+    ///
+    /// 1. *prepare*: each request is checked against its profile, its TBS built and linted
+    ///    (`pki::Issuer::prepare`), with time from the injected clock. A refused request
+    ///    stops the batch before anything is written.
+    /// 2. *record*: serials and TBS certificates are written durably. If that fails nothing
+    ///    is signed.
+    /// 3. *sign*: each token is consumed by `pki::Issuer::issue`, so each is signed at most
+    ///    once. If the signer fails, the batch's certificates are dropped and its serials
+    ///    marked abandoned.
+    /// 4. *store*: the certificates are stored (retried, idempotently); only then are they
+    ///    returned. If storing keeps failing they are dropped and the serials marked
+    ///    abandoned.
+    ///
+    /// A process that dies between 2 and 4 leaves its serials recorded and unfinished: they
+    /// are reported by [`Ca::unfinished`] and never signed again. Retrying a failed call
+    /// prepares new serials; it never re-signs a recorded TBS.
+    pub async fn issue(&self, reqs: &[IssueRequest]) -> Result<Vec<Issued>> {
+        let now = self.now();
+        let at = millis(now);
+        let label = self.label().to_string();
+        let mut rng = rand::rngs::OsRng;
+        let tokens = reqs
+            .iter()
+            .map(|r| self.issuer.prepare(r, now, &mut rng))
+            .collect::<pki::Result<Vec<_>>>()?;
+        if tokens.is_empty() {
+            return Ok(Vec::new());
+        }
+        let records: Vec<Record> = tokens
+            .iter()
+            .map(|t| Record {
+                serial: serial_hex(t.serial()),
+                kind: t.kind(),
+                usage: t.usage(),
+                subject: t.subject().to_string(),
+                tbs: t.tbs_der().to_vec(),
+                not_after: i64::try_from(t.not_after())
+                    .unwrap_or(i64::MAX / 1000)
+                    .saturating_mul(1000),
+            })
+            .collect();
+        let serials: Vec<String> = records.iter().map(|r| r.serial.clone()).collect();
+        if let Err(e) = self.storage.record(&label, &records, at).await {
+            // Nothing was signed. Should the write have landed after all (a lost
+            // acknowledgement), its rows are never signed: say so where the storage lets us.
+            // A duplicate serial means nothing of this batch was written, and the row that
+            // holds it belongs to another batch: leave it alone.
+            if !matches!(e, StorageError::Duplicate) {
+                self.abandon(&serials, at).await;
+            }
+            return Err(CaError::Storage(e));
+        }
+        let mut issued = Vec::with_capacity(tokens.len());
+        for token in tokens {
+            match self.issuer.issue(token) {
+                Ok(i) => issued.push(i),
+                Err(e) => {
+                    drop(issued);
+                    self.abandon(&serials, at).await;
+                    return Err(CaError::Interrupted {
+                        stage: "signing",
+                        cause: e.to_string(),
+                        serials,
+                    });
+                }
+            }
+        }
+        let certs: Vec<(String, Vec<u8>)> = issued
+            .iter()
+            .map(|i| (serial_hex(&i.serial), i.der.clone()))
+            .collect();
+        let mut pauses = STORE_PAUSES.iter();
+        loop {
+            match self.storage.store(&label, &certs, at).await {
+                Ok(()) => return Ok(issued),
+                Err(e) => match pauses.next() {
+                    Some(p) if !matches!(e, StorageError::NotFound) => {
+                        tracing::warn!(error = %e, "storing certificates failed; retrying");
+                        tokio::time::sleep(*p).await;
+                    }
+                    _ => {
+                        drop(issued);
+                        self.abandon(&serials, at).await;
+                        return Err(CaError::Interrupted {
+                            stage: "storing",
+                            cause: e.to_string(),
+                            serials,
+                        });
+                    }
+                },
+            }
+        }
+    }
+
+    /// Marks `serials` abandoned, best effort: when the storage is down too they stay
+    /// unfinished and are reported by [`Ca::unfinished`].
+    async fn abandon(&self, serials: &[String], at: i64) {
+        if let Err(e) = self.storage.abandon(self.label(), serials, at).await {
+            tracing::error!(
+                error = %e,
+                serials = ?serials,
+                "cannot mark dropped serials abandoned; they stay unfinished"
+            );
+        }
+    }
+
+    /// A signing certificate for `sign_key` and an encryption certificate for a key the key
+    /// manager makes now, both for `subject` and `years`, through [`Ca::issue`] as one batch;
+    /// the encryption key is enveloped to the signing key and an escrow copy to the key
+    /// manager is kept (GM/T 0009 SM2EnvelopedKey).
+    pub async fn issue_with_encryption(
+        &self,
+        subject: SubjectData,
+        sign_key: sm2::PublicKey,
+        years: u16,
+    ) -> Result<Pair> {
+        let enc_key = pki::keys::generate();
+        let reqs = [
+            IssueRequest {
+                usage: Usage::Signing,
+                subject: subject.clone(),
+                public_key: sign_key,
+                years,
+            },
+            IssueRequest {
+                usage: Usage::Encryption,
+                subject,
+                public_key: enc_key.public_key(),
+                years,
+            },
+        ];
+        let mut issued = self.issue(&reqs).await?.into_iter();
+        let (Some(sign), Some(enc)) = (issued.next(), issued.next()) else {
+            return Err(CaError::Setup("the pipeline returned no pair".into()));
+        };
+        let mut rng = rand::rngs::OsRng;
+        let envelope = pki::envelope::seal(&enc_key, &sign_key, &mut rng)?;
+        let escrow = pki::envelope::seal(&enc_key, &self.km_public, &mut rng)?;
+        self.storage
+            .escrow(
+                self.label(),
+                &serial_hex(&enc.serial),
+                &escrow.der,
+                millis(self.now()),
+            )
+            .await?;
+        Ok(Pair {
+            sign,
+            enc,
+            envelope,
+        })
+    }
+
+    /// Serials recorded but neither issued nor abandoned: a pipeline stopped between
+    /// recording and storing. Reported (at `serve` start, by `ca show`), never re-signed.
+    pub async fn unfinished(&self) -> Result<Vec<Unfinished>> {
+        Ok(self.storage.unfinished(self.label()).await?)
+    }
+
+    /// Revokes a certificate of this CA; see [`revoke`].
+    pub async fn revoke(&self, serial: &str, reason: Reason) -> Result<String> {
+        revoke(
+            self.storage.as_ref(),
+            self.label(),
+            serial,
+            reason,
+            self.now(),
+        )
+        .await
+    }
+
+    /// Builds, keeps and returns a full CRL of the issuing CA (RFC 5280 §5), valid from now
+    /// for `crl_validity_hours`, numbered one above the last (§5.2.3).
+    pub async fn make_crl(&self) -> Result<Vec<u8>> {
+        let now = self.now();
+        let label = self.label();
+        let rows = self.storage.revoked(label, millis(now)).await?;
+        let entries = rows
+            .iter()
+            .map(|r| {
+                Ok(RevokedEntry {
+                    serial: parse_serial_hex(&r.serial)?,
+                    revoked_at: crate::clock::from_millis(r.at),
+                    reason: r.reason,
+                })
+            })
+            .collect::<pki::Result<Vec<_>>>()?;
+        let number = self.storage.next_crl_number(label).await?;
+        let next = now + Duration::from_secs(self.files.cfg.crl_validity_hours * 3600);
+        let der = build_crl(
+            &self.issuer.ca,
+            &self.issuer.signer,
+            &entries,
+            u64::try_from(number).unwrap_or(0),
+            now,
+            next,
+        )?;
+        self.storage
+            .put_crl(label, number, millis(now), millis(next), &der)
+            .await?;
+        Ok(der)
+    }
+}
+
+/// Revokes the certificate `serial` (hex, `:` allowed) of the CA labelled `issuer` at `at`;
+/// needs no key (the next CRL and OCSP answer carry it). Returns the serial as stored.
+pub async fn revoke(
+    storage: &dyn CaStorage,
+    issuer: &str,
+    serial: &str,
+    reason: Reason,
+    at: SystemTime,
+) -> Result<String> {
+    let serial = serial_hex(&parse_serial_hex(serial)?);
+    storage
+        .revoke(issuer, &serial, reason, millis(at))
+        .await
+        .map_err(|e| match e {
+            StorageError::NotFound => CaError::NotFound(format!(
+                "serial {serial} is not an unrevoked certificate of this CA"
+            )),
+            other => CaError::Storage(other),
+        })?;
+    Ok(serial)
+}

@@ -22,6 +22,9 @@ pub struct TestHall {
     pub db_url: String,
     /// Where uploaded files are kept.
     pub blob_dir: std::path::PathBuf,
+    /// The hall's keys file (copy it into a data directory to run the command line on the
+    /// hall's database).
+    pub keys_file: std::path::PathBuf,
     /// The blob store the hall writes to.
     pub blobs: Arc<dyn app::blobs::Blobs>,
     /// The test CA production issues through.
@@ -84,7 +87,15 @@ impl TestHallBuilder {
         let db = store::Db::connect(&db_url)
             .await
             .unwrap_or_else(|e| panic!("test database: {e}"));
-        let vault = store::Vault::random();
+        // The hall's keys in a keys file of its own (fresh random keys), so the command line
+        // can be run on the same database with the same keys (`keys_file`).
+        let keys_file = std::env::temp_dir()
+            .join("certhall-tests")
+            .join(format!("keys-{}", hex::encode(rand::random::<[u8; 8]>())))
+            .join("keys.toml");
+        let vault = crate::keys::load_or_create(&keys_file)
+            .unwrap_or_else(|e| panic!("keys file: {e}"))
+            .vault;
         let store = store::SqlStore::new(db, vault.clone());
         let blob_dir = std::env::temp_dir()
             .join("certhall-tests")
@@ -128,6 +139,7 @@ impl TestHallBuilder {
             store,
             db_url,
             blob_dir,
+            keys_file,
             blobs,
             ca,
             gateways,

@@ -73,6 +73,162 @@ async fn audit_verify_names_a_row_changed_by_hand() {
     assert!(text(&o).contains("BROKEN at row 2"), "{}", text(&o));
 }
 
+/// The stored chain: (seq, at, actor, action, subject, ip, detail, prev_hash, hash, mac).
+type Stored = (
+    i64,
+    i64,
+    String,
+    String,
+    String,
+    Option<String>,
+    String,
+    String,
+    String,
+    Option<String>,
+);
+
+async fn rows(data: &Path) -> Vec<Stored> {
+    use sqlx::Row;
+    sqlx::any::install_default_drivers();
+    let url = format!("sqlite://{}", data.join("certhall.db").display());
+    let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+    let out = sqlx::query(
+        "SELECT seq, at, actor, action, subject, ip, detail, prev_hash, hash, mac FROM audit_log ORDER BY seq",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| {
+        (
+            r.get(0),
+            r.get(1),
+            r.get(2),
+            r.get(3),
+            r.get(4),
+            r.get(5),
+            r.get(6),
+            r.get(7),
+            r.get(8),
+            r.get(9),
+        )
+    })
+    .collect();
+    pool.close().await;
+    out
+}
+
+fn hash_of(r: &Stored, prev: &str) -> String {
+    app::audit::row_hash(prev, r.0, r.1, &r.2, &r.3, &r.4, r.5.as_deref(), &r.6)
+}
+
+fn q(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+async fn three_rows(data: &Path) {
+    for name in ["alice", "bob", "carol"] {
+        let o = certhall(data, &["staff", "add", name, "--role", "finance"]);
+        assert!(o.status.success(), "{}", text(&o));
+    }
+}
+
+#[tokio::test]
+async fn audit_verify_catches_a_forged_row_appended_past_the_head() {
+    let data = temp_dir();
+    three_rows(&data).await;
+    let r = rows(&data).await;
+    let mut forged = r[2].clone();
+    forged.0 = 4;
+    forged.2 = "staff:1".into();
+    let h = hash_of(&forged, &r[2].8);
+    sqlite(
+        &data,
+        &format!(
+            "INSERT INTO audit_log (seq, at, actor, action, subject, ip, detail, prev_hash, hash) \
+             VALUES (4, {}, {}, {}, {}, NULL, {}, {}, {})",
+            forged.1,
+            q(&forged.2),
+            q(&forged.3),
+            q(&forged.4),
+            q(&forged.6),
+            q(&r[2].8),
+            q(&h)
+        ),
+    )
+    .await;
+    let o = certhall(&data, &["audit", "verify"]);
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("BROKEN at row 4"), "{}", text(&o));
+}
+
+#[tokio::test]
+async fn audit_verify_catches_a_chain_rewritten_and_recomputed_without_the_key() {
+    let data = temp_dir();
+    three_rows(&data).await;
+    let r = rows(&data).await;
+    // Row 2 changed, rows 2 and 3 and the head recomputed: every hash links again, but the
+    // MACs need the key in keys.toml, which the database does not hold.
+    let mut two = r[1].clone();
+    two.2 = "someone-else".into();
+    let h2 = hash_of(&two, &r[0].8);
+    let mut three = r[2].clone();
+    three.7 = h2.clone();
+    let h3 = hash_of(&three, &h2);
+    sqlite(
+        &data,
+        &format!(
+            "DROP TRIGGER audit_log_no_update; \
+             UPDATE audit_log SET actor = {}, hash = {} WHERE seq = 2; \
+             UPDATE audit_log SET prev_hash = {}, hash = {} WHERE seq = 3; \
+             UPDATE audit_head SET hash = {} WHERE id = 1",
+            q(&two.2),
+            q(&h2),
+            q(&h2),
+            q(&h3),
+            q(&h3)
+        ),
+    )
+    .await;
+    let o = certhall(&data, &["audit", "verify"]);
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("BROKEN at row 2") && text(&o).contains("MAC"),
+        "{}",
+        text(&o)
+    );
+}
+
+#[tokio::test]
+async fn audit_verify_catches_a_deleted_tail_with_the_head_rewound() {
+    let data = temp_dir();
+    three_rows(&data).await;
+    // A verify anchors the chain's end (row 3) outside the database.
+    let o = certhall(&data, &["audit", "verify"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(data.join("audit/anchors").exists());
+    let r = rows(&data).await;
+    // Row 3 deleted and the head rewound to row 2 with row 2's own MAC: consistent inside
+    // the database.
+    sqlite(
+        &data,
+        &format!(
+            "DROP TRIGGER audit_log_no_delete; DELETE FROM audit_log WHERE seq = 3; \
+             UPDATE audit_head SET seq = 2, hash = {}, mac = {} WHERE id = 1",
+            q(&r[1].8),
+            q(r[1].9.as_deref().unwrap())
+        ),
+    )
+    .await;
+    let o = certhall(&data, &["audit", "verify"]);
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("BROKEN at row 3") && text(&o).contains("anchored"),
+        "{}",
+        text(&o)
+    );
+}
+
 #[tokio::test]
 async fn audit_verify_notices_deleted_rows() {
     let data = temp_dir();

@@ -750,6 +750,11 @@ async fn due_times_and_calendar_import() {
 /// Every (method, path pattern) the router serves under `/staff`, read from the source of
 /// `web/src/lib.rs` and each module's `routes()`: `.route("PATH", get(…).post(…))`.
 fn staff_routes_in_router() -> std::collections::BTreeSet<(String, String)> {
+    routes_in_router(|r| r == "/staff" || r.starts_with("/staff/"))
+}
+
+/// Every (method, path pattern) the router declares whose path `keep` accepts.
+fn routes_in_router(keep: fn(&str) -> bool) -> std::collections::BTreeSet<(String, String)> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../web/src");
     let mut out = std::collections::BTreeSet::new();
     for entry in std::fs::read_dir(dir).unwrap() {
@@ -779,7 +784,7 @@ fn staff_routes_in_router() -> std::collections::BTreeSet<(String, String)> {
             let Some(q) = args.find('"') else { continue };
             let lit = &args[q + 1..];
             let route = &lit[..lit.find('"').unwrap()];
-            if route != "/staff" && !route.starts_with("/staff/") {
+            if !keep(route) {
                 continue;
             }
             let handlers = &lit[route.len() + 1..];
@@ -1252,4 +1257,107 @@ async fn pins_are_erased_from_the_outbox_once_delivered() {
         outbox.iter().any(|m| m.template == "review_approved"),
         "other messages untouched"
     );
+}
+
+/// A route that hands out a file someone uploaded (scan, voucher, ID photo): its path names
+/// the file by a parameter after one of these segments.
+fn serves_an_upload(route: &str) -> bool {
+    ["/uploads/{", "/files/{", "/voucher/{", "/identity/{side}"]
+        .iter()
+        .any(|seg| route.contains(seg))
+        && !route.starts_with("/api/")
+}
+
+/// Every route that serves an uploaded file sends it as an untrusted document: the sandbox
+/// policy (no script, opaque origin), `nosniff`, a typed inline name. The test walks the
+/// router's own list, so a new route of that kind must be added here to pass.
+#[tokio::test]
+async fn every_route_serving_an_upload_sends_it_sandboxed() {
+    let hall = TestHall::start(Backend::Sqlite).await;
+    let (b, no) = submitted_order(&hall, "13812349001").await;
+    support::identity::verify_identity(&hall, &b, &no).await;
+    let part =
+        reqwest::multipart::Part::bytes(support::applicant::png(60, 40)).file_name("voucher.png");
+    let r =
+        b.c.post(format!(
+            "{}/orders/{no}/payment/voucher?_csrf={}",
+            b.base, b.csrf
+        ))
+        .multipart(reqwest::multipart::Form::new().part("file", part))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        r.status().is_success() || r.status().is_redirection(),
+        "{}",
+        r.status()
+    );
+    let o = hall.order(&no).await;
+    let voucher = hall
+        .store
+        .payments_of_order(o.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|p| p.voucher_blob.is_some())
+        .unwrap()
+        .id;
+    let (rev, _) = staff(&hall, Role::Reviewer, "rev").await;
+    let walked = [
+        (
+            "/orders/{no}/uploads/{kind}",
+            &b,
+            format!("/orders/{no}/uploads/letter"),
+        ),
+        (
+            "/orders/{no}/payment/voucher/{id}",
+            &b,
+            format!("/orders/{no}/payment/voucher/{voucher}"),
+        ),
+        (
+            "/staff/review/{no}/files/{kind}",
+            &rev,
+            format!("/staff/review/{no}/files/letter"),
+        ),
+        (
+            "/staff/orders/{no}/identity/{side}",
+            &rev,
+            format!("/staff/orders/{no}/identity/front"),
+        ),
+    ];
+    let declared: std::collections::BTreeSet<String> = routes_in_router(serves_an_upload)
+        .into_iter()
+        .filter(|(m, _)| m == "GET")
+        .map(|(_, r)| r)
+        .collect();
+    let covered: std::collections::BTreeSet<String> =
+        walked.iter().map(|(r, _, _)| r.to_string()).collect();
+    assert_eq!(declared, covered, "every upload-serving route is walked");
+    for (route, who, path) in &walked {
+        let r = who
+            .c
+            .get(format!("{}{path}", hall.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{route}");
+        let csp: Vec<_> = r
+            .headers()
+            .get_all("content-security-policy")
+            .iter()
+            .collect();
+        assert_eq!(csp.len(), 1, "{route}: one policy");
+        assert!(
+            csp[0].to_str().unwrap().starts_with("sandbox;"),
+            "{route}: {csp:?}"
+        );
+        assert_eq!(r.headers()["x-content-type-options"], "nosniff", "{route}");
+        assert!(
+            r.headers()["content-disposition"]
+                .to_str()
+                .unwrap()
+                .starts_with("inline; filename="),
+            "{route}"
+        );
+    }
 }

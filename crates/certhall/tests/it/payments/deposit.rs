@@ -2,7 +2,6 @@
 //! account, expiry and re-sending; finance failing it by hand; the day's reconciliation.
 
 use super::*;
-use certhall::testing::storage::*;
 
 #[tokio::test]
 async fn five_wrong_codes_void_then_refill_and_expiry() {

@@ -5,7 +5,6 @@
 
 use super::*;
 use app::payments::PaymentGateway;
-use certhall::testing::storage::*;
 use gateways::payments::alipay::{
     rsa2_sign, rsa2_verify, sign_content, signing_key, verifying_key,
 };

@@ -2,7 +2,6 @@
 //! only finance refunds, each payment once.
 
 use super::*;
-use certhall::testing::storage::*;
 
 async fn audit_actions(hall: &TestHall) -> Vec<String> {
     hall.store

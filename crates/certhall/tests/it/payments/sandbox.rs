@@ -2,7 +2,6 @@
 //! identical callbacks in parallel crediting once.
 
 use super::*;
-use certhall::testing::storage::*;
 
 #[tokio::test]
 async fn sandbox_payment_and_micro_deposit_code() {

@@ -2,7 +2,6 @@
 //! the manual queue and an idempotent re-import; the finance pages only for finance.
 
 use super::*;
-use certhall::testing::storage::*;
 
 async fn upload_voucher(b: &Browser, no: &str) -> (StatusCode, String) {
     let part = multipart::Part::bytes(png(60, 40)).file_name("voucher.png");

@@ -200,6 +200,8 @@ pub async fn verify_issued(hall: &TestHall, no: &str) -> usize {
 /// returns what the command said.
 pub fn audit_verify_cli(hall: &TestHall) -> String {
     let data = tempdir("certhall-audit-data");
+    // The chain is keyed with the hall's keys: the command line needs the same keys file.
+    std::fs::copy(&hall.keys_file, data.join("keys.toml")).unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_certhall"))
         .args(["audit", "verify", "--data"])
         .arg(&data)

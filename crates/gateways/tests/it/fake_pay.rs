@@ -117,11 +117,8 @@ pub async fn gateway_server() -> String {
                 r#"{"code":"PARAM_ERROR","message":"参数错误"}"#.to_owned(),
             )
         };
-        let ts = (std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs())
-        .to_string();
+        // The platform's own wall clock.
+        let ts = (app::clock::Clock::now(&app::clock::SystemClock) / 1000).to_string();
         let nonce = "5K8264ILTKCH16CQ2502SI8ZNMTM67VS";
         let sig = rsa2_sign(
             &signing_key(&pem("wechat_platform_key")).unwrap(),

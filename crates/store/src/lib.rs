@@ -165,7 +165,7 @@ impl Db {
     pub async fn table_names(&self) -> Result<Vec<String>, StoreError> {
         let sql = match self.dialect {
             Dialect::Sqlite => "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
-            Dialect::Postgres => "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY table_name",
+            Dialect::Postgres => "SELECT CAST(table_name AS TEXT) AS name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY 1",
         };
         let rows = sqlx::query(sql)
             .fetch_all(&self.pool)

@@ -6,6 +6,7 @@
 
 use crate::support;
 
+use app::clock::Clock;
 use app::model::Role;
 use certhall::testing::storage::*;
 use certhall::testing::{Backend, TestHall};
@@ -23,7 +24,9 @@ async fn state(hall: &TestHall, no: &str) -> OrderState {
     hall.order(no).await.state
 }
 
-fn openssl_verify(chain: &str, cert: &str) {
+/// `openssl verify` of `cert` against `chain` at `at_ms` (the hall's clock, which issued it:
+/// certificates of a test hall are valid from its fixed test time, not from today).
+fn openssl_verify_at(chain: &str, cert: &str, at_ms: i64) {
     let dir = std::env::temp_dir().join(format!("certhall-staff-{}", rand::random::<u64>()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("chain.pem"), chain).unwrap();
@@ -34,6 +37,8 @@ fn openssl_verify(chain: &str, cert: &str) {
             "-vfyopt",
             "distid:1234567812345678",
             "-partial_chain",
+            "-attime",
+            &(at_ms / 1000).to_string(),
             "-CAfile",
         ])
         .arg(dir.join("chain.pem"))
@@ -195,8 +200,9 @@ async fn whole_flow(backend: Backend) {
     );
     let chain = hall.ca.chain_pem();
     for l in &lines {
-        openssl_verify(&chain, l.sign_pem.as_deref().unwrap());
-        openssl_verify(&chain, l.enc_pem.as_deref().unwrap());
+        let now = hall.clock.now();
+        openssl_verify_at(&chain, l.sign_pem.as_deref().unwrap(), now);
+        openssl_verify_at(&chain, l.enc_pem.as_deref().unwrap(), now);
     }
     let pin_of = |msgs: &[(String, String)], template: &str| -> String {
         let (_, text) = msgs
@@ -656,13 +662,15 @@ async fn station_api_issues_from_a_token_csr() {
     let status = r.status();
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    openssl_verify(
+    openssl_verify_at(
         body["chain"].as_str().unwrap(),
         body["sign_cert"].as_str().unwrap(),
+        hall.clock.now(),
     );
-    openssl_verify(
+    openssl_verify_at(
         body["chain"].as_str().unwrap(),
         body["enc_cert"].as_str().unwrap(),
+        hall.clock.now(),
     );
     assert!(!body["enc_key_envelope"].as_str().unwrap().is_empty());
     // The signing certificate carries the token's key and the approved subject.

@@ -60,6 +60,10 @@ async fn from_scratch_then_again_and_like_the_template(backend: Backend) {
     );
     let all: Vec<i64> = MIGRATIONS.iter().map(|(v, _, _)| *v).collect();
     assert_eq!(versions(&scratch).await, all);
+    // What `certhall migrate` lists, on either database.
+    let names = scratch.table_names().await.unwrap();
+    let listed: Vec<String> = tables(&scratch).await.into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names, listed);
 
     let copy = Db::connect(&migrated_url(backend).await.unwrap())
         .await

@@ -86,6 +86,25 @@ fn subnet(ip: &str) -> String {
     }
 }
 
+/// The one answer to a failed password login, whatever failed.
+fn wrong_login(kind: &str) -> AppError {
+    AppError::Unauthorized(if kind == "staff" {
+        "用户名、密码或动态口令错误".into()
+    } else {
+        "账号或密码错误".into()
+    })
+}
+
+/// The answer to a failed login: the same for every cause, or the lock once the name
+/// reached its limit.
+fn failed_login(kind: &str, locked_now: bool) -> AppError {
+    if locked_now {
+        locked(kind)
+    } else {
+        wrong_login(kind)
+    }
+}
+
 /// The answer to a login while the name is locked.
 fn locked(kind: &str) -> AppError {
     AppError::RateLimited(if kind == "staff" {
@@ -193,6 +212,31 @@ impl Accounts {
         Ok(n >= self.policy.password_max_failures)
     }
 
+    /// A password login for a name without an account: as slow as a real check, audited,
+    /// counted like any failure; returns the answer to give.
+    async fn no_such_account(
+        &self,
+        kind: &str,
+        name: &str,
+        ip: &str,
+        password: &str,
+    ) -> AppResult<AppError> {
+        self.policy.password_cost().waste(password);
+        self.audit
+            .append_audit(vec![self.audit_event(
+                "anonymous".into(),
+                &format!("{kind}.login_failed"),
+                "unknown".into(),
+                Some(ip),
+                json!({"reason": "no_account"}),
+            )])
+            .await?;
+        Ok(failed_login(
+            kind,
+            self.login_failed_count(kind, name, ip).await?,
+        ))
+    }
+
     fn login_windows(&self) -> (Millis, Millis) {
         let now = self.now();
         let lock = self.policy.password_lock_ms.max(1);
@@ -217,30 +261,13 @@ impl Accounts {
         totp: &str,
         ip: &str,
     ) -> AppResult<NewSession> {
-        let wrong = || AppError::Unauthorized("用户名、密码或动态口令错误".into());
         let now = self.now();
         let cost = self.policy.password_cost();
         let name = username.trim().to_ascii_lowercase();
         self.login_refused("staff", &name, ip).await?;
-        let fail = |locked_now: bool| {
-            if locked_now {
-                locked("staff")
-            } else {
-                wrong()
-            }
-        };
+        let fail = |locked_now: bool| failed_login("staff", locked_now);
         let Some(staff) = self.staff.staff_by_username(&name).await? else {
-            cost.waste(password);
-            self.audit
-                .append_audit(vec![self.audit_event(
-                    "anonymous".into(),
-                    "staff.login_failed",
-                    "unknown".into(),
-                    Some(ip),
-                    json!({"reason": "no_account"}),
-                )])
-                .await?;
-            return Err(fail(self.login_failed_count("staff", &name, ip).await?));
+            return Err(self.no_such_account("staff", &name, ip, password).await?);
         };
         let subject = format!("staff:{}", staff.id);
         let refuse = |reason: &str| {
@@ -554,7 +581,6 @@ impl Accounts {
         password: &str,
         ip: &str,
     ) -> AppResult<NewSession> {
-        let wrong = || AppError::Unauthorized("账号或密码错误".into());
         let cost = self.policy.password_cost();
         let phone = parse_phone(account)
             .map_err(|_| AppError::invalid("account", "请输入注册时使用的手机号码"))?;
@@ -564,25 +590,9 @@ impl Accounts {
         let now = self.now();
         let name = phone.as_str().to_owned();
         self.login_refused("user", &name, ip).await?;
-        let fail = |locked_now: bool| {
-            if locked_now {
-                locked("user")
-            } else {
-                wrong()
-            }
-        };
+        let fail = |locked_now: bool| failed_login("user", locked_now);
         let Some(user) = self.users.user_by_phone(&phone).await? else {
-            cost.waste(password);
-            self.audit
-                .append_audit(vec![self.audit_event(
-                    "anonymous".into(),
-                    "user.login_failed",
-                    "unregistered".into(),
-                    Some(ip),
-                    json!({"reason": "no_account"}),
-                )])
-                .await?;
-            return Err(fail(self.login_failed_count("user", &name, ip).await?));
+            return Err(self.no_such_account("user", &name, ip, password).await?);
         };
         let subject = format!("user:{}", user.id);
         // An account without a password answers like a wrong password: the reply never

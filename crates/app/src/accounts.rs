@@ -1,6 +1,7 @@
 //! Signing in (A1–A3, A5): applicants' SMS codes, registration, login, passwords; staff login
 //! with password + TOTP; the sessions of both.
 
+use crate::audit::Audits;
 use crate::authz::StaffActor;
 use crate::clock::{Clock, Millis, DAY, HOUR};
 use crate::error::{AppError, AppResult};
@@ -114,25 +115,6 @@ fn locked(kind: &str) -> AppError {
     })
 }
 
-/// An audit event at `at`.
-pub(crate) fn audit_event_at(
-    at: Millis,
-    actor: String,
-    action: &str,
-    subject: String,
-    ip: Option<&str>,
-    detail: serde_json::Value,
-) -> AuditEvent {
-    AuditEvent {
-        at,
-        actor,
-        action: action.into(),
-        subject,
-        ip: ip.map(str::to_owned),
-        detail,
-    }
-}
-
 /// Accounts and sessions: applicants' codes, registration, login and passwords; staff
 /// login; who a session belongs to.
 #[derive(Clone)]
@@ -148,22 +130,13 @@ pub struct Accounts {
     pub(crate) code_key: Arc<Vec<u8>>,
 }
 
-impl Accounts {
+impl crate::audit::Audits for Accounts {
     fn now(&self) -> Millis {
         self.clock.now()
     }
+}
 
-    fn audit_event(
-        &self,
-        actor: String,
-        action: &str,
-        subject: String,
-        ip: Option<&str>,
-        detail: serde_json::Value,
-    ) -> AuditEvent {
-        audit_event_at(self.now(), actor, action, subject, ip, detail)
-    }
-
+impl Accounts {
     /// Refuses a password login before the password is looked at: too many failures from
     /// this address or its subnet this hour, or under this account name in the lock window.
     /// The name's counter is kept whether or not the account exists, so the answers never

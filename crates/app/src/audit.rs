@@ -5,6 +5,31 @@
 use crate::model::{AuditAnchor, AuditHead, AuditRow};
 use sm3::{Digest, Sm3};
 
+/// Makes audit events on a service's clock.
+pub(crate) trait Audits {
+    /// Now.
+    fn now(&self) -> crate::clock::Millis;
+
+    /// An audit event happening now.
+    fn audit_event(
+        &self,
+        actor: String,
+        action: &str,
+        subject: String,
+        ip: Option<&str>,
+        detail: serde_json::Value,
+    ) -> crate::model::AuditEvent {
+        crate::model::AuditEvent {
+            at: self.now(),
+            actor,
+            action: action.into(),
+            subject,
+            ip: ip.map(str::to_owned),
+            detail,
+        }
+    }
+}
+
 /// `prev_hash` of the first row.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 

@@ -1,8 +1,7 @@
 //! The admin's console (staff accounts, audit log, SMS outbox, jobs, holiday calendar). Staff
 //! sign-in is in [`crate::accounts`].
 
-use crate::accounts::audit_event_at;
-use crate::audit::{verify_chain, ChainCheck};
+use crate::audit::{verify_chain, Audits, ChainCheck};
 use crate::authz::{Operator, Permission, StaffActor};
 use crate::clock::{Clock, Millis};
 use crate::desk::{CalendarStore, SharedCalendar};
@@ -70,22 +69,13 @@ pub struct Admin {
     pub(crate) totp_issuer: String,
 }
 
-impl Admin {
+impl crate::audit::Audits for Admin {
     fn now(&self) -> Millis {
         self.clock.now()
     }
+}
 
-    fn audit_event(
-        &self,
-        actor: String,
-        action: &str,
-        subject: String,
-        ip: Option<&str>,
-        detail: serde_json::Value,
-    ) -> AuditEvent {
-        audit_event_at(self.now(), actor, action, subject, ip, detail)
-    }
-
+impl Admin {
     /// Appends one event of `by` to the audit log on its own (the CA's command line records
     /// issuance and revocation this way). Details carry identifiers, never personal data.
     pub async fn record(

@@ -94,6 +94,12 @@ pub struct OrderBook {
     pub(crate) catalogue: Arc<Catalogue>,
 }
 
+impl crate::audit::Audits for OrderBook {
+    fn now(&self) -> Millis {
+        self.clock.now()
+    }
+}
+
 impl OrderBook {
     /// The door over `store`.
     pub fn new(
@@ -122,14 +128,7 @@ impl OrderBook {
         ip: Option<&str>,
         detail: serde_json::Value,
     ) -> AuditEvent {
-        AuditEvent {
-            at: self.now(),
-            actor,
-            action: action.into(),
-            subject,
-            ip: ip.map(str::to_owned),
-            detail,
-        }
+        crate::audit::Audits::audit_event(self, actor, action, subject, ip, detail)
     }
 
     /// An order's history entry by `actor` (`user:ID`, `staff:ID`, `system`) happening now.

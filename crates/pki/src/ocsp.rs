@@ -38,6 +38,10 @@ pub const MAX_OCSP_REQUEST: usize = 8 * 1024;
 pub const MAX_REQUESTS: usize = 16;
 /// Largest nonce accepted (RFC 8954 §2.1: 1..=32 octets).
 pub const MAX_NONCE: usize = 32;
+/// Fresh signatures a responder makes per minute for answers it cannot pre-sign (a nonce
+/// asked for, a serial it has no kept answer for); past it, nonce requests get the kept
+/// answer without the nonce and the rest `tryLater` (RFC 5019 §4, RFC 6960 §2.3 and §5).
+pub const FRESH_SIGNATURES_PER_MINUTE: usize = 60;
 
 /// A parsed OCSP request: the CertIDs asked about and the nonce if one was asked for.
 #[derive(Debug, Clone)]

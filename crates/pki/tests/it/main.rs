@@ -10,3 +10,4 @@ mod common;
 mod bad_input;
 mod envelope;
 mod interop;
+mod relying;

@@ -99,7 +99,9 @@ async fn revoking_a_signing_certificate_revokes_its_encryption_certificate() {
     for s in [&sign, &enc] {
         assert!(
             matches!(
-                ca::CaStorage::status(&*storage, "issuing", s).await.unwrap(),
+                ca::CaStorage::status(&*storage, "issuing", s)
+                    .await
+                    .unwrap(),
                 SerialStatus::Revoked {
                     reason: Reason::AffiliationChanged,
                     ..

@@ -18,11 +18,11 @@
 use crate::error::{PkiError, Result};
 use crate::names::{add_years, build_name, unix_secs, x509_time};
 use crate::oid;
-use crate::profile::{check_years, CertType, SubjectData, Usage};
+use crate::profile::{check_years, CertProfile, CertType, Edition, SubjectData, Usage};
 use crate::signer::{sign_bits, sm3_with_sm2, spki_of, Signer};
 use der::asn1::{Ia5String, OctetString, PrintableStringRef};
 use der::flagset::FlagSet;
-use der::{Decode, Encode};
+use der::{DateTime as DateTimeDer, Decode, Encode};
 use rand::RngCore;
 use sm3::{Digest, Sm3};
 use std::time::SystemTime;
@@ -107,6 +107,9 @@ pub struct PublishConfig {
     pub base_url: String,
     /// certificatePolicies OID (configurable; the CPS's OID).
     pub policy_oid: der::asn1::ObjectIdentifier,
+    /// The CPS's URI, emitted as the policy's CPS qualifier (RFC 5280 §4.2.1.4); required of a
+    /// production CA by `ca init`.
+    pub cps_uri: Option<String>,
 }
 
 impl PublishConfig {
@@ -121,6 +124,53 @@ impl PublishConfig {
     /// URL of the issuing CA's certificate.
     pub fn ca_issuers_url(&self, label: &str) -> String {
         format!("{}/ca/{label}.cer", self.base_url)
+    }
+
+    /// certificatePolicies: the CPS's OID, with the CPS URI as qualifier when configured.
+    pub fn policies(&self) -> Result<CertificatePolicies> {
+        use x509_cert::ext::pkix::certpolicy::{PolicyInformation, PolicyQualifierInfo};
+        let policy_qualifiers = match &self.cps_uri {
+            None => None,
+            Some(u) => Some(vec![PolicyQualifierInfo {
+                policy_qualifier_id: oid::QT_CPS,
+                qualifier: Some(der::Any::from(&Ia5String::new(u)?)),
+            }]),
+        };
+        Ok(CertificatePolicies(vec![PolicyInformation {
+            policy_identifier: self.policy_oid,
+            policy_qualifiers,
+        }]))
+    }
+
+    /// cRLDistributionPoints (`{base}/crl/{label}.crl`) and authorityInfoAccess (OCSP,
+    /// `{base}/ca/{label}.cer`) of a certificate issued by the CA `label` (RFC 5280 §4.2.1.13,
+    /// §4.2.2.1).
+    pub fn status_extensions(&self, label: &str) -> Result<Vec<Extension>> {
+        Ok(vec![
+            ext(
+                false,
+                &CrlDistributionPoints(vec![DistributionPoint {
+                    distribution_point: Some(DistributionPointName::FullName(vec![uri(
+                        &self.crl_url(label)
+                    )?])),
+                    reasons: None,
+                    crl_issuer: None,
+                }]),
+            )?,
+            ext(
+                false,
+                &AuthorityInfoAccessSyntax(vec![
+                    AccessDescription {
+                        access_method: oid::AD_OCSP,
+                        access_location: uri(&self.ocsp_url())?,
+                    },
+                    AccessDescription {
+                        access_method: oid::AD_CA_ISSUERS,
+                        access_location: uri(&self.ca_issuers_url(label))?,
+                    },
+                ]),
+            )?,
+        ])
     }
 }
 
@@ -207,6 +257,7 @@ fn ca_tbs(
     path_len: Option<u8>,
     not_before: SystemTime,
     not_after: SystemTime,
+    status: Vec<Extension>,
 ) -> Result<TbsCertificate> {
     let mut exts = vec![
         ext(
@@ -232,6 +283,7 @@ fn ca_tbs(
             },
         )?);
     }
+    exts.extend(status);
     Ok(TbsCertificate {
         version: Version::V3,
         serial_number: SerialNumber::new(&serial)?,
@@ -272,17 +324,21 @@ pub fn make_root(
         None,
         now,
         add_years(now, names.root_years)?,
+        Vec::new(),
     )?;
     let (_, der) = sign_tbs(signer, tbs)?;
     CaCert::from_der("root", &der)
 }
 
-/// Make the issuing CA certificate, signed by the root, pathLenConstraint 0.
+/// Make the issuing CA certificate, signed by the root, pathLenConstraint 0, with the root's
+/// CRL (the ARL, `{base}/crl/root.crl`) and the OCSP responder in its cRLDistributionPoints
+/// and authorityInfoAccess, so a validator reaches a status for this link too.
 pub fn make_issuing(
     root_signer: &(impl Signer + ?Sized),
     root: &CaCert,
     issuing_pk: &sm2::PublicKey,
     names: &CaNames,
+    publish: &PublishConfig,
     now: SystemTime,
     rng: &mut impl RngCore,
 ) -> Result<CaCert> {
@@ -307,6 +363,7 @@ pub fn make_issuing(
         Some(0),
         now,
         not_after,
+        publish.status_extensions(&root.label)?,
     )?;
     let (_, der) = sign_tbs(root_signer, tbs)?;
     CaCert::from_der("issuing", &der)
@@ -338,6 +395,8 @@ pub struct Prepared {
     usage: Usage,
     not_after: u64,
     subject: String,
+    subject_der: Vec<u8>,
+    entity: String,
 }
 
 impl Prepared {
@@ -361,9 +420,18 @@ impl Prepared {
     pub fn not_after(&self) -> u64 {
         self.not_after
     }
-    /// The subject as one line (RFC 4514 string), for the log.
+    /// The subject as one line (RFC 4514 string) with a person's 身份证号码 masked, for the
+    /// issuance log (kept in clear beside the sealed TBS).
     pub fn subject(&self) -> &str {
         &self.subject
+    }
+    /// The subject DN's DER (what must be unique per subject entity).
+    pub fn subject_der(&self) -> &[u8] {
+        &self.subject_der
+    }
+    /// The subject entity ([`SubjectData::entity`]; personal data).
+    pub fn entity(&self) -> &str {
+        &self.entity
     }
 }
 
@@ -392,6 +460,8 @@ pub struct Issuer<S: Signer> {
     pub signer: S,
     /// URLs and policy.
     pub publish: PublishConfig,
+    /// Identifier extensions and DN layout (`[profile]` of `ca.toml`).
+    pub profile: CertProfile,
 }
 
 impl<S: Signer> Issuer<S> {
@@ -409,12 +479,22 @@ impl<S: Signer> Issuer<S> {
         }
         let s = &req.subject;
         let kind = s.kind();
-        // GM/T 0015 §5.2.2.6: C, O = the unit; CN = the unit (机构证书) or the person.
-        let cn = match s.person() {
-            None => s.org(),
-            Some(p) => p.name(),
-        };
-        let subject = build_name(&[(oid::AT_C, "CN"), (oid::AT_O, s.org()), (oid::AT_CN, cn)])?;
+        if let Some(p) = s.person() {
+            // GB 11643: nobody is born after the day the certificate is issued (Beijing date);
+            // a stored record parsed without a clock reaches the CA here.
+            let t = DateTimeDer::from_unix_duration(std::time::Duration::from_secs(
+                unix_secs(&x509_time(now)?) + 8 * 3600,
+            ))?;
+            let today = domain::Date::new(i32::from(t.year()), t.month(), t.day())
+                .map_err(|_| PkiError::profile("time", "out of range"))?;
+            if p.id_number().birth_date() > today {
+                return Err(PkiError::profile(
+                    "id_number",
+                    "身份证号码中的出生日期晚于签发日期 (GB 11643 digits 7–14)",
+                ));
+            }
+        }
+        let subject = build_name(&self.profile.dn(s))?;
         let not_after_t = add_years(now, req.years)?;
         let not_after = unix_secs(&x509_time(not_after_t)?);
         if not_after > self.ca.not_after() {
@@ -425,7 +505,9 @@ impl<S: Signer> Issuer<S> {
         }
         let ku = match req.usage {
             Usage::Signing => KeyUsages::DigitalSignature | KeyUsages::NonRepudiation,
-            Usage::Encryption => KeyUsages::KeyEncipherment | KeyUsages::DataEncipherment,
+            Usage::Encryption => {
+                KeyUsages::KeyEncipherment | KeyUsages::DataEncipherment | KeyUsages::KeyAgreement
+            }
         };
         let label = &self.ca.label;
         let mut exts = vec![
@@ -449,44 +531,10 @@ impl<S: Signer> Issuer<S> {
                     path_len_constraint: None,
                 },
             )?,
-            ext(
-                false,
-                &CertificatePolicies(vec![x509_cert::ext::pkix::certpolicy::PolicyInformation {
-                    policy_identifier: self.publish.policy_oid,
-                    policy_qualifiers: None,
-                }]),
-            )?,
-            ext(
-                false,
-                &CrlDistributionPoints(vec![DistributionPoint {
-                    distribution_point: Some(DistributionPointName::FullName(vec![uri(&self
-                        .publish
-                        .crl_url(label))?])),
-                    reasons: None,
-                    crl_issuer: None,
-                }]),
-            )?,
-            ext(
-                false,
-                &AuthorityInfoAccessSyntax(vec![
-                    AccessDescription {
-                        access_method: oid::AD_OCSP,
-                        access_location: uri(&self.publish.ocsp_url())?,
-                    },
-                    AccessDescription {
-                        access_method: oid::AD_CA_ISSUERS,
-                        access_location: uri(&self.publish.ca_issuers_url(label))?,
-                    },
-                ]),
-            )?,
-            raw_ext(oid::USCC, &PrintableStringRef::new(s.uscc().as_str())?)?,
+            ext(false, &self.publish.policies()?)?,
         ];
-        if let Some(p) = s.person() {
-            exts.push(raw_ext(
-                oid::IDENTIFY_CODE,
-                &PrintableStringRef::new(p.id_number().as_str())?,
-            )?);
-        }
+        exts.extend(self.publish.status_extensions(label)?);
+        exts.extend(identifier_extensions(&self.profile, s)?);
         let serial = random_serial(rng);
         let tbs = TbsCertificate {
             version: Version::V3,
@@ -505,7 +553,11 @@ impl<S: Signer> Issuer<S> {
         };
         crate::lint::lint_tbs(&tbs, &self.ca, req.usage)?;
         let tbs_der = tbs.to_der()?;
-        let subject_line = tbs.subject.to_string();
+        let mut subject_line = tbs.subject.to_string();
+        if let Some(p) = s.person() {
+            subject_line = subject_line.replace(p.id_number().as_str(), &p.id_number().masked());
+        }
+        let subject_der = tbs.subject.to_der()?;
         Ok(Prepared {
             serial,
             tbs,
@@ -514,6 +566,8 @@ impl<S: Signer> Issuer<S> {
             usage: req.usage,
             not_after,
             subject: subject_line,
+            subject_der,
+            entity: s.entity(),
         })
     }
 
@@ -531,6 +585,48 @@ impl<S: Signer> Issuer<S> {
             der: cert.to_der()?,
         })
     }
+}
+
+/// `IdentifyCode ::= CHOICE { residenterCardNumber [0] PrintableString, … }` of GM/T
+/// 0015-2012, the alternative tagged EXPLICIT: `A0 len 13 len digits`.
+fn identify_code_2012(id: &str) -> Result<Vec<u8>> {
+    let inner = PrintableStringRef::new(id)?.to_der()?;
+    let mut out = vec![0xa0];
+    der::Length::try_from(inner.len())?.encode_to_vec(&mut out)?;
+    out.extend_from_slice(&inner);
+    Ok(out)
+}
+
+/// The identifier extensions of `s` as `profile` names them (docs/PROFILES.md): the unit's
+/// 统一社会信用代码 and, for a 机构个人证书, the 身份证号码.
+pub fn identifier_extensions(profile: &CertProfile, s: &SubjectData) -> Result<Vec<Extension>> {
+    let code = PrintableStringRef::new(s.uscc().as_str())?;
+    let mut v = Vec::new();
+    match profile.edition {
+        Edition::Gmt2023 => {
+            v.push(raw_ext(oid::USCC_2023, &code)?);
+            if profile.unit_code_2012_arc {
+                v.push(raw_ext(oid::ORG_CODE_2012, &code)?);
+            }
+            if let Some(p) = s.person() {
+                v.push(raw_ext(
+                    oid::ID_CARD_2023,
+                    &PrintableStringRef::new(p.id_number().as_str())?,
+                )?);
+            }
+        }
+        Edition::Gmt2012 => {
+            v.push(raw_ext(oid::ORG_CODE_2012, &code)?);
+            if let Some(p) = s.person() {
+                v.push(Extension {
+                    extn_id: oid::IDENTIFY_CODE_2012,
+                    critical: false,
+                    extn_value: OctetString::new(identify_code_2012(p.id_number().as_str())?)?,
+                });
+            }
+        }
+    }
+    Ok(v)
 }
 
 /// Render a serial as upper-case hex (how the CLI and storage name it).

@@ -90,7 +90,11 @@ pub fn lint_tbs(tbs: &TbsCertificate, ca: &CaCert, usage: Usage) -> Result<()> {
             let ku = KeyUsage::from_der(e.extn_value.as_bytes())?;
             let want = match usage {
                 Usage::Signing => KeyUsages::DigitalSignature | KeyUsages::NonRepudiation,
-                Usage::Encryption => KeyUsages::KeyEncipherment | KeyUsages::DataEncipherment,
+                Usage::Encryption => {
+                    KeyUsages::KeyEncipherment
+                        | KeyUsages::DataEncipherment
+                        | KeyUsages::KeyAgreement
+                }
             };
             if ku.0 != want {
                 return Err(fail("keyUsage does not match the certificate's usage"));

@@ -45,12 +45,13 @@ pub fn check_name_value(field: &'static str, v: &str) -> Result<()> {
 }
 
 /// Build a Name from `(type, value)` pairs, one attribute per RDN, in the given order.
-/// countryName is a PrintableString (RFC 5280 Appendix A.1, `X520countryName`); the other
+/// countryName and serialNumber are PrintableString (RFC 5280 Appendix A.1, `X520countryName`,
+/// `X520SerialNumber`); the other
 /// attributes are UTF8String (RFC 5280 §4.1.2.4: "CAs MUST use UTF8String" for new certificates).
 pub fn build_name(attrs: &[(der::asn1::ObjectIdentifier, &str)]) -> Result<Name> {
     let mut rdns = Vec::with_capacity(attrs.len());
     for (oid_, value) in attrs {
-        let any = if *oid_ == oid::AT_C {
+        let any = if *oid_ == oid::AT_C || *oid_ == oid::AT_SERIAL_NUMBER {
             Any::from(PrintableStringRef::new(value)?)
         } else {
             Any::from(Utf8StringRef::new(value)?)

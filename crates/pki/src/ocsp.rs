@@ -48,8 +48,11 @@ pub const FRESH_SIGNATURES_PER_MINUTE: usize = 60;
 pub struct ParsedRequest {
     /// The CertIDs, in order.
     pub cert_ids: Vec<CertId>,
-    /// The nonce extension value (the OCTET STRING's content), if present.
+    /// The nonce (the OCTET STRING's content per RFC 8954, or the raw value), if present.
     pub nonce: Option<Vec<u8>>,
+    /// The nonce extension's extnValue exactly as sent, echoed byte for byte (RFC 6960
+    /// §4.4.1: clients compare the bytes; some send the nonce unwrapped).
+    pub nonce_ext: Option<Vec<u8>>,
 }
 
 /// Parse a DER `OCSPRequest` (RFC 6960 §4.1.1), within the size and count limits above.
@@ -73,6 +76,7 @@ pub fn parse_request(der: &[u8]) -> Result<ParsedRequest> {
         });
     }
     let mut nonce = None;
+    let mut nonce_ext = None;
     for e in req.tbs_request.request_extensions.iter().flatten() {
         if e.extn_id == oid::OCSP_NONCE {
             // RFC 6960 §4.4.1: extnValue holds the nonce; RFC 8954 wraps it in an OCTET STRING.
@@ -87,6 +91,7 @@ pub fn parse_request(der: &[u8]) -> Result<ParsedRequest> {
                 });
             }
             nonce = Some(v);
+            nonce_ext = Some(raw.to_vec());
         } else if e.critical {
             return Err(PkiError::Encoding {
                 what: "OCSP request",
@@ -97,6 +102,7 @@ pub fn parse_request(der: &[u8]) -> Result<ParsedRequest> {
     Ok(ParsedRequest {
         cert_ids: list.iter().map(|r| r.req_cert.clone()).collect(),
         nonce,
+        nonce_ext,
     })
 }
 
@@ -192,7 +198,12 @@ pub struct Responder<S: Signer> {
     key_hash_sha1: Vec<u8>,
     validity: Duration,
     cache: RwLock<HashMap<Vec<u8>, Cached>>,
+    /// (start of the current minute, fresh signatures made in it).
+    fresh: std::sync::Mutex<(SystemTime, usize)>,
 }
+
+/// Most `unknown` answers kept (each costs one signature, made within the fresh budget).
+pub const MAX_UNKNOWN_KEPT: usize = 10_000;
 
 impl<S: Signer> Responder<S> {
     /// A responder for `ca` whose responses are valid for `validity` (nextUpdate − thisUpdate)
@@ -231,12 +242,50 @@ impl<S: Signer> Responder<S> {
             key_hash_sha1,
             validity,
             cache: RwLock::new(HashMap::new()),
+            fresh: std::sync::Mutex::new((SystemTime::UNIX_EPOCH, 0)),
         })
     }
 
     /// The CA this responder answers for.
     pub fn ca(&self) -> &CaCert {
         &self.ca
+    }
+
+    /// Takes one fresh signature from this minute's budget ([`FRESH_SIGNATURES_PER_MINUTE`]).
+    fn take_fresh(&self, now: SystemTime) -> bool {
+        let Ok(mut f) = self.fresh.lock() else {
+            return false;
+        };
+        if now
+            .duration_since(f.0)
+            .map_or(true, |d| d >= Duration::from_secs(60))
+        {
+            *f = (now, 0);
+        }
+        if f.1 < FRESH_SIGNATURES_PER_MINUTE {
+            f.1 += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// The kept answer for `serial` if it is still valid at `now` and says `st`.
+    fn kept(
+        &self,
+        serial: &[u8],
+        st: CertState,
+        now: SystemTime,
+    ) -> Option<std::sync::Arc<Vec<u8>>> {
+        let c = self.cache.read().ok()?;
+        let hit = c.get(serial)?;
+        (hit.next_update > now && hit.state == st).then(|| hit.der.clone())
+    }
+
+    /// Whether `id` names this responder's CA (issuerNameHash and issuerKeyHash, SHA-1, SM3
+    /// or SHA-256).
+    pub fn is_ours(&self, id: &CertId) -> bool {
+        self.ours(id)
     }
 
     fn ours(&self, id: &CertId) -> bool {
@@ -265,7 +314,7 @@ impl<S: Signer> Responder<S> {
     pub fn sign_response(
         &self,
         items: &[(CertId, CertState)],
-        nonce: Option<&[u8]>,
+        nonce_ext: Option<&[u8]>,
         now: SystemTime,
     ) -> Result<Vec<u8>> {
         let this_update = gt(now)?;
@@ -292,11 +341,11 @@ impl<S: Signer> Responder<S> {
                 single_extensions: None,
             });
         }
-        let response_extensions = match nonce {
+        let response_extensions = match nonce_ext {
             Some(n) => Some(vec![Extension {
                 extn_id: oid::OCSP_NONCE,
                 critical: false,
-                extn_value: OctetString::new(OctetString::new(n)?.to_der()?)?,
+                extn_value: OctetString::new(n)?,
             }]),
             None => None,
         };
@@ -328,6 +377,17 @@ impl<S: Signer> Responder<S> {
     /// Pre-sign the response for `serial` in `state` and keep it for serving.
     pub fn presign(&self, serial: &[u8], state: CertState, now: SystemTime) -> Result<()> {
         let der = self.sign_response(&[(self.cert_id(serial)?, state)], None, now)?;
+        if state == CertState::Unknown {
+            let mut c = self
+                .cache
+                .write()
+                .map_err(|_| PkiError::Signer("cache poisoned".into()))?;
+            c.retain(|_, v| v.state != CertState::Unknown || v.next_update > now);
+            let unknowns = c.values().filter(|v| v.state == CertState::Unknown).count();
+            if unknowns >= MAX_UNKNOWN_KEPT {
+                return Ok(());
+            }
+        }
         let c = Cached {
             der: std::sync::Arc::new(der),
             state,
@@ -347,7 +407,7 @@ impl<S: Signer> Responder<S> {
             .read()
             .map(|c| {
                 c.iter()
-                    .filter(|(_, v)| v.refresh_after <= now)
+                    .filter(|(_, v)| v.refresh_after <= now && v.state != CertState::Unknown)
                     .map(|(k, _)| k.clone())
                     .collect()
             })
@@ -361,74 +421,102 @@ impl<S: Signer> Responder<S> {
 
     /// Answer a DER request. Never fails: malformed input gets `malformedRequest`, a CertID
     /// of another issuer `unauthorized`, a signing failure `internalError` (RFC 6960 §2.3).
+    ///
+    /// What may make the CA sign is bounded (RFC 5019 §4, RFC 6960 §5): a request for one
+    /// SHA-1 CertID is answered from the kept (pre-signed) answer of its serial — `unknown`
+    /// answers too, so asking again about a serial never issued costs nothing. A new answer
+    /// for an issued serial (or one whose status changed) is signed and kept. Everything else
+    /// (a nonce asked for, a first `unknown`, other hash algorithms, several CertIDs) is signed
+    /// fresh within [`FRESH_SIGNATURES_PER_MINUTE`]; past it a nonce request gets the kept
+    /// answer without the nonce, and the rest `tryLater`.
     pub fn respond(&self, request: &[u8], lookup: &dyn StatusLookup, now: SystemTime) -> Vec<u8> {
-        let parsed = match parse_request(request) {
-            Ok(p) => p,
-            Err(_) => return error_response(OcspResponseStatus::MalformedRequest),
-        };
-        if !parsed.cert_ids.iter().all(|id| self.ours(id)) {
-            return error_response(OcspResponseStatus::Unauthorized);
-        }
-        // Fast path: one SHA-1 CertID, no nonce, a fresh pre-signed response.
-        if parsed.nonce.is_none()
-            && parsed.cert_ids.len() == 1
-            && parsed.cert_ids[0].hash_algorithm.oid == oid::SHA1
-        {
-            let serial = parsed.cert_ids[0].serial_number.as_bytes();
-            // The lookup is authoritative: a pre-signed response whose status has changed
-            // (a revocation since it was signed) is re-signed at once, not served.
-            let st = lookup.status(serial);
-            if let Ok(c) = self.cache.read() {
-                if let Some(hit) = c.get(serial) {
-                    if hit.next_update > now && hit.state == st {
-                        return hit.der.as_ref().clone();
-                    }
-                }
-            }
-            if st != CertState::Unknown && self.presign(serial, st, now).is_ok() {
-                if let Ok(c) = self.cache.read() {
-                    if let Some(hit) = c.get(serial) {
-                        return hit.der.as_ref().clone();
-                    }
-                }
-            }
-        }
-        let items: Vec<_> = parsed
-            .cert_ids
-            .iter()
-            .map(|id| (id.clone(), lookup.status(id.serial_number.as_bytes())))
-            .collect();
-        self.sign_response(&items, parsed.nonce.as_deref(), now)
-            .unwrap_or_else(|_| error_response(OcspResponseStatus::InternalError))
+        self.respond_shared(request, lookup, now).as_ref().clone()
     }
 
-    /// Like [`respond`](Self::respond) but returns the shared pre-signed bytes without copying
-    /// when the fast path applies (for the HTTP edge and the benchmark).
+    /// Like [`respond`](Self::respond), returning the kept bytes without copying (for the
+    /// HTTP edge and the benchmark).
     pub fn respond_shared(
         &self,
         request: &[u8],
         lookup: &dyn StatusLookup,
         now: SystemTime,
     ) -> std::sync::Arc<Vec<u8>> {
-        if let Ok(p) = parse_request(request) {
-            if p.nonce.is_none()
-                && p.cert_ids.len() == 1
-                && self.ours(&p.cert_ids[0])
-                && p.cert_ids[0].hash_algorithm.oid == oid::SHA1
-            {
-                let serial = p.cert_ids[0].serial_number.as_bytes();
-                let st = lookup.status(serial);
-                if let Ok(c) = self.cache.read() {
-                    if let Some(hit) = c.get(serial) {
-                        if hit.next_update > now && hit.state == st {
-                            return hit.der.clone();
-                        }
+        use std::sync::Arc;
+        let parsed = match parse_request(request) {
+            Ok(p) => p,
+            Err(_) => return Arc::new(error_response(OcspResponseStatus::MalformedRequest)),
+        };
+        if !parsed.cert_ids.iter().all(|id| self.ours(id)) {
+            return Arc::new(error_response(OcspResponseStatus::Unauthorized));
+        }
+        let single =
+            parsed.cert_ids.len() == 1 && parsed.cert_ids[0].hash_algorithm.oid == oid::SHA1;
+        if single {
+            let serial = parsed.cert_ids[0].serial_number.as_bytes();
+            // The lookup is authoritative: a kept answer whose status has changed (a
+            // revocation since it was signed) is re-signed at once, not served.
+            let st = lookup.status(serial);
+            if parsed.nonce_ext.is_none() || !self.take_fresh(now) {
+                if let Some(hit) = self.kept(serial, st, now) {
+                    return hit;
+                }
+                let may_sign = st != CertState::Unknown
+                    || (parsed.nonce_ext.is_none() && self.take_fresh(now));
+                if !may_sign {
+                    return Arc::new(error_response(OcspResponseStatus::TryLater));
+                }
+                if self.presign(serial, st, now).is_ok() {
+                    if let Some(hit) = self.kept(serial, st, now) {
+                        return hit;
                     }
                 }
+                return Arc::new(
+                    self.sign_response(&[(parsed.cert_ids[0].clone(), st)], None, now)
+                        .unwrap_or_else(|_| error_response(OcspResponseStatus::InternalError)),
+                );
             }
+            // A nonce, within the budget: signed fresh below.
+        } else if !self.take_fresh(now) {
+            return Arc::new(error_response(OcspResponseStatus::TryLater));
         }
-        std::sync::Arc::new(self.respond(request, lookup, now))
+        let items: Vec<_> = parsed
+            .cert_ids
+            .iter()
+            .map(|id| (id.clone(), lookup.status(id.serial_number.as_bytes())))
+            .collect();
+        Arc::new(
+            self.sign_response(&items, parsed.nonce_ext.as_deref(), now)
+                .unwrap_or_else(|_| error_response(OcspResponseStatus::InternalError)),
+        )
     }
+}
+
+/// What an HTTP cache needs of a response (RFC 5019 §6.2): thisUpdate (`Last-Modified`),
+/// nextUpdate (`Expires`) and a hash of the bytes (`ETag`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResponseMeta {
+    /// thisUpdate of the first SingleResponse.
+    pub this_update: SystemTime,
+    /// nextUpdate of the first SingleResponse.
+    pub next_update: SystemTime,
+    /// Hex of the first 16 bytes of SM3 over the response DER.
+    pub etag: String,
+}
+
+/// The cache metadata of a successful DER response; `None` for error responses.
+pub fn response_meta(der: &[u8]) -> Option<ResponseMeta> {
+    let r = OcspResponse::from_der(der).ok()?;
+    let basic = BasicOcspResponse::from_der(r.response_bytes?.response.as_bytes()).ok()?;
+    let first = basic.tbs_response_data.responses.first()?;
+    let t = |g: &OcspGeneralizedTime| g.0.to_system_time();
+    Some(ResponseMeta {
+        this_update: t(&first.this_update),
+        next_update: t(first.next_update.as_ref()?),
+        etag: Sm3::digest(der)[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+    })
 }
 
 /// Build a DER OCSP request for `ids`, with an optional nonce (tests, the benchmark).

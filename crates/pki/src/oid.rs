@@ -28,12 +28,25 @@ pub const OCSP_NONCE: Oid = Oid::new_unwrap("1.3.6.1.5.5.7.48.1.2");
 pub const AD_OCSP: Oid = Oid::new_unwrap("1.3.6.1.5.5.7.48.1");
 /// `id-ad-caIssuers` (RFC 5280 §4.2.2.1).
 pub const AD_CA_ISSUERS: Oid = Oid::new_unwrap("1.3.6.1.5.5.7.48.2");
-/// `IdentifyCode` — 个人身份标识码 (GM/T 0015-2012 §5.2.4.2.9; private extension arc 1.2.156.10260.4.1).
-pub const IDENTIFY_CODE: Oid = Oid::new_unwrap("1.2.156.10260.4.1.1");
-/// The 统一社会信用代码 (unified social credit code, GB 32100) extension. GM/T 0015-2023 adds this
-/// item to the 1.2.156.10260.4.1 arc of GM/T 0015-2012 §5.2.4.2 (which held 工商注册号 .3,
-/// 组织机构代码 .4 and 税号 .5 — the three numbers the USCC replaced). See docs/PROFILES.md.
-pub const USCC: Oid = Oid::new_unwrap("1.2.156.10260.4.1.6");
+/// `IdentifyCode` — 个人身份标识码 of GM/T 0015-2012 §5.2.4.2 (arc 1.2.156.10260.4.1), the
+/// CHOICE of residenterCardNumber [0] / militaryOfficerCardNumber [1] / passportNumber [2];
+/// emitted when the profile names the 2012 edition (XiPKI `id_GMT_0015_IdentityCode`).
+pub const IDENTIFY_CODE_2012: Oid = Oid::new_unwrap("1.2.156.10260.4.1.1");
+/// 居民身份证号码 (Resident Identity Card Number) of GM/T 0015-2023, its own OID under the
+/// IdentifyCode arc; PrintableString (XiPKI README, "China GM/T 0015-2023"). docs/PROFILES.md.
+pub const ID_CARD_2023: Oid = Oid::new_unwrap("1.2.156.10260.4.1.1.1");
+/// 组织机构代码 (OrganizationCode) of GM/T 0015-2012, PrintableString (XiPKI
+/// `id_GMT_0015_OrganizationCode`); deployed relying parties read the unit's 18-character code
+/// here, so a profile may also emit the 统一社会信用代码 under it.
+pub const ORG_CODE_2012: Oid = Oid::new_unwrap("1.2.156.10260.4.1.4");
+/// 统一社会信用代码 (Unified Social Credit Code) of GM/T 0015-2023, PrintableString (XiPKI
+/// README, "China GM/T 0015-2023"). docs/PROFILES.md.
+pub const USCC_2023: Oid = Oid::new_unwrap("1.2.156.10260.4.4");
+/// `id-at-serialNumber` (X.520; RFC 5280 Appendix A, PrintableString): the subject's identifier
+/// in the DN, which makes it unique per subject entity (RFC 5280 §4.1.2.6).
+pub const AT_SERIAL_NUMBER: Oid = Oid::new_unwrap("2.5.4.5");
+/// `id-qt-cps` (RFC 5280 §4.2.1.4): the CPS pointer qualifier.
+pub const QT_CPS: Oid = Oid::new_unwrap("1.3.6.1.5.5.7.2.1");
 /// `id-at-commonName` (RFC 5280 Appendix A).
 pub const AT_CN: Oid = Oid::new_unwrap("2.5.4.3");
 /// `id-at-countryName`.

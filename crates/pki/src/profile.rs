@@ -37,7 +37,8 @@ pub fn parse_profile(name: &str) -> Result<CertType> {
 pub enum Usage {
     /// Signing certificate: `digitalSignature`, `nonRepudiation` (contentCommitment).
     Signing,
-    /// Encryption certificate: `keyEncipherment`, `dataEncipherment`.
+    /// Encryption certificate: `keyEncipherment`, `dataEncipherment`, `keyAgreement` (SM2 key
+    /// exchange, e.g. TLCP; GM/T 0015 encryption certificates and the real samples carry it).
     Encryption,
 }
 
@@ -48,6 +49,87 @@ impl Usage {
             Usage::Signing => "sign",
             Usage::Encryption => "enc",
         }
+    }
+}
+
+/// Which edition of GM/T 0015 encodes the identifier extensions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Edition {
+    /// GM/T 0015-2023 as XiPKI implements it: 统一社会信用代码 under `1.2.156.10260.4.4`, the
+    /// 身份证号码 under `1.2.156.10260.4.1.1.1`, each a PrintableString.
+    #[default]
+    Gmt2023,
+    /// GM/T 0015-2012: the 身份证号码 as `IdentifyCode ::= CHOICE { residenterCardNumber [0]
+    /// PrintableString, … }` (EXPLICIT tag) under `1.2.156.10260.4.1.1`, the unit's code under
+    /// 组织机构代码 `1.2.156.10260.4.1.4`.
+    Gmt2012,
+}
+
+/// Which subject attribute carries the unit's 统一社会信用代码.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UnitCodeInDn {
+    /// `serialNumber` (X.520 2.5.4.5) of the 机构证书; a 机构个人证书 carries the person's
+    /// identifier there instead (see [`PersonIdInDn`]).
+    #[default]
+    SerialNumber,
+    /// `OU` (2.5.4.11), as SZCA's certificates carry it, in both kinds.
+    Ou,
+    /// Not in the DN (only in the extension): then two units of one name share a DN and the
+    /// CA refuses the second.
+    None,
+}
+
+/// Which subject attribute carries the 身份证号码 of a 机构个人证书.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PersonIdInDn {
+    /// `serialNumber` (2.5.4.5), PrintableString.
+    #[default]
+    SerialNumber,
+    /// Not in the DN: then two people of one name in one unit share a DN and the CA refuses
+    /// the second.
+    None,
+}
+
+/// The identifier extensions and the DN layout of the CA's end-entity certificates: data
+/// (`[profile]` of `ca.toml`), not constants, so a CA can match what its relying platforms
+/// read. The default follows GM/T 0015-2023 as XiPKI does. docs/PROFILES.md shows each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CertProfile {
+    /// Encoding of the identifier extensions.
+    pub edition: Edition,
+    /// With the 2023 edition, also put the 统一社会信用代码 under the 2012 组织机构代码 arc
+    /// `1.2.156.10260.4.1.4`, which deployed middleware reads.
+    pub unit_code_2012_arc: bool,
+    /// Where the DN carries the unit's code.
+    pub unit_code_in_dn: UnitCodeInDn,
+    /// Where the DN of a 机构个人证书 carries the person's 身份证号码.
+    pub person_id_in_dn: PersonIdInDn,
+}
+
+impl CertProfile {
+    /// The subject DN's `(attribute, value)` pairs for `s`, in order: C, O, [OU], CN,
+    /// [serialNumber] (GM/T 0015 §5.2.2.6 for C, O, CN).
+    pub fn dn<'a>(&self, s: &'a SubjectData) -> Vec<(der::asn1::ObjectIdentifier, &'a str)> {
+        use crate::oid;
+        let mut v = vec![(oid::AT_C, "CN"), (oid::AT_O, s.org())];
+        if self.unit_code_in_dn == UnitCodeInDn::Ou {
+            v.push((oid::AT_OU, s.uscc().as_str()));
+        }
+        match s.person() {
+            None => {
+                v.push((oid::AT_CN, s.org()));
+                if self.unit_code_in_dn == UnitCodeInDn::SerialNumber {
+                    v.push((oid::AT_SERIAL_NUMBER, s.uscc().as_str()));
+                }
+            }
+            Some(p) => {
+                v.push((oid::AT_CN, p.name()));
+                if self.person_id_in_dn == PersonIdInDn::SerialNumber {
+                    v.push((oid::AT_SERIAL_NUMBER, p.id_number().as_str()));
+                }
+            }
+        }
+        v
     }
 }
 
@@ -136,6 +218,15 @@ impl SubjectData {
     /// The person of a 机构个人证书; `None` for a 机构证书.
     pub fn person(&self) -> Option<&Person> {
         self.person.as_ref()
+    }
+    /// Who the subject entity is (RFC 5280 §4.1.2.6: one DN per entity): the unit by its
+    /// 统一社会信用代码, a person in a unit by both codes. Personal data: the storage keeps
+    /// only a keyed hash of it.
+    pub fn entity(&self) -> String {
+        match &self.person {
+            None => format!("org:{}", self.uscc.as_str()),
+            Some(p) => format!("person:{}:{}", self.uscc.as_str(), p.id_number.as_str()),
+        }
     }
 }
 

@@ -48,11 +48,17 @@ pub fn fixture() -> Fixture {
     let root_signer = KeySigner::new(&root_key).unwrap();
     let root = make_root(&root_signer, &names, now(), &mut rng).unwrap();
     let issuing_key = pki::keys::generate();
+    let publish = PublishConfig {
+        base_url: "http://ca.example.cn".into(),
+        policy_oid: "1.3.6.1.4.1.99999.1.1".parse().unwrap(),
+        cps_uri: Some("http://ca.example.cn/cps".into()),
+    };
     let ca = make_issuing(
         &root_signer,
         &root,
         &issuing_key.public_key(),
         &names,
+        &publish,
         now(),
         &mut rng,
     )
@@ -60,10 +66,8 @@ pub fn fixture() -> Fixture {
     let issuer = Issuer {
         ca,
         signer: KeySigner::new(&issuing_key).unwrap(),
-        publish: PublishConfig {
-            base_url: "http://ca.example.cn".into(),
-            policy_oid: "1.3.6.1.4.1.99999.1.1".parse().unwrap(),
-        },
+        publish,
+        profile: Default::default(),
     };
     Fixture {
         root,

@@ -54,10 +54,7 @@ pub fn other_id() -> String {
         .zip(w)
         .map(|(d, w)| u32::from(d - b'0') * w)
         .sum();
-    format!(
-        "{first17}{}",
-        b"10X98765432"[(sum % 11) as usize] as char
-    )
+    format!("{first17}{}", b"10X98765432"[(sum % 11) as usize] as char)
 }
 
 #[test]
@@ -102,7 +99,10 @@ fn identifiers_carry_the_2023_oids_for_an_independent_reader() {
     let path = dir.path().join("p.der");
     std::fs::write(&path, cert.to_der().unwrap()).unwrap();
     let out = read_identifiers(&path);
-    assert!(out.contains(&format!("1.2.156.10260.4.4 printable {USCC}")), "{out}");
+    assert!(
+        out.contains(&format!("1.2.156.10260.4.4 printable {USCC}")),
+        "{out}"
+    );
     assert!(
         out.contains(&format!("1.2.156.10260.4.1.1.1 printable {ID_A}")),
         "{out}"
@@ -233,7 +233,11 @@ fn ca_key_files_open_in_openssl() {
     let dir = tempfile::tempdir().unwrap();
     let k = pki::keys::generate();
     let f = dir.path().join("issuing.key");
-    std::fs::write(&f, pki::keys::encrypt_pem(&k, "correct horse battery").unwrap()).unwrap();
+    std::fs::write(
+        &f,
+        pki::keys::encrypt_pem(&k, "correct horse battery").unwrap(),
+    )
+    .unwrap();
     let out = openssl_ok(&[
         "pkey",
         "-in",
@@ -344,10 +348,9 @@ fn a_raw_nonce_is_echoed_exactly() {
     .unwrap();
     let resp = r.respond(&req, &AllUnknown, now());
     let resp = x509_ocsp::OcspResponse::from_der(&resp).unwrap();
-    let basic = x509_ocsp::BasicOcspResponse::from_der(
-        resp.response_bytes.unwrap().response.as_bytes(),
-    )
-    .unwrap();
+    let basic =
+        x509_ocsp::BasicOcspResponse::from_der(resp.response_bytes.unwrap().response.as_bytes())
+            .unwrap();
     let echoed = basic
         .tbs_response_data
         .response_extensions
@@ -370,7 +373,11 @@ fn unknown_serials_do_not_make_the_ca_sign_per_request() {
     for _ in 0..10 {
         ask(&[0x42; 16]);
     }
-    assert_eq!(signer.n.load(Ordering::SeqCst), 1, "one serial, one signature");
+    assert_eq!(
+        signer.n.load(Ordering::SeqCst),
+        1,
+        "one serial, one signature"
+    );
     for i in 0..200u32 {
         let mut s = vec![0x43; 16];
         s[12..].copy_from_slice(&i.to_be_bytes());

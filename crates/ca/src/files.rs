@@ -31,7 +31,98 @@ pub struct CaConfig {
     /// OCSP nextUpdate − thisUpdate, hours (responses re-signed after half of it).
     #[serde(default = "default_ocsp_hours")]
     pub ocsp_validity_hours: u64,
+    /// The CPS's URI (the certificatePolicies CPS qualifier). `ca init` requires it (and
+    /// `policy_oid`) of a production CA.
+    #[serde(default)]
+    pub cps_uri: Option<String>,
+    /// A development CA (made by `serve` on a fresh data directory): its policy OID and CPS
+    /// URI are marked placeholders.
+    #[serde(default)]
+    pub development: bool,
+    /// The root's CRL (ARL) nextUpdate − thisUpdate, hours; re-signed after half of it when
+    /// the root key is at hand (`certhall ca arl`, or `serve` when it can open `root.key`).
+    #[serde(default = "default_arl_hours")]
+    pub arl_validity_hours: u64,
+    /// Identifier extensions and DN layout of end-entity certificates (docs/PROFILES.md).
+    #[serde(default)]
+    pub profile: ProfileConfig,
 }
+
+/// `[profile]` of `ca.toml`: the data of `pki::profile::CertProfile`. The default follows
+/// GM/T 0015-2023 as XiPKI does.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProfileConfig {
+    /// `"2023"` (USCC `1.2.156.10260.4.4`, ID card `1.2.156.10260.4.1.1.1`) or `"2012"`
+    /// (IdentifyCode CHOICE `1.2.156.10260.4.1.1`, 组织机构代码 `1.2.156.10260.4.1.4`).
+    pub edition: String,
+    /// With edition 2023, also emit the USCC under the 2012 arc `1.2.156.10260.4.1.4`.
+    pub unit_code_2012_arc: bool,
+    /// Where the DN carries the USCC: `"serialNumber"` (机构证书), `"OU"` (SZCA style, both
+    /// kinds) or `"none"`.
+    pub unit_code_in_dn: String,
+    /// Where the DN of a 机构个人证书 carries the 身份证号码: `"serialNumber"` or `"none"`.
+    pub person_id_in_dn: String,
+}
+
+impl Default for ProfileConfig {
+    fn default() -> Self {
+        Self {
+            edition: "2023".into(),
+            unit_code_2012_arc: false,
+            unit_code_in_dn: "serialNumber".into(),
+            person_id_in_dn: "serialNumber".into(),
+        }
+    }
+}
+
+impl ProfileConfig {
+    /// The typed profile; an unknown word is refused with what is accepted.
+    pub fn profile(&self) -> Result<pki::profile::CertProfile> {
+        use pki::profile::{CertProfile, Edition, PersonIdInDn, UnitCodeInDn};
+        let bad = |field: &str, v: &str, ok: &str| {
+            CaError::Setup(format!("ca.toml [profile] {field} = {v:?}: must be {ok}"))
+        };
+        Ok(CertProfile {
+            edition: match self.edition.as_str() {
+                "2023" => Edition::Gmt2023,
+                "2012" => Edition::Gmt2012,
+                v => return Err(bad("edition", v, "\"2023\" or \"2012\"")),
+            },
+            unit_code_2012_arc: self.unit_code_2012_arc,
+            unit_code_in_dn: match self.unit_code_in_dn.as_str() {
+                "serialNumber" => UnitCodeInDn::SerialNumber,
+                "OU" => UnitCodeInDn::Ou,
+                "none" => UnitCodeInDn::None,
+                v => {
+                    return Err(bad(
+                        "unit_code_in_dn",
+                        v,
+                        "\"serialNumber\", \"OU\" or \"none\"",
+                    ))
+                }
+            },
+            person_id_in_dn: match self.person_id_in_dn.as_str() {
+                "serialNumber" => PersonIdInDn::SerialNumber,
+                "none" => PersonIdInDn::None,
+                v => return Err(bad("person_id_in_dn", v, "\"serialNumber\" or \"none\"")),
+            },
+        })
+    }
+}
+
+/// Default ARL validity: 30 days.
+pub fn default_arl_hours() -> u64 {
+    24 * 30
+}
+
+/// The development CA's placeholder policy OID, marked as such: under the IANA Private
+/// Enterprise Number 32473, which RFC 5612 reserves for documentation and examples, so it
+/// names nobody's policy. `ca init` refuses it for a production CA.
+pub const DEV_POLICY_OID: &str = "1.3.6.1.4.1.32473.1.1";
+
+/// The development CA's placeholder CPS URI path (under its base URL).
+pub const DEV_CPS_PATH: &str = "/cps/development-placeholder";
 
 /// Default CRL validity: a week.
 pub fn default_crl_hours() -> u64 {
@@ -45,8 +136,6 @@ pub fn default_ocsp_hours() -> u64 {
 
 /// Base URL and policy OID of a CA held in memory (tests, demos, the benchmark).
 const IN_MEMORY_BASE_URL: &str = "http://127.0.0.1:8080";
-/// A private-arc policy OID for CAs that have no CPS of their own.
-const TEST_POLICY_OID: &str = "1.3.6.1.4.1.99999.1.1";
 
 /// The CA certificates and configuration (no private key needed).
 #[derive(Debug, Clone)]
@@ -97,6 +186,7 @@ impl CaFiles {
             policy_oid: self.cfg.policy_oid.parse().map_err(|e| {
                 CaError::Setup(format!("policy_oid {}: {e:?}", self.cfg.policy_oid))
             })?,
+            cps_uri: self.cfg.cps_uri.clone(),
         })
     }
 
@@ -108,12 +198,15 @@ impl CaFiles {
     }
 }
 
-/// The private keys the CA service needs: the issuing CA's and the key manager's.
+/// The private keys the CA service needs: the issuing CA's and the key manager's, and the
+/// root's when `root.key` is in the directory (it signs the ARL and the issuing CA's OCSP).
 pub struct Keys {
     /// The issuing CA key.
     pub issuing: sm2::SecretKey,
     /// The key manager's escrow key.
     pub km: sm2::SecretKey,
+    /// The root key, if present.
+    pub root: Option<sm2::SecretKey>,
 }
 
 impl std::fmt::Debug for Keys {
@@ -136,7 +229,16 @@ pub fn load_keys(dir: &Path, files: &CaFiles, passphrase: &str) -> Result<Keys> 
             "issuing.key does not match issuing.pem".into(),
         ));
     }
-    Ok(Keys { issuing, km })
+    let root = if dir.join("root.key").exists() {
+        let k = pki::keys::decrypt_pem(&read("root.key")?, passphrase)?;
+        if k.public_key() != files.root.public_key()? {
+            return Err(CaError::Setup("root.key does not match root.pem".into()));
+        }
+        Some(k)
+    } else {
+        None
+    };
+    Ok(Keys { issuing, km, root })
 }
 
 /// A new SM2 CA's keys and certificates, before anything is written.
@@ -153,7 +255,7 @@ pub struct NewCa {
 
 /// Makes a new root and issuing CA named `names`, valid from `now`, with fresh keys (the one
 /// place `ca init`, the in-memory CA and the benchmark make a CA).
-pub fn new_ca(names: &CaNames, now: SystemTime) -> Result<NewCa> {
+pub fn new_ca(names: &CaNames, publish: &PublishConfig, now: SystemTime) -> Result<NewCa> {
     let mut rng = rand::rngs::OsRng;
     let root_key = pki::keys::generate();
     let root_signer = KeySigner::new(&root_key)?;
@@ -164,6 +266,7 @@ pub fn new_ca(names: &CaNames, now: SystemTime) -> Result<NewCa> {
         &root,
         &issuing_key.public_key(),
         names,
+        publish,
         now,
         &mut rng,
     )?;
@@ -175,8 +278,18 @@ pub fn new_ca(names: &CaNames, now: SystemTime) -> Result<NewCa> {
     })
 }
 
-/// Certificates and configuration of a CA held in memory: `new`'s certificates, base URL
-/// `http://127.0.0.1:8080`, a private test policy OID, default CRL and OCSP validity.
+/// The publication settings of a CA held in memory: base URL `http://127.0.0.1:8080`, the
+/// development placeholder policy and CPS URI.
+pub fn in_memory_publish() -> PublishConfig {
+    PublishConfig {
+        base_url: IN_MEMORY_BASE_URL.into(),
+        policy_oid: DEV_POLICY_OID.parse().unwrap_or(pki::oid::SM3),
+        cps_uri: Some(format!("{IN_MEMORY_BASE_URL}{DEV_CPS_PATH}")),
+    }
+}
+
+/// Certificates and configuration of a CA held in memory: `new`'s certificates (made with
+/// [`in_memory_publish`]), a development CA with the default profile and validities.
 pub fn in_memory_files(names: &CaNames, new: &NewCa) -> CaFiles {
     CaFiles {
         cfg: CaConfig {
@@ -184,9 +297,13 @@ pub fn in_memory_files(names: &CaNames, new: &NewCa) -> CaFiles {
             root_cn: names.root_cn.clone(),
             issuing_cn: names.issuing_cn.clone(),
             base_url: IN_MEMORY_BASE_URL.into(),
-            policy_oid: TEST_POLICY_OID.into(),
+            policy_oid: DEV_POLICY_OID.into(),
             crl_validity_hours: default_crl_hours(),
             ocsp_validity_hours: default_ocsp_hours(),
+            cps_uri: Some(format!("{IN_MEMORY_BASE_URL}{DEV_CPS_PATH}")),
+            development: true,
+            arl_validity_hours: default_arl_hours(),
+            profile: ProfileConfig::default(),
         },
         root: new.root.clone(),
         issuing: new.issuing.clone(),
@@ -219,8 +336,14 @@ pub struct InitOptions {
     pub issuing_years: u16,
     /// Public base URL for CRL, OCSP and CA-issuer links.
     pub base_url: String,
-    /// certificatePolicies OID.
+    /// certificatePolicies OID: the CPS's (required unless `development`).
     pub policy_oid: String,
+    /// The CPS's URI, the CPS qualifier (required unless `development`).
+    pub cps_uri: Option<String>,
+    /// A development CA: the placeholder policy and CPS URI are allowed.
+    pub development: bool,
+    /// Identifier extensions and DN layout.
+    pub profile: ProfileConfig,
     /// Take over this issuing CA instead of making one.
     pub import: Option<Import>,
 }
@@ -282,6 +405,32 @@ pub fn create(
     opts.policy_oid
         .parse::<der::asn1::ObjectIdentifier>()
         .map_err(|e| CaError::Setup(format!("policy OID {}: {e:?}", opts.policy_oid)))?;
+    opts.profile.profile()?;
+    if !opts.development {
+        // RFC 5280 §4.2.1.4: the policy OID is the CA's own, named in its CPS; a production CA
+        // must say which and where the CPS is.
+        if opts.policy_oid == DEV_POLICY_OID || opts.policy_oid == "1.3.6.1.4.1.99999.1.1" {
+            return Err(CaError::Setup(
+                "a production CA needs its own CPS OID (--policy-oid, under an arc the CA owns); the placeholder is only for the development CA".into(),
+            ));
+        }
+        match &opts.cps_uri {
+            Some(u) if u.starts_with("http://") || u.starts_with("https://") => {}
+            _ => {
+                return Err(CaError::Setup(
+                    "a production CA needs its CPS URI (--cps-uri http(s)://…), emitted as the CPS qualifier".into(),
+                ))
+            }
+        }
+    }
+    let publish = PublishConfig {
+        base_url: opts.base_url.trim_end_matches('/').to_string(),
+        policy_oid: opts
+            .policy_oid
+            .parse()
+            .map_err(|e| CaError::Setup(format!("policy OID {}: {e:?}", opts.policy_oid)))?,
+        cps_uri: opts.cps_uri.clone(),
+    };
     std::fs::create_dir_all(dir).map_err(|e| CaError::file(dir, e))?;
     let names = CaNames {
         root_cn: opts.root_cn.clone(),
@@ -320,7 +469,7 @@ pub fn create(
             (root, issuing, k, None)
         }
         None => {
-            let new = new_ca(&names, now)?;
+            let new = new_ca(&names, &publish, now)?;
             let pem = pki::keys::encrypt_pem(&new.root_key, passphrase)?;
             (new.root, new.issuing, new.issuing_key, Some(pem))
         }
@@ -347,6 +496,10 @@ pub fn create(
         policy_oid: opts.policy_oid.clone(),
         crl_validity_hours: default_crl_hours(),
         ocsp_validity_hours: default_ocsp_hours(),
+        cps_uri: opts.cps_uri.clone(),
+        development: opts.development,
+        arl_validity_hours: default_arl_hours(),
+        profile: opts.profile.clone(),
     };
     let text = toml::to_string(&cfg).map_err(|e| CaError::Setup(format!("ca.toml: {e}")))?;
     // ca.toml last: a directory without it is not a CA, so a crash above leaves none.

@@ -39,9 +39,11 @@ pub fn cert_state(s: &SerialStatus) -> CertState {
     }
 }
 
-/// The OCSP responder and CRL source of one CA.
+/// The OCSP responder and CRL source of one CA, and — when the root key is at hand — the
+/// root's responder for the issuing CA certificate and the ARL's refresh.
 pub struct Publisher {
     responder: Responder<Arc<dyn Signer>>,
+    root_responder: Option<Responder<Arc<dyn Signer>>>,
     ca: Arc<Ca>,
 }
 
@@ -49,8 +51,13 @@ impl Publisher {
     /// For an opened CA; responses are valid for `ocsp_validity_hours` of its `ca.toml`.
     pub fn new(ca: Arc<Ca>) -> Result<Self> {
         let validity = Duration::from_secs(ca.files().cfg.ocsp_validity_hours * 3600);
+        let root_responder = match ca.root_signer() {
+            Some(s) => Some(Responder::new(ca.files().root.clone(), s, validity)?),
+            None => None,
+        };
         Ok(Self {
             responder: Responder::new(ca.files().issuing.clone(), ca.signer(), validity)?,
+            root_responder,
             ca,
         })
     }
@@ -67,23 +74,64 @@ impl Publisher {
 
     /// Answers an OCSP request (DER), looking its serials up in the storage first; a storage
     /// failure answers `tryLater` (RFC 6960 §2.3).
+    ///
+    /// CertIDs of the root (the issuing CA certificate) are answered by the root's
+    /// responder when the root key is at hand: the issuing CA is `good` until revoked with
+    /// `certhall ca revoke --issuing-ca`, other serials `unknown`.
     pub async fn ocsp(&self, req: &[u8]) -> Vec<u8> {
+        self.ocsp_shared(req).await.as_ref().clone()
+    }
+
+    /// [`Publisher::ocsp`] without copying a kept answer.
+    pub async fn ocsp_shared(&self, req: &[u8]) -> Arc<Vec<u8>> {
         let mut map = HashMap::new();
+        let mut responder = &self.responder;
         if let Ok(p) = pki::ocsp::parse_request(req) {
+            let root = self
+                .root_responder
+                .as_ref()
+                .filter(|r| p.cert_ids.iter().all(|id| r.is_ours(id)));
+            if let Some(r) = root {
+                responder = r;
+            }
             for id in &p.cert_ids {
                 let serial = id.serial_number.as_bytes().to_vec();
-                match self
-                    .ca
-                    .storage()
-                    .status(self.ca.label(), &serial_hex(&serial))
-                    .await
-                {
-                    Ok(s) => map.insert(serial, cert_state(&s)),
-                    Err(_) => return pki::ocsp::error_response(OcspResponseStatus::TryLater),
+                let st = if root.is_some() {
+                    self.root_status(&serial).await
+                } else {
+                    self.ca
+                        .storage()
+                        .status(self.ca.label(), &serial_hex(&serial))
+                        .await
+                        .map(|s| cert_state(&s))
+                };
+                match st {
+                    Ok(s) => map.insert(serial, s),
+                    Err(_) => {
+                        return Arc::new(pki::ocsp::error_response(OcspResponseStatus::TryLater))
+                    }
                 };
             }
         }
-        self.responder.respond(req, &Prefetched(map), self.ca.now())
+        responder.respond_shared(req, &Prefetched(map), self.ca.now())
+    }
+
+    /// What the root says of `serial`: the issuing CA certificate is good until revoked.
+    async fn root_status(
+        &self,
+        serial: &[u8],
+    ) -> std::result::Result<CertState, crate::storage::StorageError> {
+        let files = self.ca.files();
+        let st = self
+            .ca
+            .storage()
+            .status(&files.root.label, &serial_hex(serial))
+            .await?;
+        let issuing = files.issuing.cert.tbs_certificate.serial_number.as_bytes();
+        Ok(match (st, serial == issuing) {
+            (SerialStatus::Unknown, true) => CertState::Good,
+            (s, _) => cert_state(&s),
+        })
     }
 
     /// A bare `malformedRequest` response (RFC 6960 §2.3).
@@ -130,7 +178,50 @@ impl Publisher {
         if stale {
             self.ca.make_crl().await?;
         }
-        Ok((due.len(), stale))
+        let mut resigned = due.len();
+        if let Some(r) = &self.root_responder {
+            // The issuing CA's answer, kept pre-signed and fresh; and the ARL before its
+            // nextUpdate (after half its validity).
+            let serial = self
+                .ca
+                .files()
+                .issuing
+                .cert
+                .tbs_certificate
+                .serial_number
+                .as_bytes()
+                .to_vec();
+            let mut due = r.due_for_refresh(now);
+            if r.cached() == 0 {
+                due.push(serial);
+            }
+            for s in &due {
+                let st = self.root_status(s).await?;
+                r.presign(s, st, now)?;
+            }
+            resigned += due.len();
+            let root = &self.ca.files().root.label;
+            let half = Duration::from_secs(self.ca.files().cfg.arl_validity_hours * 1800);
+            let stale = match self.ca.storage().latest_crl(root).await? {
+                None => true,
+                Some(c) => from_millis(c.next_update) < now + half,
+            };
+            if stale {
+                self.ca.make_arl().await?;
+            }
+        } else if let Some(c) = self
+            .ca
+            .storage()
+            .latest_crl(&self.ca.files().root.label)
+            .await?
+        {
+            if from_millis(c.next_update) < now + Duration::from_secs(7 * 24 * 3600) {
+                tracing::warn!(
+                    "the root's CRL (ARL) expires within a week and the root key is not at hand: run `certhall ca arl`"
+                );
+            }
+        }
+        Ok((resigned, stale))
     }
 
     /// Logs the serials a stopped pipeline left unfinished (recorded, never stored), so an

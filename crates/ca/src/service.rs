@@ -3,7 +3,7 @@
 
 use crate::clock::{millis, whole_seconds, Clock};
 use crate::error::{CaError, Result};
-use crate::files::{in_memory_files, load_keys, new_ca, CaFiles};
+use crate::files::{in_memory_files, in_memory_publish, load_keys, new_ca, CaFiles};
 use crate::storage::{CaStorage, Record, StorageError, Unfinished};
 use pki::crl::{build_crl, Reason, RevokedEntry};
 use pki::issue::{parse_serial_hex, serial_hex, CaNames};
@@ -22,6 +22,7 @@ const STORE_PAUSES: [Duration; 2] = [Duration::from_millis(50), Duration::from_m
 pub struct Ca {
     files: CaFiles,
     issuer: Issuer<Arc<dyn Signer>>,
+    root_signer: Option<Arc<dyn Signer>>,
     km_public: sm2::PublicKey,
     storage: Arc<dyn CaStorage>,
     clock: Arc<dyn Clock>,
@@ -51,7 +52,27 @@ impl Ca {
         let files = CaFiles::load(dir)?;
         let keys = load_keys(dir, &files, passphrase)?;
         let signer: Arc<dyn Signer> = Arc::new(KeySigner::new(&keys.issuing)?);
-        Self::from_parts(files, signer, keys.km.public_key(), storage, clock)
+        let ca = Self::from_parts(files, signer, keys.km.public_key(), storage, clock)?;
+        match keys.root {
+            Some(k) => ca.with_root_signer(Arc::new(KeySigner::new(&k)?)),
+            None => Ok(ca),
+        }
+    }
+
+    /// Gives the CA the root's signer (the ARL and the OCSP answers for the issuing CA).
+    pub fn with_root_signer(mut self, signer: Arc<dyn Signer>) -> Result<Self> {
+        if signer.public_key() != &self.files.root.public_key()? {
+            return Err(CaError::Setup(
+                "the root signer's key does not match the root certificate".into(),
+            ));
+        }
+        self.root_signer = Some(signer);
+        Ok(self)
+    }
+
+    /// The root's signer, when the root key is at hand.
+    pub fn root_signer(&self) -> Option<Arc<dyn Signer>> {
+        self.root_signer.clone()
     }
 
     /// Assembles a CA from parts; `signer` must hold the issuing CA's key (a key file, an
@@ -72,10 +93,12 @@ impl Ca {
             ca: files.issuing.clone(),
             signer,
             publish: files.publish()?,
+            profile: files.cfg.profile.profile()?,
         };
         Ok(Self {
             files,
             issuer,
+            root_signer: None,
             km_public,
             storage,
             clock,
@@ -89,7 +112,7 @@ impl Ca {
         storage: Arc<dyn CaStorage>,
         clock: Arc<dyn Clock>,
     ) -> Result<Self> {
-        let new = new_ca(names, whole_seconds(clock.now()))?;
+        let new = new_ca(names, &in_memory_publish(), whole_seconds(clock.now()))?;
         let files = in_memory_files(names, &new);
         let signer: Arc<dyn Signer> = Arc::new(KeySigner::new(&new.issuing_key)?);
         Self::from_parts(
@@ -98,7 +121,8 @@ impl Ca {
             pki::keys::generate().public_key(),
             storage,
             clock,
-        )
+        )?
+        .with_root_signer(Arc::new(KeySigner::new(&new.root_key)?))
     }
 
     /// Certificates and configuration.
@@ -153,12 +177,36 @@ impl Ca {
         let at = millis(now);
         let label = self.label().to_string();
         let mut rng = rand::rngs::OsRng;
+        for r in reqs {
+            self.check_key(&r.public_key).await?;
+        }
         let tokens = reqs
             .iter()
             .map(|r| self.issuer.prepare(r, now, &mut rng))
             .collect::<pki::Result<Vec<_>>>()?;
         if tokens.is_empty() {
             return Ok(Vec::new());
+        }
+        // RFC 5280 §4.1.2.6: a DN names one subject entity; one already issued to another
+        // entity is refused before anything is recorded.
+        for t in &tokens {
+            match self
+                .storage
+                .claim_subject(&label, t.subject_der(), t.entity())
+                .await
+            {
+                Ok(()) => {}
+                Err(StorageError::Duplicate) => {
+                    return Err(refused(
+                        "subject",
+                        format!(
+                            "the subject DN {} was already issued to a different entity (RFC 5280 §4.1.2.6); the profile must put the unit's code or the person's ID number in the DN ([profile] of ca.toml)",
+                            t.subject()
+                        ),
+                    ))
+                }
+                Err(e) => return Err(CaError::Storage(e)),
+            }
         }
         let records: Vec<Record> = tokens
             .iter()
@@ -226,6 +274,29 @@ impl Ca {
         }
     }
 
+    /// Key hygiene before anything is prepared: the root's own key, the key manager's escrow
+    /// key and a key revoked for keyCompromise are never certified (the issuing CA's own key
+    /// is refused by `pki::Issuer::prepare`).
+    async fn check_key(&self, pk: &sm2::PublicKey) -> Result<()> {
+        if pk == &self.files.root.public_key()? {
+            return Err(refused("public_key", "is the root CA's own key"));
+        }
+        if pk == &self.km_public {
+            return Err(refused("public_key", "is the key manager's escrow key"));
+        }
+        if self
+            .storage
+            .key_blocked(&serial_hex(&pki::issue::key_id(pk)))
+            .await?
+        {
+            return Err(refused(
+                "public_key",
+                "was revoked for keyCompromise; a new key pair is needed",
+            ));
+        }
+        Ok(())
+    }
+
     /// Marks `serials` abandoned, best effort: when the storage is down too they stay
     /// unfinished and are reported by [`Ca::unfinished`].
     async fn abandon(&self, serials: &[String], at: i64) {
@@ -267,6 +338,13 @@ impl Ca {
         let (Some(sign), Some(enc)) = (issued.next(), issued.next()) else {
             return Err(CaError::Setup("the pipeline returned no pair".into()));
         };
+        self.storage
+            .link_pair(
+                self.label(),
+                &serial_hex(&sign.serial),
+                &serial_hex(&enc.serial),
+            )
+            .await?;
         let mut rng = rand::rngs::OsRng;
         let envelope = pki::envelope::seal(&enc_key, &sign_key, &mut rng)?;
         let escrow = pki::envelope::seal(&enc_key, &self.km_public, &mut rng)?;
@@ -291,8 +369,8 @@ impl Ca {
         Ok(self.storage.unfinished(self.label()).await?)
     }
 
-    /// Revokes a certificate of this CA; see [`revoke`].
-    pub async fn revoke(&self, serial: &str, reason: Reason) -> Result<String> {
+    /// Revokes a certificate of this CA (and the other certificate of its pair); see [`revoke`].
+    pub async fn revoke(&self, serial: &str, reason: Reason) -> Result<Revocation> {
         revoke(
             self.storage.as_ref(),
             self.label(),
@@ -334,20 +412,130 @@ impl Ca {
             .await?;
         Ok(der)
     }
+
+    /// Revokes the issuing CA certificate with the root (its serial goes into the ARL and the
+    /// root's OCSP answers `revoked`); see [`revoke_issuing_ca`].
+    pub async fn revoke_issuing_ca(&self, reason: Reason) -> Result<String> {
+        revoke_issuing_ca(self.storage.as_ref(), &self.files, reason, self.now()).await
+    }
+
+    /// Builds, keeps and returns the root's CRL (the ARL: the CA certificates the root
+    /// revoked), valid for `arl_validity_hours`; needs the root key.
+    pub async fn make_arl(&self) -> Result<Vec<u8>> {
+        let signer = self.root_signer.clone().ok_or_else(|| {
+            CaError::Setup(
+                "the root key (root.key) is not at hand: the ARL is signed by the root".into(),
+            )
+        })?;
+        register_issuing(self.storage.as_ref(), &self.files, millis(self.now())).await?;
+        let now = self.now();
+        let root = &self.files.root;
+        let rows = self.storage.revoked(&root.label, millis(now)).await?;
+        let entries = rows
+            .iter()
+            .map(|r| {
+                Ok(RevokedEntry {
+                    serial: parse_serial_hex(&r.serial)?,
+                    revoked_at: crate::clock::from_millis(r.at),
+                    reason: r.reason,
+                })
+            })
+            .collect::<pki::Result<Vec<_>>>()?;
+        let number = self.storage.next_crl_number(&root.label).await?;
+        let next = now + Duration::from_secs(self.files.cfg.arl_validity_hours * 3600);
+        let der = build_crl(
+            root,
+            &signer,
+            &entries,
+            u64::try_from(number).unwrap_or(0),
+            now,
+            next,
+        )?;
+        self.storage
+            .put_crl(&root.label, number, millis(now), millis(next), &der)
+            .await?;
+        Ok(der)
+    }
 }
 
-/// Revokes the certificate `serial` (hex, `:` allowed) of the CA labelled `issuer` at `at`;
-/// needs no key (the next CRL and OCSP answer carry it). Returns the serial as stored.
+/// A refusal of the request (a profile error: the staff desk shows it as it is).
+fn refused(field: &'static str, reason: impl Into<String>) -> CaError {
+    CaError::Pki(pki::PkiError::Profile {
+        field,
+        reason: reason.into(),
+    })
+}
+
+/// What [`revoke`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revocation {
+    /// The serial revoked, as stored.
+    pub serial: String,
+    /// The other certificate of its dual pair, revoked with it for the same reason (`None`
+    /// when it has none, or it was revoked before).
+    pub partner: Option<String>,
+}
+
+/// Registers the issuing CA certificate under the root in the storage (idempotent), so the
+/// root can revoke it and list it in the ARL.
+pub async fn register_issuing(storage: &dyn CaStorage, files: &CaFiles, at: i64) -> Result<()> {
+    let c = &files.issuing;
+    let t = &c.cert.tbs_certificate;
+    let tbs = der::Encode::to_der(t).map_err(pki::PkiError::from)?;
+    storage
+        .register_ca_cert(
+            &files.root.label,
+            &serial_hex(t.serial_number.as_bytes()),
+            &t.subject.to_string(),
+            &tbs,
+            &c.der,
+            i64::try_from(c.not_after())
+                .unwrap_or(i64::MAX / 1000)
+                .saturating_mul(1000),
+            at,
+        )
+        .await?;
+    Ok(())
+}
+
+/// Revokes the issuing CA certificate of `files` under its root at `at`; needs no key (the
+/// next ARL, `certhall ca arl`, and the root's OCSP answers carry it). Returns its serial.
+pub async fn revoke_issuing_ca(
+    storage: &dyn CaStorage,
+    files: &CaFiles,
+    reason: Reason,
+    at: SystemTime,
+) -> Result<String> {
+    register_issuing(storage, files, millis(at)).await?;
+    let serial = serial_hex(files.issuing.cert.tbs_certificate.serial_number.as_bytes());
+    storage
+        .revoke(&files.root.label, &serial, reason, millis(at))
+        .await
+        .map_err(|e| match e {
+            StorageError::NotFound => {
+                CaError::NotFound(format!("the issuing CA {serial} is revoked already"))
+            }
+            other => CaError::Storage(other),
+        })?;
+    Ok(serial)
+}
+
+/// Revokes the certificate `serial` (hex, `:` allowed) of the CA labelled `issuer` at `at`,
+/// and the other certificate of its dual pair with the same reason (a signing certificate's
+/// encryption certificate is enveloped to the signing key: GM/T 0015 §5.2.4.1.3); needs no
+/// key (the next CRL and OCSP answers carry both). For keyCompromise the keys of both are
+/// kept so they are never certified again.
 pub async fn revoke(
     storage: &dyn CaStorage,
     issuer: &str,
     serial: &str,
     reason: Reason,
     at: SystemTime,
-) -> Result<String> {
+) -> Result<Revocation> {
     let serial = serial_hex(&parse_serial_hex(serial)?);
+    let at = millis(at);
     storage
-        .revoke(issuer, &serial, reason, millis(at))
+        .revoke(issuer, &serial, reason, at)
         .await
         .map_err(|e| match e {
             StorageError::NotFound => CaError::NotFound(format!(
@@ -355,5 +543,23 @@ pub async fn revoke(
             )),
             other => CaError::Storage(other),
         })?;
-    Ok(serial)
+    let partner = match storage.partner(issuer, &serial).await? {
+        Some(p) => match storage.revoke(issuer, &p, reason, at).await {
+            Ok(()) => Some(p),
+            Err(StorageError::NotFound) => None,
+            Err(e) => return Err(CaError::Storage(e)),
+        },
+        None => None,
+    };
+    if reason == Reason::KeyCompromise {
+        for s in std::iter::once(&serial).chain(partner.as_ref()) {
+            if let Some(der) = storage.cert(issuer, s).await? {
+                let pk = pki::issue::cert_public_key(&der)?;
+                storage
+                    .block_key(&serial_hex(&pki::issue::key_id(&pk)), s, at)
+                    .await?;
+            }
+        }
+    }
+    Ok(Revocation { serial, partner })
 }

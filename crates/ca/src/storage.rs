@@ -182,6 +182,38 @@ pub trait CaStorage: Send + Sync {
     ) -> Result<(), StorageError>;
     /// The newest CRL of `issuer`.
     async fn latest_crl(&self, issuer: &str) -> Result<Option<CrlRow>, StorageError>;
+    /// Bind the subject DN `dn` (DER) of a certificate of `issuer` to the subject `entity`
+    /// (RFC 5280 §4.1.2.6: one DN per entity): `Ok` when free or held by the same entity,
+    /// `Duplicate` when another entity holds it. Both are personal data: the database keeps
+    /// keyed hashes only.
+    async fn claim_subject(
+        &self,
+        issuer: &str,
+        dn: &[u8],
+        entity: &str,
+    ) -> Result<(), StorageError>;
+    /// Keep the key identifier (hex) of a key revoked for keyCompromise, with the serial.
+    async fn block_key(&self, key_id: &str, serial: &str, at: i64) -> Result<(), StorageError>;
+    /// Whether the key identifier (hex) was revoked for keyCompromise.
+    async fn key_blocked(&self, key_id: &str) -> Result<bool, StorageError>;
+    /// Link the signing and encryption certificates of one dual pair.
+    async fn link_pair(&self, issuer: &str, sign: &str, enc: &str) -> Result<(), StorageError>;
+    /// The other certificate of the pair `serial` belongs to, if any.
+    async fn partner(&self, issuer: &str, serial: &str) -> Result<Option<String>, StorageError>;
+    /// Register a CA certificate signed by `issuer` (the issuing CA under `root`), so it can
+    /// be revoked and listed in `issuer`'s CRL: recorded and stored in one go (profile `ca`);
+    /// registering it again is not an error.
+    #[allow(clippy::too_many_arguments)]
+    async fn register_ca_cert(
+        &self,
+        issuer: &str,
+        serial: &str,
+        subject: &str,
+        tbs: &[u8],
+        der: &[u8],
+        not_after: i64,
+        at: i64,
+    ) -> Result<(), StorageError>;
 }
 
 #[derive(Debug, Clone)]
@@ -192,6 +224,7 @@ struct MemRow {
     abandoned: bool,
     revoked: Option<(i64, Reason)>,
     seq: u64,
+    ca: bool,
 }
 
 #[derive(Debug, Default)]
@@ -199,6 +232,9 @@ struct Mem {
     rows: BTreeMap<(String, String), MemRow>,
     crls: BTreeMap<(String, i64), (i64, i64, Vec<u8>)>,
     escrow: BTreeMap<(String, String), Vec<u8>>,
+    subjects: BTreeMap<(String, Vec<u8>), String>,
+    blocked: BTreeMap<String, String>,
+    pairs: BTreeMap<(String, String), String>,
     seq: u64,
 }
 
@@ -287,6 +323,7 @@ impl CaStorage for MemoryStorage {
                     abandoned: false,
                     revoked: None,
                     seq,
+                    ca: false,
                 },
             );
         }
@@ -433,8 +470,16 @@ impl CaStorage for MemoryStorage {
             .take(usize::try_from(limit).unwrap_or(0))
             .map(|r| CertRow {
                 serial: r.record.serial.clone(),
-                profile: pki::profile_name(r.record.kind).into(),
-                key_usage: r.record.usage.as_str().into(),
+                profile: if r.ca {
+                    "ca".into()
+                } else {
+                    pki::profile_name(r.record.kind).into()
+                },
+                key_usage: if r.ca {
+                    "ca".into()
+                } else {
+                    r.record.usage.as_str().into()
+                },
                 subject: r.record.subject.clone(),
                 status: status_name(r).into(),
                 not_after: r.record.not_after,
@@ -499,5 +544,91 @@ impl CaStorage for MemoryStorage {
                 next_update: *next,
                 der: der.clone(),
             }))
+    }
+
+    async fn claim_subject(
+        &self,
+        issuer: &str,
+        dn: &[u8],
+        entity: &str,
+    ) -> Result<(), StorageError> {
+        let mut m = self.lock()?;
+        let held = m
+            .subjects
+            .entry((issuer.to_string(), dn.to_vec()))
+            .or_insert_with(|| entity.to_string());
+        if held == entity {
+            Ok(())
+        } else {
+            Err(StorageError::Duplicate)
+        }
+    }
+
+    async fn block_key(&self, key_id: &str, serial: &str, _at: i64) -> Result<(), StorageError> {
+        self.lock()?
+            .blocked
+            .entry(key_id.to_string())
+            .or_insert_with(|| serial.to_string());
+        Ok(())
+    }
+
+    async fn key_blocked(&self, key_id: &str) -> Result<bool, StorageError> {
+        Ok(self.lock()?.blocked.contains_key(key_id))
+    }
+
+    async fn link_pair(&self, issuer: &str, sign: &str, enc: &str) -> Result<(), StorageError> {
+        let mut m = self.lock()?;
+        m.pairs
+            .insert((issuer.to_string(), sign.to_string()), enc.to_string());
+        m.pairs
+            .insert((issuer.to_string(), enc.to_string()), sign.to_string());
+        Ok(())
+    }
+
+    async fn partner(&self, issuer: &str, serial: &str) -> Result<Option<String>, StorageError> {
+        Ok(self
+            .lock()?
+            .pairs
+            .get(&(issuer.to_string(), serial.to_string()))
+            .cloned())
+    }
+
+    async fn register_ca_cert(
+        &self,
+        issuer: &str,
+        serial: &str,
+        subject: &str,
+        tbs: &[u8],
+        der: &[u8],
+        not_after: i64,
+        at: i64,
+    ) -> Result<(), StorageError> {
+        let mut m = self.lock()?;
+        let key = (issuer.to_string(), serial.to_string());
+        if m.rows.contains_key(&key) {
+            return Ok(());
+        }
+        m.seq += 1;
+        let seq = m.seq;
+        m.rows.insert(
+            key,
+            MemRow {
+                record: Record {
+                    serial: serial.to_string(),
+                    kind: CertType::Org,
+                    usage: Usage::Signing,
+                    subject: subject.to_string(),
+                    tbs: tbs.to_vec(),
+                    not_after,
+                },
+                recorded_at: at,
+                cert: Some(der.to_vec()),
+                abandoned: false,
+                revoked: None,
+                seq,
+                ca: true,
+            },
+        );
+        Ok(())
     }
 }

@@ -182,6 +182,40 @@ impl CaStorage for Flaky {
     async fn latest_crl(&self, issuer: &str) -> Result<Option<CrlRow>, StorageError> {
         self.inner.latest_crl(issuer).await
     }
+    async fn claim_subject(
+        &self,
+        issuer: &str,
+        dn: &[u8],
+        entity: &str,
+    ) -> Result<(), StorageError> {
+        self.inner.claim_subject(issuer, dn, entity).await
+    }
+    async fn block_key(&self, key_id: &str, serial: &str, at: i64) -> Result<(), StorageError> {
+        self.inner.block_key(key_id, serial, at).await
+    }
+    async fn key_blocked(&self, key_id: &str) -> Result<bool, StorageError> {
+        self.inner.key_blocked(key_id).await
+    }
+    async fn link_pair(&self, issuer: &str, sign: &str, enc: &str) -> Result<(), StorageError> {
+        self.inner.link_pair(issuer, sign, enc).await
+    }
+    async fn partner(&self, issuer: &str, serial: &str) -> Result<Option<String>, StorageError> {
+        self.inner.partner(issuer, serial).await
+    }
+    async fn register_ca_cert(
+        &self,
+        issuer: &str,
+        serial: &str,
+        subject: &str,
+        tbs: &[u8],
+        der: &[u8],
+        not_after: i64,
+        at: i64,
+    ) -> Result<(), StorageError> {
+        self.inner
+            .register_ca_cert(issuer, serial, subject, tbs, der, not_after, at)
+            .await
+    }
 }
 
 /// A signer that checks, at the moment it is asked, that the TBS was recorded as is, and
@@ -250,8 +284,12 @@ impl Rig {
             root_years: 20,
             issuing_years: 10,
         };
-        let new =
-            ca::files::new_ca(&names, ca::clock::whole_seconds(ca::Clock::now(&*clock))).unwrap();
+        let new = ca::files::new_ca(
+            &names,
+            &ca::files::in_memory_publish(),
+            ca::clock::whole_seconds(ca::Clock::now(&*clock)),
+        )
+        .unwrap();
         let files = ca::files::in_memory_files(&names, &new);
         let storage = Arc::new(Flaky::new());
         let km = pki::keys::generate().public_key();

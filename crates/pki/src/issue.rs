@@ -629,6 +629,15 @@ pub fn identifier_extensions(profile: &CertProfile, s: &SubjectData) -> Result<V
     Ok(v)
 }
 
+/// The SM2 public key of a certificate (DER).
+pub fn cert_public_key(der: &[u8]) -> Result<sm2::PublicKey> {
+    let cert = Certificate::from_der(der).map_err(|e| PkiError::Encoding {
+        what: "certificate",
+        detail: e.to_string(),
+    })?;
+    crate::csr::sm2_public_key(&cert.tbs_certificate.subject_public_key_info)
+}
+
 /// Render a serial as upper-case hex (how the CLI and storage name it).
 pub fn serial_hex(serial: &[u8]) -> String {
     serial.iter().map(|b| format!("{b:02X}")).collect()

@@ -426,6 +426,138 @@ impl CaStorage for CaStore {
             })),
         }
     }
+
+    async fn claim_subject(
+        &self,
+        issuer: &str,
+        dn: &[u8],
+        entity: &str,
+    ) -> Result<(), StorageError> {
+        let dn_hash = self.vault.lookup_hash("ca.subject_dn", &hex::encode(dn));
+        let entity_hash = self.vault.lookup_hash("ca.subject_entity", entity);
+        // Insert if free; then whoever holds it decides (two claims racing both read the one
+        // row that won).
+        sqlx::query(
+            "INSERT INTO ca_subjects (issuer, dn_hash, entity_hash) VALUES ($1, $2, $3) \
+             ON CONFLICT (issuer, dn_hash) DO NOTHING",
+        )
+        .bind(issuer)
+        .bind(&dn_hash)
+        .bind(&entity_hash)
+        .execute(&self.db.pool)
+        .await
+        .map_err(|e| port(db_err(e)))?;
+        let held: String =
+            sqlx::query("SELECT entity_hash FROM ca_subjects WHERE issuer = $1 AND dn_hash = $2")
+                .bind(issuer)
+                .bind(&dn_hash)
+                .fetch_one(&self.db.pool)
+                .await
+                .and_then(|r| r.try_get("entity_hash"))
+                .map_err(|e| port(db_err(e)))?;
+        if held == entity_hash {
+            Ok(())
+        } else {
+            Err(StorageError::Duplicate)
+        }
+    }
+
+    async fn block_key(&self, key_id: &str, serial: &str, at: i64) -> Result<(), StorageError> {
+        sqlx::query(
+            "INSERT INTO ca_blocked_keys (key_id, serial, blocked_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (key_id) DO NOTHING",
+        )
+        .bind(key_id)
+        .bind(serial)
+        .bind(at)
+        .execute(&self.db.pool)
+        .await
+        .map_err(|e| port(db_err(e)))?;
+        Ok(())
+    }
+
+    async fn key_blocked(&self, key_id: &str) -> Result<bool, StorageError> {
+        Ok(
+            sqlx::query("SELECT serial FROM ca_blocked_keys WHERE key_id = $1")
+                .bind(key_id)
+                .fetch_optional(&self.db.pool)
+                .await
+                .map_err(|e| port(db_err(e)))?
+                .is_some(),
+        )
+    }
+
+    async fn link_pair(&self, issuer: &str, sign: &str, enc: &str) -> Result<(), StorageError> {
+        sqlx::query(
+            "INSERT INTO ca_pairs (issuer, serial, partner) VALUES ($1, $2, $3), ($1, $3, $2) \
+             ON CONFLICT (issuer, serial) DO NOTHING",
+        )
+        .bind(issuer)
+        .bind(sign)
+        .bind(enc)
+        .execute(&self.db.pool)
+        .await
+        .map_err(|e| port(db_err(e)))?;
+        Ok(())
+    }
+
+    async fn partner(&self, issuer: &str, serial: &str) -> Result<Option<String>, StorageError> {
+        sqlx::query("SELECT partner FROM ca_pairs WHERE issuer = $1 AND serial = $2")
+            .bind(issuer)
+            .bind(serial)
+            .fetch_optional(&self.db.pool)
+            .await
+            .map_err(|e| port(db_err(e)))?
+            .map(|r| r.try_get("partner"))
+            .transpose()
+            .map_err(|e| port(db_err(e)))
+    }
+
+    async fn register_ca_cert(
+        &self,
+        issuer: &str,
+        serial: &str,
+        subject: &str,
+        tbs: &[u8],
+        der: &[u8],
+        not_after: i64,
+        at: i64,
+    ) -> Result<(), StorageError> {
+        let tbs = self
+            .vault
+            .seal(&Self::tbs_context(issuer, serial), tbs)
+            .map_err(port)?;
+        let cert = self
+            .vault
+            .seal(&Self::cert_context(issuer, serial), der)
+            .map_err(port)?;
+        let mut tx = self.db.begin().await.map_err(port)?;
+        sqlx::query(
+            "INSERT INTO ca_certificates (issuer, serial, profile, key_usage, subject, tbs, status, not_after, recorded_at) \
+             VALUES ($1, $2, 'ca', 'ca', $3, $4, 'recorded', $5, $6) ON CONFLICT (issuer, serial) DO NOTHING",
+        )
+        .bind(issuer)
+        .bind(serial)
+        .bind(subject)
+        .bind(tbs)
+        .bind(not_after)
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| port(db_err(e)))?;
+        sqlx::query(
+            "INSERT INTO ca_issued (issuer, serial, cert, issued_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (issuer, serial) DO NOTHING",
+        )
+        .bind(issuer)
+        .bind(serial)
+        .bind(cert)
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| port(db_err(e)))?;
+        tx.commit().await.map_err(|e| port(db_err(e)))
+    }
 }
 
 #[cfg(test)]
@@ -434,6 +566,88 @@ mod tests {
     use super::*;
     use crate::testing::{fresh_url, Backend};
     use ca::pki::{CertType, Usage};
+
+    #[tokio::test]
+    async fn subjects_keys_pairs_and_ca_certs_on_sqlite() {
+        i19_suite(Backend::Sqlite).await;
+    }
+
+    #[tokio::test]
+    async fn subjects_keys_pairs_and_ca_certs_on_postgres() {
+        i19_suite(Backend::Postgres).await;
+    }
+
+    async fn i19_suite(backend: Backend) {
+        let db = Db::connect(&fresh_url(backend).await.unwrap())
+            .await
+            .unwrap();
+        db.migrate(1).await.unwrap();
+        let ca = CaStore::new(db.clone(), crate::Vault::random());
+        // One DN, one entity; the same entity again is fine; nothing personal is stored.
+        let dn = b"0\x10CN=zhang san serialNumber=11010519491231002X".to_vec();
+        let who = "person:91350100M000100Y43:11010519491231002X";
+        ca.claim_subject("issuing", &dn, who).await.unwrap();
+        ca.claim_subject("issuing", &dn, who).await.unwrap();
+        assert_eq!(
+            ca.claim_subject(
+                "issuing",
+                &dn,
+                "person:91350100M000100Y43:440305198506151233"
+            )
+            .await,
+            Err(StorageError::Duplicate)
+        );
+        ca.claim_subject("other", &dn, "someone else")
+            .await
+            .unwrap();
+        let held: String = sqlx::query("SELECT dn_hash || entity_hash AS h FROM ca_subjects")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.try_get::<String, _>("h").unwrap())
+            .collect();
+        assert!(!held.contains("11010519491231002X"));
+        // Blocked keys.
+        assert!(!ca.key_blocked("AB12").await.unwrap());
+        ca.block_key("AB12", "4A01", 5).await.unwrap();
+        ca.block_key("AB12", "4A02", 6).await.unwrap();
+        assert!(ca.key_blocked("AB12").await.unwrap());
+        // Pairs, both ways.
+        ca.link_pair("issuing", "5A01", "5A02").await.unwrap();
+        assert_eq!(
+            ca.partner("issuing", "5A01").await.unwrap().as_deref(),
+            Some("5A02")
+        );
+        assert_eq!(
+            ca.partner("issuing", "5A02").await.unwrap().as_deref(),
+            Some("5A01")
+        );
+        assert_eq!(ca.partner("issuing", "5A03").await.unwrap(), None);
+        // The issuing CA under the root: registered twice, revoked once, in the ARL.
+        for _ in 0..2 {
+            ca.register_ca_cert(
+                "root",
+                "6A01",
+                "CN=issuing",
+                &[0x30, 0],
+                &[0x30, 1],
+                10_000,
+                5,
+            )
+            .await
+            .unwrap();
+        }
+        assert_eq!(ca.status("root", "6A01").await.unwrap(), SerialStatus::Good);
+        assert_eq!(ca.cert("root", "6A01").await.unwrap(), Some(vec![0x30, 1]));
+        ca.revoke("root", "6A01", Reason::CessationOfOperation, 7)
+            .await
+            .unwrap();
+        let arl = ca.revoked("root", 8).await.unwrap();
+        assert_eq!(arl.len(), 1);
+        assert_eq!(arl[0].serial, "6A01");
+        assert_eq!(ca.list("root", 5).await.unwrap()[0].profile, "ca");
+    }
 
     #[tokio::test]
     async fn record_store_revoke_crl_on_sqlite() {

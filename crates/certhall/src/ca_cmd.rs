@@ -28,10 +28,16 @@ pub enum CaAction {
     Init(InitArgs),
     /// Issue a certificate from a PKCS#10 CSR (PEM or DER).
     Issue(IssueArgs),
-    /// Revoke a certificate by serial (hex).
+    /// Revoke a certificate by serial (hex), with the other certificate of its dual pair; or,
+    /// with `--issuing-ca`, the issuing CA certificate itself (by the root: `ca arl` then
+    /// publishes it).
     Revoke {
-        /// Serial number, hex as printed by `ca issue` / `ca show`.
-        serial: String,
+        /// Serial number, hex as printed by `ca issue` / `ca show` (not with `--issuing-ca`).
+        #[arg(required_unless_present = "issuing_ca", conflicts_with = "issuing_ca")]
+        serial: Option<String>,
+        /// Revoke the issuing CA certificate with the root.
+        #[arg(long)]
+        issuing_ca: bool,
         /// RFC 5280 reason: unspecified, keyCompromise, affiliationChanged, superseded,
         /// cessationOfOperation, privilegeWithdrawn.
         #[arg(long, default_value = "unspecified")]
@@ -39,6 +45,13 @@ pub enum CaAction {
     },
     /// Write a full CRL of the issuing CA (DER) and keep it for `GET /crl/issuing.crl`.
     Crl {
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Write the root's CRL (the ARL: revoked CA certificates; needs `root.key`) and keep it
+    /// for `GET /crl/root.crl`, where the issuing CA certificate's CRLDP points.
+    Arl {
         /// Output file.
         #[arg(long)]
         out: PathBuf,
@@ -74,9 +87,27 @@ pub struct InitArgs {
     /// Public base URL for CRL, OCSP and CA-issuer links.
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     pub base_url: String,
-    /// certificatePolicies OID (the CPS's).
-    #[arg(long, default_value = "1.3.6.1.4.1.99999.1.1")]
-    pub policy_oid: String,
+    /// certificatePolicies OID: the CPS's, under an arc the CA owns (required unless `--dev`).
+    #[arg(long, alias = "cps-oid")]
+    pub policy_oid: Option<String>,
+    /// The CPS's URI, emitted as the CPS qualifier (required unless `--dev`).
+    #[arg(long)]
+    pub cps_uri: Option<String>,
+    /// A development CA: placeholder policy OID and CPS URI, marked as such.
+    #[arg(long)]
+    pub dev: bool,
+    /// Identifier extensions: `2023` (GM/T 0015-2023 OIDs, default) or `2012` (IdentifyCode CHOICE).
+    #[arg(long, default_value = "2023")]
+    pub profile_edition: String,
+    /// Also emit the USCC under the 2012 组织机构代码 arc 1.2.156.10260.4.1.4.
+    #[arg(long)]
+    pub unit_code_2012_arc: bool,
+    /// Where the DN carries the USCC: serialNumber, OU (SZCA style) or none.
+    #[arg(long, default_value = "serialNumber")]
+    pub unit_code_in_dn: String,
+    /// Where a 机构个人证书's DN carries the 身份证号码: serialNumber or none.
+    #[arg(long, default_value = "serialNumber")]
+    pub person_id_in_dn: String,
     /// Import this issuing CA certificate (PEM) instead of making one.
     #[arg(long, requires_all = ["import_key", "import_root"])]
     pub import_cert: Option<PathBuf>,
@@ -182,6 +213,21 @@ fn init_options(a: InitArgs) -> InitOptions {
         (Some(cert), Some(key), Some(root)) => Some(Import { cert, key, root }),
         _ => None,
     };
+    let (policy_oid, cps_uri) = if a.dev {
+        (
+            a.policy_oid
+                .unwrap_or_else(|| ca::files::DEV_POLICY_OID.into()),
+            a.cps_uri.or_else(|| {
+                Some(format!(
+                    "{}{}",
+                    a.base_url.trim_end_matches('/'),
+                    ca::files::DEV_CPS_PATH
+                ))
+            }),
+        )
+    } else {
+        (a.policy_oid.unwrap_or_default(), a.cps_uri)
+    };
     InitOptions {
         org: a.org,
         root_cn: a.root_cn,
@@ -189,7 +235,15 @@ fn init_options(a: InitArgs) -> InitOptions {
         root_years: a.root_years,
         issuing_years: a.issuing_years,
         base_url: a.base_url,
-        policy_oid: a.policy_oid,
+        policy_oid,
+        cps_uri,
+        development: a.dev,
+        profile: ca::files::ProfileConfig {
+            edition: a.profile_edition,
+            unit_code_2012_arc: a.unit_code_2012_arc,
+            unit_code_in_dn: a.unit_code_in_dn,
+            person_id_in_dn: a.person_id_in_dn,
+        },
         import,
     }
 }
@@ -225,7 +279,14 @@ pub async fn ensure_dev_ca(
         root_years: 20,
         issuing_years: 10,
         base_url: base_url.into(),
-        policy_oid: "1.3.6.1.4.1.99999.1.1".into(),
+        policy_oid: ca::files::DEV_POLICY_OID.into(),
+        cps_uri: Some(format!(
+            "{}{}",
+            base_url.trim_end_matches('/'),
+            ca::files::DEV_CPS_PATH
+        )),
+        development: true,
+        profile: Default::default(),
         import: None,
     };
     init_with(common, opts, &pass, clock).await?;
@@ -325,6 +386,16 @@ impl web::pki_routes::PkiPublisher for WebPublisher {
     fn malformed(&self) -> Vec<u8> {
         self.0.malformed()
     }
+    fn ocsp_meta(&self, response: &[u8]) -> Option<web::pki_routes::OcspMeta> {
+        ca::pki::ocsp::response_meta(response).map(|m| web::pki_routes::OcspMeta {
+            this_update: m.this_update,
+            next_update: m.next_update,
+            etag: m.etag,
+        })
+    }
+    fn now(&self) -> std::time::SystemTime {
+        self.0.ca().now()
+    }
 }
 
 /// The CA's HTTP routes for `serve`: a publisher over `ca`, refreshed now and then every
@@ -373,27 +444,70 @@ pub async fn run(common: &Common, action: CaAction, clock: Arc<dyn HallClockTrai
             init_with(common, opts, &operator_passphrase()?, clock).await
         }
         CaAction::Issue(a) => issue(common, a, clock).await,
-        CaAction::Revoke { serial, reason } => {
+        CaAction::Revoke {
+            serial,
+            issuing_ca,
+            reason,
+        } => {
             let reason: Reason = reason.parse()?;
             let files = ca::CaFiles::load(&ca_dir(&common.data))?;
             let storage = open_ca_store(common, clock.as_ref()).await?;
-            let serial = ca::service::revoke(
-                &storage,
-                &files.issuing.label,
-                &serial,
-                reason,
-                ca::Clock::now(&HallClock(clock.clone())),
-            )
-            .await?;
+            let now = ca::Clock::now(&HallClock(clock.clone()));
+            if issuing_ca {
+                let serial = ca::service::revoke_issuing_ca(&storage, &files, reason, now).await?;
+                audit(
+                    common,
+                    &clock,
+                    "ca.revoke_issuing_ca",
+                    format!("ca:{serial}"),
+                    serde_json::json!({ "reason": reason.code() }),
+                )
+                .await?;
+                println!(
+                    "revoked the issuing CA {serial} ({reason:?}) under the root; run `certhall ca arl` to publish the root's CRL (ARL)"
+                );
+                return Ok(());
+            }
+            let serial = serial.unwrap_or_default();
+            let done =
+                ca::service::revoke(&storage, &files.issuing.label, &serial, reason, now).await?;
+            for s in std::iter::once(&done.serial).chain(done.partner.as_ref()) {
+                audit(
+                    common,
+                    &clock,
+                    "ca.revoke",
+                    format!("cert:{s}"),
+                    serde_json::json!({ "reason": reason.code(), "pair_of": (s != &done.serial).then_some(&done.serial) }),
+                )
+                .await?;
+            }
+            println!("revoked {} ({reason:?})", done.serial);
+            if let Some(p) = &done.partner {
+                println!(
+                    "revoked {p} ({reason:?}) with it: the other certificate of the same dual pair (signing + encryption)"
+                );
+            }
+            println!("run `certhall ca crl` to publish a new CRL");
+            Ok(())
+        }
+        CaAction::Arl { out } => {
+            let ca = open_ca(common, &passphrase(common)?, clock.clone()).await?;
+            let der = ca.make_arl().await?;
+            std::fs::write(&out, &der)
+                .with_context(|| format!("cannot write {}", out.display()))?;
             audit(
                 common,
                 &clock,
-                "ca.revoke",
-                format!("cert:{serial}"),
-                serde_json::json!({ "reason": reason.code() }),
+                "ca.arl",
+                "ca:root".into(),
+                serde_json::json!({ "bytes": der.len() }),
             )
             .await?;
-            println!("revoked {serial} ({reason:?}); run `certhall ca crl` to publish a new CRL");
+            println!(
+                "ARL (the root's CRL) written to {} ({} bytes); served at /crl/root.crl",
+                out.display(),
+                der.len()
+            );
             Ok(())
         }
         CaAction::Crl { out } => {
@@ -440,8 +554,25 @@ async fn show(common: &Common, clock: Arc<dyn HallClockTrait>) -> Result<()> {
         println!("{:<8} key id    {}", "", hex::encode_upper(&c.key_id));
     }
     println!(
-        "base URL  {}   policy {}",
-        files.cfg.base_url, files.cfg.policy_oid
+        "base URL  {}   policy {}   CPS {}",
+        files.cfg.base_url,
+        files.cfg.policy_oid,
+        files.cfg.cps_uri.as_deref().unwrap_or("(none)")
+    );
+    if files.cfg.development {
+        println!("DEVELOPMENT CA: placeholder policy OID and CPS URI, not for production");
+    }
+    let p = &files.cfg.profile;
+    println!(
+        "profile   GM/T 0015-{}  unit code in DN: {}  ID number in DN: {}{}",
+        p.edition,
+        p.unit_code_in_dn,
+        p.person_id_in_dn,
+        if p.unit_code_2012_arc {
+            "  + 2012 arc 1.2.156.10260.4.1.4"
+        } else {
+            ""
+        }
     );
     let storage = open_ca_store(common, clock.as_ref()).await?;
     let label = &files.issuing.label;

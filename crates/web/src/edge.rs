@@ -237,6 +237,10 @@ async fn check(
         state.cfg.max_body_bytes
     };
     let too_large = || {
+        if path == "/ocsp" {
+            // An OCSP client reads OCSP: RFC 6960 §2.3 malformedRequest, not a page.
+            return crate::pki_routes::malformed_response();
+        }
         let msg = format!("提交的内容超过{}KB,请精简后重试", limit / 1024);
         refuse(state, ctx, path, StatusCode::PAYLOAD_TOO_LARGE, &msg)
     };

@@ -7,6 +7,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 const PASS: &str = "test-passphrase-123";
+/// A policy OID under IANA PEN 32473, reserved for documentation (RFC 5612).
+const POLICY: &str = "1.3.6.1.4.1.32473.7.1";
+
+/// The serial (upper-case hex) of a PEM certificate.
+fn serial_of(pem: &[u8]) -> String {
+    let der = pki::csr::pem_or_der(pem, &["CERTIFICATE"], "certificate").unwrap();
+    let c = <x509_cert::Certificate as der::Decode>::from_der(&der).unwrap();
+    pki::issue::serial_hex(c.tbs_certificate.serial_number.as_bytes())
+}
 
 fn certhall(data: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_certhall"))
@@ -51,8 +60,41 @@ fn sm2verify() -> PathBuf {
 fn ca_commands_end_to_end_and_bad_input() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
+    // A production CA must name its CPS (issue 19 item 12).
     let o = certhall(&data, &["init", "--org", "测试CA"]);
+    assert!(
+        !o.status.success() && text(&o).contains("CPS OID"),
+        "{}",
+        text(&o)
+    );
+    let o = certhall(
+        &data,
+        &[
+            "init",
+            "--org",
+            "测试CA",
+            "--policy-oid",
+            POLICY,
+            "--cps-uri",
+            "http://127.0.0.1/cps",
+        ],
+    );
     assert!(o.status.success(), "{}", text(&o));
+    let o = certhall(&data, &["init", "--org", "测试CA", "--policy-oid", POLICY]);
+    assert!(
+        !o.status.success() && text(&o).contains("already exists"),
+        "{}",
+        text(&o)
+    );
+    // OpenSSL 3.0 opens the CA's key files with stock tools (issue 19 item 11).
+    for k in ["root.key", "issuing.key", "km.key"] {
+        let v = Command::new("openssl")
+            .args(["pkey", "-noout", "-passin", &format!("pass:{PASS}"), "-in"])
+            .arg(data.join("ca").join(k))
+            .output()
+            .unwrap();
+        assert!(v.status.success(), "openssl pkey {k}: {}", text(&v));
+    }
     let o = certhall(&data, &["init"]);
     assert!(
         !o.status.success() && text(&o).contains("already exists"),
@@ -147,6 +189,13 @@ fn ca_commands_end_to_end_and_bad_input() {
         .to_string();
     let o = certhall(&data, &["revoke", &serial, "--reason", "keyCompromise"]);
     assert!(o.status.success(), "{}", text(&o));
+    // The encryption certificate of the pair goes with it, and the output says so.
+    let enc_serial = serial_of(&std::fs::read(out.join("enc-cert.pem")).unwrap());
+    assert!(
+        text(&o).contains(&format!("revoked {enc_serial} (KeyCompromise) with it")),
+        "{}",
+        text(&o)
+    );
     let crl = dir.path().join("ca.crl");
     let o = certhall(&data, &["crl", "--out", crl.to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o));
@@ -155,7 +204,11 @@ fn ca_commands_end_to_end_and_bad_input() {
         .arg(&crl)
         .output()
         .unwrap();
-    assert!(text(&v).contains(&serial), "{}", text(&v));
+    assert!(
+        text(&v).contains(&serial) && text(&v).contains(&enc_serial),
+        "{}",
+        text(&v)
+    );
     let v = Command::new("python3")
         .arg(sm2verify())
         .arg(data.join("ca/issuing.pem"))
@@ -163,6 +216,29 @@ fn ca_commands_end_to_end_and_bad_input() {
         .output()
         .unwrap();
     assert!(v.status.success(), "{}", text(&v));
+    // The root revokes the issuing CA; the ARL lists it and verifies against the root.
+    let o = certhall(
+        &data,
+        &["revoke", "--issuing-ca", "--reason", "cessationOfOperation"],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let issuing_serial = serial_of(&std::fs::read(data.join("ca/issuing.pem")).unwrap());
+    let arl = dir.path().join("root.crl");
+    let o = certhall(&data, &["arl", "--out", arl.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let v = Command::new("openssl")
+        .args(["crl", "-inform", "DER", "-noout", "-text", "-in"])
+        .arg(&arl)
+        .output()
+        .unwrap();
+    assert!(text(&v).contains(&issuing_serial), "{}", text(&v));
+    let v = Command::new("python3")
+        .arg(sm2verify())
+        .arg(data.join("ca/root.pem"))
+        .arg(&arl)
+        .output()
+        .unwrap();
+    assert!(v.status.success(), "ARL against the root: {}", text(&v));
     let chain = dir.path().join("chain.pem");
     assert!(
         certhall(&data, &["export-chain", "--out", chain.to_str().unwrap()])
@@ -198,6 +274,10 @@ fn ca_commands_end_to_end_and_bad_input() {
         &data2,
         &[
             "init",
+            "--policy-oid",
+            POLICY,
+            "--cps-uri",
+            "http://127.0.0.1/cps",
             "--import-cert",
             data.join("ca/issuing.pem").to_str().unwrap(),
             "--import-key",
@@ -245,6 +325,10 @@ fn ca_commands_end_to_end_and_bad_input() {
         &dir.path().join("data3"),
         &[
             "init",
+            "--policy-oid",
+            POLICY,
+            "--cps-uri",
+            "http://127.0.0.1/cps",
             "--import-cert",
             data.join("ca/root.pem").to_str().unwrap(),
             "--import-key",

@@ -402,14 +402,13 @@ pub fn create(
     pki::names::check_name_value("org", &opts.org)?;
     pki::names::check_name_value("root_cn", &opts.root_cn)?;
     pki::names::check_name_value("issuing_cn", &opts.issuing_cn)?;
-    opts.policy_oid
-        .parse::<der::asn1::ObjectIdentifier>()
-        .map_err(|e| CaError::Setup(format!("policy OID {}: {e:?}", opts.policy_oid)))?;
-    opts.profile.profile()?;
     if !opts.development {
         // RFC 5280 §4.2.1.4: the policy OID is the CA's own, named in its CPS; a production CA
         // must say which and where the CPS is.
-        if opts.policy_oid == DEV_POLICY_OID || opts.policy_oid == "1.3.6.1.4.1.99999.1.1" {
+        if opts.policy_oid.is_empty()
+            || opts.policy_oid == DEV_POLICY_OID
+            || opts.policy_oid == "1.3.6.1.4.1.99999.1.1"
+        {
             return Err(CaError::Setup(
                 "a production CA needs its own CPS OID (--policy-oid, under an arc the CA owns); the placeholder is only for the development CA".into(),
             ));
@@ -423,6 +422,7 @@ pub fn create(
             }
         }
     }
+    opts.profile.profile()?;
     let publish = PublishConfig {
         base_url: opts.base_url.trim_end_matches('/').to_string(),
         policy_oid: opts

@@ -247,7 +247,7 @@ fn ca_commands_end_to_end_and_bad_input() {
     );
     let o = certhall(&data, &["show"]);
     assert!(
-        o.status.success() && text(&o).contains("revoked: 1"),
+        o.status.success() && text(&o).contains("revoked: 2"),
         "{}",
         text(&o)
     );

@@ -80,6 +80,11 @@ fn two_people_of_one_name_in_one_unit_get_distinct_names() {
     let fx = fixture();
     let a = issue(&fx, person("张三", ID_A), Usage::Signing);
     let b = issue(&fx, person("张三", &other_id()), Usage::Signing);
+    if let Ok(keep) = std::env::var("PROFILES_KEEP") {
+        std::fs::create_dir_all(&keep).unwrap();
+        std::fs::write(format!("{keep}/zhangsan-a.der"), a.to_der().unwrap()).unwrap();
+        std::fs::write(format!("{keep}/zhangsan-b.der"), b.to_der().unwrap()).unwrap();
+    }
     assert_ne!(
         a.tbs_certificate.subject.to_der().unwrap(),
         b.tbs_certificate.subject.to_der().unwrap(),
@@ -406,4 +411,124 @@ fn unknown_serials_do_not_make_the_ca_sign_per_request() {
     let before = signer.n.load(Ordering::SeqCst);
     r.respond(&req, &AllUnknown, now() + Duration::from_secs(61));
     assert_eq!(signer.n.load(Ordering::SeqCst), before + 1);
+}
+
+fn issuer_with(profile: pki::profile::CertProfile) -> Fixture {
+    let mut fx = fixture();
+    fx.issuer.profile = profile;
+    fx
+}
+
+/// Every profile the CA can be configured with, both kinds, signing and encryption: the
+/// identifier extensions read by asn1crypto against the CHOICE / 2023 definitions, the DN as
+/// the profile says, and pkilint with no ERROR but the documented encryption-keyUsage one.
+/// With `PROFILES_KEEP=DIR` the certificates are kept (docs/PROFILES.md shows them).
+#[test]
+fn every_profile_reads_right_and_passes_pkilint() {
+    use pki::profile::{CertProfile, Edition, PersonIdInDn, UnitCodeInDn};
+    require_python_modules();
+    let dir = tempfile::tempdir().unwrap();
+    let profiles = [
+        ("default-2023", CertProfile::default()),
+        (
+            "szca-2023",
+            CertProfile {
+                unit_code_2012_arc: true,
+                unit_code_in_dn: UnitCodeInDn::Ou,
+                ..Default::default()
+            },
+        ),
+        (
+            "gmt2012",
+            CertProfile {
+                edition: Edition::Gmt2012,
+                unit_code_in_dn: UnitCodeInDn::Ou,
+                person_id_in_dn: PersonIdInDn::SerialNumber,
+                ..Default::default()
+            },
+        ),
+    ];
+    for (pname, profile) in profiles {
+        let fx = issuer_with(profile);
+        for (kname, subject) in [("org", org()), ("person", person("张三", ID_A))] {
+            for usage in [Usage::Signing, Usage::Encryption] {
+                let cert = issue(&fx, subject.clone(), usage);
+                let name = format!("{pname}-{kname}-{}", usage.as_str());
+                let path = dir.path().join(format!("{name}.der"));
+                std::fs::write(&path, cert.to_der().unwrap()).unwrap();
+                if let Ok(keep) = std::env::var("PROFILES_KEEP") {
+                    std::fs::create_dir_all(&keep).unwrap();
+                    std::fs::copy(&path, format!("{keep}/{name}.der")).unwrap();
+                }
+                let ids = read_identifiers(&path);
+                let person_cert = kname == "person";
+                let mut want: Vec<String> = Vec::new();
+                match profile.edition {
+                    Edition::Gmt2023 => {
+                        want.push(format!("1.2.156.10260.4.4 printable {USCC}"));
+                        if profile.unit_code_2012_arc {
+                            want.push(format!("1.2.156.10260.4.1.4 printable {USCC}"));
+                        }
+                        if person_cert {
+                            want.push(format!("1.2.156.10260.4.1.1.1 printable {ID_A}"));
+                        }
+                    }
+                    Edition::Gmt2012 => {
+                        want.push(format!("1.2.156.10260.4.1.4 printable {USCC}"));
+                        if person_cert {
+                            want.push(format!("1.2.156.10260.4.1.1 choice[0] {ID_A}"));
+                        }
+                    }
+                }
+                let got: Vec<String> = ids.lines().map(String::from).collect();
+                assert_eq!(got, want, "{name}");
+                // The DN.
+                let dn = cert.tbs_certificate.subject.to_string();
+                let has_ou = dn.contains(&format!("OU={USCC}"));
+                assert_eq!(
+                    has_ou,
+                    profile.unit_code_in_dn == UnitCodeInDn::Ou,
+                    "{name}: {dn}"
+                );
+                let serial_attr = if person_cert { ID_A } else { USCC };
+                let has_sn = dn.contains(&format!("SERIALNUMBER={serial_attr}"));
+                let want_sn = if person_cert {
+                    profile.person_id_in_dn == PersonIdInDn::SerialNumber
+                } else {
+                    profile.unit_code_in_dn == UnitCodeInDn::SerialNumber
+                };
+                assert_eq!(has_sn, want_sn, "{name}: {dn}");
+                let pem = dir.path().join(format!("{name}.pem"));
+                std::fs::write(
+                    &pem,
+                    pki::issue::pem_encode("CERTIFICATE", &cert.to_der().unwrap()),
+                )
+                .unwrap();
+                let findings = pkilint_cert(&pem, usage == Usage::Encryption);
+                eprintln!("pkilint {name}: {}", findings.trim());
+            }
+        }
+    }
+}
+
+/// The issuance log's subject line does not carry the 身份证号码 in clear.
+#[test]
+fn the_logged_subject_masks_the_id_number() {
+    let fx = fixture();
+    let req = IssueRequest {
+        usage: Usage::Signing,
+        subject: person("张三", ID_A),
+        public_key: pki::keys::generate().public_key(),
+        years: 1,
+    };
+    let t = fx
+        .issuer
+        .prepare(&req, now(), &mut rand::rngs::OsRng)
+        .unwrap();
+    assert!(!t.subject().contains(ID_A), "{}", t.subject());
+    assert!(
+        t.subject().contains("1101**********002X"),
+        "{}",
+        t.subject()
+    );
 }

@@ -248,7 +248,7 @@ async fn the_root_revokes_the_issuing_ca_in_its_arl_and_ocsp() {
         let b =
             x509_ocsp::BasicOcspResponse::from_der(r.response_bytes.unwrap().response.as_bytes())
                 .unwrap();
-        b.tbs_response_data.responses[0].cert_status.clone()
+        b.tbs_response_data.responses[0].cert_status
     };
     let req = pki::ocsp::make_request(vec![root_id()], None).unwrap();
     assert!(matches!(

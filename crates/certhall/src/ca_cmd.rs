@@ -25,7 +25,7 @@ use store::ca::CaStore;
 #[derive(Debug, Subcommand)]
 pub enum CaAction {
     /// Create the SM2 root and issuing CA (or import an existing issuing CA).
-    Init(InitArgs),
+    Init(Box<InitArgs>),
     /// Issue a certificate from a PKCS#10 CSR (PEM or DER).
     Issue(IssueArgs),
     /// Revoke a certificate by serial (hex), with the other certificate of its dual pair; or,
@@ -434,7 +434,7 @@ async fn audit(
 pub async fn run(common: &Common, action: CaAction, clock: Arc<dyn HallClockTrait>) -> Result<()> {
     match action {
         CaAction::Init(a) => {
-            let opts = init_options(a);
+            let opts = init_options(*a);
             if ca::files::exists(&ca_dir(&common.data)) {
                 bail!(
                     "a CA already exists in {}; refusing to overwrite it",

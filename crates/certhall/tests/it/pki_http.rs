@@ -64,7 +64,7 @@ async fn crl_and_ocsp_over_http() {
     let clock = Arc::new(SystemClock);
     ca_cmd::run(
         &common,
-        CaAction::Init(InitArgs {
+        CaAction::Init(Box::new(InitArgs {
             org: "测试CA".into(),
             root_cn: "Root".into(),
             issuing_cn: "Issuing".into(),
@@ -81,7 +81,7 @@ async fn crl_and_ocsp_over_http() {
             import_cert: None,
             import_key: None,
             import_root: None,
-        }),
+        })),
         clock.clone(),
     )
     .await

@@ -139,6 +139,50 @@ async fn crl_and_ocsp_over_http() {
         p("issuing.crl").to_str().unwrap(),
     ]);
     sm2verify(&p("issuing.pem"), &p("issuing.crl"));
+    // The ARL, where the issuing CA certificate's CRLDP points: made by the refresher with the
+    // root key (no more 404), signed by the root.
+    let r = http
+        .get(format!("{base}/crl/root.crl"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    std::fs::write(p("root.crl"), r.bytes().await.unwrap()).unwrap();
+    std::fs::write(p("root.pem"), ca.files().root.pem()).unwrap();
+    sm2verify(&p("root.pem"), &p("root.crl"));
+    // OCSP about the issuing CA itself: answered by the root, good.
+    let root_id = pki::ocsp::Responder::new(
+        ca.files().root.clone(),
+        pki::KeySigner::new(&pki::keys::generate()).unwrap(),
+        std::time::Duration::from_secs(60),
+    )
+    .unwrap()
+    .cert_id(
+        ca.files()
+            .issuing
+            .cert
+            .tbs_certificate
+            .serial_number
+            .as_bytes(),
+    )
+    .unwrap();
+    let r = http
+        .post(format!("{base}/ocsp"))
+        .header("content-type", "application/ocsp-request")
+        .body(pki::ocsp::make_request(vec![root_id], None).unwrap())
+        .send()
+        .await
+        .unwrap();
+    std::fs::write(p("issuing-ca.ocsp"), r.bytes().await.unwrap()).unwrap();
+    let t = openssl(&[
+        "ocsp",
+        "-respin",
+        p("issuing-ca.ocsp").to_str().unwrap(),
+        "-resp_text",
+        "-noverify",
+    ]);
+    assert!(t.contains("Cert Status: good"), "{t}");
+    sm2verify(&p("root.pem"), &p("issuing-ca.ocsp"));
     assert_eq!(
         http.get(format!("{base}/crl/nosuch.crl"))
             .send()

@@ -405,6 +405,8 @@ pub struct DeskParts {
     pub invoicing: Arc<dyn Invoicing>,
     /// Settings.
     pub config: DeskConfig,
+    /// Kill points of production (crash tests); [`crate::faults::NoFaults`] otherwise.
+    pub faults: Arc<dyn crate::faults::FaultPoints>,
 }
 
 impl DeskParts {
@@ -415,6 +417,7 @@ impl DeskParts {
             courier: Arc::new(SandboxCourier),
             invoicing: Arc::new(SandboxInvoicing),
             config: DeskConfig::default(),
+            faults: Arc::new(crate::faults::NoFaults),
         }
     }
 }

@@ -31,6 +31,10 @@ pub struct PlannedLine {
     pub stored: Option<CertLine>,
 }
 
+/// How long a line's reservation (签发中) is held by the process that made it; after that
+/// another process, a restart or staff pressing 制证 again takes it over and finishes it.
+pub const LEASE_MS: i64 = 2 * 60 * 1000;
+
 /// Digits of a PIN.
 pub const PIN_LEN: usize = 8;
 
@@ -53,6 +57,7 @@ pub struct Production {
     pub(crate) book: OrderBook,
     pub(crate) store: Arc<dyn ProductionStore>,
     pub(crate) ca: Option<Arc<dyn CertAuthority>>,
+    pub(crate) faults: Arc<dyn crate::faults::FaultPoints>,
 }
 
 impl Production {
@@ -150,6 +155,8 @@ impl Production {
                 "该证书已签发或正在签发,同一业务单的同一证书不会重复签发".into(),
             ));
         }
+        let at = format!("order:{}:line:{line}", o.no);
+        self.faults.reached("reserved", &at);
         let person = match pl.kind {
             CertType::Org => None,
             CertType::OrgPerson => {
@@ -180,6 +187,7 @@ impl Production {
                 });
             }
         };
+        self.faults.reached("ca.stored", &at);
         let stored = IssuedLine {
             sign_serial: issued.sign_serial.clone(),
             enc_serial: issued.enc_serial.clone(),
@@ -204,6 +212,7 @@ impl Production {
         self.store
             .line_issued(o.id, line, &stored, now, Effects::audit(audit))
             .await?;
+        self.faults.reached("line_issued", &at);
         self.finish_production(actor, no).await?;
         Ok(issued)
     }
@@ -245,6 +254,7 @@ impl Production {
             Ok(()) | Err(AppError::Stale) => {}
             Err(e) => return Err(e),
         }
+        self.faults.reached("order_issued", &format!("order:{no}"));
         self.release_pins(no).await?;
         Ok(())
     }

@@ -56,6 +56,24 @@ impl HallCa {
         Ok(Self { ca: Arc::new(ca) })
     }
 
+    /// The same CA (certificates, issuing key, key manager's key: what its directory holds)
+    /// over a fresh `store` and `clock`, as a restarted process opens it; nothing else of
+    /// this one is shared.
+    pub fn reopened(
+        &self,
+        store: store::ca::CaStore,
+        clock: Arc<dyn app::clock::Clock>,
+    ) -> Result<Self> {
+        let ca = Ca::from_parts(
+            self.ca.files().clone(),
+            self.ca.signer(),
+            self.ca.km_public().clone(),
+            Arc::new(store),
+            Arc::new(HallClock(clock)),
+        )?;
+        Ok(Self { ca: Arc::new(ca) })
+    }
+
     /// The root in PEM.
     pub fn root_pem(&self) -> String {
         self.ca.files().root.pem()

@@ -272,7 +272,10 @@ impl TestHall {
     /// directory and CA (reopened over the new pool), sandbox providers, and `faults` as
     /// production's kill points. Nothing in memory is shared with [`TestHall::app`] but the
     /// clock (the world's time) and the CA's keys (its files).
-    pub async fn restarted(&self, faults: Arc<dyn app::faults::FaultPoints>) -> app::App {
+    pub async fn restarted<F>(&self, faults: Arc<F>) -> app::App
+    where
+        F: app::faults::FaultPoints + ca::FaultPoints + 'static,
+    {
         let db = store::Db::connect(&self.db_url)
             .await
             .unwrap_or_else(|e| panic!("test database: {e}"));
@@ -288,6 +291,7 @@ impl TestHall {
                 .reopened(
                     store::ca::CaStore::new(store.db().clone(), store.vault().clone()),
                     self.clock.clone(),
+                    Some(faults.clone() as Arc<dyn ca::FaultPoints>),
                 )
                 .unwrap_or_else(|e| panic!("test CA: {e}")),
         );

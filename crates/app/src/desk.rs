@@ -60,6 +60,8 @@ pub struct CertLine {
     pub pin_sent_at: Option<Millis>,
     /// When issued.
     pub issued_at: Option<Millis>,
+    /// While `issuing`: until when the reserving process holds it (then it may be taken over).
+    pub lease_until: Option<Millis>,
 }
 
 /// What the CA returned for one line, stored with its PIN (sealed by the store).
@@ -155,8 +157,9 @@ pub trait ReviewStore: Send + Sync {
 /// Persistence of production: certificate lines and their PINs.
 #[async_trait]
 pub trait ProductionStore: Send + Sync {
-    /// Reserves a line for issuance; false if it is already reserved or issued (also when
-    /// two requests race: the unique (order, line) key decides).
+    /// Reserves a line for issuance, held until `lease_until`; false if it is already
+    /// reserved or issued (also when two requests race: the unique (order, line) key decides).
+    #[allow(clippy::too_many_arguments)]
     async fn reserve_line(
         &self,
         order_id: i64,
@@ -165,9 +168,36 @@ pub trait ProductionStore: Send + Sync {
         years: i64,
         staff_id: i64,
         now: Millis,
+        lease_until: Millis,
     ) -> StoreResult<bool>;
-    /// Drops a reservation whose CA call failed (only if still `issuing`).
+    /// Takes over a line still `issuing` whose lease ran out by `now` (its process died or
+    /// gave it back), holding it until `lease_until`; false if it is held or not `issuing`
+    /// (two takers: one guarded UPDATE wins).
+    /// `staff_id` `None` (the hall itself) keeps the reserving staff member's.
+    async fn take_over_line(
+        &self,
+        order_id: i64,
+        line: i64,
+        staff_id: Option<i64>,
+        now: Millis,
+        lease_until: Millis,
+    ) -> StoreResult<bool>;
+    /// Writes on a reserved line the serials the CA recorded its pair under, before anything
+    /// is signed; the same serials again are fine, others are `NotFound`.
+    async fn note_serials(
+        &self,
+        order_id: i64,
+        line: i64,
+        sign_serial: &str,
+        enc_serial: &str,
+    ) -> StoreResult<()>;
+    /// Gives a reservation's lease back (a CA call failed: the next 制证 may retry at once).
+    async fn release_line(&self, order_id: i64, line: i64) -> StoreResult<()>;
+    /// Drops a reservation the CA refused (only if still `issuing` with no serials: nothing
+    /// was recorded for it).
     async fn unreserve_line(&self, order_id: i64, line: i64) -> StoreResult<()>;
+    /// Every line still `issuing`: (order number, line, lease until), oldest first.
+    async fn issuing_lines(&self) -> StoreResult<Vec<(String, i64, Option<Millis>)>>;
     /// Stores what the CA returned and seals the PIN, with `effects`.
     async fn line_issued(
         &self,
@@ -270,12 +300,27 @@ pub struct CaIssued {
     pub chain_pem: String,
 }
 
+/// The serials the CA recorded a line's pair under (before signing).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaRecorded {
+    /// Signing certificate serial (hex).
+    pub sign_serial: String,
+    /// Encryption certificate serial (hex).
+    pub enc_serial: String,
+}
+
 /// The SM2 CA, as production sees it (implemented by the binary over `pki` and the CA
-/// tables, so `app` stays free of the store and of key files).
+/// tables, so `app` stays free of the store and of key files). Two steps, each durable and
+/// idempotent by `reference` (the line, `order:XB…:line:N`), so a process that dies anywhere
+/// can be followed by one that finishes the same pair.
 #[async_trait]
 pub trait CertAuthority: Send + Sync {
-    /// Issues a signing + encryption pair.
-    async fn issue(&self, req: CaRequest) -> Result<CaIssued, GatewayError>;
+    /// Records a signing + encryption pair for `reference` (TBS, escrow of the encryption
+    /// key and its envelope, durable before anything is signed), or answers the pair
+    /// recorded for it before (then `req` is not used). `Refused`: nothing was recorded.
+    async fn record(&self, reference: &str, req: CaRequest) -> Result<CaRecorded, GatewayError>;
+    /// Signs and stores the pair recorded for `reference`, or answers what was stored.
+    async fn finish(&self, reference: &str) -> Result<CaIssued, GatewayError>;
     /// The chain (issuing CA, root) in PEM, for relying parties and checks.
     fn chain_pem(&self) -> String;
 }
@@ -405,6 +450,8 @@ pub struct DeskParts {
     pub invoicing: Arc<dyn Invoicing>,
     /// Settings.
     pub config: DeskConfig,
+    /// Kill points of production (crash tests); [`crate::faults::NoFaults`] otherwise.
+    pub faults: Arc<dyn crate::faults::FaultPoints>,
 }
 
 impl DeskParts {
@@ -415,6 +462,7 @@ impl DeskParts {
             courier: Arc::new(SandboxCourier),
             invoicing: Arc::new(SandboxInvoicing),
             config: DeskConfig::default(),
+            faults: Arc::new(crate::faults::NoFaults),
         }
     }
 }

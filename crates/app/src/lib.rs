@@ -17,6 +17,7 @@ pub mod clock;
 pub mod delivery;
 pub mod desk;
 pub mod error;
+pub mod faults;
 pub mod identity;
 pub mod jobs;
 pub mod model;
@@ -152,6 +153,7 @@ impl App {
             book: book.clone(),
             store: st.clone(),
             ca: parts.desk.ca,
+            faults: parts.desk.faults,
         };
         let delivery = delivery::Delivery {
             book: book.clone(),

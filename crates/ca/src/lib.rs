@@ -26,7 +26,7 @@ pub use clock::{Clock, FixedClock};
 pub use error::{CaError, Result};
 pub use files::{CaConfig, CaFiles};
 pub use publisher::Publisher;
-pub use service::{Ca, Pair, Revocation};
+pub use service::{Ca, FaultPoints, Pair, PairSerials, Revocation};
 pub use storage::{CaStorage, MemoryStorage, SerialStatus, StorageError};
 
 /// Re-export of the primitives, so callers name the same types.

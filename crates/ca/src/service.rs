@@ -4,7 +4,7 @@
 use crate::clock::{millis, whole_seconds, Clock};
 use crate::error::{CaError, Result};
 use crate::files::{in_memory_files, in_memory_publish, load_keys, new_ca, CaFiles};
-use crate::storage::{CaStorage, Record, StorageError, Unfinished};
+use crate::storage::{CaStorage, PairRecord, Record, Recorded, StorageError, Unfinished};
 use pki::crl::{build_crl, Reason, RevokedEntry};
 use pki::issue::{parse_serial_hex, serial_hex, CaNames};
 use pki::{IssueRequest, Issued, Issuer, KeySigner, Signer, SubjectData, Usage};
@@ -17,6 +17,13 @@ use std::time::{Duration, SystemTime};
 /// harmless; the certificates exist only in memory until it succeeds.
 const STORE_PAUSES: [Duration; 2] = [Duration::from_millis(50), Duration::from_millis(250)];
 
+/// Told when the pair pipeline crosses a boundary inside the CA (crash tests stop the process
+/// there); nothing by default.
+pub trait FaultPoints: Send + Sync {
+    /// `step` of the pair for `reference` is done; the next has not begun.
+    fn reached(&self, step: &'static str, reference: &str);
+}
+
 /// A CA opened for signing: certificates, the issuing CA's signer, the key manager's public
 /// key, the storage and the clock.
 pub struct Ca {
@@ -26,6 +33,16 @@ pub struct Ca {
     km_public: sm2::PublicKey,
     storage: Arc<dyn CaStorage>,
     clock: Arc<dyn Clock>,
+    faults: Option<Arc<dyn FaultPoints>>,
+}
+
+/// The serials a pair was recorded under.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PairSerials {
+    /// The signing certificate's serial (hex).
+    pub sign: String,
+    /// The encryption certificate's serial (hex).
+    pub enc: String,
 }
 
 /// A signing certificate, its encryption certificate (双证书, GM/T 0015 §5.2.4.1.3), and the
@@ -102,7 +119,20 @@ impl Ca {
             km_public,
             storage,
             clock,
+            faults: None,
         })
+    }
+
+    /// The same CA with kill points in the pair pipeline (crash tests).
+    pub fn with_faults(mut self, faults: Arc<dyn FaultPoints>) -> Self {
+        self.faults = Some(faults);
+        self
+    }
+
+    fn reached(&self, step: &'static str, reference: &str) {
+        if let Some(f) = &self.faults {
+            f.reached(step, reference);
+        }
     }
 
     /// A CA held in memory (tests, demos, the benchmark; nothing written to disk): a new root
@@ -187,40 +217,9 @@ impl Ca {
         if tokens.is_empty() {
             return Ok(Vec::new());
         }
-        // RFC 5280 §4.1.2.6: a DN names one subject entity; one already issued to another
-        // entity is refused before anything is recorded.
-        for t in &tokens {
-            match self
-                .storage
-                .claim_subject(&label, t.subject_der(), t.entity())
-                .await
-            {
-                Ok(()) => {}
-                Err(StorageError::Duplicate) => {
-                    return Err(refused(
-                        "subject",
-                        format!(
-                            "the subject DN {} was already issued to a different entity (RFC 5280 §4.1.2.6); the profile must put the unit's code or the person's ID number in the DN ([profile] of ca.toml)",
-                            t.subject()
-                        ),
-                    ))
-                }
-                Err(e) => return Err(CaError::Storage(e)),
-            }
-        }
-        let records: Vec<Record> = tokens
-            .iter()
-            .map(|t| Record {
-                serial: serial_hex(t.serial()),
-                kind: t.kind(),
-                usage: t.usage(),
-                subject: t.subject().to_string(),
-                tbs: t.tbs_der().to_vec(),
-                not_after: i64::try_from(t.not_after())
-                    .unwrap_or(i64::MAX / 1000)
-                    .saturating_mul(1000),
-            })
-            .collect();
+        let refs: Vec<&pki::Prepared> = tokens.iter().collect();
+        self.claim_subjects(&label, &refs).await?;
+        let records: Vec<Record> = tokens.iter().map(record_of).collect();
         let serials: Vec<String> = records.iter().map(|r| r.serial.clone()).collect();
         if let Err(e) = self.storage.record(&label, &records, at).await {
             // Nothing was signed. Should the write have landed after all (a lost
@@ -277,6 +276,33 @@ impl Ca {
     /// Key hygiene before anything is prepared: the root's own key, the key manager's escrow
     /// key and a key revoked for keyCompromise are never certified (the issuing CA's own key
     /// is refused by `pki::Issuer::prepare`).
+    /// RFC 5280 §4.1.2.6: a DN names one subject entity; one already issued to another
+    /// entity is refused before anything is recorded.
+    async fn claim_subjects(&self, label: &str, tokens: &[&pki::Prepared]) -> Result<()> {
+        // RFC 5280 §4.1.2.6: a DN names one subject entity; one already issued to another
+        // entity is refused before anything is recorded.
+        for t in tokens {
+            match self
+                    .storage
+                    .claim_subject(label, t.subject_der(), t.entity())
+                    .await
+                {
+                    Ok(()) => {}
+                    Err(StorageError::Duplicate) => {
+                        return Err(refused(
+                            "subject",
+                            format!(
+                                "the subject DN {} was already issued to a different entity (RFC 5280 §4.1.2.6); the profile must put the unit's code or the person's ID number in the DN ([profile] of ca.toml)",
+                                t.subject()
+                            ),
+                        ))
+                    }
+                    Err(e) => return Err(CaError::Storage(e)),
+                }
+        }
+        Ok(())
+    }
+
     async fn check_key(&self, pk: &sm2::PublicKey) -> Result<()> {
         if pk == &self.files.root.public_key()? {
             return Err(refused("public_key", "is the root CA's own key"));
@@ -310,56 +336,171 @@ impl Ca {
     }
 
     /// A signing certificate for `sign_key` and an encryption certificate for a key the key
-    /// manager makes now, both for `subject` and `years`, through [`Ca::issue`] as one batch;
-    /// the encryption key is enveloped to the signing key and an escrow copy to the key
-    /// manager is kept (GM/T 0009 SM2EnvelopedKey).
+    /// manager makes now, both for `subject` and `years`: [`Ca::record_pair`] under a fresh
+    /// reference, then [`Ca::finish_pair`] (the command line's one-shot issuance).
     pub async fn issue_with_encryption(
         &self,
         subject: SubjectData,
         sign_key: sm2::PublicKey,
         years: u16,
     ) -> Result<Pair> {
+        let reference = format!("cli:{}", hex_id());
+        self.record_pair(&reference, subject, sign_key, years)
+            .await?;
+        self.finish_pair(&reference).await
+    }
+
+    /// **The pair pipeline, step 1** (production's: one call per order line, `reference`
+    /// names the line): prepare the signing and the encryption TBS (a refused request writes
+    /// nothing), make the encryption key, envelope it to the signing key and to the key
+    /// manager (escrow), and record all of it in one transaction before anything is signed —
+    /// so a crash can lose nothing that cannot be made again. Idempotent by reference: a
+    /// pair recorded before for `reference` is returned as it is (the request is not
+    /// prepared again), also when two callers race (the reference is unique).
+    pub async fn record_pair(
+        &self,
+        reference: &str,
+        subject: SubjectData,
+        sign_key: sm2::PublicKey,
+        years: u16,
+    ) -> Result<PairSerials> {
+        let label = self.label().to_string();
+        if let Some(p) = self.storage.pair(&label, reference).await? {
+            return Ok(PairSerials {
+                sign: p.sign.serial,
+                enc: p.enc.serial,
+            });
+        }
+        self.check_key(&sign_key).await?;
+        let now = self.now();
+        let at = millis(now);
+        let mut rng = rand::rngs::OsRng;
         let enc_key = pki::keys::generate();
-        let reqs = [
-            IssueRequest {
+        let sign = self.issuer.prepare(
+            &IssueRequest {
                 usage: Usage::Signing,
                 subject: subject.clone(),
                 public_key: sign_key,
                 years,
             },
-            IssueRequest {
+            now,
+            &mut rng,
+        )?;
+        let enc = self.issuer.prepare(
+            &IssueRequest {
                 usage: Usage::Encryption,
                 subject,
                 public_key: enc_key.public_key(),
                 years,
             },
-        ];
-        let mut issued = self.issue(&reqs).await?.into_iter();
-        let (Some(sign), Some(enc)) = (issued.next(), issued.next()) else {
-            return Err(CaError::Setup("the pipeline returned no pair".into()));
-        };
-        self.storage
-            .link_pair(
-                self.label(),
-                &serial_hex(&sign.serial),
-                &serial_hex(&enc.serial),
-            )
-            .await?;
-        let mut rng = rand::rngs::OsRng;
+            now,
+            &mut rng,
+        )?;
         let envelope = pki::envelope::seal(&enc_key, &sign_key, &mut rng)?;
         let escrow = pki::envelope::seal(&enc_key, &self.km_public, &mut rng)?;
+        let pair = PairRecord {
+            reference: reference.to_string(),
+            sign: record_of(&sign),
+            enc: record_of(&enc),
+            escrow: escrow.der,
+            envelope: envelope.der,
+        };
+        self.claim_subjects(&label, &[&sign, &enc]).await?;
+        // The tokens are dropped unsigned: step 2 signs what was recorded, from storage.
+        drop((sign, enc));
+        match self.storage.record_pair(&label, &pair, at).await {
+            Ok(()) => {}
+            // Another caller recorded this reference first: theirs is the pair.
+            Err(StorageError::Duplicate) => {
+                if let Some(p) = self.storage.pair(&label, reference).await? {
+                    return Ok(PairSerials {
+                        sign: p.sign.serial,
+                        enc: p.enc.serial,
+                    });
+                }
+                return Err(CaError::Storage(StorageError::Duplicate));
+            }
+            Err(e) => return Err(CaError::Storage(e)),
+        }
+        // The pair is revoked together (GM/T 0015 §5.2.4.1.3): linked as soon as recorded.
         self.storage
-            .escrow(
-                self.label(),
-                &serial_hex(&enc.serial),
-                &escrow.der,
-                millis(self.now()),
-            )
+            .link_pair(&label, &pair.sign.serial, &pair.enc.serial)
             .await?;
+        self.reached("ca.recorded", reference);
+        Ok(PairSerials {
+            sign: pair.sign.serial,
+            enc: pair.enc.serial,
+        })
+    }
+
+    /// **The pair pipeline, step 2**: the certificates of the pair recorded for `reference`.
+    /// A certificate already stored is returned as stored; a recorded TBS without one was
+    /// never signed by anyone who lived to store it (signatures leave the CA only after
+    /// storing), so it is signed now — the same serial and content, not a second
+    /// certificate — and stored (idempotently: when two callers race, the first stored wins
+    /// and both return it). `NotFound` when nothing was recorded for `reference`; an
+    /// abandoned or revoked serial is refused.
+    pub async fn finish_pair(&self, reference: &str) -> Result<Pair> {
+        let label = self.label().to_string();
+        let p = self
+            .storage
+            .pair(&label, reference)
+            .await?
+            .ok_or_else(|| CaError::NotFound(format!("no pair recorded for {reference}")))?;
+        let mut todo = Vec::new();
+        for r in [&p.sign, &p.enc] {
+            if r.cert.is_none() {
+                if r.status != "recorded" {
+                    return Err(CaError::NotFound(format!(
+                        "serial {} is {} and has no certificate",
+                        r.serial, r.status
+                    )));
+                }
+                todo.push(self.issuer.resume(&r.tbs, r.kind, r.usage)?);
+            }
+        }
+        if !todo.is_empty() {
+            let signed = todo
+                .into_iter()
+                .map(|t| self.issuer.issue(t))
+                .collect::<pki::Result<Vec<_>>>()?;
+            self.reached("ca.signed", reference);
+            let certs: Vec<(String, Vec<u8>)> = signed
+                .iter()
+                .map(|i| (serial_hex(&i.serial), i.der.clone()))
+                .collect();
+            match self.storage.store(&label, &certs, millis(self.now())).await {
+                // Duplicate: a racing caller stored its signature first; its is returned.
+                Ok(()) | Err(StorageError::Duplicate) => {}
+                Err(e) => return Err(CaError::Storage(e)),
+            }
+            self.reached("ca.stored", reference);
+        }
         Ok(Pair {
-            sign,
-            enc,
-            envelope,
+            sign: self.stored(&p.sign).await?,
+            enc: self.stored(&p.enc).await?,
+            envelope: pki::envelope::Envelope::from_der(&p.envelope)?,
+        })
+    }
+
+    /// The certificate of a recorded serial: as read with the record, or from storage.
+    async fn stored(&self, r: &Recorded) -> Result<Issued> {
+        let der = match &r.cert {
+            Some(c) => c.clone(),
+            None => self
+                .storage
+                .cert(self.label(), &r.serial)
+                .await?
+                .ok_or_else(|| {
+                    CaError::Storage(StorageError::Other(format!(
+                        "certificate {} not found after storing",
+                        r.serial
+                    )))
+                })?,
+        };
+        Ok(Issued {
+            serial: parse_serial_hex(&r.serial)?,
+            der,
         })
     }
 
@@ -518,6 +659,27 @@ pub async fn revoke_issuing_ca(
             other => CaError::Storage(other),
         })?;
     Ok(serial)
+}
+
+fn record_of(t: &pki::Prepared) -> Record {
+    Record {
+        serial: serial_hex(t.serial()),
+        kind: t.kind(),
+        usage: t.usage(),
+        subject: t.subject().to_string(),
+        tbs: t.tbs_der().to_vec(),
+        not_after: i64::try_from(t.not_after())
+            .unwrap_or(i64::MAX / 1000)
+            .saturating_mul(1000),
+    }
+}
+
+/// 16 random bytes in hex: a reference no one else uses.
+fn hex_id() -> String {
+    use rand::RngCore;
+    let mut b = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut b);
+    serial_hex(&b)
 }
 
 /// Revokes the certificate `serial` (hex, `:` allowed) of the CA labelled `issuer` at `at`,

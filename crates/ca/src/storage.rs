@@ -8,8 +8,10 @@
 //! certificate the pipeline dropped (signing or storing failed) is **abandoned**
 //! ([`CaStorage::abandon`]): no certificate with that serial ever left the CA. A recorded
 //! serial that is neither issued nor abandoned is **unfinished** ([`CaStorage::unfinished`]):
-//! the process stopped between recording and storing. The pipeline never signs a recorded
-//! TBS again; unfinished serials are reported.
+//! the process stopped between recording and storing. [`crate::Ca::issue`] never signs a
+//! recorded TBS again; unfinished serials are reported. A pair recorded for a reference
+//! ([`CaStorage::record_pair`]) is finished by `Ca::finish_pair`, which signs its recorded
+//! TBS when no certificate was stored (no signature over it ever left the CA).
 
 use async_trait::async_trait;
 use pki::crl::Reason;
@@ -118,6 +120,52 @@ pub struct CrlRow {
     pub der: Vec<u8>,
 }
 
+/// A signing + encryption pair about to be signed for a caller's `reference` (a production
+/// line): both TBS records, the encryption key enveloped to the key manager (escrow) and to
+/// the subscriber's signing key — everything that cannot be made again after a crash (the
+/// encryption key exists only in memory until it is enveloped) — written in one transaction.
+#[derive(Debug, Clone)]
+pub struct PairRecord {
+    /// The caller's name for what the pair is for; one pair per reference.
+    pub reference: String,
+    /// The signing certificate's record.
+    pub sign: Record,
+    /// The encryption certificate's record.
+    pub enc: Record,
+    /// GM/T 0009 SM2EnvelopedKey of the encryption key to the key manager.
+    pub escrow: Vec<u8>,
+    /// The same key enveloped to the subscriber's signing key.
+    pub envelope: Vec<u8>,
+}
+
+/// One certificate of a recorded pair as the storage has it now.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    /// Serial, upper-case hex.
+    pub serial: String,
+    /// Profile.
+    pub kind: CertType,
+    /// Signing or encryption.
+    pub usage: Usage,
+    /// `recorded`, `revoked` or `abandoned` (the certificate table says whether it was stored).
+    pub status: String,
+    /// DER of the recorded TBS.
+    pub tbs: Vec<u8>,
+    /// The certificate, if stored.
+    pub cert: Option<Vec<u8>>,
+}
+
+/// A pair recorded for a reference, with what became of it.
+#[derive(Debug, Clone)]
+pub struct RecordedPair {
+    /// The signing certificate.
+    pub sign: Recorded,
+    /// The encryption certificate.
+    pub enc: Recorded,
+    /// The encryption key enveloped to the signing key.
+    pub envelope: Vec<u8>,
+}
+
 /// The CA's durable state. Every method is one transaction. `record` must be durable when it
 /// returns `Ok` (nothing is signed before it returns); `store` must be idempotent for the
 /// same (serial, certificate), so the pipeline may retry it.
@@ -140,6 +188,21 @@ pub trait CaStorage: Send + Sync {
         -> Result<(), StorageError>;
     /// Recorded serials that are neither issued nor abandoned, oldest first.
     async fn unfinished(&self, issuer: &str) -> Result<Vec<Unfinished>, StorageError>;
+    /// Record a pair for its reference with both envelopes, in one transaction, before
+    /// anything is signed; a reference (or serial) recorded before is `Duplicate` and nothing
+    /// is written.
+    async fn record_pair(
+        &self,
+        issuer: &str,
+        pair: &PairRecord,
+        now: i64,
+    ) -> Result<(), StorageError>;
+    /// The pair recorded for `reference`, if any.
+    async fn pair(
+        &self,
+        issuer: &str,
+        reference: &str,
+    ) -> Result<Option<RecordedPair>, StorageError>;
     /// Keep the escrow envelope (GM/T 0009 SM2EnvelopedKey to the key manager) of an
     /// encryption key.
     async fn escrow(
@@ -230,11 +293,12 @@ struct MemRow {
 #[derive(Debug, Default)]
 struct Mem {
     rows: BTreeMap<(String, String), MemRow>,
+    pairs: BTreeMap<(String, String), (String, String, Vec<u8>)>,
     crls: BTreeMap<(String, i64), (i64, i64, Vec<u8>)>,
     escrow: BTreeMap<(String, String), Vec<u8>>,
     subjects: BTreeMap<(String, Vec<u8>), String>,
     blocked: BTreeMap<String, String>,
-    pairs: BTreeMap<(String, String), String>,
+    partners: BTreeMap<(String, String), String>,
     seq: u64,
 }
 
@@ -389,6 +453,72 @@ impl CaStorage for MemoryStorage {
                 recorded_at: r.recorded_at,
             })
             .collect())
+    }
+
+    async fn record_pair(
+        &self,
+        issuer: &str,
+        pair: &PairRecord,
+        now: i64,
+    ) -> Result<(), StorageError> {
+        let key = (issuer.to_string(), pair.reference.clone());
+        let esc = (issuer.to_string(), pair.enc.serial.clone());
+        {
+            let m = self.lock()?;
+            if m.pairs.contains_key(&key) || m.escrow.contains_key(&esc) {
+                return Err(StorageError::Duplicate);
+            }
+        }
+        self.record(issuer, &[pair.sign.clone(), pair.enc.clone()], now)
+            .await?;
+        let mut m = self.lock()?;
+        m.escrow.insert(esc, pair.escrow.clone());
+        m.pairs.insert(
+            key,
+            (
+                pair.sign.serial.clone(),
+                pair.enc.serial.clone(),
+                pair.envelope.clone(),
+            ),
+        );
+        Ok(())
+    }
+
+    async fn pair(
+        &self,
+        issuer: &str,
+        reference: &str,
+    ) -> Result<Option<RecordedPair>, StorageError> {
+        let m = self.lock()?;
+        let Some((sign, enc, envelope)) = m.pairs.get(&(issuer.to_string(), reference.to_string()))
+        else {
+            return Ok(None);
+        };
+        let one = |serial: &String| {
+            m.rows
+                .get(&(issuer.to_string(), serial.clone()))
+                .map(|r| Recorded {
+                    serial: serial.clone(),
+                    kind: r.record.kind,
+                    usage: r.record.usage,
+                    status: if r.revoked.is_some() {
+                        "revoked"
+                    } else if r.abandoned {
+                        "abandoned"
+                    } else {
+                        "recorded"
+                    }
+                    .into(),
+                    tbs: r.record.tbs.clone(),
+                    cert: r.cert.clone(),
+                })
+                .ok_or(StorageError::NotFound)
+        };
+        Ok(Some(RecordedPair {
+            sign: one(sign)?,
+            enc: one(enc)?,
+            envelope: envelope.clone(),
+        }))
     }
 
     async fn escrow(
@@ -578,9 +708,9 @@ impl CaStorage for MemoryStorage {
 
     async fn link_pair(&self, issuer: &str, sign: &str, enc: &str) -> Result<(), StorageError> {
         let mut m = self.lock()?;
-        m.pairs
+        m.partners
             .insert((issuer.to_string(), sign.to_string()), enc.to_string());
-        m.pairs
+        m.partners
             .insert((issuer.to_string(), enc.to_string()), sign.to_string());
         Ok(())
     }
@@ -588,7 +718,7 @@ impl CaStorage for MemoryStorage {
     async fn partner(&self, issuer: &str, serial: &str) -> Result<Option<String>, StorageError> {
         Ok(self
             .lock()?
-            .pairs
+            .partners
             .get(&(issuer.to_string(), serial.to_string()))
             .cloned())
     }

@@ -140,6 +140,21 @@ impl CaStorage for Flaky {
     ) -> Result<(), StorageError> {
         self.inner.escrow(issuer, serial, envelope, now).await
     }
+    async fn record_pair(
+        &self,
+        issuer: &str,
+        pair: &ca::storage::PairRecord,
+        now: i64,
+    ) -> Result<(), StorageError> {
+        self.inner.record_pair(issuer, pair, now).await
+    }
+    async fn pair(
+        &self,
+        issuer: &str,
+        reference: &str,
+    ) -> Result<Option<ca::storage::RecordedPair>, StorageError> {
+        self.inner.pair(issuer, reference).await
+    }
     async fn revoke(
         &self,
         issuer: &str,

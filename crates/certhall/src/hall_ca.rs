@@ -1,12 +1,14 @@
 //! The SM2 CA (crate `ca`) as the staff desk's [`app::desk::CertAuthority`]: production asks
 //! for a signing + encryption pair per order line; this parses app's request (strings) into
 //! the pipeline's typed one (the certificate kind, `domain::CreditCode`, `domain::IdNumber`)
-//! and calls [`ca::Ca::issue_with_encryption`] — the same pipeline function, `Ca::issue`,
-//! that `certhall ca issue` and `certhall bench pki` go through. Also the adapter that gives
-//! the CA service the hall's clock.
+//! and calls the pair pipeline in its two durable steps, [`ca::Ca::record_pair`] and
+//! [`ca::Ca::finish_pair`], under the line's reference — the same two steps
+//! `certhall ca issue` goes through ([`ca::Ca::issue_with_encryption`]), so a production
+//! line survives a crash between any two. Also the adapter that gives the CA service the
+//! hall's clock.
 
 use anyhow::Result;
-use app::desk::{CaIssued, CaRequest, CertAuthority};
+use app::desk::{CaIssued, CaRecorded, CaRequest, CertAuthority};
 use app::GatewayError;
 use async_trait::async_trait;
 use ca::pki::issue::{serial_hex, CaNames};
@@ -56,6 +58,28 @@ impl HallCa {
         Ok(Self { ca: Arc::new(ca) })
     }
 
+    /// The same CA (certificates, issuing key, key manager's key: what its directory holds)
+    /// over a fresh `store` and `clock`, as a restarted process opens it; nothing else of
+    /// this one is shared. `faults`: the CA's kill points (crash tests).
+    pub fn reopened(
+        &self,
+        store: store::ca::CaStore,
+        clock: Arc<dyn app::clock::Clock>,
+        faults: Option<Arc<dyn ca::FaultPoints>>,
+    ) -> Result<Self> {
+        let mut ca = Ca::from_parts(
+            self.ca.files().clone(),
+            self.ca.signer(),
+            *self.ca.km_public(),
+            Arc::new(store),
+            Arc::new(HallClock(clock)),
+        )?;
+        if let Some(f) = faults {
+            ca = ca.with_faults(f);
+        }
+        Ok(Self { ca: Arc::new(ca) })
+    }
+
     /// The root in PEM.
     pub fn root_pem(&self) -> String {
         self.ca.files().root.pem()
@@ -64,6 +88,17 @@ impl HallCa {
 
 fn refused(e: impl std::fmt::Display) -> GatewayError {
     GatewayError::Refused(e.to_string())
+}
+
+/// A request the profile or the lints refuse is `Refused` (nothing was recorded); anything
+/// else (storage, signer) is `Unavailable`, to be retried.
+fn ca_failed(e: CaError) -> GatewayError {
+    match e {
+        CaError::Pki(p @ (ca::pki::PkiError::Profile { .. } | ca::pki::PkiError::Lint(_))) => {
+            refused(p)
+        }
+        other => GatewayError::Unavailable(other.to_string()),
+    }
 }
 
 /// app's request, parsed into the pipeline's typed subject.
@@ -81,7 +116,7 @@ impl CertAuthority for HallCa {
         self.ca.chain_pem()
     }
 
-    async fn issue(&self, req: CaRequest) -> Result<CaIssued, GatewayError> {
+    async fn record(&self, reference: &str, req: CaRequest) -> Result<CaRecorded, GatewayError> {
         let subject = subject_of(&req)?;
         let years = u16::from(req.years);
         ca::pki::profile::check_years(years).map_err(refused)?;
@@ -90,16 +125,19 @@ impl CertAuthority for HallCa {
             // Sandbox: the key is made here and dropped; a real token makes its own.
             None => ca::pki::keys::generate().public_key(),
         };
-        let pair = self
+        let serials = self
             .ca
-            .issue_with_encryption(subject, sign_pk, years)
+            .record_pair(reference, subject, sign_pk, years)
             .await
-            .map_err(|e| match e {
-                CaError::Pki(
-                    p @ (ca::pki::PkiError::Profile { .. } | ca::pki::PkiError::Lint(_)),
-                ) => refused(p),
-                other => GatewayError::Unavailable(other.to_string()),
-            })?;
+            .map_err(ca_failed)?;
+        Ok(CaRecorded {
+            sign_serial: serials.sign,
+            enc_serial: serials.enc,
+        })
+    }
+
+    async fn finish(&self, reference: &str) -> Result<CaIssued, GatewayError> {
+        let pair = self.ca.finish_pair(reference).await.map_err(ca_failed)?;
         Ok(CaIssued {
             sign_serial: serial_hex(&pair.sign.serial),
             sign_pem: pair.sign.pem(),

@@ -550,6 +550,12 @@ pub async fn serve(common: &Common, listen: Option<String>, clock: Arc<dyn Clock
     jobs.schedule_blob_sweep()
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
+    // Lines a stopped process left 签发中 (its lease ran out): finished before serving.
+    match hall.app.production().recover().await {
+        Ok(0) => {}
+        Ok(n) => println!("finished {n} certificate line(s) a stopped process left 签发中"),
+        Err(e) => tracing::warn!(error = %e, "cannot finish lines left 签发中; 制证 retries them"),
+    }
     let sms = jobs.sms_provider();
     anchors::record(&hall.app, &common.data).await?;
     tokio::spawn(anchors::every_minute(hall.app.clone(), common.data.clone()));

@@ -33,6 +33,8 @@ pub struct TestHall {
     pub gateways: Vec<Arc<dyn app::payments::PaymentGateway>>,
     /// The account rules the hall runs with.
     pub policy: app::policy::AuthPolicy,
+    /// The CA behind `ca`, kept to reopen it in [`TestHall::restarted`].
+    hall_ca: Arc<crate::hall_ca::HallCa>,
 }
 
 /// 2026-11-23 10:00:00 Beijing time, where test clocks start.
@@ -108,13 +110,31 @@ impl TestHallBuilder {
             None => gateways::identity::build(&Default::default())
                 .unwrap_or_else(|e| panic!("identity: {e}")),
         };
+        let hall_ca = Arc::new(
+            crate::hall_ca::HallCa::ephemeral(
+                store::ca::CaStore::new(store.db().clone(), store.vault().clone()),
+                clock.clone(),
+            )
+            .unwrap_or_else(|e| panic!("test CA: {e}")),
+        );
         let Assembled {
             app,
             blobs,
             ca,
             gateways,
             policy,
-        } = assemble_app(&store, blobs, clock.clone(), self.sms, idp, self.gateways);
+        } = assemble_app(
+            &store,
+            blobs,
+            clock.clone(),
+            hall_ca.clone(),
+            Sides {
+                sms: self.sms,
+                idp,
+                extra: self.gateways,
+                faults: Arc::new(app::faults::NoFaults),
+            },
+        );
         let router = web::router(
             web::AppState {
                 app: app.clone(),
@@ -144,8 +164,17 @@ impl TestHallBuilder {
             ca,
             gateways,
             policy,
+            hall_ca,
         }
     }
+}
+
+/// The providers of a test hall that a test may choose.
+struct Sides {
+    sms: Arc<dyn app::ports::Sms>,
+    idp: gateways::identity::IdentityProviders,
+    extra: Vec<Arc<dyn app::payments::PaymentGateway>>,
+    faults: Arc<dyn app::faults::FaultPoints>,
 }
 
 /// What [`assemble_app`] built, and the ports tests reach through the hall.
@@ -158,28 +187,27 @@ struct Assembled {
 }
 
 /// The use cases of a test hall over `store`: every port a sandbox or the given provider,
-/// cheap password hashing, an ephemeral CA. (The one place that builds `app::App`.)
+/// cheap password hashing, the test CA. (The one place that builds `app::App`.)
 fn assemble_app(
     store: &store::SqlStore,
     blobs: store::FileBlobs,
     clock: Arc<ManualClock>,
-    sms: Arc<dyn app::ports::Sms>,
-    idp: gateways::identity::IdentityProviders,
-    extra: Vec<Arc<dyn app::payments::PaymentGateway>>,
+    hall_ca: Arc<crate::hall_ca::HallCa>,
+    sides: Sides,
 ) -> Assembled {
+    let Sides {
+        sms,
+        idp,
+        extra,
+        faults,
+    } = sides;
     let cost = PasswordCost::for_tests();
     let policy = app::policy::AuthPolicy {
         argon2_memory_kib: cost.memory_kib,
         argon2_iterations: cost.iterations,
         ..Default::default()
     };
-    let ca: Arc<dyn app::desk::CertAuthority> = Arc::new(
-        crate::hall_ca::HallCa::ephemeral(
-            store::ca::CaStore::new(store.db().clone(), store.vault().clone()),
-            clock.clone(),
-        )
-        .unwrap_or_else(|e| panic!("test CA: {e}")),
-    );
+    let ca: Arc<dyn app::desk::CertAuthority> = hall_ca;
     let blobs: Arc<dyn app::blobs::Blobs> = Arc::new(blobs);
     let gateways: Vec<Arc<dyn app::payments::PaymentGateway>> =
         std::iter::once(Arc::new(gateways::payments::SandboxGateway::new())
@@ -203,7 +231,10 @@ fn assemble_app(
             carrier: idp.carrier,
             policy: idp.policy,
         },
-        desk: app::desk::DeskParts::sandbox(Some(ca.clone())),
+        desk: app::desk::DeskParts {
+            faults,
+            ..app::desk::DeskParts::sandbox(Some(ca.clone()))
+        },
         payments: app::payments::PaymentParts {
             gateways: gateways.clone(),
             payouts: Arc::new(gateways::payments::SandboxPayouts),
@@ -234,6 +265,51 @@ impl TestHall {
     /// Starts a hall on `backend` with every default: `TestHall::builder(backend).start()`.
     pub async fn start(backend: Backend) -> TestHall {
         Self::builder(backend).start().await
+    }
+
+    /// The use cases of this hall as a restarted process builds them: a new connection
+    /// pool to the same database, the keys read again from the keys file, the same blob
+    /// directory and CA (reopened over the new pool), sandbox providers, and `faults` as
+    /// production's kill points. Nothing in memory is shared with [`TestHall::app`] but the
+    /// clock (the world's time) and the CA's keys (its files).
+    pub async fn restarted<F>(&self, faults: Arc<F>) -> app::App
+    where
+        F: app::faults::FaultPoints + ca::FaultPoints + 'static,
+    {
+        let db = store::Db::connect(&self.db_url)
+            .await
+            .unwrap_or_else(|e| panic!("test database: {e}"));
+        let vault = crate::keys::load_or_create(&self.keys_file)
+            .unwrap_or_else(|e| panic!("keys file: {e}"))
+            .vault;
+        let store = store::SqlStore::new(db, vault.clone());
+        let blobs = store::FileBlobs::new(self.blob_dir.clone(), vault)
+            .unwrap_or_else(|e| panic!("blobs: {e}"))
+            .with_clock(self.clock.clone());
+        let hall_ca = Arc::new(
+            self.hall_ca
+                .reopened(
+                    store::ca::CaStore::new(store.db().clone(), store.vault().clone()),
+                    self.clock.clone(),
+                    Some(faults.clone() as Arc<dyn ca::FaultPoints>),
+                )
+                .unwrap_or_else(|e| panic!("test CA: {e}")),
+        );
+        let idp = gateways::identity::build(&Default::default())
+            .unwrap_or_else(|e| panic!("identity: {e}"));
+        assemble_app(
+            &store,
+            blobs,
+            self.clock.clone(),
+            hall_ca,
+            Sides {
+                sms: Arc::new(gateways::sms::SandboxSms),
+                idp,
+                extra: Vec::new(),
+                faults,
+            },
+        )
+        .app
     }
 
     /// A payment gateway of the hall by name.

@@ -185,6 +185,30 @@ pub struct Envelope {
     pub skf_blob: Vec<u8>,
 }
 
+impl Envelope {
+    /// The envelope of a stored DER `SM2EnvelopedKey`, with its `ENVELOPEDKEYBLOB` made
+    /// again from the same fields.
+    pub fn from_der(der_bytes: &[u8]) -> Result<Self> {
+        let env = Sm2EnvelopedKey::from_der(der_bytes)?;
+        let pub_pt = env.sm2_public_key.raw_bytes();
+        let enc_d: [u8; 32] = env
+            .sm2_encrypted_private_key
+            .raw_bytes()
+            .try_into()
+            .map_err(|_| PkiError::Envelope("encrypted private key is not 32 octets".into()))?;
+        if pub_pt.len() != 65 {
+            return Err(PkiError::Envelope(
+                "public key is not an uncompressed point".into(),
+            ));
+        }
+        let skf_blob = skf_blob(&env.sym_encrypted_key, pub_pt, &enc_d)?;
+        Ok(Self {
+            der: der_bytes.to_vec(),
+            skf_blob,
+        })
+    }
+}
+
 /// Envelope `key` (the encryption key pair) to `to` (the signing certificate's public key, or
 /// the key manager's escrow key).
 pub fn seal(key: &sm2::SecretKey, to: &sm2::PublicKey, rng: &mut impl RngCore) -> Result<Envelope> {

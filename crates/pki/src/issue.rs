@@ -571,6 +571,40 @@ impl<S: Signer> Issuer<S> {
         })
     }
 
+    /// The token of a TBS the CA service recorded (its DER, as [`Prepared::tbs_der`] gave
+    /// it) and whose certificate was never stored: a process died between recording and
+    /// storing, so no signature over it left the CA. The TBS must name this CA as its
+    /// issuer and still pass the lints; `kind` and `usage` are what was recorded with it.
+    /// Signing it gives the certificate the dead process would have returned (the same
+    /// serial and content), not a second one.
+    pub fn resume(&self, tbs_der: &[u8], kind: CertType, usage: Usage) -> Result<Prepared> {
+        let tbs = TbsCertificate::from_der(tbs_der)?;
+        if tbs.issuer != *self.ca.subject() {
+            return Err(PkiError::profile(
+                "tbs",
+                "the recorded TBS names another issuer",
+            ));
+        }
+        crate::lint::lint_tbs(&tbs, &self.ca, usage)?;
+        let serial = tbs.serial_number.as_bytes().to_vec();
+        let not_after = unix_secs(&tbs.validity.not_after);
+        let subject = tbs.subject.to_string();
+        let subject_der = tbs.subject.to_der()?;
+        Ok(Prepared {
+            serial,
+            tbs_der: tbs_der.to_vec(),
+            tbs,
+            kind,
+            usage,
+            not_after,
+            subject,
+            subject_der,
+            // The DN was claimed for its entity when the TBS was recorded; a resumed token
+            // is only signed, never claimed again.
+            entity: String::new(),
+        })
+    }
+
     /// Boulder's `Issue`: sign a prepared (and, by the CA service, recorded) TBS and assemble
     /// the certificate (RFC 5280 §4.1.1). Consumes the token: it is signed at most once.
     pub fn issue(&self, token: Prepared) -> Result<Issued> {

@@ -8,7 +8,10 @@ use crate::{db_err, Db, Vault};
 use app::StoreError;
 use async_trait::async_trait;
 use ca::pki::crl::Reason;
-use ca::storage::{CertRow, CrlRow, Record, RevokedRow, Unfinished};
+use ca::pki::Usage;
+use ca::storage::{
+    CertRow, CrlRow, PairRecord, Record, Recorded, RecordedPair, RevokedRow, Unfinished,
+};
 use ca::{CaStorage, SerialStatus, StorageError};
 use sqlx::Row;
 
@@ -63,6 +66,17 @@ impl CaStore {
 
     async fn record_rows(&self, issuer: &str, rows: &[Record], now: i64) -> Result<(), StoreError> {
         let mut tx = self.db.begin().await?;
+        self.insert_records(&mut tx, issuer, rows, now).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn insert_records(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        issuer: &str,
+        rows: &[Record],
+        now: i64,
+    ) -> Result<(), StoreError> {
         for chunk in rows.chunks(CHUNK) {
             let mut sql = String::from(
                 "INSERT INTO ca_certificates (issuer, serial, profile, key_usage, subject, tbs, status, not_after, recorded_at) VALUES ",
@@ -103,9 +117,102 @@ impl CaStore {
                     .bind(r.not_after)
                     .bind(now);
             }
-            q.execute(&mut *tx).await.map_err(db_err)?;
+            q.execute(&mut **tx).await.map_err(db_err)?;
         }
+        Ok(())
+    }
+
+    /// The pair row, the two TBS rows and the escrow in one transaction; the reference's
+    /// primary key makes a second pair for it a `Duplicate` (nothing written).
+    async fn record_pair_rows(
+        &self,
+        issuer: &str,
+        pair: &PairRecord,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.db.begin().await?;
+        sqlx::query(
+            "INSERT INTO ca_requests (issuer, reference, sign_serial, enc_serial, envelope, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(issuer)
+        .bind(&pair.reference)
+        .bind(&pair.sign.serial)
+        .bind(&pair.enc.serial)
+        .bind(&pair.envelope)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        self.insert_records(&mut tx, issuer, &[pair.sign.clone(), pair.enc.clone()], now)
+            .await?;
+        sqlx::query("INSERT INTO ca_key_escrow (issuer, serial, envelope, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(issuer)
+            .bind(&pair.enc.serial)
+            .bind(&pair.escrow)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
         tx.commit().await.map_err(db_err)
+    }
+
+    async fn recorded(&self, issuer: &str, serial: &str) -> Result<Recorded, StoreError> {
+        let r = sqlx::query(
+            "SELECT c.profile, c.key_usage, c.status, c.tbs, i.cert FROM ca_certificates c \
+             LEFT JOIN ca_issued i ON i.issuer = c.issuer AND i.serial = c.serial \
+             WHERE c.issuer = $1 AND c.serial = $2",
+        )
+        .bind(issuer)
+        .bind(serial)
+        .fetch_optional(&self.db.pool)
+        .await
+        .map_err(db_err)?
+        .ok_or(StoreError::NotFound)?;
+        let bad = |m: String| StoreError::Other(format!("ca_certificates {serial}: {m}"));
+        let profile: String = r.try_get("profile").map_err(db_err)?;
+        let usage: String = r.try_get("key_usage").map_err(db_err)?;
+        let tbs: Vec<u8> = r.try_get("tbs").map_err(db_err)?;
+        let cert: Option<Vec<u8>> = r.try_get("cert").map_err(db_err)?;
+        Ok(Recorded {
+            serial: serial.to_string(),
+            kind: ca::pki::parse_profile(&profile).map_err(|e| bad(e.to_string()))?,
+            usage: match usage.as_str() {
+                "sign" => Usage::Signing,
+                "enc" => Usage::Encryption,
+                other => return Err(bad(format!("key usage {other}"))),
+            },
+            status: r.try_get("status").map_err(db_err)?,
+            tbs: self.vault.open(&Self::tbs_context(issuer, serial), &tbs)?,
+            cert: cert
+                .map(|c| self.vault.open(&Self::cert_context(issuer, serial), &c))
+                .transpose()?,
+        })
+    }
+
+    async fn pair_rows(
+        &self,
+        issuer: &str,
+        reference: &str,
+    ) -> Result<Option<RecordedPair>, StoreError> {
+        let Some(r) = sqlx::query(
+            "SELECT sign_serial, enc_serial, envelope FROM ca_requests WHERE issuer = $1 AND reference = $2",
+        )
+        .bind(issuer)
+        .bind(reference)
+        .fetch_optional(&self.db.pool)
+        .await
+        .map_err(db_err)?
+        else {
+            return Ok(None);
+        };
+        let sign: String = r.try_get("sign_serial").map_err(db_err)?;
+        let enc: String = r.try_get("enc_serial").map_err(db_err)?;
+        Ok(Some(RecordedPair {
+            sign: self.recorded(issuer, &sign).await?,
+            enc: self.recorded(issuer, &enc).await?,
+            envelope: r.try_get("envelope").map_err(db_err)?,
+        }))
     }
 
     async fn store_certs(
@@ -213,6 +320,23 @@ impl CaStorage for CaStore {
                 })
             })
             .collect()
+    }
+
+    async fn record_pair(
+        &self,
+        issuer: &str,
+        pair: &PairRecord,
+        now: i64,
+    ) -> Result<(), StorageError> {
+        self.record_pair_rows(issuer, pair, now).await.map_err(port)
+    }
+
+    async fn pair(
+        &self,
+        issuer: &str,
+        reference: &str,
+    ) -> Result<Option<RecordedPair>, StorageError> {
+        self.pair_rows(issuer, reference).await.map_err(port)
     }
 
     async fn escrow(

@@ -41,6 +41,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "i19_ca_subjects",
         include_str!("../migrations/0021_i19_ca_subjects.sql"),
     ),
+    (
+        22,
+        "i13_production_recovery",
+        include_str!("../migrations/0022_i13_production_recovery.sql"),
+    ),
 ];
 
 /// Rewrites one migration for a dialect.

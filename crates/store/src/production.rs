@@ -58,10 +58,11 @@ impl ProductionStore for SqlStore {
         years: i64,
         staff_id: i64,
         now: Millis,
+        lease_until: Millis,
     ) -> StoreResult<bool> {
         let n = sqlx::query(
-            "INSERT INTO order_certs (order_id, line, kind, years, status, staff_id, reserved_at) \
-             VALUES ($1, $2, $3, $4, 'issuing', $5, $6) ON CONFLICT (order_id, line) DO NOTHING",
+            "INSERT INTO order_certs (order_id, line, kind, years, status, staff_id, reserved_at, lease_until) \
+             VALUES ($1, $2, $3, $4, 'issuing', $5, $6, $7) ON CONFLICT (order_id, line) DO NOTHING",
         )
         .bind(order_id)
         .bind(line)
@@ -69,6 +70,7 @@ impl ProductionStore for SqlStore {
         .bind(years)
         .bind(staff_id)
         .bind(now)
+        .bind(lease_until)
         .execute(&self.db().pool)
         .await
         .map_err(db_err)?
@@ -76,9 +78,62 @@ impl ProductionStore for SqlStore {
         Ok(n == 1)
     }
 
-    async fn unreserve_line(&self, order_id: i64, line: i64) -> StoreResult<()> {
+    async fn take_over_line(
+        &self,
+        order_id: i64,
+        line: i64,
+        staff_id: Option<i64>,
+        now: Millis,
+        lease_until: Millis,
+    ) -> StoreResult<bool> {
+        let n = sqlx::query(
+            "UPDATE order_certs SET staff_id = COALESCE($3, staff_id), lease_until = $5 \
+             WHERE order_id = $1 AND line = $2 AND status = 'issuing' \
+             AND (lease_until IS NULL OR lease_until <= $4)",
+        )
+        .bind(order_id)
+        .bind(line)
+        .bind(staff_id)
+        .bind(now)
+        .bind(lease_until)
+        .execute(&self.db().pool)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn note_serials(
+        &self,
+        order_id: i64,
+        line: i64,
+        sign_serial: &str,
+        enc_serial: &str,
+    ) -> StoreResult<()> {
+        let n = sqlx::query(
+            "UPDATE order_certs SET sign_serial = $3, enc_serial = $4 \
+             WHERE order_id = $1 AND line = $2 AND status = 'issuing' \
+             AND (sign_serial IS NULL OR (sign_serial = $3 AND enc_serial = $4))",
+        )
+        .bind(order_id)
+        .bind(line)
+        .bind(sign_serial)
+        .bind(enc_serial)
+        .execute(&self.db().pool)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        if n == 1 {
+            Ok(())
+        } else {
+            Err(StoreError::NotFound)
+        }
+    }
+
+    async fn release_line(&self, order_id: i64, line: i64) -> StoreResult<()> {
         sqlx::query(
-            "DELETE FROM order_certs WHERE order_id = $1 AND line = $2 AND status = 'issuing'",
+            "UPDATE order_certs SET lease_until = 0 \
+             WHERE order_id = $1 AND line = $2 AND status = 'issuing'",
         )
         .bind(order_id)
         .bind(line)
@@ -86,6 +141,33 @@ impl ProductionStore for SqlStore {
         .await
         .map_err(db_err)?;
         Ok(())
+    }
+
+    async fn unreserve_line(&self, order_id: i64, line: i64) -> StoreResult<()> {
+        sqlx::query(
+            "DELETE FROM order_certs WHERE order_id = $1 AND line = $2 AND status = 'issuing' \
+             AND sign_serial IS NULL",
+        )
+        .bind(order_id)
+        .bind(line)
+        .execute(&self.db().pool)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn issuing_lines(&self) -> StoreResult<Vec<(String, i64, Option<Millis>)>> {
+        let rows = sqlx::query(
+            "SELECT o.order_no, c.line, c.lease_until FROM order_certs c \
+             JOIN orders o ON o.id = c.order_id WHERE c.status = 'issuing' \
+             ORDER BY c.reserved_at, c.order_id, c.line",
+        )
+        .fetch_all(&self.db().pool)
+        .await
+        .map_err(db_err)?;
+        rows.iter()
+            .map(|r| Ok((get(r, "order_no")?, get(r, "line")?, get(r, "lease_until")?)))
+            .collect()
     }
 
     async fn line_issued(
@@ -141,7 +223,7 @@ impl ProductionStore for SqlStore {
     async fn cert_lines(&self, order_id: i64) -> StoreResult<Vec<CertLine>> {
         let rows = sqlx::query(
             "SELECT line, kind, years, status, sign_serial, enc_serial, sign_pem, enc_pem, envelope, \
-             CAST(CASE WHEN pin_enc IS NULL THEN 0 ELSE 1 END AS BIGINT) AS pin_held, pin_sent_at, issued_at \
+             CAST(CASE WHEN pin_enc IS NULL THEN 0 ELSE 1 END AS BIGINT) AS pin_held, pin_sent_at, issued_at, lease_until \
              FROM order_certs WHERE order_id = $1 ORDER BY line",
         )
         .bind(order_id)
@@ -172,6 +254,7 @@ impl ProductionStore for SqlStore {
                     pin_held: held,
                     pin_sent_at: get(r, "pin_sent_at")?,
                     issued_at: get(r, "issued_at")?,
+                    lease_until: get(r, "lease_until")?,
                 })
             })
             .collect()

@@ -178,7 +178,7 @@ async fn a_line_is_reserved_once_even_concurrently(s: SqlStore) {
         let s = s.clone();
         let id = o.id;
         tasks.push(tokio::spawn(async move {
-            s.reserve_line(id, 0, domain::CertType::Org, 2, p, T)
+            s.reserve_line(id, 0, domain::CertType::Org, 2, p, T, T + 60_000)
                 .await
                 .unwrap()
         }));
@@ -191,7 +191,7 @@ async fn a_line_is_reserved_once_even_concurrently(s: SqlStore) {
     // A failed CA call frees the line; an issued one cannot be freed.
     s.unreserve_line(o.id, 0).await.unwrap();
     assert!(s
-        .reserve_line(o.id, 0, domain::CertType::Org, 2, p, T)
+        .reserve_line(o.id, 0, domain::CertType::Org, 2, p, T, T + 60_000)
         .await
         .unwrap());
     s.line_issued(o.id, 0, &issued("12345678"), T, Effects::default())
@@ -199,7 +199,7 @@ async fn a_line_is_reserved_once_even_concurrently(s: SqlStore) {
         .unwrap();
     s.unreserve_line(o.id, 0).await.unwrap();
     assert!(!s
-        .reserve_line(o.id, 0, domain::CertType::Org, 2, p, T)
+        .reserve_line(o.id, 0, domain::CertType::Org, 2, p, T, T + 60_000)
         .await
         .unwrap());
     let lines = s.cert_lines(o.id).await.unwrap();
@@ -232,7 +232,7 @@ async fn pins_are_sealed_and_sent_once(s: SqlStore) {
     let o = order_with_id(&s, OrderState::Approved).await;
     for (line, pin) in [(0, "11112222"), (1, "33334444")] {
         assert!(s
-            .reserve_line(o.id, line, domain::CertType::Org, 1, p, T)
+            .reserve_line(o.id, line, domain::CertType::Org, 1, p, T, T + 60_000)
             .await
             .unwrap());
         s.line_issued(o.id, line, &issued(pin), T, Effects::default())

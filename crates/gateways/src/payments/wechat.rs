@@ -2,7 +2,12 @@
 //! with a SHA256withRSA signature over `METHOD\nPATH\nTIMESTAMP\nNONCE\nBODY\n`; answers and
 //! notifications are verified with the platform key over `TIMESTAMP\nNONCE\nBODY\n` (and a
 //! timestamp within five minutes, against replays), and the notification's `resource` is
-//! AEAD_AES_256_GCM-decrypted with the APIv3 key.
+//! AEAD_AES_256_GCM-decrypted with the APIv3 key. Every request carries our `User-Agent`
+//! (the v3 rules: requests without one may be refused) and `Wechatpay-Serial` naming the
+//! platform key we verify with (the platform-public-key mode, `PUB_KEY_ID_…`, needs it; a
+//! platform certificate's serial is accepted the same way). Only 2xx answers are believed,
+//! and only signed; an error answer (4xx), which WeChat Pay may send unsigned, is reported as
+//! its `code` and `message`.
 
 use super::alipay::{rsa2_sign, rsa2_verify};
 use aes_gcm::aead::{Aead, KeyInit, Payload};
@@ -35,7 +40,9 @@ pub struct WechatConfig {
     pub private_key_pem: SecretString,
     /// The platform public key (SPKI PEM).
     pub platform_public_key_pem: String,
-    /// Its serial (`Wechatpay-Serial`).
+    /// Its serial (`Wechatpay-Serial`): the 微信支付公钥ID (`PUB_KEY_ID_…`) in the
+    /// platform-public-key mode, or the platform certificate's serial. Sent on every request
+    /// and required on every answer and notification.
     pub platform_serial: String,
     /// APIv3 key (32 characters).
     pub api_v3_key: SecretString,
@@ -126,8 +133,7 @@ impl WechatPay {
         Ok(Self {
             signer: SigningKey::<Sha256>::new(sk),
             verifier: VerifyingKey::<Sha256>::new(pk),
-            http: reqwest::Client::builder()
-                .timeout(std::time::Duration::from_secs(10))
+            http: crate::http_client(std::time::Duration::from_secs(10))
                 .build()
                 .map_err(|e| cfg_err(e.to_string()))?,
             cfg,
@@ -185,6 +191,7 @@ impl WechatPay {
             .header("authorization", auth)
             .header("content-type", "application/json")
             .header("accept", "application/json")
+            .header("wechatpay-serial", &self.cfg.platform_serial)
             .body(body)
             .send()
             .await
@@ -199,8 +206,10 @@ impl WechatPay {
             .bytes()
             .await
             .map_err(|e| GatewayError::Unavailable(e.to_string()))?;
-        if status.is_server_error() {
-            return Err(GatewayError::Unavailable(format!("HTTP {status}")));
+        if !status.is_success() {
+            // Signed or not, an error answer changes nothing here: it is reported as WeChat
+            // Pay's code and message, never as a signature failure of ours.
+            return Err(error_answer(status.as_u16(), &bytes));
         }
         self.check_signed(
             &headers,
@@ -209,14 +218,26 @@ impl WechatPay {
         )?;
         let v: serde_json::Value = serde_json::from_slice(&bytes)
             .map_err(|_| GatewayError::Refused("answer is not JSON".into()))?;
-        if !status.is_success() {
-            return Err(GatewayError::Refused(format!(
-                "{} {}",
-                v["code"].as_str().unwrap_or(""),
-                v["message"].as_str().unwrap_or("")
-            )));
-        }
         Ok(v)
+    }
+}
+
+/// An error answer of WeChat Pay (`{"code": "…", "message": "…"}`, HTTP 4xx/5xx) as finance
+/// and the log read it. 5xx, 429 (`FREQUENCY_LIMITED`) and `SYSTEM_ERROR` are worth asking
+/// again; the rest is a refusal.
+pub fn error_answer(status: u16, body: &[u8]) -> GatewayError {
+    let v: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    let code = v["code"].as_str().unwrap_or("");
+    let message = v["message"].as_str().unwrap_or("");
+    let text = if code.is_empty() && message.is_empty() {
+        format!("微信支付 HTTP {status}")
+    } else {
+        format!("微信支付 {code} {message} (HTTP {status})")
+    };
+    if status >= 500 || status == 429 || code == "SYSTEM_ERROR" {
+        GatewayError::Unavailable(text)
+    } else {
+        GatewayError::Refused(text)
     }
 }
 

@@ -10,7 +10,8 @@ use axum::body::Bytes;
 use axum::http::HeaderMap;
 use axum::response::IntoResponse;
 use gateways::payments::alipay::{
-    rsa2_sign, rsa2_verify, sign_content, signing_key, verifying_key, Alipay, AlipayConfig,
+    rsa2_sign, rsa2_verify, sign_content, signing_key, verify_content, verifying_key, Alipay,
+    AlipayConfig,
 };
 use gateways::payments::wechat::{encrypt_resource, WechatConfig, WechatPay};
 use gateways::payments::{form_decode, form_encode};
@@ -25,6 +26,8 @@ pub fn pem(name: &str) -> String {
 
 /// Our Alipay app id.
 pub const ALIPAY_APP: &str = "2021000000000001";
+/// Our Alipay merchant PID (`seller_id` of our notifications).
+pub const ALIPAY_SELLER: &str = "2088000000000001";
 /// Our WeChat Pay merchant id.
 pub const MCHID: &str = "1900000109";
 /// Our WeChat app id.
@@ -44,21 +47,29 @@ pub async fn gateway_server() -> String {
                 .map(|(_, v)| v.clone())
                 .unwrap_or_default()
         };
-        let ok = rsa2_verify(
+        // Alipay answers an app it does not know with an unsigned `error_response`, and a
+        // request whose signature does not hold with an unsigned error member: it cannot
+        // tell whom to sign for. Business errors are signed.
+        if get("app_id") != ALIPAY_APP {
+            return r#"{"error_response":{"code":"40002","msg":"Invalid Arguments","sub_code":"isv.invalid-app-id","sub_msg":"无效的AppID参数"}}"#.into_response();
+        }
+        let signed = rsa2_verify(
             &verifying_key(&pem("alipay_merchant_pub")).unwrap(),
             &sign_content(&pairs, &[]),
             &get("sign"),
-        ) && get("app_id") == ALIPAY_APP
-            && get("sign_type") == "RSA2"
-            && get("method") == "alipay.trade.refund";
+        );
+        if !signed || get("sign_type") != "RSA2" {
+            return r#"{"alipay_trade_refund_response":{"code":"40002","msg":"Invalid Arguments","sub_code":"isv.invalid-signature","sub_msg":"验签出错"}}"#.into_response();
+        }
         let biz: serde_json::Value = serde_json::from_str(&get("biz_content")).unwrap_or_default();
-        let member = if ok && biz["refund_amount"] == "2400.00" {
+        let member = if get("method") == "alipay.trade.refund" && biz["refund_amount"] == "2400.00"
+        {
             format!(
                 r#"{{"code":"10000","msg":"Success","trade_no":"2026112322001400000000000001","out_trade_no":"{}","refund_fee":"2400.00","fund_change":"Y"}}"#,
                 biz["out_trade_no"].as_str().unwrap_or("")
             )
         } else {
-            r#"{"code":"40002","msg":"Invalid Arguments","sub_code":"isv.invalid-signature","sub_msg":"验签出错"}"#.to_owned()
+            r#"{"code":"40004","msg":"Business Failed","sub_code":"ACQ.REFUND_AMT_NOT_EQUAL_TOTAL","sub_msg":"退款金额超限"}"#.to_owned()
         };
         let sign = rsa2_sign(&signing_key(&pem("alipay_platform_key")).unwrap(), &member);
         format!(r#"{{"alipay_trade_refund_response":{member},"sign":"{sign}"}}"#).into_response()
@@ -85,6 +96,23 @@ pub async fn gateway_server() -> String {
             String::from_utf8_lossy(&body)
         );
         let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        let header = |k: &str| {
+            headers
+                .get(k)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned()
+        };
+        // The v3 rules: a request without a User-Agent, or (platform-public-key mode) without
+        // the Wechatpay-Serial of the key it expects answers in, is refused, unsigned.
+        if header("user-agent").is_empty() || header("wechatpay-serial") != "PLATFORM-SERIAL-1" {
+            return (
+                axum::http::StatusCode::BAD_REQUEST,
+                [("content-type", "application/json")],
+                r#"{"code":"PARAM_ERROR","message":"请求头缺少User-Agent或Wechatpay-Serial"}"#,
+            )
+                .into_response();
+        }
         let ok = auth.starts_with("WECHATPAY2-SHA256-RSA2048 ")
             && field("mchid").as_deref() == Some(MCHID)
             && rsa2_verify(
@@ -92,12 +120,16 @@ pub async fn gateway_server() -> String {
                 &msg,
                 &field("signature").unwrap_or_default(),
             );
-        let (status, answer) = if !ok {
-            (
-                401,
-                r#"{"code":"SIGN_ERROR","message":"签名错误"}"#.to_owned(),
+        if !ok {
+            // WeChat Pay does not sign the answer to a request it could not authenticate.
+            return (
+                axum::http::StatusCode::UNAUTHORIZED,
+                [("content-type", "application/json")],
+                r#"{"code":"SIGN_ERROR","message":"签名错误"}"#,
             )
-        } else if uri.path() == "/v3/pay/transactions/native"
+                .into_response();
+        }
+        let (status, answer) = if uri.path() == "/v3/pay/transactions/native"
             && v["amount"]["total"] == 240_000
             && v["amount"]["currency"] == "CNY"
             && v["appid"] == APPID
@@ -153,6 +185,7 @@ pub fn alipay(server: &str) -> Alipay {
         app_id: ALIPAY_APP.into(),
         private_key_pem: pem("alipay_merchant_key").into(),
         alipay_public_key_pem: pem("alipay_platform_pub"),
+        seller_id: ALIPAY_SELLER.into(),
         gateway_url: format!("{server}/gateway.do"),
     })
     .unwrap()
@@ -194,14 +227,13 @@ pub fn alipay_notify(
         ("total_amount", amount),
         ("trade_status", status),
         ("subject", "数字证书 业务单"),
+        ("seller_id", ALIPAY_SELLER),
+        ("body", ""),
     ]
     .iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
-    let sig = rsa2_sign(
-        &signing_key(&pem(key)).unwrap(),
-        &sign_content(&pairs, &["sign_type"]),
-    );
+    let sig = rsa2_sign(&signing_key(&pem(key)).unwrap(), &verify_content(&pairs));
     pairs.push(("sign".into(), sig));
     form_encode(&pairs).into_bytes()
 }

@@ -60,12 +60,41 @@ async fn native_pay_is_signed_and_answers_a_signed_code_url() {
     // The server checks what it is asked: another amount is a PARAM_ERROR.
     let e = gw.start(&request(1)).await.unwrap_err();
     assert!(e.to_string().contains("PARAM_ERROR"), "{e}");
-    // A request signed with a key WeChat Pay does not know for us: SIGN_ERROR.
+    // A request signed with a key WeChat Pay does not know for us: SIGN_ERROR, answered
+    // unsigned and reported as WeChat Pay's code and message.
     let e = with_merchant_key(&server, "alipay_merchant_key")
         .start(&request(240_000))
         .await
         .unwrap_err();
-    assert!(e.to_string().contains("SIGN_ERROR"), "{e}");
+    assert_eq!(
+        e.to_string(),
+        "provider refused: 微信支付 SIGN_ERROR 签名错误 (HTTP 401)"
+    );
+}
+
+/// The local server refuses what WeChat Pay may refuse: no `User-Agent`, no
+/// `Wechatpay-Serial` (the platform-public-key mode); the provider sends both.
+#[tokio::test]
+async fn requests_carry_a_user_agent_and_the_platform_serial() {
+    let server = gateway_server().await;
+    // A correctly signed request without the two headers is refused: the check is real.
+    let r = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .post(format!("{server}/v3/pay/transactions/native"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.headers().get("wechatpay-signature").is_none());
+    // The provider's requests pass it (and its unsigned error answers read as such).
+    assert!(fake_pay::wechat(&server)
+        .start(&request(240_000))
+        .await
+        .is_ok());
+    assert!(gateways::USER_AGENT.starts_with("certhall/"));
 }
 
 #[tokio::test]
@@ -202,5 +231,6 @@ async fn a_refund_is_signed_both_ways() {
         .refund(&refund(240_000))
         .await
         .unwrap_err();
-    assert!(e.to_string().contains("SIGN_ERROR"), "{e}");
+    assert!(e.to_string().contains("SIGN_ERROR 签名错误"), "{e}");
+    assert!(!e.to_string().contains("signature"), "{e}");
 }

@@ -4,6 +4,7 @@
 
 pub mod courier;
 pub mod identity;
+pub mod invoicing;
 pub mod payments;
 pub mod sms;
 pub mod tc3;

@@ -13,7 +13,7 @@ use super::codec::{field, form_decode, form_encode, yuan_to_fen};
 use app::clock::Millis;
 use app::payments::{
     yuan, Ack, Notice, NoticeStatus, Notification, PayRequest, PayStart, PaymentGateway,
-    RefundRequest,
+    RefundAnswer, RefundRequest, RefundStatus,
 };
 use app::GatewayError;
 use async_trait::async_trait;
@@ -341,7 +341,9 @@ impl PaymentGateway for Alipay {
             body: if ok { "success" } else { "fail" }.into(),
         }
     }
-    async fn refund(&self, req: &RefundRequest) -> Result<String, GatewayError> {
+    /// `alipay.trade.refund` is synchronous: `10000` means refunded (`fund_change` "N" is the
+    /// answer to the same `out_request_no` again, refunded before).
+    async fn refund(&self, req: &RefundRequest) -> Result<RefundAnswer, GatewayError> {
         let pairs = self.signed(self.common(
             "alipay.trade.refund",
             serde_json::json!({
@@ -370,7 +372,10 @@ impl PaymentGateway for Alipay {
             .await
             .map_err(|e| GatewayError::Unavailable(e.to_string()))?;
         let m = self.read_response(&body, "alipay_trade_refund_response")?;
-        Ok(m["trade_no"].as_str().unwrap_or("").to_owned())
+        Ok(RefundAnswer {
+            refund_ref: m["trade_no"].as_str().unwrap_or("").to_owned(),
+            status: RefundStatus::Succeeded,
+        })
     }
 }
 

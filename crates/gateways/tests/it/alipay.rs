@@ -41,6 +41,7 @@ fn refund_of(amount_fen: i64) -> RefundRequest {
         total_fen: 240_000,
         amount_fen,
         reason: "申请人放弃办理".into(),
+        notify_url: "http://hall.example/api/v1/callbacks/alipay/refund".into(),
     }
 }
 
@@ -206,7 +207,10 @@ async fn a_refund_is_signed_both_ways() {
     let gw = fake_pay::alipay(&server);
     assert_eq!(
         gw.refund(&refund_of(240_000)).await.unwrap(),
-        "2026112322001400000000000001"
+        app::payments::RefundAnswer {
+            refund_ref: "2026112322001400000000000001".into(),
+            status: app::payments::RefundStatus::Succeeded
+        }
     );
     // The server refuses (a signed error answer): the gateway says so, with Alipay's words.
     let e = gw.refund(&refund_of(100)).await.unwrap_err();

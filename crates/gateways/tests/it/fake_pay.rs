@@ -75,6 +75,7 @@ pub async fn gateway_server() -> String {
         format!(r#"{{"alipay_trade_refund_response":{member},"sign":"{sign}"}}"#).into_response()
     }
     async fn wechat(
+        method: axum::http::Method,
         uri: axum::http::Uri,
         headers: HeaderMap,
         body: Bytes,
@@ -89,7 +90,7 @@ pub async fn gateway_server() -> String {
             Some(auth[i..end].to_owned())
         };
         let msg = format!(
-            "POST\n{}\n{}\n{}\n{}\n",
+            "{method}\n{}\n{}\n{}\n{}\n",
             uri.path(),
             field("timestamp").unwrap_or_default(),
             field("nonce_str").unwrap_or_default(),
@@ -139,10 +140,27 @@ pub async fn gateway_server() -> String {
                 r#"{"code_url":"weixin://wxpay/bizpayurl?pr=TESTQR1"}"#.to_owned(),
             )
         } else if uri.path() == "/v3/refund/domestic/refunds" && v["amount"]["refund"] == 240_000 {
+            let no = v["out_refund_no"].as_str().unwrap_or("").to_owned();
+            let status = refund_step(&no, true);
             (
                 200,
-                r#"{"refund_id":"50000000382019052709732678859","status":"PROCESSING"}"#.to_owned(),
+                format!(
+                    r#"{{"refund_id":"50000000382019052709732678859","out_refund_no":"{no}","status":"{status}"}}"#
+                ),
             )
+        } else if let Some(no) = uri.path().strip_prefix("/v3/refund/domestic/refunds/") {
+            match refund_step(no, false) {
+                "" => (
+                    404,
+                    r#"{"code":"RESOURCE_NOT_EXISTS","message":"退款单不存在"}"#.to_owned(),
+                ),
+                status => (
+                    200,
+                    format!(
+                        r#"{{"refund_id":"50000000382019052709732678859","out_refund_no":"{no}","status":"{status}"}}"#
+                    ),
+                ),
+            }
         } else {
             (
                 400,
@@ -172,11 +190,89 @@ pub async fn gateway_server() -> String {
     let app = axum::Router::new()
         .route("/gateway.do", axum::routing::post(alipay))
         .route("/v3/pay/transactions/native", axum::routing::post(wechat))
-        .route("/v3/refund/domestic/refunds", axum::routing::post(wechat));
+        .route("/v3/refund/domestic/refunds", axum::routing::post(wechat))
+        .route(
+            "/v3/refund/domestic/refunds/{no}",
+            axum::routing::get(wechat),
+        );
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", l.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(l, app).await });
     base
+}
+
+/// What the WeChat Pay stand-in answers about refund number `no`, step by step: the refund
+/// request answers the first status, each query the next (the last one repeats). Without a
+/// script: `PROCESSING`, then `SUCCESS`, as a refund to a balance goes.
+static REFUND_SCRIPTS: std::sync::Mutex<Vec<(String, Vec<&'static str>, usize)>> =
+    std::sync::Mutex::new(Vec::new());
+
+/// Scripts the refund statuses of refund number `no` (e.g. `["PROCESSING", "ABNORMAL"]`).
+pub fn script_refund(no: &str, statuses: &[&'static str]) {
+    let mut s = REFUND_SCRIPTS.lock().unwrap();
+    s.retain(|(n, _, _)| n != no);
+    s.push((no.to_owned(), statuses.to_vec(), 0));
+}
+
+fn refund_step(no: &str, request: bool) -> &'static str {
+    let mut s = REFUND_SCRIPTS.lock().unwrap();
+    if !s.iter().any(|(n, _, _)| n == no) {
+        s.push((no.to_owned(), vec!["PROCESSING", "SUCCESS"], 0));
+    }
+    let (_, steps, i) = s.iter_mut().find(|(n, _, _)| n == no).unwrap();
+    if !request && *i == 0 {
+        return ""; // never asked for: not known to WeChat Pay
+    }
+    let step = steps[(*i).min(steps.len() - 1)];
+    *i += 1;
+    step
+}
+
+/// A WeChat Pay refund notification (`REFUND.SUCCESS`, `REFUND.ABNORMAL`…) for refund number
+/// `refund_no` of payment `trade_no`, signed with key `key` at `ts` (seconds).
+pub fn wechat_refund_notify(
+    key: &str,
+    ts: i64,
+    trade_no: &str,
+    refund_no: &str,
+    status: &str,
+) -> (Vec<(&'static str, String)>, Vec<u8>) {
+    let r = serde_json::json!({
+        "mchid": MCHID, "out_trade_no": trade_no, "transaction_id": "4200000000202611230000000001",
+        "out_refund_no": refund_no, "refund_id": "50000000382019052709732678859",
+        "refund_status": status, "success_time": "2026-11-23T11:05:00+08:00",
+        "user_received_account": "招商银行信用卡0403",
+        "amount": {"total": 240_000, "refund": 240_000, "payer_total": 240_000, "payer_refund": 240_000}
+    });
+    let nonce = "rfnd84lkja48";
+    let body = serde_json::json!({
+        "id": "EV-2018022511223320874",
+        "create_time": "2026-11-23T11:05:00+08:00",
+        "resource_type": "encrypt-resource",
+        "event_type": format!("REFUND.{status}"),
+        "summary": "退款通知",
+        "resource": {
+            "original_type": "refund", "algorithm": "AEAD_AES_256_GCM",
+            "ciphertext": encrypt_resource(V3KEY.as_bytes(), nonce, "refund", r.to_string().as_bytes()),
+            "associated_data": "refund", "nonce": nonce
+        }
+    })
+    .to_string();
+    let hnonce = format!("N{}", hex::encode(rand::random::<[u8; 8]>()));
+    let sig = rsa2_sign(
+        &signing_key(&pem(key)).unwrap(),
+        &format!("{ts}\n{hnonce}\n{body}\n"),
+    );
+    (
+        vec![
+            ("content-type", "application/json".into()),
+            ("wechatpay-timestamp", ts.to_string()),
+            ("wechatpay-nonce", hnonce),
+            ("wechatpay-signature", sig),
+            ("wechatpay-serial", "PLATFORM-SERIAL-1".into()),
+        ],
+        body.into_bytes(),
+    )
 }
 
 /// Alipay configured for the local server at `server`.

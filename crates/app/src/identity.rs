@@ -228,6 +228,9 @@ pub trait IdentityCheck: Send + Sync {
 pub struct CarrierOutcome {
     /// Name, ID number and number match the carrier's real-name record.
     pub matched: bool,
+    /// The carrier cannot check this number at all (Tencent's `-13`, 该号段不支持验证: some
+    /// virtual-operator ranges): final for the number, retrying does not help.
+    pub unsupported_number: bool,
     /// The provider's reference.
     pub provider_ref: String,
 }
@@ -341,6 +344,17 @@ fn unavailable(e: GatewayError) -> AppError {
         GatewayError::Unavailable(cause) => AppError::Unavailable(cause),
         GatewayError::Refused(cause) => AppError::Unavailable(format!("refused: {cause}")),
     }
+}
+
+/// What the applicant reads when the carrier cannot check a number at all: retrying does not
+/// help, another number does.
+pub fn unsupported_number_reason(roles: &[String]) -> String {
+    format!(
+        "实名电信认证无法进行({}):该手机号码所属号段不支持实名核验,重新认证也不会通过。\
+         提交后的业务单不能再修改手机号码:请取消本业务单,重新办理并填写本人实名登记的\
+         中国移动、中国联通或中国电信手机号码;如需帮助请联系客服",
+        roles.join("、")
+    )
 }
 
 fn link_dead() -> AppError {
@@ -712,6 +726,7 @@ impl Verification {
                     p.phone.clone(),
                 ));
             }
+            let mut unsupported: Vec<String> = Vec::new();
             for (role, name, id, phone) in people {
                 let c = self
                     .carrier
@@ -721,6 +736,9 @@ impl Verification {
                         tracing::warn!(order.no = %o.no, error = %e, "carrier provider unavailable");
                         unavailable(e)
                     })?;
+                if c.unsupported_number {
+                    unsupported.push(role.clone());
+                }
                 result.carrier.push(CarrierLine {
                     role,
                     phone_masked: phone.masked(),
@@ -731,10 +749,12 @@ impl Verification {
             let refused: Vec<&str> = result
                 .carrier
                 .iter()
-                .filter(|c| !c.matched)
+                .filter(|c| !c.matched && !unsupported.contains(&c.role))
                 .map(|c| c.role.as_str())
                 .collect();
-            if !refused.is_empty() {
+            if !unsupported.is_empty() {
+                result.reason = unsupported_number_reason(&unsupported);
+            } else if !refused.is_empty() {
                 result.reason = format!(
                     "实名电信认证未通过({}):手机号码的实名信息与所填写的姓名、身份证号码不一致",
                     refused.join("、")

@@ -48,6 +48,7 @@ pub struct Jobs {
     pub(crate) blobs: Arc<dyn Blobs>,
     pub(crate) orders: Arc<dyn OrderStore>,
     pub(crate) verification: Verification,
+    pub(crate) billing: crate::payments::Billing,
     pub(crate) clock: Arc<dyn Clock>,
 }
 
@@ -71,6 +72,10 @@ impl Jobs {
             SEND_SMS => self.send_outbox_sms(&job).await,
             crate::identity::PURGE_PHOTOS => self.run_identity_purge().await,
             crate::blobs::SWEEP => self.run_blob_sweep().await,
+            crate::payments::TRACK_REFUND => match job.payload["payment"].as_i64() {
+                Some(id) => self.billing.track_refund(id).await,
+                None => Err(GatewayError::Refused("payload has no payment".into())),
+            },
             other => Err(GatewayError::Refused(format!("unknown job kind {other}"))),
         };
         let outcome = match result {

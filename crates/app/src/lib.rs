@@ -180,6 +180,7 @@ impl App {
             claim_ttl_ms: desk_config.claim_ttl_ms,
             code_key: parts.code_key.clone(),
             production: production.clone(),
+            jobs: st.clone(),
         };
         let verification = identity::Verification {
             book: book.clone(),
@@ -228,6 +229,7 @@ impl App {
             blobs: parts.blobs,
             orders: st.clone(),
             verification: verification.clone(),
+            billing: billing.clone(),
             clock: clock.clone(),
         };
         let sandbox = sandbox::Sandbox {

@@ -4,9 +4,24 @@
 
 pub mod courier;
 pub mod identity;
+pub mod invoicing;
 pub mod payments;
 pub mod sms;
 pub mod tc3;
+
+/// The `User-Agent` every provider request carries (WeChat Pay's API v3 documentation says
+/// requests without one are likely to be refused; the others log it).
+pub const USER_AGENT: &str = concat!("certhall/", env!("CARGO_PKG_VERSION"), " (reqwest)");
+
+/// The HTTP client builder every provider starts from: our `User-Agent`, no redirects
+/// followed (a provider that answers with a redirect is answering something else), and the
+/// given timeout for the whole request.
+pub fn http_client(timeout: std::time::Duration) -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .user_agent(USER_AGENT)
+        .timeout(timeout)
+        .redirect(reqwest::redirect::Policy::none())
+}
 
 /// A provider configuration that cannot be used; reported once at start.
 #[derive(Debug, thiserror::Error)]

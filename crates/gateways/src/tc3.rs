@@ -121,9 +121,7 @@ impl Tc3Client {
         if s.timeout_ms == 0 {
             return Err(invalid("timeout_ms", "must be above zero"));
         }
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_millis(s.timeout_ms))
-            .redirect(reqwest::redirect::Policy::none())
+        let client = crate::http_client(Duration::from_millis(s.timeout_ms))
             .build()
             .map_err(|e| ConfigError::Invalid(format!("{section}: HTTP client: {e}")))?;
         Ok(Self {

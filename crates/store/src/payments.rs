@@ -10,6 +10,7 @@ use app::model::Effects;
 use app::orders::OrderChange;
 use app::payments::*;
 use app::ports::StoreResult;
+use app::StoreError;
 use async_trait::async_trait;
 use sqlx::any::AnyRow;
 
@@ -230,9 +231,38 @@ impl PaymentStore for SqlStore {
         self.commit_with(tx, change, fx).await
     }
 
+    async fn mark_refund(
+        &self,
+        payment_id: i64,
+        to: PayState,
+        refund_ref: &str,
+        change: Option<&OrderChange>,
+        fx: Effects,
+    ) -> StoreResult<Applied> {
+        if !matches!(to, PayState::Refunding | PayState::RefundAbnormal) {
+            return Err(StoreError::Other(format!("mark_refund to {}", to.as_str())));
+        }
+        let mut tx = self.db().begin().await?;
+        let n = sqlx::query(
+            "UPDATE payments SET state = $1, refund_ref = $2, version = version + 1 \
+             WHERE id = $3 AND state IN ('refunding', 'refund_abnormal')",
+        )
+        .bind(to.as_str())
+        .bind(refund_ref)
+        .bind(payment_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        if n != 1 {
+            return Ok(Applied::Taken);
+        }
+        self.commit_with(tx, change, fx).await
+    }
+
     async fn duplicate_payments(&self) -> StoreResult<Vec<PaymentRecord>> {
         let rows = sqlx::query(&format!(
-            "SELECT {PAY_COLS} FROM payments p WHERE p.state IN ('paid', 'refunding') \
+            "SELECT {PAY_COLS} FROM payments p WHERE p.state IN ('paid', 'refunding', 'refund_abnormal') \
              AND p.paid_at IS NOT NULL AND EXISTS (SELECT 1 FROM payments q \
              WHERE q.order_id = p.order_id AND q.id <> p.id AND q.paid_at IS NOT NULL \
              AND (q.paid_at < p.paid_at OR (q.paid_at = p.paid_at AND q.id < p.id))) \
@@ -255,7 +285,7 @@ impl PaymentStore for SqlStore {
         let mut tx = self.db().begin().await?;
         let n = sqlx::query(
             "UPDATE payments SET state = 'refunded', refunded_fen = $1, refund_ref = $2, refunded_at = $3, \
-             version = version + 1 WHERE id = $4 AND state = 'refunding'",
+             version = version + 1 WHERE id = $4 AND state IN ('refunding', 'refund_abnormal')",
         )
         .bind(amount_fen)
         .bind(refund_ref)

@@ -43,6 +43,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/sandbox/payouts", get(sandbox_payouts))
         .route("/api/v1/callbacks/{gateway}", post(callback))
+        .route("/api/v1/callbacks/{gateway}/refund", post(refund_callback))
         .route("/api/v1/orders/{no}/payment", get(api_show))
         .route("/api/v1/orders/{no}/payment/online", post(api_online))
         .route("/api/v1/orders/{no}/payment/code", post(api_code))
@@ -55,6 +56,10 @@ pub fn routes() -> Router<AppState> {
         .route("/staff/finance/credits/{id}/reject", post(finance_reject))
         .route("/staff/finance/fail", post(finance_fail))
         .route("/staff/finance/payments/{id}/refund", post(finance_refund))
+        .route(
+            "/staff/finance/payments/{id}/refund-resolved",
+            post(finance_refund_resolved),
+        )
         .route("/staff/finance/reconciliation.csv", get(finance_recon_csv))
 }
 
@@ -497,7 +502,40 @@ pub async fn callback(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let n = Notification {
+    let n = notification(&headers, &body);
+    match state.app.billing().payment_notify(&gateway, &n).await {
+        Ok(ack) => (
+            StatusCode::from_u16(ack.status).unwrap_or(StatusCode::OK),
+            [(header::CONTENT_TYPE, ack.content_type)],
+            ack.body,
+        )
+            .into_response(),
+        Err(e) => ApiError(e).into_response(),
+    }
+}
+
+/// `POST /api/v1/callbacks/{gateway}/refund`: a gateway's refund notification (WeChat Pay
+/// `REFUND.*`), authenticated by its signature.
+pub async fn refund_callback(
+    State(state): State<AppState>,
+    Path(gateway): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let n = notification(&headers, &body);
+    match state.app.billing().refund_notify(&gateway, &n).await {
+        Ok(ack) => (
+            StatusCode::from_u16(ack.status).unwrap_or(StatusCode::OK),
+            [(header::CONTENT_TYPE, ack.content_type)],
+            ack.body,
+        )
+            .into_response(),
+        Err(e) => ApiError(e).into_response(),
+    }
+}
+
+fn notification(headers: &HeaderMap, body: &Bytes) -> Notification {
+    Notification {
         headers: headers
             .iter()
             .map(|(k, v)| {
@@ -508,15 +546,6 @@ pub async fn callback(
             })
             .collect(),
         body: body.to_vec(),
-    };
-    match state.app.billing().payment_notify(&gateway, &n).await {
-        Ok(ack) => (
-            StatusCode::from_u16(ack.status).unwrap_or(StatusCode::OK),
-            [(header::CONTENT_TYPE, ack.content_type)],
-            ack.body,
-        )
-            .into_response(),
-        Err(e) => ApiError(e).into_response(),
     }
 }
 
@@ -870,6 +899,26 @@ pub async fn finance_refund(
         return staff_fail(&state, &ctx, &s.actor, AppError::NotFound);
     };
     let r = state.app.billing().refund(&s.actor, id, &f.reason).await;
+    finance_done(&state, &ctx, &s, r).await
+}
+
+/// `POST /staff/finance/payments/{id}/refund-resolved`: a 退款异常 refund handled outside
+/// the gateway (its note in `reason`).
+pub async fn finance_refund_resolved(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    s: PageStaff,
+    Path(id): Path<String>,
+    Form(f): Form<FinanceForm>,
+) -> Response {
+    let Ok(id) = id.parse::<i64>() else {
+        return staff_fail(&state, &ctx, &s.actor, AppError::NotFound);
+    };
+    let r = state
+        .app
+        .billing()
+        .resolve_abnormal_refund(&s.actor, id, &f.reason)
+        .await;
     finance_done(&state, &ctx, &s, r).await
 }
 

@@ -40,10 +40,16 @@ pub enum PayState {
     /// Money received.
     Paid,
     /// Refund requested from the gateway (recorded before the call), not confirmed yet: a
-    /// retry asks again with the same refund number, which the gateway deduplicates.
+    /// retry asks again with the same refund number, which the gateway deduplicates. A
+    /// gateway that answers "processing" (WeChat Pay `PROCESSING`) keeps it here until its
+    /// refund query or refund notification gives a final state.
     Refunding,
     /// Refunded.
     Refunded,
+    /// The gateway could not pay the refund out (WeChat Pay `ABNORMAL`: the payer's card was
+    /// closed or frozen, or `CLOSED`): the money did not reach the payer. Finance asks again
+    /// or records how it was handled (商户平台, bank transfer).
+    RefundAbnormal,
 }
 
 impl PayState {
@@ -55,6 +61,7 @@ impl PayState {
             Self::Paid => "paid",
             Self::Refunding => "refunding",
             Self::Refunded => "refunded",
+            Self::RefundAbnormal => "refund_abnormal",
         }
     }
     /// Parses the stored name.
@@ -65,6 +72,7 @@ impl PayState {
             Self::Paid,
             Self::Refunding,
             Self::Refunded,
+            Self::RefundAbnormal,
         ]
         .into_iter()
         .find(|p| p.as_str() == s)
@@ -75,8 +83,9 @@ impl PayState {
             Self::Created => "待支付",
             Self::Voucher => "已上传汇款凭证,待到账匹配",
             Self::Paid => "已到账",
-            Self::Refunding => "退款处理中",
+            Self::Refunding => "退款中",
             Self::Refunded => "已退款",
+            Self::RefundAbnormal => "退款异常",
         }
     }
 }
@@ -420,8 +429,19 @@ pub trait PaymentStore: Send + Sync {
     /// Paid (or refunding) payments that are not the first money received for their
     /// order: a second payment of an order already paid, to refund.
     async fn duplicate_payments(&self) -> StoreResult<Vec<PaymentRecord>>;
-    /// Records the refund of a `refunding` payment and applies `change` to its order (same
-    /// transaction).
+    /// Moves a payment being refunded (`refunding` or `refund_abnormal`) to `to` (one of
+    /// those two) with the gateway's refund reference, `change` and `fx` (same
+    /// transaction); `Taken` if it is in neither state any more.
+    async fn mark_refund(
+        &self,
+        payment_id: i64,
+        to: PayState,
+        refund_ref: &str,
+        change: Option<&OrderChange>,
+        fx: Effects,
+    ) -> StoreResult<Applied>;
+    /// Records the refund of a `refunding` (or `refund_abnormal`) payment and applies
+    /// `change` to its order (same transaction).
     async fn refund_payment(
         &self,
         payment_id: i64,
@@ -597,6 +617,44 @@ pub struct RefundRequest {
     pub amount_fen: i64,
     /// Reason.
     pub reason: String,
+    /// Where the gateway posts the refund notification (WeChat Pay `notify_url`).
+    pub notify_url: String,
+}
+
+/// Where a refund stands at the gateway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefundStatus {
+    /// The money went back (Alipay `10000`, WeChat Pay `SUCCESS`).
+    Succeeded,
+    /// Accepted, not paid out yet (WeChat Pay `PROCESSING`): ask again or wait for the
+    /// refund notification.
+    Processing,
+    /// Could not be paid out (WeChat Pay `ABNORMAL`): the money did not reach the payer.
+    Abnormal,
+    /// Closed by the gateway without paying out (WeChat Pay `CLOSED`).
+    Closed,
+}
+
+/// The gateway's answer about one refund.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundAnswer {
+    /// The gateway's refund reference (WeChat Pay `refund_id`, Alipay `trade_no`).
+    pub refund_ref: String,
+    /// Its state.
+    pub status: RefundStatus,
+}
+
+/// What a verified refund notification says.
+#[derive(Debug, Clone)]
+pub struct RefundNotice {
+    /// Our payment reference (out_trade_no).
+    pub trade_no: String,
+    /// Our refund number (out_refund_no).
+    pub refund_no: String,
+    /// Merchant the refund belongs to.
+    pub merchant: String,
+    /// The refund's state.
+    pub answer: RefundAnswer,
 }
 
 /// A payment gateway (D3). Real ones speak the provider's protocol; the sandbox plays the
@@ -616,8 +674,18 @@ pub trait PaymentGateway: Send + Sync {
     fn verify(&self, n: &Notification, now: Millis) -> Result<Notice, GatewayError>;
     /// The answer to a notification (`ok` = handled).
     fn ack(&self, ok: bool) -> Ack;
-    /// Refunds; returns the gateway's refund reference.
-    async fn refund(&self, req: &RefundRequest) -> Result<String, GatewayError>;
+    /// Asks for a refund (idempotent on `refund_no`); answers where it stands.
+    async fn refund(&self, req: &RefundRequest) -> Result<RefundAnswer, GatewayError>;
+    /// Where an asked-for refund stands now. Gateways whose refunds are final at once need
+    /// not answer (the default refuses).
+    async fn query_refund(&self, _req: &RefundRequest) -> Result<RefundAnswer, GatewayError> {
+        Err(GatewayError::Refused("该支付机构不提供退款查询".into()))
+    }
+    /// Verifies and reads a refund notification (WeChat Pay `REFUND.*`). The default refuses:
+    /// a gateway without refund notifications has nothing to post.
+    fn verify_refund(&self, _n: &Notification, _now: Millis) -> Result<RefundNotice, GatewayError> {
+        Err(GatewayError::Refused("该支付机构没有退款通知".into()))
+    }
     /// The sandbox only: the signed notification its checkout page sends when the payer
     /// confirms. Real gateways answer `None`.
     fn sandbox_notification(&self, _trade_no: &str, _amount_fen: i64) -> Option<Notification> {
@@ -769,6 +837,16 @@ pub fn yuan(fen: i64) -> String {
     format!("{sign}{}.{:02}", a / 100, a % 100)
 }
 
+/// A gateway's refusal or outage of a refund, logged with the provider's own code and message
+/// (never personal data: the refund is named by its payment) and shown to finance.
+fn gw_logged(p: &PaymentRecord, e: GatewayError) -> AppError {
+    tracing::warn!(payment.id = p.id, payment.provider = %p.provider, error = %e, "refund not accepted by the gateway");
+    gw(e)
+}
+
+/// Job kind: ask the gateway again where a processing refund stands (payload `payment`).
+pub const TRACK_REFUND: &str = "payment.refund_track";
+
 fn gw(e: GatewayError) -> AppError {
     match e {
         GatewayError::Unavailable(m) => AppError::Unavailable(m),
@@ -801,6 +879,7 @@ pub struct Billing {
     pub(crate) claim_ttl_ms: Millis,
     pub(crate) code_key: Arc<Vec<u8>>,
     pub(crate) production: Production,
+    pub(crate) jobs: Arc<dyn crate::ports::JobStore>,
 }
 
 impl Billing {
@@ -1836,7 +1915,12 @@ impl Billing {
             .payments_of_order(o.id)
             .await?
             .iter()
-            .filter(|p| matches!(p.state, PayState::Paid | PayState::Refunding))
+            .filter(|p| {
+                matches!(
+                    p.state,
+                    PayState::Paid | PayState::Refunding | PayState::RefundAbnormal
+                )
+            })
             .map(|p| p.amount_fen)
             .sum();
         let what = if paid > 0 {
@@ -1885,7 +1969,7 @@ impl Billing {
             .await?
             .ok_or(AppError::NotFound)?;
         match p.state {
-            PayState::Paid | PayState::Refunding => {}
+            PayState::Paid | PayState::Refunding | PayState::RefundAbnormal => {}
             PayState::Refunded => return Err(conflict("该款项已退款")),
             _ => return Err(conflict("只有已到账的款项可以退款")),
         }
@@ -1937,55 +2021,317 @@ impl Billing {
             }
         }
         // From here on the refund is decided (refunding): asking again is safe whatever the
-        // order does, the gateway refunds one refund number once.
-        let refund_ref = if p.method == ONLINE {
+        // order does, the gateway refunds one refund number once. A refund already asked for
+        // is first looked up (WeChat Pay answers its current state; a gateway without a query,
+        // or one that never got the first request, is asked again with the same number).
+        let answer = if p.method == ONLINE {
             let g = self.gateway(&p.provider).ok_or_else(|| {
                 AppError::Internal(format!("gateway {} not configured", p.provider))
             })?;
-            g.refund(&RefundRequest {
-                trade_no: p.trade_no.clone(),
-                refund_no: refund_no.clone(),
-                total_fen: p.amount_fen,
-                amount_fen: p.amount_fen,
-                reason: reason.into(),
-            })
-            .await
-            .map_err(gw)?
+            let req = self.refund_request(&p, reason);
+            let asked = if p.state == PayState::Paid {
+                None
+            } else {
+                match g.query_refund(&req).await {
+                    Ok(a) => Some(a),
+                    Err(GatewayError::Refused(_)) => None,
+                    Err(e) => return Err(gw_logged(&p, e)),
+                }
+            };
+            match asked {
+                Some(a) => a,
+                None => g.refund(&req).await.map_err(|e| gw_logged(&p, e))?,
+            }
         } else {
-            format!("线下转账退回 {refund_no}")
+            RefundAnswer {
+                refund_ref: format!("线下转账退回 {refund_no}"),
+                status: RefundStatus::Succeeded,
+            }
         };
-        for _ in 0..RETRIES {
-            let o = self.book.get(&p.order_no).await?;
-            let change = self
-                .book
-                .change(
-                    &o,
-                    actor.audit_name(),
-                    format!(
-                        "{}已退款{}元({}),退款原因:{reason}",
-                        if duplicate { "重复付款" } else { "" },
-                        yuan(p.amount_fen),
-                        refund_ref,
-                    ),
-                )
-                .audit(self.book.audit_event(
-                    actor.audit_name(),
-                    "payment.refunded",
+        self.settle_refund(
+            &p,
+            answer,
+            actor.audit_name(),
+            actor.ip.as_deref(),
+            reason,
+            true,
+        )
+        .await
+    }
+
+    /// The refund request of payment `p` (amount and number derived from it, so every ask
+    /// is the same request).
+    fn refund_request(&self, p: &PaymentRecord, reason: &str) -> RefundRequest {
+        let base = self.settings.public_url.trim_end_matches('/');
+        RefundRequest {
+            trade_no: p.trade_no.clone(),
+            refund_no: refund_no(p),
+            total_fen: p.amount_fen,
+            amount_fen: p.amount_fen,
+            reason: if reason.is_empty() {
+                "退款".into()
+            } else {
+                reason.into()
+            },
+            notify_url: format!("{base}/api/v1/callbacks/{}/refund", p.provider),
+        }
+    }
+
+    /// Records what the gateway says about the refund of `p` (`refunding` or
+    /// `refund_abnormal`): refunded (with the order's history entry), still processing (the
+    /// gateway's reference kept and, when `track`, a `payment.refund_track` job queued to
+    /// ask again), or abnormal/closed (退款异常: finance acts). A final state already
+    /// recorded is left alone, so notifications and queries may repeat.
+    async fn settle_refund(
+        &self,
+        p: &PaymentRecord,
+        answer: RefundAnswer,
+        actor: String,
+        ip: Option<&str>,
+        reason: &str,
+        track: bool,
+    ) -> AppResult<()> {
+        let refund_no = refund_no(p);
+        let duplicate = self.is_duplicate(p).await?;
+        let label = self
+            .gateway(&p.provider)
+            .map(|g| g.label())
+            .unwrap_or("线下");
+        let why = if reason.is_empty() {
+            String::new()
+        } else {
+            format!(",退款原因:{reason}")
+        };
+        let detail = serde_json::json!({"payment": p.id, "amount_fen": p.amount_fen, "refund_no": refund_no, "refund_ref": answer.refund_ref, "duplicate": duplicate, "reason": reason});
+        match answer.status {
+            RefundStatus::Processing => {
+                let fx = Effects::audit(self.book.audit_event(
+                    actor,
+                    "payment.refund_processing",
                     format!("order:{}", p.order_no),
-                    actor.ip.as_deref(),
-                    serde_json::json!({"payment": p.id, "amount_fen": p.amount_fen, "refund_no": refund_no, "refund_ref": refund_ref, "duplicate": duplicate, "reason": reason}),
+                    ip,
+                    detail,
                 ));
-            match self
-                .payments
-                .refund_payment(p.id, p.amount_fen, &refund_ref, self.now(), &change)
-                .await?
-            {
-                Applied::Done => return Ok(()),
-                Applied::Taken => return Err(conflict("该款项已退款")),
-                Applied::Stale => continue,
+                match self
+                    .payments
+                    .mark_refund(p.id, PayState::Refunding, &answer.refund_ref, None, fx)
+                    .await?
+                {
+                    Applied::Done => {}
+                    Applied::Taken => return Ok(()), // refunded meanwhile
+                    Applied::Stale => return Err(AppError::Stale),
+                }
+                if track {
+                    self.jobs
+                        .enqueue_job(
+                            TRACK_REFUND,
+                            serde_json::json!({"payment": p.id}),
+                            self.now() + crate::clock::MINUTE,
+                        )
+                        .await?;
+                }
+                Ok(())
+            }
+            RefundStatus::Abnormal | RefundStatus::Closed => {
+                if p.state == PayState::RefundAbnormal {
+                    return Ok(()); // known already
+                }
+                let word = if answer.status == RefundStatus::Closed {
+                    "退款关闭"
+                } else {
+                    "退款异常"
+                };
+                for _ in 0..RETRIES {
+                    let o = self.book.get(&p.order_no).await?;
+                    let change = self
+                        .book
+                        .change(
+                            &o,
+                            actor.clone(),
+                            format!(
+                                "{label}{word}({}),{}元未退回付款人,待财务处理{why}",
+                                answer.refund_ref,
+                                yuan(p.amount_fen)
+                            ),
+                        )
+                        .audit(self.book.audit_event(
+                            actor.clone(),
+                            "payment.refund_abnormal",
+                            format!("order:{}", p.order_no),
+                            ip,
+                            detail.clone(),
+                        ));
+                    match self
+                        .payments
+                        .mark_refund(
+                            p.id,
+                            PayState::RefundAbnormal,
+                            &answer.refund_ref,
+                            Some(&change),
+                            Effects::default(),
+                        )
+                        .await?
+                    {
+                        Applied::Done | Applied::Taken => return Ok(()),
+                        Applied::Stale => continue,
+                    }
+                }
+                Err(AppError::Stale)
+            }
+            RefundStatus::Succeeded => {
+                for _ in 0..RETRIES {
+                    let o = self.book.get(&p.order_no).await?;
+                    let change = self
+                        .book
+                        .change(
+                            &o,
+                            actor.clone(),
+                            format!(
+                                "{}已退款{}元({}){why}",
+                                if duplicate { "重复付款" } else { "" },
+                                yuan(p.amount_fen),
+                                answer.refund_ref,
+                            ),
+                        )
+                        .audit(self.book.audit_event(
+                            actor.clone(),
+                            "payment.refunded",
+                            format!("order:{}", p.order_no),
+                            ip,
+                            detail.clone(),
+                        ));
+                    match self
+                        .payments
+                        .refund_payment(p.id, p.amount_fen, &answer.refund_ref, self.now(), &change)
+                        .await?
+                    {
+                        Applied::Done => return Ok(()),
+                        Applied::Taken => return Err(conflict("该款项已退款")),
+                        Applied::Stale => continue,
+                    }
+                }
+                Err(AppError::Stale)
             }
         }
-        Err(AppError::Stale)
+    }
+
+    /// The job worker: asks the gateway where the refund of payment `payment_id` stands and
+    /// records a final answer; still processing is `Unavailable`, so the job is retried with
+    /// its backoff (the refund notification may settle it first).
+    pub(crate) async fn track_refund(&self, payment_id: i64) -> Result<(), GatewayError> {
+        let unavailable = |e: AppError| GatewayError::Unavailable(e.to_string());
+        let Some(p) = self
+            .payments
+            .payment_by_id(payment_id)
+            .await
+            .map_err(|e| GatewayError::Unavailable(e.to_string()))?
+        else {
+            return Err(GatewayError::Refused(format!(
+                "payment {payment_id} is gone"
+            )));
+        };
+        if p.state != PayState::Refunding || p.method != ONLINE {
+            return Ok(()); // settled meanwhile (notification, finance)
+        }
+        let g = self.gateway(&p.provider).ok_or_else(|| {
+            GatewayError::Refused(format!("gateway {} not configured", p.provider))
+        })?;
+        let a = g.query_refund(&self.refund_request(&p, "")).await?;
+        if a.status == RefundStatus::Processing {
+            return Err(GatewayError::Unavailable(format!(
+                "refund {} still processing",
+                a.refund_ref
+            )));
+        }
+        self.settle_refund(&p, a, format!("gateway:{}", g.name()), None, "", false)
+            .await
+            .map_err(unavailable)
+    }
+
+    /// A gateway's refund notification (`/api/v1/callbacks/{gateway}/refund`), verified by
+    /// its signature; answered the way that gateway expects. Repeats change nothing.
+    pub async fn refund_notify(&self, gateway: &str, n: &Notification) -> AppResult<Ack> {
+        let g = self.gateway(gateway).ok_or(AppError::NotFound)?;
+        match self.handle_refund_notice(&*g, n).await {
+            Ok(()) => Ok(g.ack(true)),
+            Err(e) => {
+                tracing::warn!(payment.gateway = gateway, error = %e, "refund notification refused");
+                Ok(g.ack(false))
+            }
+        }
+    }
+
+    async fn handle_refund_notice(
+        &self,
+        g: &dyn PaymentGateway,
+        n: &Notification,
+    ) -> AppResult<()> {
+        let notice = g
+            .verify_refund(n, self.now())
+            .map_err(|e| AppError::Unauthorized(format!("签名验证失败: {e}")))?;
+        if notice.merchant != g.merchant() {
+            return Err(AppError::Unauthorized("商户号不符".into()));
+        }
+        let p = self
+            .payments
+            .payment_by_trade_no(&notice.trade_no)
+            .await?
+            .filter(|p| p.provider == g.name() && p.method == ONLINE)
+            .filter(|p| refund_no(p) == notice.refund_no)
+            .ok_or(AppError::NotFound)?;
+        if !matches!(p.state, PayState::Refunding | PayState::RefundAbnormal)
+            || notice.answer.status == RefundStatus::Processing
+        {
+            return Ok(()); // not asked by us, settled already, or nothing final yet
+        }
+        self.settle_refund(
+            &p,
+            notice.answer,
+            format!("gateway:{}", g.name()),
+            None,
+            "",
+            false,
+        )
+        .await
+    }
+
+    /// Finance: a 退款异常 refund was handled outside the gateway's automatic refund (the
+    /// merchant platform's manual refund, or a bank transfer back): records it refunded with
+    /// finance's note (how, and its reference), in the order's history and the audit log.
+    pub async fn resolve_abnormal_refund(
+        &self,
+        actor: &StaffActor,
+        payment_id: i64,
+        note: &str,
+    ) -> AppResult<()> {
+        actor.require(Permission::ManagePayments)?;
+        let note = note.trim();
+        if note.is_empty() || note.chars().count() > 200 {
+            return Err(AppError::invalid(
+                "note",
+                "请填写处理方式及凭证号(如:商户平台手动退款、转账流水号,不超过200字)",
+            ));
+        }
+        let p = self
+            .payments
+            .payment_by_id(payment_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        if p.state != PayState::RefundAbnormal {
+            return Err(conflict("只有“退款异常”的款项可以登记线下处理"));
+        }
+        self.settle_refund(
+            &p,
+            RefundAnswer {
+                refund_ref: format!("线下处理:{note}"),
+                status: RefundStatus::Succeeded,
+            },
+            actor.audit_name(),
+            actor.ip.as_deref(),
+            "退款异常,财务线下处理",
+            false,
+        )
+        .await
     }
 
     /// Whether `p` is not the first money received for its order (a second payment).
@@ -2034,7 +2380,10 @@ impl Billing {
             .await?
             .into_iter()
             .filter(|p| {
-                matches!(p.state, PayState::Paid | PayState::Refunding) && !dups.contains(&p.id)
+                matches!(
+                    p.state,
+                    PayState::Paid | PayState::Refunding | PayState::RefundAbnormal
+                ) && !dups.contains(&p.id)
             })
             .collect())
     }

@@ -83,6 +83,7 @@ impl CarrierCheck for Pass {
     async fn check(&self, _: &str, _: &str, _: &str) -> Result<CarrierOutcome, GatewayError> {
         Ok(CarrierOutcome {
             matched: true,
+            unsupported_number: false,
             provider_ref: "c".into(),
         })
     }

@@ -1041,6 +1041,12 @@ async fn staff_routes_by_role() {
         ),
         (
             "POST",
+            "/staff/finance/payments/{id}/refund-resolved",
+            format!("/staff/finance/payments/{payment}/refund-resolved"),
+            [false, false, true, false],
+        ),
+        (
+            "POST",
             "/staff/production/{no}/issue",
             format!("/staff/production/{no}/issue"),
             [false, false, false, true],

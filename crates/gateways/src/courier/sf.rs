@@ -84,8 +84,7 @@ impl SfExpress {
                 "courier.sf: partner_id and check_word are required".into(),
             ));
         }
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(15))
+        let http = crate::http_client(Duration::from_secs(15))
             .build()
             .map_err(|e| ConfigError::Invalid(format!("courier.sf: {e}")))?;
         Ok(Self {

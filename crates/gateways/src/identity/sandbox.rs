@@ -116,6 +116,7 @@ impl CarrierCheck for SandboxCarrier {
         }
         Ok(CarrierOutcome {
             matched: !self.0.fail_phones.iter().any(|x| x == phone),
+            unsupported_number: false,
             provider_ref: format!("SBX{}", app::secrets::random_hex(8).to_uppercase()),
         })
     }

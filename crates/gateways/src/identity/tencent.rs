@@ -2,8 +2,12 @@
 //! the SMS provider also uses ([`crate::tc3`]):
 //! - liveness, H5 flow: `DetectAuth` (RuleId, IdCard, Name, RedirectUrl → Url, BizToken),
 //!   the phone does the check on Tencent's page and comes back to RedirectUrl, then
-//!   `GetDetectInfoEnhanced` (BizToken, RuleId, InfoType "0") → `Text.ErrCode` 0 = passed;
-//! - carrier three elements: `PhoneVerification` (IdCard, Name, Phone) → `Result` "0" = match.
+//!   `GetDetectInfoEnhanced` (BizToken, RuleId, InfoType "1": the text result only, so ID
+//!   card images, best frames and video — biometric data, sensitive under PIPL Art. 28 —
+//!   never reach the hall, which reads only `Text.ErrCode`) → `Text.ErrCode` 0 = passed;
+//! - carrier three elements: `PhoneVerification` (IdCard, Name, Phone) → `Result` "0" = match;
+//!   "-13" (该号段不支持验证) is final for that number: reported as such, so the applicant is
+//!   told to use another number rather than to try again.
 //!
 //! Timeouts, connection failures, 5xx, `InternalError*`, `RequestLimitExceeded*` and the
 //! carrier's "-11 服务繁忙" are `Unavailable` (try again later); other refusals are `Refused`.
@@ -169,7 +173,7 @@ impl IdentityCheck for TencentFaceId {
         let r = self
             .call(
                 "GetDetectInfoEnhanced",
-                &json!({"BizToken": biz_token, "RuleId": self.config.rule_id, "InfoType": "0"}),
+                &json!({"BizToken": biz_token, "RuleId": self.config.rule_id, "InfoType": INFO_TYPE_TEXT}),
             )
             .await?;
         let request_id = r["RequestId"].as_str().unwrap_or_default().to_owned();
@@ -192,6 +196,10 @@ impl IdentityCheck for TencentFaceId {
         }
     }
 }
+
+/// `GetDetectInfoEnhanced`'s `InfoType` for the text result alone ("0" would be everything:
+/// "1" text, "2" ID card images, "3" best frames, "4" video).
+pub const INFO_TYPE_TEXT: &str = "1";
 
 /// Carrier three elements through FaceID's `PhoneVerification`.
 #[derive(Debug)]
@@ -220,10 +228,18 @@ impl CarrierCheck for TencentCarrier {
         match r["Result"].as_str() {
             Some("0") => Ok(CarrierOutcome {
                 matched: true,
+                unsupported_number: false,
                 provider_ref: request_id,
             }),
             Some("-4" | "-6" | "-7" | "-8" | "-9") => Ok(CarrierOutcome {
                 matched: false,
+                unsupported_number: false,
+                provider_ref: request_id,
+            }),
+            // 该号段不支持验证: asking again gives the same answer.
+            Some("-13") => Ok(CarrierOutcome {
+                matched: false,
+                unsupported_number: true,
                 provider_ref: request_id,
             }),
             other => Err(GatewayError::Unavailable(format!(

@@ -1,14 +1,19 @@
 //! Alipay (支付宝) open platform, RSA2: requests are signed SHA256withRSA (PKCS#1 v1.5) over
-//! the parameters sorted by name as `k=v&…` (empty values and `sign` left out); the async
-//! notification is verified the same way with the Alipay public key (`sign` and
-//! `sign_type` left out), and the refund response by the JSON text of its
-//! `alipay_trade_refund_response` member.
+//! the parameters sorted by name as `k=v&…` (`sign` left out; we never send an empty
+//! parameter, so the string is the one the official SDKs build); the async notification is
+//! verified over the string Alipay's own SDKs build for it ([`verify_content`]: every
+//! parameter but `sign` and `sign_type`, sorted, empty values kept) with the Alipay public
+//! key, and must name our `app_id` and `seller_id` (Alipay's notification checklist); the
+//! refund response is verified by the JSON text of its `alipay_trade_refund_response`
+//! member. An error answer Alipay did not sign (`error_response`, or a response member
+//! without `sign`) is reported with Alipay's code and message; an unsigned success is never
+//! believed.
 
 use super::codec::{field, form_decode, form_encode, yuan_to_fen};
 use app::clock::Millis;
 use app::payments::{
     yuan, Ack, Notice, NoticeStatus, Notification, PayRequest, PayStart, PaymentGateway,
-    RefundRequest,
+    RefundAnswer, RefundRequest, RefundStatus,
 };
 use app::GatewayError;
 use async_trait::async_trait;
@@ -31,6 +36,8 @@ pub struct AlipayConfig {
     pub private_key_pem: SecretString,
     /// Alipay's public key (SPKI PEM).
     pub alipay_public_key_pem: String,
+    /// Our merchant PID (`2088…`, 合作伙伴身份): a notification's `seller_id` must be it.
+    pub seller_id: String,
     /// Gateway URL.
     #[serde(default = "default_gateway")]
     pub gateway_url: String,
@@ -48,12 +55,30 @@ pub struct Alipay {
     http: reqwest::Client,
 }
 
-/// The string Alipay signs: parameters sorted by name, `k=v` joined by `&`, leaving out
-/// `sign`, `exclude` and empty values.
+/// The string a request is signed over: parameters sorted by name, `k=v` joined by `&`,
+/// leaving out `sign`, `exclude` and empty values (as Alipay's Java SDK does for requests;
+/// [`Alipay`] sends no empty parameter, so the Python SDK's string is the same).
 pub fn sign_content(pairs: &[(String, String)], exclude: &[&str]) -> String {
     let mut v: Vec<&(String, String)> = pairs
         .iter()
         .filter(|(k, v)| k != "sign" && !exclude.contains(&k.as_str()) && !v.is_empty())
+        .collect();
+    v.sort();
+    v.iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// The string an asynchronous notification is verified over, exactly as Alipay's SDKs build
+/// it (`get_sign_content` of `alipay-sdk-python`, `AlipaySignature.getSignCheckContentV1`
+/// in Java): every parameter but `sign` and `sign_type`, sorted by name, `k=v` joined by
+/// `&`, **empty values kept** (`body=&…`): Alipay signed them, so dropping them refuses a
+/// genuine notification and accepts one signed without them.
+pub fn verify_content(pairs: &[(String, String)]) -> String {
+    let mut v: Vec<&(String, String)> = pairs
+        .iter()
+        .filter(|(k, _)| k != "sign" && k != "sign_type")
         .collect();
     v.sort();
     v.iter()
@@ -128,8 +153,7 @@ impl Alipay {
         Ok(Self {
             signer: SigningKey::<Sha256>::new(sk),
             verifier: VerifyingKey::<Sha256>::new(pk),
-            http: reqwest::Client::builder()
-                .timeout(std::time::Duration::from_secs(10))
+            http: crate::http_client(std::time::Duration::from_secs(10))
                 .build()
                 .map_err(|e| cfg_err(e.to_string()))?,
             cfg,
@@ -153,10 +177,66 @@ impl Alipay {
     }
 
     fn signed(&self, mut pairs: Vec<(String, String)>) -> Vec<(String, String)> {
+        // An empty parameter is not sent: the signed set and the sent set stay the same
+        // whichever SDK's rule Alipay applies.
+        pairs.retain(|(_, v)| !v.is_empty());
         let sig = rsa2_sign(&self.signer, &sign_content(&pairs, &[]));
         pairs.push(("sign".into(), sig));
         pairs
     }
+}
+
+impl Alipay {
+    /// Reads Alipay's answer to `method` (its member `{method}_response`): the member when it
+    /// is signed with Alipay's key and says `code = 10000`. An error answer (`error_response`, which Alipay does not sign, or the
+    /// member without `sign`) is reported as Alipay's code and message; a signed answer whose
+    /// signature does not hold, or an unsigned success, is a signature failure.
+    fn read_response(&self, body: &str, member: &str) -> Result<serde_json::Value, GatewayError> {
+        let v: serde_json::Value = serde_json::from_str(body)
+            .map_err(|_| GatewayError::Refused("支付宝应答不是JSON".into()))?;
+        let (name, text) = match response_member(body, member) {
+            Some(t) => (member, t),
+            None => (
+                "error_response",
+                response_member(body, "error_response")
+                    .ok_or_else(|| GatewayError::Refused(format!("支付宝应答中没有{member}")))?,
+            ),
+        };
+        let m = v[name].clone();
+        let success = name == member && m["code"] == "10000";
+        match v["sign"].as_str() {
+            Some(sign) if rsa2_verify(&self.verifier, text, sign) => {}
+            Some(_) => {
+                return Err(GatewayError::Refused(
+                    "response signature mismatch (支付宝应答验签失败)".into(),
+                ))
+            }
+            None if success => {
+                return Err(GatewayError::Refused(
+                    "unsigned success answer refused (支付宝应答未签名)".into(),
+                ))
+            }
+            None => {}
+        }
+        if !success {
+            return Err(provider_error(&m));
+        }
+        Ok(m)
+    }
+}
+
+/// Alipay's error code and message, as finance and the log read them: `code msg` and,
+/// where Alipay gives them, `sub_code sub_msg`.
+fn provider_error(m: &serde_json::Value) -> GatewayError {
+    let s = |k: &str| m[k].as_str().unwrap_or("").to_owned();
+    let mut text = format!("支付宝 {} {}", s("code"), s("msg"));
+    if !s("sub_code").is_empty() || !s("sub_msg").is_empty() {
+        text.push_str(&format!(" ({} {})", s("sub_code"), s("sub_msg")));
+    }
+    if matches!(s("code").as_str(), "20000" | "20001") && s("sub_code").contains("unknow") {
+        return GatewayError::Unavailable(text);
+    }
+    GatewayError::Refused(text)
 }
 
 /// The raw JSON text of `"member": {…}` in `body` (what Alipay signs in a response).
@@ -230,10 +310,16 @@ impl PaymentGateway for Alipay {
             return Err(refuse("sign_type must be RSA2"));
         }
         let sign = field(&pairs, "sign").ok_or_else(|| refuse("no sign"))?;
-        if !rsa2_verify(&self.verifier, &sign_content(&pairs, &["sign_type"]), sign) {
+        if !rsa2_verify(&self.verifier, &verify_content(&pairs), sign) {
             return Err(refuse("signature mismatch"));
         }
         let get = |k: &str| field(&pairs, k).map(str::to_owned).ok_or_else(|| refuse(k));
+        // Alipay's checklist: the notification is for our app and our merchant (a genuine
+        // notification of another merchant of the same app is not ours to credit). The
+        // hall compares `app_id` again through `merchant`.
+        if get("seller_id")? != self.cfg.seller_id {
+            return Err(refuse("seller_id is not ours"));
+        }
         let currency = field(&pairs, "currency").unwrap_or("CNY").to_owned();
         Ok(Notice {
             trade_no: get("out_trade_no")?,
@@ -255,7 +341,9 @@ impl PaymentGateway for Alipay {
             body: if ok { "success" } else { "fail" }.into(),
         }
     }
-    async fn refund(&self, req: &RefundRequest) -> Result<String, GatewayError> {
+    /// `alipay.trade.refund` is synchronous: `10000` means refunded (`fund_change` "N" is the
+    /// answer to the same `out_request_no` again, refunded before).
+    async fn refund(&self, req: &RefundRequest) -> Result<RefundAnswer, GatewayError> {
         let pairs = self.signed(self.common(
             "alipay.trade.refund",
             serde_json::json!({
@@ -283,23 +371,11 @@ impl PaymentGateway for Alipay {
             .text()
             .await
             .map_err(|e| GatewayError::Unavailable(e.to_string()))?;
-        let member = response_member(&body, "alipay_trade_refund_response")
-            .ok_or_else(|| GatewayError::Refused("no refund response".into()))?;
-        let v: serde_json::Value = serde_json::from_str(&body)
-            .map_err(|_| GatewayError::Refused("response is not JSON".into()))?;
-        let sign = v["sign"].as_str().unwrap_or("");
-        if !rsa2_verify(&self.verifier, member, sign) {
-            return Err(GatewayError::Refused("response signature mismatch".into()));
-        }
-        let m = &v["alipay_trade_refund_response"];
-        if m["code"] != "10000" {
-            return Err(GatewayError::Refused(format!(
-                "{} {}",
-                m["sub_code"].as_str().unwrap_or(""),
-                m["sub_msg"].as_str().unwrap_or("")
-            )));
-        }
-        Ok(m["trade_no"].as_str().unwrap_or("").to_owned())
+        let m = self.read_response(&body, "alipay_trade_refund_response")?;
+        Ok(RefundAnswer {
+            refund_ref: m["trade_no"].as_str().unwrap_or("").to_owned(),
+            status: RefundStatus::Succeeded,
+        })
     }
 }
 

@@ -29,7 +29,7 @@ mod payouts;
 mod sandbox;
 pub mod wechat;
 
-pub use codec::{form_decode, form_encode};
+pub use codec::{form_decode, form_encode, pct};
 pub use payouts::{BatchFilePayouts, SandboxPayouts};
 pub use sandbox::SandboxGateway;
 

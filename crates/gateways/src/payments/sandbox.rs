@@ -6,7 +6,8 @@
 use super::codec::{field, form_decode, form_encode};
 use app::clock::Millis;
 use app::payments::{
-    Ack, Notice, NoticeStatus, Notification, PayRequest, PayStart, PaymentGateway, RefundRequest,
+    Ack, Notice, NoticeStatus, Notification, PayRequest, PayStart, PaymentGateway, RefundAnswer,
+    RefundRequest, RefundStatus,
 };
 use app::GatewayError;
 use async_trait::async_trait;
@@ -127,7 +128,7 @@ impl PaymentGateway for SandboxGateway {
             body: if ok { "success" } else { "fail" }.into(),
         }
     }
-    async fn refund(&self, req: &RefundRequest) -> Result<String, GatewayError> {
+    async fn refund(&self, req: &RefundRequest) -> Result<RefundAnswer, GatewayError> {
         if req.amount_fen <= 0 || req.amount_fen > req.total_fen {
             return Err(GatewayError::Refused("refund amount".into()));
         }
@@ -135,7 +136,10 @@ impl PaymentGateway for SandboxGateway {
         // number answers the same refund.
         use sha2::Digest;
         let h = sha2::Sha256::digest(format!("{}|{}", req.trade_no, req.refund_no).as_bytes());
-        Ok(format!("SBXRF{}", hex::encode(&h[..6]).to_uppercase()))
+        Ok(RefundAnswer {
+            refund_ref: format!("SBXRF{}", hex::encode(&h[..6]).to_uppercase()),
+            status: RefundStatus::Succeeded,
+        })
     }
     fn sandbox_notification(&self, trade_no: &str, amount_fen: i64) -> Option<Notification> {
         Some(self.signed_notification(trade_no, amount_fen, "SUCCESS"))

@@ -2,14 +2,20 @@
 //! with a SHA256withRSA signature over `METHOD\nPATH\nTIMESTAMP\nNONCE\nBODY\n`; answers and
 //! notifications are verified with the platform key over `TIMESTAMP\nNONCE\nBODY\n` (and a
 //! timestamp within five minutes, against replays), and the notification's `resource` is
-//! AEAD_AES_256_GCM-decrypted with the APIv3 key.
+//! AEAD_AES_256_GCM-decrypted with the APIv3 key. Every request carries our `User-Agent`
+//! (the v3 rules: requests without one may be refused) and `Wechatpay-Serial` naming the
+//! platform key we verify with (the platform-public-key mode, `PUB_KEY_ID_…`, needs it; a
+//! platform certificate's serial is accepted the same way). Only 2xx answers are believed,
+//! and only signed; an error answer (4xx), which WeChat Pay may send unsigned, is reported as
+//! its `code` and `message`.
 
 use super::alipay::{rsa2_sign, rsa2_verify};
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use app::clock::Millis;
 use app::payments::{
-    Ack, Notice, NoticeStatus, Notification, PayRequest, PayStart, PaymentGateway, RefundRequest,
+    Ack, Notice, NoticeStatus, Notification, PayRequest, PayStart, PaymentGateway, RefundAnswer,
+    RefundNotice, RefundRequest, RefundStatus,
 };
 use app::GatewayError;
 use async_trait::async_trait;
@@ -35,7 +41,9 @@ pub struct WechatConfig {
     pub private_key_pem: SecretString,
     /// The platform public key (SPKI PEM).
     pub platform_public_key_pem: String,
-    /// Its serial (`Wechatpay-Serial`).
+    /// Its serial (`Wechatpay-Serial`): the 微信支付公钥ID (`PUB_KEY_ID_…`) in the
+    /// platform-public-key mode, or the platform certificate's serial. Sent on every request
+    /// and required on every answer and notification.
     pub platform_serial: String,
     /// APIv3 key (32 characters).
     pub api_v3_key: SecretString,
@@ -126,8 +134,7 @@ impl WechatPay {
         Ok(Self {
             signer: SigningKey::<Sha256>::new(sk),
             verifier: VerifyingKey::<Sha256>::new(pk),
-            http: reqwest::Client::builder()
-                .timeout(std::time::Duration::from_secs(10))
+            http: crate::http_client(std::time::Duration::from_secs(10))
                 .build()
                 .map_err(|e| cfg_err(e.to_string()))?,
             cfg,
@@ -164,15 +171,18 @@ impl WechatPay {
         Ok(())
     }
 
+    /// A signed request: `POST` with a JSON body, or `GET` (`body` `None`, signed over an
+    /// empty body).
     async fn call(
         &self,
         path: &str,
-        body: serde_json::Value,
+        body: Option<serde_json::Value>,
     ) -> Result<serde_json::Value, GatewayError> {
-        let body = body.to_string();
+        let method = if body.is_some() { "POST" } else { "GET" };
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
         let ts = time::OffsetDateTime::now_utc().unix_timestamp();
         let nonce = hex::encode(rand::random::<[u8; 16]>());
-        let msg = format!("POST\n{path}\n{ts}\n{nonce}\n{body}\n");
+        let msg = format!("{method}\n{path}\n{ts}\n{nonce}\n{body}\n");
         let auth = format!(
             "WECHATPAY2-SHA256-RSA2048 mchid=\"{}\",nonce_str=\"{nonce}\",signature=\"{}\",timestamp=\"{ts}\",serial_no=\"{}\"",
             self.cfg.mchid,
@@ -181,10 +191,18 @@ impl WechatPay {
         );
         let r = self
             .http
-            .post(format!("{}{path}", self.cfg.base_url.trim_end_matches('/')))
+            .request(
+                if method == "POST" {
+                    reqwest::Method::POST
+                } else {
+                    reqwest::Method::GET
+                },
+                format!("{}{path}", self.cfg.base_url.trim_end_matches('/')),
+            )
             .header("authorization", auth)
             .header("content-type", "application/json")
             .header("accept", "application/json")
+            .header("wechatpay-serial", &self.cfg.platform_serial)
             .body(body)
             .send()
             .await
@@ -199,8 +217,10 @@ impl WechatPay {
             .bytes()
             .await
             .map_err(|e| GatewayError::Unavailable(e.to_string()))?;
-        if status.is_server_error() {
-            return Err(GatewayError::Unavailable(format!("HTTP {status}")));
+        if !status.is_success() {
+            // Signed or not, an error answer changes nothing here: it is reported as WeChat
+            // Pay's code and message, never as a signature failure of ours.
+            return Err(error_answer(status.as_u16(), &bytes));
         }
         self.check_signed(
             &headers,
@@ -209,14 +229,50 @@ impl WechatPay {
         )?;
         let v: serde_json::Value = serde_json::from_slice(&bytes)
             .map_err(|_| GatewayError::Refused("answer is not JSON".into()))?;
-        if !status.is_success() {
-            return Err(GatewayError::Refused(format!(
-                "{} {}",
-                v["code"].as_str().unwrap_or(""),
-                v["message"].as_str().unwrap_or("")
-            )));
-        }
         Ok(v)
+    }
+}
+
+/// WeChat Pay's refund `status` (answers) or `refund_status` (notifications).
+pub fn refund_status(s: &str) -> Option<RefundStatus> {
+    Some(match s {
+        "SUCCESS" => RefundStatus::Succeeded,
+        "PROCESSING" => RefundStatus::Processing,
+        "ABNORMAL" => RefundStatus::Abnormal,
+        "CLOSED" => RefundStatus::Closed,
+        _ => return None,
+    })
+}
+
+/// A refund answer (`refund_id`, `status`) read as it is: `PROCESSING` is not refunded.
+fn refund_answer(v: &serde_json::Value) -> Result<RefundAnswer, GatewayError> {
+    let refund_ref = v["refund_id"]
+        .as_str()
+        .ok_or_else(|| GatewayError::Refused("no refund_id".into()))?;
+    let status = refund_status(v["status"].as_str().unwrap_or(""))
+        .ok_or_else(|| GatewayError::Refused("no refund status".into()))?;
+    Ok(RefundAnswer {
+        refund_ref: refund_ref.to_owned(),
+        status,
+    })
+}
+
+/// An error answer of WeChat Pay (`{"code": "…", "message": "…"}`, HTTP 4xx/5xx) as finance
+/// and the log read it. 5xx, 429 (`FREQUENCY_LIMITED`) and `SYSTEM_ERROR` are worth asking
+/// again; the rest is a refusal.
+pub fn error_answer(status: u16, body: &[u8]) -> GatewayError {
+    let v: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    let code = v["code"].as_str().unwrap_or("");
+    let message = v["message"].as_str().unwrap_or("");
+    let text = if code.is_empty() && message.is_empty() {
+        format!("微信支付 HTTP {status}")
+    } else {
+        format!("微信支付 {code} {message} (HTTP {status})")
+    };
+    if status >= 500 || status == 429 || code == "SYSTEM_ERROR" {
+        GatewayError::Unavailable(text)
+    } else {
+        GatewayError::Refused(text)
     }
 }
 
@@ -235,14 +291,14 @@ impl PaymentGateway for WechatPay {
         let v = self
             .call(
                 "/v3/pay/transactions/native",
-                serde_json::json!({
+                Some(serde_json::json!({
                     "appid": self.cfg.appid,
                     "mchid": self.cfg.mchid,
                     "description": req.subject,
                     "out_trade_no": req.trade_no,
                     "notify_url": req.notify_url,
                     "amount": {"total": req.amount_fen, "currency": "CNY"},
-                }),
+                })),
             )
             .await?;
         v["code_url"]
@@ -302,21 +358,64 @@ impl PaymentGateway for WechatPay {
             }
         }
     }
-    async fn refund(&self, req: &RefundRequest) -> Result<String, GatewayError> {
+    async fn refund(&self, req: &RefundRequest) -> Result<RefundAnswer, GatewayError> {
         let v = self
             .call(
                 "/v3/refund/domestic/refunds",
-                serde_json::json!({
+                Some(serde_json::json!({
                     "out_trade_no": req.trade_no,
                     "out_refund_no": req.refund_no,
                     "reason": req.reason,
+                    "notify_url": req.notify_url,
                     "amount": {"refund": req.amount_fen, "total": req.total_fen, "currency": "CNY"},
-                }),
+                })),
             )
             .await?;
-        v["refund_id"]
-            .as_str()
-            .map(str::to_owned)
-            .ok_or_else(|| GatewayError::Refused("no refund_id".into()))
+        refund_answer(&v)
+    }
+    /// `GET /v3/refund/domestic/refunds/{out_refund_no}`.
+    async fn query_refund(&self, req: &RefundRequest) -> Result<RefundAnswer, GatewayError> {
+        let no: String = req
+            .refund_no
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '|' | '*' | '@'))
+            .collect();
+        let v = self
+            .call(&format!("/v3/refund/domestic/refunds/{no}"), None)
+            .await?;
+        refund_answer(&v)
+    }
+    /// `REFUND.SUCCESS` / `REFUND.ABNORMAL` / `REFUND.CLOSED`: signed like payment
+    /// notifications, the refund sealed in `resource` (`original_type` "refund").
+    fn verify_refund(&self, n: &Notification, now: Millis) -> Result<RefundNotice, GatewayError> {
+        let refuse = |m: &str| GatewayError::Refused(m.into());
+        self.check_signed(&n.headers, &n.body, now)?;
+        let v: serde_json::Value =
+            serde_json::from_slice(&n.body).map_err(|_| refuse("body is not JSON"))?;
+        let r = &v["resource"];
+        if r["algorithm"] != "AEAD_AES_256_GCM" {
+            return Err(refuse("algorithm"));
+        }
+        let plain = decrypt_resource(
+            self.cfg.api_v3_key.expose_secret().as_bytes(),
+            r["nonce"].as_str().unwrap_or(""),
+            r["associated_data"].as_str().unwrap_or(""),
+            r["ciphertext"].as_str().unwrap_or(""),
+        )
+        .ok_or_else(|| refuse("resource does not decrypt"))?;
+        let t: serde_json::Value =
+            serde_json::from_slice(&plain).map_err(|_| refuse("resource is not JSON"))?;
+        let s = |k: &str| t[k].as_str().map(str::to_owned).ok_or_else(|| refuse(k));
+        let status = refund_status(t["refund_status"].as_str().unwrap_or(""))
+            .ok_or_else(|| refuse("refund_status"))?;
+        Ok(RefundNotice {
+            trade_no: s("out_trade_no")?,
+            refund_no: s("out_refund_no")?,
+            merchant: s("mchid")?,
+            answer: RefundAnswer {
+                refund_ref: s("refund_id")?,
+                status,
+            },
+        })
     }
 }

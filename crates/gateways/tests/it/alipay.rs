@@ -3,11 +3,13 @@
 //! are (the hall refuses wrong amounts and other merchants from what they say), and a refund
 //! is signed both ways.
 
-use crate::fake_pay::{self, alipay_notify, gateway_server, pem, ALIPAY_APP};
+use crate::fake_pay::{self, alipay_notify, gateway_server, pem, ALIPAY_APP, ALIPAY_SELLER};
 use app::payments::{
     NoticeStatus, Notification, PayRequest, PayStart, PaymentGateway, RefundRequest,
 };
-use gateways::payments::alipay::{rsa2_verify, sign_content, verifying_key, Alipay, AlipayConfig};
+use gateways::payments::alipay::{
+    rsa2_verify, sign_content, verify_content, verifying_key, Alipay, AlipayConfig,
+};
 use gateways::payments::form_decode;
 
 const TRADE: &str = "XB20261123000001P0001";
@@ -39,6 +41,7 @@ fn refund_of(amount_fen: i64) -> RefundRequest {
         total_fen: 240_000,
         amount_fen,
         reason: "申请人放弃办理".into(),
+        notify_url: "http://hall.example/api/v1/callbacks/alipay/refund".into(),
     }
 }
 
@@ -204,16 +207,25 @@ async fn a_refund_is_signed_both_ways() {
     let gw = fake_pay::alipay(&server);
     assert_eq!(
         gw.refund(&refund_of(240_000)).await.unwrap(),
-        "2026112322001400000000000001"
+        app::payments::RefundAnswer {
+            refund_ref: "2026112322001400000000000001".into(),
+            status: app::payments::RefundStatus::Succeeded
+        }
     );
-    // The server refuses (a signed error answer): the gateway says so.
+    // The server refuses (a signed error answer): the gateway says so, with Alipay's words.
     let e = gw.refund(&refund_of(100)).await.unwrap_err();
-    assert!(e.to_string().contains("isv.invalid-signature"), "{e}");
+    assert!(
+        e.to_string().contains("40004 Business Failed")
+            && e.to_string()
+                .contains("ACQ.REFUND_AMT_NOT_EQUAL_TOTAL 退款金额超限"),
+        "{e}"
+    );
     // An answer not signed by the key we trust is refused, whatever it says.
     let trusting_another = Alipay::new(AlipayConfig {
         app_id: ALIPAY_APP.into(),
         private_key_pem: pem("alipay_merchant_key").into(),
         alipay_public_key_pem: pem("alipay_merchant_pub"),
+        seller_id: ALIPAY_SELLER.into(),
         gateway_url: format!("{server}/gateway.do"),
     })
     .unwrap();
@@ -222,13 +234,91 @@ async fn a_refund_is_signed_both_ways() {
         .await
         .unwrap_err();
     assert!(e.to_string().contains("signature"), "{e}");
-    // A request we signed with another key is refused by the server.
+    // A request we signed with another key is refused by the server, which cannot sign
+    // its answer for us: reported as Alipay's error, not as a signature failure of ours.
     let wrong_key = Alipay::new(AlipayConfig {
         app_id: ALIPAY_APP.into(),
         private_key_pem: pem("alipay_platform_key").into(),
         alipay_public_key_pem: pem("alipay_platform_pub"),
+        seller_id: ALIPAY_SELLER.into(),
         gateway_url: format!("{server}/gateway.do"),
     })
     .unwrap();
-    assert!(wrong_key.refund(&refund_of(240_000)).await.is_err());
+    let e = wrong_key.refund(&refund_of(240_000)).await.unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("支付宝 40002 Invalid Arguments (isv.invalid-signature 验签出错)"),
+        "{e}"
+    );
+    assert!(!e.to_string().contains("mismatch"), "{e}");
+}
+
+/// Alipay's unsigned answers: `error_response` for an app it does not know, and what a
+/// local server answers when it must not be believed (an unsigned success).
+#[tokio::test]
+async fn unsigned_error_answers_are_reported_as_alipay_says_them() {
+    let server = gateway_server().await;
+    let unknown_app = Alipay::new(AlipayConfig {
+        app_id: "2021000000009999".into(),
+        private_key_pem: pem("alipay_merchant_key").into(),
+        alipay_public_key_pem: pem("alipay_platform_pub"),
+        seller_id: ALIPAY_SELLER.into(),
+        gateway_url: format!("{server}/gateway.do"),
+    })
+    .unwrap();
+    let e = unknown_app.refund(&refund_of(240_000)).await.unwrap_err();
+    assert!(matches!(e, app::GatewayError::Refused(_)), "{e:?}");
+    assert_eq!(
+        e.to_string(),
+        "provider refused: 支付宝 40002 Invalid Arguments (isv.invalid-app-id 无效的AppID参数)"
+    );
+    // An unsigned success is never believed.
+    async fn unsigned_success() -> &'static str {
+        r#"{"alipay_trade_refund_response":{"code":"10000","msg":"Success","trade_no":"1","fund_change":"Y"}}"#
+    }
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", l.local_addr().unwrap());
+    let app = axum::Router::new().route("/gateway.do", axum::routing::post(unsigned_success));
+    tokio::spawn(async move { axum::serve(l, app).await });
+    let e = fake_pay::alipay(&base)
+        .refund(&refund_of(240_000))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("未签名"), "{e}");
+}
+
+/// The vectors of `tests/data/vectors/gen_alipay.py`, made with Alipay's own Python SDK
+/// (`get_sign_content`, `sign_with_rsa2`): a genuine notification with empty `body=` and
+/// `passback_params=` is accepted, one signed over the string without them is refused.
+#[test]
+fn notifications_are_verified_over_alipays_own_string_empties_kept() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/vectors");
+    let read = |f: &str| std::fs::read(format!("{dir}/{f}")).unwrap();
+    let genuine = read("alipay_notify_empty_values.form");
+    // Our string is the SDK's, byte for byte.
+    let pairs = form_decode(&genuine).unwrap();
+    assert_eq!(
+        verify_content(&pairs).into_bytes(),
+        read("alipay_notify_empty_values.content")
+    );
+    let gw = fake_pay::alipay("http://127.0.0.1:9");
+    let n = gw.verify(&notification(genuine.clone()), 0).unwrap();
+    assert_eq!(
+        (n.trade_no.as_str(), n.amount_fen, n.status),
+        (TRADE, 240_000, NoticeStatus::Paid)
+    );
+    let forged = read("alipay_notify_empties_dropped.form");
+    let e = gw.verify(&notification(forged), 0).unwrap_err();
+    assert!(e.to_string().contains("signature mismatch"), "{e}");
+    // Genuine, but for another merchant (Alipay's checklist: seller_id must be ours).
+    let other_seller = Alipay::new(AlipayConfig {
+        app_id: ALIPAY_APP.into(),
+        private_key_pem: pem("alipay_merchant_key").into(),
+        alipay_public_key_pem: pem("alipay_platform_pub"),
+        seller_id: "2088000000009999".into(),
+        gateway_url: "http://127.0.0.1:9/gateway.do".into(),
+    })
+    .unwrap();
+    let e = other_seller.verify(&notification(genuine), 0).unwrap_err();
+    assert!(e.to_string().contains("seller_id"), "{e}");
 }

@@ -16,6 +16,9 @@ use std::sync::Arc;
 /// `support::applicant::ID`).
 pub const ID_CARD: &str = "11010519491231002X";
 
+/// A number whose range `PhoneVerification` does not support (`Result` "-13").
+pub const UNSUPPORTED_PHONE: &str = "17000000013";
+
 /// The secret key the server knows for `AKIDtest`.
 pub const KEY: &str = "faceid-test-secret";
 
@@ -78,6 +81,10 @@ async fn handle(mode: &Mode, h: &HeaderMap, body: &[u8]) -> axum::response::Resp
         }
         "GetDetectInfoEnhanced" => {
             assert_eq!(v["BizToken"], "BT-1");
+            // The text result only: ID card images, best frames and video are never asked for.
+            if v["InfoType"] != "1" {
+                return axum::Json(serde_json::json!({"Response": {"Text": {"ErrCode": 0}, "IdCardData": {"OcrFront": "base64-image"}, "BestFrame": {"BestFrame": "base64-image"}, "VideoData": {"LivenessVideo": "base64-video"}, "RequestId": "r-info-all"}})).into_response();
+            }
             match mode.detect_info.load(Ordering::SeqCst) {
                 1 => (StatusCode::SERVICE_UNAVAILABLE, "down").into_response(),
                 2 => {
@@ -89,7 +96,15 @@ async fn handle(mode: &Mode, h: &HeaderMap, body: &[u8]) -> axum::response::Resp
         }
         "PhoneVerification" => {
             let ok = v["Phone"] != "13700137001" || mode.fail_carrier.load(Ordering::SeqCst) == 0;
-            axum::Json(serde_json::json!({"Response": {"Result": if ok {"0"} else {"-4"}, "Description": "x", "RequestId": format!("r-phone-{}", v["Phone"].as_str().unwrap_or(""))}})).into_response()
+            // A range the carriers' real-name service does not cover (virtual operators).
+            let result = if v["Phone"] == UNSUPPORTED_PHONE {
+                "-13"
+            } else if ok {
+                "0"
+            } else {
+                "-4"
+            };
+            axum::Json(serde_json::json!({"Response": {"Result": result, "Description": "x", "RequestId": format!("r-phone-{}", v["Phone"].as_str().unwrap_or(""))}})).into_response()
         }
         _ => axum::Json(
             serde_json::json!({"Response": {"Error": {"Code": "InvalidAction"}, "RequestId": "r"}}),

@@ -9,6 +9,7 @@ mod fake_faceid;
 mod fake_pay;
 
 mod alipay;
+mod nuonuo;
 mod sf_courier;
 mod tencent_faceid;
 mod tencent_sms;

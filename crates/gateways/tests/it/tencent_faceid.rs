@@ -87,6 +87,13 @@ async fn the_carrier_matches_or_not_per_number() {
         .check("申请人2", ID_CARD, "13700137001")
         .await
         .unwrap();
-    assert!(!no.matched);
+    assert!(!no.matched && !no.unsupported_number);
+    // 该号段不支持验证 (-13) is an answer, final for the number, not an outage to retry.
+    let range = idp
+        .carrier
+        .check("张三", ID_CARD, fake_faceid::UNSUPPORTED_PHONE)
+        .await
+        .unwrap();
+    assert!(!range.matched && range.unsupported_number);
     assert_eq!(mode.bad_signatures.load(Ordering::SeqCst), 0);
 }

@@ -5,7 +5,8 @@
 
 use crate::fake_pay::{self, gateway_server, pem, wechat_notify, APPID, MCHID, V3KEY};
 use app::payments::{
-    NoticeStatus, Notification, PayRequest, PayStart, PaymentGateway, RefundRequest,
+    NoticeStatus, Notification, PayRequest, PayStart, PaymentGateway, RefundAnswer, RefundRequest,
+    RefundStatus,
 };
 use gateways::payments::alipay::{rsa2_sign, signing_key};
 use gateways::payments::wechat::{WechatConfig, WechatPay};
@@ -60,12 +61,41 @@ async fn native_pay_is_signed_and_answers_a_signed_code_url() {
     // The server checks what it is asked: another amount is a PARAM_ERROR.
     let e = gw.start(&request(1)).await.unwrap_err();
     assert!(e.to_string().contains("PARAM_ERROR"), "{e}");
-    // A request signed with a key WeChat Pay does not know for us: SIGN_ERROR.
+    // A request signed with a key WeChat Pay does not know for us: SIGN_ERROR, answered
+    // unsigned and reported as WeChat Pay's code and message.
     let e = with_merchant_key(&server, "alipay_merchant_key")
         .start(&request(240_000))
         .await
         .unwrap_err();
-    assert!(e.to_string().contains("SIGN_ERROR"), "{e}");
+    assert_eq!(
+        e.to_string(),
+        "provider refused: 微信支付 SIGN_ERROR 签名错误 (HTTP 401)"
+    );
+}
+
+/// The local server refuses what WeChat Pay may refuse: no `User-Agent`, no
+/// `Wechatpay-Serial` (the platform-public-key mode); the provider sends both.
+#[tokio::test]
+async fn requests_carry_a_user_agent_and_the_platform_serial() {
+    let server = gateway_server().await;
+    // A correctly signed request without the two headers is refused: the check is real.
+    let r = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .post(format!("{server}/v3/pay/transactions/native"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.headers().get("wechatpay-signature").is_none());
+    // The provider's requests pass it (and its unsigned error answers read as such).
+    assert!(fake_pay::wechat(&server)
+        .start(&request(240_000))
+        .await
+        .is_ok());
+    assert!(gateways::USER_AGENT.starts_with("certhall/"));
 }
 
 #[tokio::test]
@@ -181,26 +211,96 @@ async fn notifications_are_verified_and_read() {
     assert_eq!((gw.ack(true).status, gw.ack(false).status), (200, 400));
 }
 
+fn refund(no: &str, amount_fen: i64) -> RefundRequest {
+    RefundRequest {
+        trade_no: TRADE.into(),
+        refund_no: no.into(),
+        total_fen: 240_000,
+        amount_fen,
+        reason: "申请人放弃办理".into(),
+        notify_url: "http://hall.example/api/v1/callbacks/wechat/refund".into(),
+    }
+}
+
 #[tokio::test]
 async fn a_refund_is_signed_both_ways() {
     let server = gateway_server().await;
     let gw = fake_pay::wechat(&server);
-    let refund = |amount_fen| RefundRequest {
-        trade_no: TRADE.into(),
-        refund_no: format!("{TRADE}R1"),
-        total_fen: 240_000,
-        amount_fen,
-        reason: "申请人放弃办理".into(),
-    };
+    let no = format!("{TRADE}R1");
+    // PROCESSING is not refunded: the answer says so, and a query follows it to SUCCESS.
     assert_eq!(
-        gw.refund(&refund(240_000)).await.unwrap(),
-        "50000000382019052709732678859"
+        gw.refund(&refund(&no, 240_000)).await.unwrap(),
+        RefundAnswer {
+            refund_ref: "50000000382019052709732678859".into(),
+            status: RefundStatus::Processing
+        }
     );
-    let e = gw.refund(&refund(100)).await.unwrap_err();
+    assert_eq!(
+        gw.query_refund(&refund(&no, 240_000)).await.unwrap().status,
+        RefundStatus::Succeeded
+    );
+    let e = gw.refund(&refund(&no, 100)).await.unwrap_err();
     assert!(e.to_string().contains("PARAM_ERROR"), "{e}");
     let e = with_merchant_key(&server, "alipay_merchant_key")
-        .refund(&refund(240_000))
+        .refund(&refund(&no, 240_000))
         .await
         .unwrap_err();
-    assert!(e.to_string().contains("SIGN_ERROR"), "{e}");
+    assert!(e.to_string().contains("SIGN_ERROR 签名错误"), "{e}");
+    assert!(!e.to_string().contains("signature"), "{e}");
+}
+
+#[tokio::test]
+async fn refund_states_are_read_from_answers_queries_and_notifications() {
+    let server = gateway_server().await;
+    let gw = fake_pay::wechat(&server);
+    let no = format!("{TRADE}R9");
+    fake_pay::script_refund(&no, &["PROCESSING", "PROCESSING", "ABNORMAL"]);
+    let st = |a: RefundAnswer| a.status;
+    assert_eq!(
+        st(gw.refund(&refund(&no, 240_000)).await.unwrap()),
+        RefundStatus::Processing
+    );
+    assert_eq!(
+        st(gw.query_refund(&refund(&no, 240_000)).await.unwrap()),
+        RefundStatus::Processing
+    );
+    assert_eq!(
+        st(gw.query_refund(&refund(&no, 240_000)).await.unwrap()),
+        RefundStatus::Abnormal
+    );
+    // A refund number WeChat Pay never saw: its (signed) 404, reported with its code.
+    let e = gw
+        .query_refund(&refund("XB-NEVER-ASKED", 240_000))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("RESOURCE_NOT_EXISTS"), "{e}");
+    // Refund notifications: verified, decrypted, read.
+    let now = TS * 1000;
+    for (status, want) in [
+        ("SUCCESS", RefundStatus::Succeeded),
+        ("ABNORMAL", RefundStatus::Abnormal),
+        ("CLOSED", RefundStatus::Closed),
+    ] {
+        let n = gw
+            .verify_refund(
+                &notification(fake_pay::wechat_refund_notify(
+                    PLATFORM, TS, TRADE, &no, status,
+                )),
+                now,
+            )
+            .unwrap();
+        assert_eq!(
+            (
+                n.trade_no.as_str(),
+                n.refund_no.as_str(),
+                n.merchant.as_str(),
+                n.answer.status
+            ),
+            (TRADE, no.as_str(), MCHID, want)
+        );
+    }
+    let forged = fake_pay::wechat_refund_notify("wechat_merchant_key", TS, TRADE, &no, "SUCCESS");
+    assert!(gw.verify_refund(&notification(forged), now).is_err());
+    let stale = fake_pay::wechat_refund_notify(PLATFORM, TS - 600, TRADE, &no, "SUCCESS");
+    assert!(gw.verify_refund(&notification(stale), now).is_err());
 }

@@ -22,6 +22,7 @@ on_both!(
     deposits_supersede_count_wrong_codes_and_void,
     a_refund_ends_a_rejected_order_in_its_transaction,
     a_refund_is_requested_once_and_recorded_once,
+    a_refund_in_progress_moves_only_between_its_states,
     a_second_payment_of_a_paid_order_is_a_duplicate,
 );
 
@@ -453,6 +454,66 @@ async fn a_refund_is_requested_once_and_recorded_once(s: SqlStore) {
     assert_eq!(
         (r.state, r.refund_ref.as_deref(), r.refunded_fen),
         (PayState::Refunded, Some("GWRF1"), 240_000)
+    );
+}
+
+/// `mark_refund` moves a payment only while its refund is in progress (`refunding` ⇄
+/// `refund_abnormal`, with the gateway's reference), never from `paid` or `refunded`, and a
+/// 退款异常 payment can still be recorded refunded once; it stays in the duplicate list
+/// while the money has not reached the payer.
+async fn a_refund_in_progress_moves_only_between_its_states(s: SqlStore) {
+    let (id, no) = order(&s, OrderState::Cancelled).await;
+    let p = s
+        .insert_payment(
+            &payment(id, &no, "T30", PayState::Paid),
+            None,
+            Effects::default(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let mark = |to| {
+        let s = s.clone();
+        async move {
+            s.mark_refund(p.id, to, "WXRF1", None, Effects::default())
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        mark(PayState::RefundAbnormal).await,
+        Applied::Taken,
+        "from paid"
+    );
+    s.request_refund(p.id, None, Effects::default())
+        .await
+        .unwrap();
+    assert_eq!(mark(PayState::Refunding).await, Applied::Done);
+    assert_eq!(mark(PayState::RefundAbnormal).await, Applied::Done);
+    let r = s.payment_by_id(p.id).await.unwrap().unwrap();
+    assert_eq!(
+        (r.state, r.refund_ref.as_deref(), r.refunded_at),
+        (PayState::RefundAbnormal, Some("WXRF1"), None)
+    );
+    assert!(s
+        .mark_refund(p.id, PayState::Refunded, "x", None, Effects::default())
+        .await
+        .is_err());
+    assert_eq!(
+        s.refund_payment(p.id, 240_000, "线下处理:MP1", T + 9, &note(&s, &no).await)
+            .await
+            .unwrap(),
+        Applied::Done
+    );
+    assert_eq!(
+        mark(PayState::RefundAbnormal).await,
+        Applied::Taken,
+        "from refunded"
+    );
+    let r = s.payment_by_id(p.id).await.unwrap().unwrap();
+    assert_eq!(
+        (r.state, r.refund_ref.as_deref()),
+        (PayState::Refunded, Some("线下处理:MP1"))
     );
 }
 

@@ -120,5 +120,47 @@ async fn payment_pages_in_a_browser() {
     b.script("document.getElementById('duplicates').scrollIntoView()")
         .await;
     shot(&b, "finance-refunds", "重复付款,待退款").await;
+    // The cancelled order's refund came back 退款异常 from its gateway (as WeChat Pay's
+    // ABNORMAL is recorded: requested, then marked): finance sees both actions and records
+    // the manual refund.
+    let o = hall.order(&no).await;
+    let paid = hall.store.payments_of_order(o.id).await.unwrap()[0].clone();
+    use app::payments::PaymentStore;
+    hall.store
+        .request_refund(paid.id, None, Default::default())
+        .await
+        .unwrap();
+    hall.store
+        .mark_refund(
+            paid.id,
+            PayState::RefundAbnormal,
+            "SBXRF-ABNORMAL",
+            None,
+            Default::default(),
+        )
+        .await
+        .unwrap();
+    b.goto(&format!("{base}/staff/finance")).await;
+    b.script("document.getElementById('refundable').scrollIntoView()")
+        .await;
+    shot(&b, "finance-refund-abnormal", "登记已线下退款").await;
+    assert!(b.text("#refundable").await.contains("退款异常"));
+    b.fill(
+        "#refundable form[action$='/refund-resolved'] input[name=reason]",
+        "商户平台手动退款,流水号 MP20261123001",
+    )
+    .await;
+    b.click("#refundable form[action$='/refund-resolved'] button")
+        .await;
+    b.wait_text("人工处理队列").await;
+    assert_eq!(
+        hall.store
+            .payment_by_id(paid.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .state,
+        PayState::Refunded
+    );
     b.close().await;
 }

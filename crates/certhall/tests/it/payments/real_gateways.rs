@@ -333,15 +333,121 @@ async fn wechat_pay_v3_against_a_local_server() {
         .await;
     let fin = finance();
     let p = hall.app.billing().refundable(&fin).await.unwrap();
+    let id = p[0].id;
+    let refund_no = app::payments::refund_no(&p[0]);
+    // WeChat Pay accepts the refund (PROCESSING), a query still finds it processing, then
+    // the payer's card refuses it (ABNORMAL).
+    fake_pay::script_refund(&refund_no, &["PROCESSING", "PROCESSING", "ABNORMAL"]);
     hall.app
         .billing()
-        .refund(&fin, p[0].id, "申请人放弃办理")
+        .refund(&fin, id, "申请人放弃办理")
         .await
         .unwrap();
-    let p = hall.store.payment_by_id(p[0].id).await.unwrap().unwrap();
-    assert_eq!(p.state, PayState::Refunded);
+    let state = || async { hall.store.payment_by_id(id).await.unwrap().unwrap() };
+    // PROCESSING is not refunded: 退款中, with WeChat Pay's refund id kept.
+    let p = state().await;
     assert_eq!(
-        p.refund_ref.as_deref(),
-        Some("50000000382019052709732678859")
+        (p.state, p.state.label(), p.refund_ref.as_deref()),
+        (
+            PayState::Refunding,
+            "退款中",
+            Some("50000000382019052709732678859")
+        )
     );
+    // The tracking job asks again a minute later: still processing, retried later.
+    hall.clock.advance(2 * 60_000);
+    hall.drain().await;
+    assert_eq!(state().await.state, PayState::Refunding);
+    // The refund notification says ABNORMAL: the money did not reach the payer (forged
+    // and stale ones are refused first).
+    let now = hall.app.now() / 1000;
+    let post_refund = |(h, body): (Vec<(&'static str, String)>, Vec<u8>)| {
+        let hall = &hall;
+        async move {
+            let mut r = reqwest::Client::new()
+                .post(format!("{}/api/v1/callbacks/wechat/refund", hall.base));
+            for (k, v) in &h {
+                r = r.header(*k, v);
+            }
+            r.body(body).send().await.unwrap().status()
+        }
+    };
+    for bad in [
+        fake_pay::wechat_refund_notify(
+            "wechat_merchant_key",
+            now,
+            &trade_no,
+            &refund_no,
+            "SUCCESS",
+        ),
+        fake_pay::wechat_refund_notify(k, now - 600, &trade_no, &refund_no, "SUCCESS"),
+        fake_pay::wechat_refund_notify(k, now, &trade_no, "RFXB-OTHER", "SUCCESS"),
+    ] {
+        assert_eq!(post_refund(bad).await, StatusCode::BAD_REQUEST);
+    }
+    assert_eq!(state().await.state, PayState::Refunding);
+    let abnormal = fake_pay::wechat_refund_notify(k, now, &trade_no, &refund_no, "ABNORMAL");
+    assert_eq!(post_refund(abnormal.clone()).await, StatusCode::OK);
+    assert_eq!(post_refund(abnormal).await, StatusCode::OK);
+    let p = state().await;
+    assert_eq!(
+        (p.state, p.state.label()),
+        (PayState::RefundAbnormal, "退款异常")
+    );
+    let o = hall.order(&no).await;
+    let history = hall
+        .app
+        .wizard()
+        .order_history(o.user_id, &no)
+        .await
+        .unwrap()
+        .1;
+    assert_eq!(
+        history
+            .iter()
+            .filter(|e| e.what.contains("微信支付退款异常"))
+            .count(),
+        1,
+        "one entry for a repeated notification"
+    );
+    // Finance sees it among the refunds to handle; the job's retry leaves it alone.
+    let listed = hall.app.billing().refundable(&fin).await.unwrap();
+    assert_eq!(
+        listed.iter().map(|p| p.state).collect::<Vec<_>>(),
+        [PayState::RefundAbnormal]
+    );
+    hall.clock.advance(10 * 60_000);
+    hall.drain().await;
+    assert_eq!(state().await.state, PayState::RefundAbnormal);
+    // 重新查询: WeChat Pay still says ABNORMAL. Then finance records the manual refund.
+    hall.app
+        .billing()
+        .refund(&fin, id, "重新查询")
+        .await
+        .unwrap();
+    assert_eq!(state().await.state, PayState::RefundAbnormal);
+    let e = hall
+        .app
+        .billing()
+        .resolve_abnormal_refund(&fin, id, " ")
+        .await
+        .unwrap_err();
+    assert!(matches!(e, app::AppError::Invalid { .. }), "{e:?}");
+    hall.app
+        .billing()
+        .resolve_abnormal_refund(
+            &fin,
+            id,
+            "商户平台手动退款至付款人银行卡,流水号 MP20261123001",
+        )
+        .await
+        .unwrap();
+    let p = state().await;
+    assert_eq!(p.state, PayState::Refunded);
+    assert!(p.refund_ref.unwrap().contains("MP20261123001"));
+    // A late REFUND.SUCCESS (signed now) is acknowledged and changes nothing.
+    let now = hall.app.now() / 1000;
+    let late = fake_pay::wechat_refund_notify(k, now, &trade_no, &refund_no, "SUCCESS");
+    assert_eq!(post_refund(late).await, StatusCode::OK);
+    assert_eq!(state().await.state, PayState::Refunded);
 }

@@ -209,7 +209,7 @@ impl app::payments::PaymentGateway for LosesFirstRefundAnswer {
     async fn refund(
         &self,
         req: &app::payments::RefundRequest,
-    ) -> Result<String, app::GatewayError> {
+    ) -> Result<app::payments::RefundAnswer, app::GatewayError> {
         *self
             .calls
             .lock()
@@ -283,7 +283,7 @@ async fn a_refund_retried_after_a_lost_answer_refunds_once() {
         (PayState::Refunding, None)
     );
     let listed = hall.app.billing().refundable(&fin).await.unwrap();
-    assert_eq!((listed.len(), listed[0].state.label()), (1, "退款处理中"));
+    assert_eq!((listed.len(), listed[0].state.label()), (1, "退款中"));
     // Finance retries: the same refund number, the gateway refunds once, we record it.
     hall.app
         .billing()

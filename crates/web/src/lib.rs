@@ -109,6 +109,7 @@ pub fn router(state: AppState, extra: Option<Router>) -> Router {
         .route("/account", get(pages::account))
         .route("/account/password", post(pages::account_password))
         .route("/account/phone", post(pages::account_phone))
+        .route("/account/orders/{no}/code", post(pages::account_code))
         .route("/logout", post(pages::logout))
         .route("/logout-all", post(pages::logout_all))
         .route("/staff/login", get(staff::login_form).post(staff::login))

@@ -33,7 +33,9 @@ pub struct FieldView {
     pub kind: &'static str,
     /// `text`, `tel`, `email`.
     pub html_type: &'static str,
-    /// Longest input in characters.
+    /// The browser's `maxlength`: generous (twice the field's length plus 8), so a value
+    /// pasted with spaces around or between its groups, or one character too long, reaches the
+    /// server whole, which trims, normalises and says what is wrong beside the field.
     pub max: usize,
     /// 温馨提示 under the field.
     pub hint: &'static str,
@@ -81,7 +83,7 @@ fn field_view(form: &FormInput, errors: &FieldErrors, f: &Field, name: String) -
             _ => "line",
         },
         html_type: f.input.html_type(),
-        max: f.max,
+        max: f.max * 2 + 8,
         hint: f.hint,
         required: f.input != Input::Checkbox && f.only_if.is_none(),
     }
@@ -301,7 +303,6 @@ struct ApplicationPage {
     catalogue: std::sync::Arc<Catalogue>,
     project: String,
     option: String,
-    acknowledged: bool,
 }
 
 /// `GET /orders/{no}/application`.
@@ -318,7 +319,6 @@ pub async fn application(
                 .page("选择应用", "apply"),
             f: frame(&state, &ctx, &user, &no, 1, "选择应用"),
             catalogue: state.app.catalogue().clone(),
-            acknowledged: o.draft.project.is_some(),
             project: o.draft.project.clone().unwrap_or_default(),
             option: o.draft.option.clone().unwrap_or_default(),
         }),
@@ -334,7 +334,7 @@ pub struct ApplicationForm {
     pub project: String,
     /// Sub-option code.
     pub option: String,
-    /// 已知悉.
+    /// 已知悉: the page's button sends it.
     pub acknowledged: Option<String>,
 }
 
@@ -370,7 +370,6 @@ pub async fn application_post(
                     catalogue: state.app.catalogue().clone(),
                     project: f.project,
                     option: f.option,
-                    acknowledged: f.acknowledged.is_some(),
                 }),
             )
         }
@@ -971,7 +970,10 @@ pub async fn submit(
     Path(no): Path<String>,
 ) -> Response {
     match state.app.wizard().submit_order(user.user.id, &no).await {
-        Ok(()) => see(format!("/orders/{no}/identity")),
+        // A rejected order, edited and resubmitted, goes back to review (its identity check
+        // and payment stand): it lands on the order, which says so.
+        Ok(OrderState::InReview) => see(format!("/orders/{no}?done=resubmitted")),
+        Ok(_) => see(format!("/orders/{no}/identity")),
         Err(AppError::Conflict(msg)) => match load(&state, &user, &no, None).await {
             Ok(o) if matches!(o.state, OrderState::Draft | OrderState::Rejected) => {
                 let mut fr = frame(&state, &ctx, &user, &no, 4, "上传资料");
@@ -1003,6 +1005,15 @@ struct OrderPage {
     events: Vec<EventView>,
     is_rejected: bool,
     progress: app::delivery::Progress,
+    notice: &'static str,
+}
+
+/// Query of the order page.
+#[derive(Debug, Deserialize, Default)]
+pub struct OrderQuery {
+    /// What was just done (`resubmitted`).
+    #[serde(default)]
+    pub done: Option<String>,
 }
 
 /// One line of 办理记录: when, what (for people), and the SHA-256 an upload recorded.
@@ -1036,9 +1047,14 @@ pub async fn order(
     ctx: Ctx,
     user: PageUser,
     Path(no): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<OrderQuery>,
 ) -> Response {
     match state.app.delivery().order_page(user.user.id, &no).await {
         Ok((o, ev, progress)) => render(&OrderPage {
+            notice: match (q.done.as_deref(), o.state) {
+                (Some("resubmitted"), OrderState::InReview) => "已重新提交,等待审核",
+                _ => "",
+            },
             is_rejected: o.state == OrderState::Rejected,
             progress,
             l: Layout::anonymous(&state, &ctx)

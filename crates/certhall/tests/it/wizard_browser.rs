@@ -209,9 +209,10 @@ async fn a_new_user_completes_the_wizard_in_a_browser() {
     );
     b.click("input[name=project][value='szjt-sm2']").await;
     b.click("input[name=option][value='szjt-platforms']").await;
-    b.click("input[name=acknowledged]").await;
+    // 阅读办理指南,点击"已知悉": the button the guide names takes the applicant on.
+    assert_eq!(b.text("#acknowledge").await.trim(), "已知悉");
     shots.step(&b, "application", "选择应用", "已知悉").await;
-    b.click("form[action$='/application'] button.btn").await;
+    b.click("#acknowledge").await;
     b.wait_path(base, &format!("/orders/{no}/data")).await;
 
     // 录入信息: one 机构证书 (2 years), two 机构个人证书 added with the page's own button.

@@ -15,6 +15,7 @@ pub mod payments;
 pub mod pdf;
 pub mod pki_routes;
 pub mod review;
+pub mod sandbox_gate;
 pub mod staff;
 pub mod wizard;
 
@@ -168,6 +169,9 @@ pub fn router(state: AppState, extra: Option<Router>) -> Router {
         r = r
             .route("/sandbox/sms", get(pages::sandbox_sms))
             .route("/sandbox/sms.json", get(api::sandbox_sms));
+    }
+    if state.cfg.sandbox_secret.is_some() {
+        r = r.route("/sandbox/unlock", axum::routing::post(sandbox_gate::unlock));
     }
     let mut r: Router = r
         .fallback(not_found)

@@ -713,6 +713,9 @@ pub async fn sandbox_sms(
     ctx: Ctx,
     Query(q): Query<PhoneQuery>,
 ) -> Response {
+    if !crate::sandbox_gate::allowed(&state, &ctx, None) {
+        return crate::sandbox_gate::unlock_page(&state, &ctx, "/sandbox/sms", "").await;
+    }
     let l = layout_for(&state, &ctx).await.page("短信沙箱", "");
     if !state.app.sandbox().sms_is_sandbox() {
         return not_found_page(l);

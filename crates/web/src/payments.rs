@@ -481,6 +481,9 @@ struct PayoutsPage {
 
 /// `GET /sandbox/payouts`: the bank statement the unit's finance would see.
 pub async fn sandbox_payouts(State(state): State<AppState>, ctx: Ctx) -> Response {
+    if !crate::sandbox_gate::allowed(&state, &ctx, None) {
+        return crate::sandbox_gate::unlock_page(&state, &ctx, "/sandbox/payouts", "").await;
+    }
     let l = crate::pages::layout_for(&state, &ctx)
         .await
         .page("沙箱银行流水(小额打款)", "");

@@ -429,7 +429,7 @@ struct AccountPage {
     section: String,
     orders: Vec<app::orders::OrderSummary>,
     pays: app::payments::MyPayments,
-    /// The order whose 随机码 was refused (its message is `errors["code"]`).
+    /// The order whose 随机码 was refused (its message is `errors["deposit_code"]`).
     code_for: String,
 }
 
@@ -581,7 +581,7 @@ pub async fn account_code(
             // not (the fifth wrong code fails 金融认证 and the form goes).
             if page.pays.code_open.iter().any(|(n, _, _)| *n == no) {
                 page.code_for = no;
-                page.errors.0.insert("code".into(), message);
+                page.errors.0.insert("deposit_code".into(), message);
             } else {
                 page.errors.0.insert("form".into(), message);
             }

@@ -209,7 +209,9 @@ async fn the_whole_wizard_through_the_pages() {
             .unwrap();
     assert_eq!(r.headers()["content-type"], "application/pdf");
     let pdf = r.bytes().await.unwrap();
-    assert!(pdf.starts_with(b"%PDF-1.4") && pdf.windows(12).any(|w| w == b"STSong-Light"));
+    // The CJK font is embedded (a subset), not left to the reader.
+    assert!(pdf.starts_with(b"%PDF-1.4") && pdf.windows(16).any(|w| w == b"/FontFile2 8 0 R"));
+    assert!(!pdf.windows(12).any(|w| w == b"STSong-Light"));
     // Step 5: uploads, a replacement, preview, submission.
     let (s, body) = b.get(&format!("/orders/{no}/uploads")).await;
     assert_eq!(s, StatusCode::OK);

@@ -39,6 +39,11 @@ async fn five_wrong_codes_void_then_refill_and_expiry() {
                 body.contains("<p class=\"field-error\" role=\"alert\">验证码错误,还可输入4次</p>"),
                 "{body}"
             );
+            assert_eq!(
+                body.matches("还可输入4次").count(),
+                1,
+                "beside its form only"
+            );
         } else if i < 5 {
             assert!(body.contains(&format!("还可输入{}次", 5 - i)), "{body}");
             assert!(

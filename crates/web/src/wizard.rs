@@ -37,6 +37,8 @@ pub struct FieldView {
     /// pasted with spaces around or between its groups, or one character too long, reaches the
     /// server whole, which trims, normalises and says what is wrong beside the field.
     pub max: usize,
+    /// Long values (addresses): the input takes the whole width of its section.
+    pub wide: bool,
     /// 温馨提示 under the field.
     pub hint: &'static str,
     /// Required (a checkbox, or a field required only when a box is ticked, is not marked).
@@ -84,6 +86,7 @@ fn field_view(form: &FormInput, errors: &FieldErrors, f: &Field, name: String) -
         },
         html_type: f.input.html_type(),
         max: f.max * 2 + 8,
+        wide: f.max >= 100,
         hint: f.hint,
         required: f.input != Input::Checkbox && f.only_if.is_none(),
     }
@@ -540,21 +543,40 @@ pub struct Row {
     pub value: String,
 }
 
-fn preview_rows(a: &Application) -> Vec<(&'static str, Vec<Row>)> {
+fn preview_rows(a: &Application) -> Vec<(String, Vec<Row>)> {
     let mut v = Vec::new();
+    // 证书类型: what is applied for, before who for.
+    let mut certs = Vec::new();
+    if let Some(y) = a.org_years {
+        certs.push(Row {
+            label: "机构证书",
+            value: format!("{}年", y.get()),
+        });
+    }
+    for (i, p) in a.persons.iter().enumerate() {
+        certs.push(Row {
+            label: "机构个人证书",
+            value: format!("{}年(申请人{}:{})", p.years.get(), i + 1, p.name.as_str()),
+        });
+    }
+    certs.push(Row {
+        label: "是否办理电子印章",
+        value: if a.seal { "是" } else { "否" }.into(),
+    });
+    v.push(("证书类型".to_owned(), certs));
     for sec in SECTIONS.iter().filter(|s| s.listed) {
         if sec.repeated {
-            for p in &a.persons {
+            for (i, p) in a.persons.iter().enumerate() {
                 let rows = PERSON_FIELDS
                     .iter()
                     .filter_map(|f| {
                         p.shows(f.name).map(|x| Row {
-                            label: f.label,
+                            label: f.short_label(),
                             value: f.show(x, Audience::Applicant),
                         })
                     })
                     .collect();
-                v.push((sec.title, rows));
+                v.push((format!("{}({})", sec.title, i + 1), rows));
             }
             continue;
         }
@@ -566,7 +588,7 @@ fn preview_rows(a: &Application) -> Vec<(&'static str, Vec<Row>)> {
                 })
             })
             .collect();
-        v.push((sec.title, rows));
+        v.push((sec.title.to_owned(), rows));
     }
     v
 }
@@ -578,10 +600,9 @@ struct PreviewPage {
     f: WizardFrame,
     project: String,
     option: String,
-    groups: Vec<(&'static str, Vec<Row>)>,
+    groups: Vec<(String, Vec<Row>)>,
     lines: Vec<domain::order::PriceLine>,
     total: String,
-    seal: bool,
 }
 
 /// `GET /orders/{no}/preview`: everything entered, masked, with the price total.
@@ -613,7 +634,6 @@ pub async fn preview(
             groups: preview_rows(&a),
             lines,
             total: total.yuan_string(),
-            seal: a.seal,
         })
     }
     .await;

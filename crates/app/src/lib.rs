@@ -295,6 +295,11 @@ impl App {
     pub fn sandbox(&self) -> &sandbox::Sandbox {
         &self.0.sandbox
     }
+    /// An SMS the guide quotes, as the hall sends it, filled with the guide's example
+    /// values (the FAQ page quotes these, so what it shows is what is sent).
+    pub fn guide_sms(&self, template: &str) -> Option<String> {
+        self.0.jobs.templates.guide_example(template)
+    }
     /// Now, from the injected clock.
     pub fn now(&self) -> clock::Millis {
         self.0.clock.now()

@@ -89,8 +89,9 @@ impl Default for SmsTemplates {
             "change_phone_code".into(),
             "【深圳CA】您的验证码为{code},用于更换网上营业厅绑定的手机号码,5分钟内有效。如非本人操作,请忽略本短信。".into(),
         );
-        // Issue 7: the guide's approval and rejection texts verbatim (FAQ 三), and the PIN,
-        // shipping and invoice messages in the same style.
+        // The guide's approval and rejection texts verbatim (FAQ 一), and the PIN, shipping and
+        // invoice messages in the same style; FAQ 六's 金融认证 text below. The test
+        // `texts_are_the_guides` compares them with the guide (docs/guide).
         m.insert(
             "review_approved".into(),
             "【深圳 CA】您好,您提交的新申请业务已经审核通过。请登录 www.szca.com-网上营业厅--个人中心-我的业务单-进行查看。".into(),
@@ -119,7 +120,7 @@ impl Default for SmsTemplates {
         );
         m.insert(
             crate::payments::FIN_FAILED_SMS.into(),
-            "【深圳CA】尊敬的用户您好,您在深圳CA网上营业厅提交的{unit}证书新办金融认证信息认证不通过,驳回原因:{reason}。请登录深圳CA会员账号找到订单号{order_no}重填金融认证信息,金融认证信息通过后才能获取证书PIN码或者证书激活码,具体以财务收到的信息为准,详情请登录深圳CA网上营业厅查看。".into(),
+            "【深圳CA】尊敬的用户您好,您在深圳CA网上营业厅提交的{unit}证书新办金融认证信息认证不通过,驳回原因:{reason},金融认证信息通过后才能获取证书PIN码或者证书激活码,具体以财务收到的信息为准详情请登录深圳CA网上服务厅{hall_url}查看。".into(),
         );
         Self(m)
     }
@@ -144,9 +145,97 @@ impl SmsTemplates {
     }
 }
 
+/// The guide's example values for the parameters of each SMS the guide quotes (FAQ 一 and
+/// 六), so that the text sent for them reads as the guide: (template, parameters).
+pub const GUIDE_EXAMPLES: &[(&str, &[(&str, &str)])] = &[
+    ("review_approved", &[]),
+    (
+        "review_rejected",
+        &[("reason", "如身份证复印件未加盖公章等")],
+    ),
+    (
+        crate::payments::FIN_FAILED_SMS,
+        &[
+            ("unit", "广州棒谷科技"),
+            ("reason", "请登录深圳CA会员账号找到订单号重证信息"),
+            ("hall_url", "http://wt.szca.net"),
+        ],
+    ),
+];
+
+/// What an SMS template is for, in Chinese (the staff 短信记录 names templates this way).
+pub fn template_title(template: &str) -> &'static str {
+    match template {
+        "login_code" => "登录验证码",
+        "reset_code" => "重置密码验证码",
+        "change_phone_code" => "更换手机号码验证码",
+        "review_approved" => "审核通过通知",
+        "review_rejected" => "审核驳回通知",
+        "pin_org" => "机构证书PIN码",
+        "pin_person" => "机构个人证书PIN码",
+        "shipped" => "证书寄出通知",
+        "invoice" => "电子发票通知",
+        crate::payments::FIN_FAILED_SMS => "金融认证不通过通知",
+        _ => "其他短信",
+    }
+}
+
+impl SmsTemplates {
+    /// A template filled with the guide's example values ([`GUIDE_EXAMPLES`]): what the FAQ
+    /// page quotes. `None` for a template the guide does not quote.
+    pub fn guide_example(&self, template: &str) -> Option<String> {
+        let (_, params) = GUIDE_EXAMPLES.iter().find(|(t, _)| *t == template)?;
+        let params: Vec<(String, String)> = params
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Some(self.render(template, &params))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The CA's user guide, as the project received it.
+    const GUIDE: &str = include_str!("../../../docs/guide/online-hall-guide.zh.txt");
+
+    #[test]
+    fn texts_are_the_guides() {
+        let t = SmsTemplates::default();
+        for (template, _) in GUIDE_EXAMPLES {
+            let text = t.guide_example(template).unwrap();
+            assert!(
+                GUIDE.contains(&text),
+                "{template} is not the guide's sentence: {text}"
+            );
+            // Every parameter the template takes is one of the examples: nothing is left
+            // as a placeholder.
+            assert!(!text.contains('{'), "{template}: {text}");
+        }
+        // What the hall sends for FAQ 六 keeps the guide's words around the reason, with
+        // the configured address in place of the guide's.
+        let sent = t.render(
+            crate::payments::FIN_FAILED_SMS,
+            &[
+                ("unit".into(), "深圳市某某科技有限公司".into()),
+                ("reason".into(), "开户名与账户不符".into()),
+                ("hall_url".into(), "https://hall.example.cn".into()),
+            ],
+        );
+        assert!(sent.starts_with("【深圳CA】尊敬的用户您好,您在深圳CA网上营业厅提交的深圳市某某科技有限公司证书新办金融认证信息认证不通过,驳回原因:开户名与账户不符,"), "{sent}");
+        assert!(
+            sent.ends_with(
+                "具体以财务收到的信息为准详情请登录深圳CA网上服务厅https://hall.example.cn查看。"
+            ),
+            "{sent}"
+        );
+        assert_eq!(t.guide_example("pin_org"), None);
+        // Every built-in template has a Chinese title for the staff pages.
+        for name in t.0.keys() {
+            assert_ne!(template_title(name), "其他短信", "{name}");
+        }
+    }
 
     #[test]
     fn renders_parameters() {

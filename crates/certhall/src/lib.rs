@@ -218,12 +218,40 @@ pub struct Hall {
     pub db: store::Db,
     /// Loaded configuration.
     pub config: Config,
+    /// The sandbox pages' secret (`serve` sets it when listening on a non-loopback address).
+    pub sandbox_secret: Option<web::sandbox_gate::SandboxSecret>,
 }
 
 /// Opens the database (migrating it), loads keys and providers, and builds the use cases
 /// (without a CA: production is refused).
 pub async fn open(common: &Common, clock: Arc<dyn Clock>) -> Result<Hall> {
-    open_with_ca(common, clock, None).await
+    open_with_ca(common, clock, None, None).await
+}
+
+/// The public address the sample configuration and the defaults give.
+const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:8080";
+
+/// `[desk] public_url` (links in SMS: the e-invoice) and `[payments] public_url` (gateways'
+/// notify and return URLs, the FAQ 六 SMS) left at their default follow the address the
+/// hall listens on (`http://LISTEN`). When that address is not one others can use (0.0.0.0,
+/// [::]) and they were not set, answers a warning saying what to set.
+pub fn derive_public_urls(config: &mut Config, listen: &str) -> Option<String> {
+    let derived = format!("http://{listen}");
+    let mut defaulted = false;
+    for url in [&mut config.desk.public_url, &mut config.payments.public_url] {
+        if url.trim_end_matches('/') == DEFAULT_PUBLIC_URL {
+            *url = derived.clone();
+            defaulted = true;
+        }
+    }
+    let unspecified = listen
+        .parse::<std::net::SocketAddr>()
+        .is_ok_and(|a| a.ip().is_unspecified());
+    (defaulted && unspecified).then(|| {
+        format!(
+            "warning: the hall listens on {listen}, which is no address to give out: set [desk] public_url and [payments] public_url to the https address applicants and payment gateways reach (SMS links and payment return URLs are built from them)"
+        )
+    })
 }
 
 /// [`open`] with the CA the production step issues through.
@@ -231,10 +259,14 @@ pub async fn open_with_ca(
     common: &Common,
     clock: Arc<dyn Clock>,
     ca: Option<Arc<dyn app::desk::CertAuthority>>,
+    listen: Option<&str>,
 ) -> Result<Hall> {
     std::fs::create_dir_all(&common.data)
         .with_context(|| format!("cannot create data directory {}", common.data.display()))?;
-    let config = Config::load(common.config.as_deref())?;
+    let mut config = Config::load(common.config.as_deref())?;
+    if let Some(warning) = listen.and_then(|l| derive_public_urls(&mut config, l)) {
+        println!("{warning}");
+    }
     let url = config.database_url(&common.data);
     let db = store::Db::connect(&url)
         .await
@@ -291,7 +323,12 @@ pub async fn open_with_ca(
         .load_calendar()
         .await
         .map_err(|e| anyhow::anyhow!("holiday calendar: {e}"))?;
-    Ok(Hall { app, db, config })
+    Ok(Hall {
+        app,
+        db,
+        config,
+        sandbox_secret: None,
+    })
 }
 
 /// The web settings from the configuration.
@@ -302,6 +339,43 @@ pub fn web_config(config: &Config) -> web::WebConfig {
         trust_proxy: config.server.trust_proxy,
         max_body_bytes: config.server.max_body_bytes,
         max_upload_bytes: config.server.max_upload_bytes,
+        sandbox_secret: None,
+    }
+}
+
+/// Whether `listen` (`host:port`) is a loopback address: 127.0.0.0/8, `[::1]`, `localhost`.
+pub fn is_loopback_listen(listen: &str) -> bool {
+    if let Ok(a) = listen.parse::<std::net::SocketAddr>() {
+        return a.ip().is_loopback();
+    }
+    let host = listen.rsplit_once(':').map_or(listen, |(h, _)| h);
+    host.eq_ignore_ascii_case("localhost")
+}
+
+/// The file in the data directory that keeps the sandbox pages' secret.
+pub const SANDBOX_SECRET_FILE: &str = "sandbox-secret";
+
+/// The sandbox pages' secret for a hall listening on `listen`: none on a loopback address
+/// (a developer's machine); otherwise the one in `DATA/sandbox-secret`, made (mode 0600) the
+/// first time. Answers the secret and whether it was just made.
+pub fn sandbox_secret(data: &Path, listen: &str) -> Result<Option<(String, bool)>> {
+    if is_loopback_listen(listen) {
+        return Ok(None);
+    }
+    let path = data.join(SANDBOX_SECRET_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(s) if !s.trim().is_empty() => Ok(Some((s.trim().to_owned(), false))),
+        Ok(_) => anyhow::bail!(
+            "{} is empty: delete it to make a new secret",
+            path.display()
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(data)?;
+            let secret = app::secrets::random_hex(16);
+            keys::write_private(&path, &format!("{secret}\n"))?;
+            Ok(Some((secret, true)))
+        }
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
     }
 }
 
@@ -315,7 +389,10 @@ pub fn router_with(hall: &Hall, extra: Option<axum_router::Router>) -> axum_rout
     web::router(
         web::AppState {
             app: hall.app.clone(),
-            cfg: Arc::new(web_config(&hall.config)),
+            cfg: Arc::new(web::WebConfig {
+                sandbox_secret: hall.sandbox_secret.clone(),
+                ..web_config(&hall.config)
+            }),
         },
         extra,
     )
@@ -531,7 +608,11 @@ pub async fn serve(common: &Common, listen: Option<String>, clock: Arc<dyn Clock
     let port = ca
         .as_ref()
         .map(|ca| Arc::new(hall_ca::HallCa::new(ca.clone())) as Arc<dyn app::desk::CertAuthority>);
-    let hall = open_with_ca(common, clock.clone(), port).await?;
+    let sandbox = sandbox_secret(&common.data, &listen)?;
+    let mut hall = open_with_ca(common, clock.clone(), port, Some(&listen)).await?;
+    hall.sandbox_secret = sandbox
+        .as_ref()
+        .map(|(s, _)| web::sandbox_gate::SandboxSecret::new(s.clone()));
     if let Some(c) = hall
         .app
         .admin()
@@ -564,6 +645,17 @@ pub async fn serve(common: &Common, listen: Option<String>, clock: Arc<dyn Clock
         Some(ca) => Some(ca_cmd::pki_routes(ca).await?),
         None => None,
     };
+    match &sandbox {
+        Some((secret, true)) => {
+            println!("first start on a non-loopback address: the sandbox pages (/sandbox/sms, /sandbox/payouts) ask for this access key (shown once; kept in {}):", common.data.join(SANDBOX_SECRET_FILE).display());
+            println!("  沙箱访问密钥 sandbox key: {secret}");
+        }
+        Some((_, false)) => println!(
+            "the sandbox pages (/sandbox/sms, /sandbox/payouts) ask for the access key in {}",
+            common.data.join(SANDBOX_SECRET_FILE).display()
+        ),
+        None => {}
+    }
     let router = router_with(&hall, pki);
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
@@ -590,6 +682,62 @@ pub async fn axum_serve(listener: tokio::net::TcpListener, router: web::RouterTy
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn public_urls_follow_the_listen_address_unless_set() {
+        let mut c = super::Config::default();
+        assert!(super::derive_public_urls(&mut c, "127.0.0.1:9090").is_none());
+        assert_eq!(c.desk.public_url, "http://127.0.0.1:9090");
+        assert_eq!(c.payments.public_url, "http://127.0.0.1:9090");
+        let mut c = super::Config::default();
+        c.desk.public_url = "https://wt.example.cn".into();
+        let warning = super::derive_public_urls(&mut c, "0.0.0.0:8080").unwrap();
+        assert!(warning.contains("[payments] public_url"), "{warning}");
+        assert_eq!(c.desk.public_url, "https://wt.example.cn", "set: kept");
+        let mut c = super::Config::default();
+        c.desk.public_url = "https://wt.example.cn".into();
+        c.payments.public_url = "https://wt.example.cn".into();
+        assert!(super::derive_public_urls(&mut c, "0.0.0.0:8080").is_none());
+    }
+
+    #[test]
+    fn the_sandbox_secret_is_made_once_for_addresses_reachable_from_elsewhere() {
+        use super::{is_loopback_listen, sandbox_secret, SANDBOX_SECRET_FILE};
+        for l in [
+            "127.0.0.1:8080",
+            "127.1.2.3:80",
+            "[::1]:8080",
+            "localhost:8080",
+        ] {
+            assert!(is_loopback_listen(l), "{l}");
+        }
+        for l in [
+            "0.0.0.0:8080",
+            "[::]:8080",
+            "192.168.1.5:8080",
+            "hall.example.cn:443",
+        ] {
+            assert!(!is_loopback_listen(l), "{l}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        assert!(sandbox_secret(dir.path(), "127.0.0.1:8080")
+            .unwrap()
+            .is_none());
+        assert!(!dir.path().join(SANDBOX_SECRET_FILE).exists());
+        let (first, made) = sandbox_secret(dir.path(), "0.0.0.0:8080").unwrap().unwrap();
+        assert!(made && first.len() == 32);
+        let (again, made) = sandbox_secret(dir.path(), "0.0.0.0:8080").unwrap().unwrap();
+        assert!(!made && again == first, "kept across starts");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join(SANDBOX_SECRET_FILE))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
     #[test]
     fn serve_raises_the_open_files_limit_to_the_hard_limit() {
         use rustix::process::{getrlimit, Resource};

@@ -10,6 +10,9 @@ async fn main() -> std::process::ExitCode {
                 .unwrap_or_else(|_| "info,sqlx=warn".into()),
         )
         .with_writer(std::io::stderr)
+        // Colours only on a terminal: a log file (and the credentials printed at first start
+        // between its lines) stays plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = certhall::Cli::parse();
     match certhall::run(cli).await {

@@ -35,7 +35,7 @@ pub struct BankAccount(String);
 impl BankAccount {
     /// Parses what a person typed.
     pub fn parse(input: &str) -> Result<Self, BankAccountError> {
-        let digits: String = input.chars().filter(|c| !c.is_whitespace()).collect();
+        let digits = crate::text::identifier_chars(input);
         if digits.is_empty() {
             return Err(BankAccountError::Empty);
         }
@@ -95,6 +95,12 @@ mod tests {
         assert_eq!(a.as_str(), "44201500100052526093");
         assert_eq!(a.grouped(), "4420 1500 1000 5252 6093");
         assert_eq!(a.last_four(), "6093");
+        assert_eq!(
+            BankAccount::parse("４４２０\u{3000}１５００１０００５２５２６０９３")
+                .unwrap()
+                .as_str(),
+            "44201500100052526093"
+        );
         assert!(BankAccount::parse("12345678").is_ok());
         assert!(BankAccount::parse(&"1".repeat(32)).is_ok());
         // Fails Luhn, still accepted (corporate accounts).
@@ -106,7 +112,7 @@ mod tests {
         assert_eq!(BankAccount::parse("  "), Err(BankAccountError::Empty));
         for bad in [
             "4420-1500-1000",
-            "442015001000525260９3",
+            "442015001000525260Ｏ3",
             "44201500100052526O93",
             "4420\u{0}1500100",
         ] {

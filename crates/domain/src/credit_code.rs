@@ -9,9 +9,9 @@ pub enum CreditCodeError {
     /// Nothing was typed.
     #[error("请输入统一社会信用代码")]
     Empty,
-    /// Not 18 characters.
-    #[error("统一社会信用代码应为18位,请核对位数")]
-    Length,
+    /// Not 18 characters (how many there were, spaces not counted).
+    #[error("统一社会信用代码应为18位,您填写了{0}位,请核对位数")]
+    Length(usize),
     /// A character outside the code's alphabet (digits and capital letters except I、O、S、V、Z).
     #[error("统一社会信用代码只能由数字和大写英文字母组成,且不含字母I、O、S、V、Z")]
     Characters,
@@ -62,16 +62,13 @@ pub struct CreditCode(String);
 impl CreditCode {
     /// Parses what a person typed.
     pub fn parse(input: &str) -> Result<Self, CreditCodeError> {
-        let s: String = input
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .map(|c| c.to_ascii_uppercase())
-            .collect();
+        let s = crate::text::identifier_chars(input);
         if s.is_empty() {
             return Err(CreditCodeError::Empty);
         }
-        if s.chars().count() != 18 {
-            return Err(CreditCodeError::Length);
+        let n = s.chars().count();
+        if n != 18 {
+            return Err(CreditCodeError::Length(n));
         }
         let values: Vec<u32> = s
             .bytes()
@@ -170,6 +167,19 @@ mod tests {
                 .as_str(),
             VALID
         );
+        // Full-width digits and letters (a Chinese input method), lower case, spaces.
+        assert_eq!(
+            CreditCode::parse("９１１１００００６０００３７３４１ｌ")
+                .unwrap()
+                .as_str(),
+            VALID
+        );
+        assert_eq!(
+            CreditCode::parse("\u{3000}9111000060003734１l\u{3000}")
+                .unwrap()
+                .as_str(),
+            VALID
+        );
         assert_eq!(CreditCode::parse(VALID).unwrap().region_code(), "110000");
     }
 
@@ -198,18 +208,21 @@ mod tests {
         assert_eq!(CreditCode::parse("  "), Err(CreditCodeError::Empty));
         assert_eq!(
             CreditCode::parse("91110000600037341"),
-            Err(CreditCodeError::Length)
+            Err(CreditCodeError::Length(17))
         );
+        // 19 characters (a pasted code with one too many): a length message.
         assert_eq!(
             CreditCode::parse("91110000600037341LL"),
-            Err(CreditCodeError::Length)
+            Err(CreditCodeError::Length(19))
+        );
+        assert_eq!(
+            CreditCode::parse(" 911100006000373410L ")
+                .unwrap_err()
+                .to_string(),
+            "统一社会信用代码应为18位,您填写了19位,请核对位数"
         );
         assert_eq!(
             CreditCode::parse("91110000600037341I"),
-            Err(CreditCodeError::Characters)
-        );
-        assert_eq!(
-            CreditCode::parse("9111000060003734１L"),
             Err(CreditCodeError::Characters)
         );
         assert_eq!(

@@ -712,7 +712,7 @@ impl PersonInput {
         p
     }
     fn same_person(&self, other: &PersonInput) -> bool {
-        let norm = |s: &str| s.trim().to_ascii_uppercase();
+        let norm = crate::text::identifier_chars;
         norm(self.get("id_number")) == norm(other.get("id_number"))
             && self.get("name").trim() == other.get("name").trim()
     }
@@ -927,6 +927,26 @@ impl FormInput {
         }
     }
 
+    /// Replaces each one-line value by its normal form as `app` (this form, parsed) holds it:
+    /// identifiers without spaces, in ASCII and upper case (`11010519491231002X` for
+    /// ` １１０１０５１９４９１２３１００２x `), phones without +86 and dashes, texts trimmed. A saved
+    /// form is stored this way, so what is reopened, reviewed and printed is what was checked.
+    pub fn normalise(&mut self, app: &Application) {
+        let line = |f: &Field| matches!(f.input, Input::Text | Input::Tel | Input::Email);
+        for f in FIELDS.iter().filter(|f| line(f)) {
+            if let Some(v) = app.shows(f.name) {
+                self.values.insert(f.name, v.text());
+            }
+        }
+        for (row, person) in self.persons.iter_mut().zip(&app.persons) {
+            for f in PERSON_FIELDS.iter().filter(|f| line(f)) {
+                if let Some(v) = person.shows(f.name) {
+                    row.set(f.name, v.text());
+                }
+            }
+        }
+    }
+
     /// Drops the 申请人 uploads' owners that changed: the indexes of `old`'s rows whose
     /// person is not the same in `self` (removed, moved, or another number).
     pub fn changed_person_rows(&self, old: &FormInput) -> Vec<usize> {
@@ -1071,6 +1091,44 @@ mod tests {
         for field in PERSON_FIELDS {
             assert!(errs.0.contains_key(&format!("persons.0.{}", field.name)));
         }
+    }
+
+    #[test]
+    fn a_parsed_form_keeps_the_normal_form_of_each_identifier() {
+        let c = Catalogue::builtin().unwrap();
+        let p = c.project("szjt-sm2").unwrap();
+        let mut f = FormInput::sample(1);
+        f.set("legal_id", " 11010519491231002x ".into());
+        f.set("handler_id", "１１０１０５１９４９１２３１００２ｘ".into());
+        f.set("credit_code", "\u{3000}9111 0000 6000 3734 1l".into());
+        f.set(
+            "invoice_tax_no",
+            "９１１１００００６０００３７３４１ｌ".into(),
+        );
+        f.set("bank_account", "4420 1500 1000 5252 6093".into());
+        f.set("handler_phone", "+86 138-0013-8000".into());
+        f.set("persons.0.id_number", "11010519491231002x".into());
+        f.set("persons.0.phone", "１３７００１３７０００".into());
+        f.set("unit_name", "  深圳市某某科技有限公司 ".into());
+        let app = f.parse(p, today()).unwrap();
+        f.normalise(&app);
+        assert_eq!(f.get("legal_id"), "11010519491231002X");
+        assert_eq!(f.get("handler_id"), "11010519491231002X");
+        assert_eq!(f.get("credit_code"), "91110000600037341L");
+        assert_eq!(f.get("invoice_tax_no"), "91110000600037341L");
+        assert_eq!(f.get("bank_account"), "44201500100052526093");
+        assert_eq!(f.get("handler_phone"), "13800138000");
+        assert_eq!(f.get("persons.0.id_number"), "11010519491231002X");
+        assert_eq!(f.get("persons.0.phone"), "13700137000");
+        assert_eq!(f.get("unit_name"), "深圳市某某科技有限公司");
+        // Choices are left as the form posts them.
+        assert_eq!(f.get("org_years"), "2");
+        assert_eq!(f.get("seal"), "yes");
+        assert_eq!(f.get("persons.0.years"), "1");
+        // Normalising again changes nothing, and the result still parses to the same values.
+        let again = f.clone();
+        f.normalise(&f.parse(p, today()).unwrap());
+        assert_eq!(f, again);
     }
 
     #[test]

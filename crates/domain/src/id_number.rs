@@ -13,9 +13,9 @@ pub enum IdNumberError {
     /// 15 digits: a first-generation number, which must be converted to the 18-character form.
     #[error("旧版15位身份证号码请换算为18位后填写")]
     OldFifteenDigit,
-    /// Neither 18 nor 15 characters.
-    #[error("身份证号码应为18位,请核对位数")]
-    Length,
+    /// Neither 18 nor 15 characters (how many there were, spaces not counted).
+    #[error("身份证号码应为18位,您填写了{0}位,请核对位数")]
+    Length(usize),
     /// Characters other than 17 digits followed by a digit or X.
     #[error("身份证号码只能由数字组成,最后一位可以是字母X")]
     Characters,
@@ -87,11 +87,7 @@ impl IdNumber {
     }
 
     fn parse_structure(input: &str) -> Result<Self, IdNumberError> {
-        let s: String = input
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .map(|c| c.to_ascii_uppercase())
-            .collect();
+        let s = crate::text::identifier_chars(input);
         if s.is_empty() {
             return Err(IdNumberError::Empty);
         }
@@ -101,7 +97,7 @@ impl IdNumber {
             return Err(IdNumberError::OldFifteenDigit);
         }
         if n != 18 {
-            return Err(IdNumberError::Length);
+            return Err(IdNumberError::Length(n));
         }
         if b.len() != 18
             || !b[..17].iter().all(u8::is_ascii_digit)
@@ -283,24 +279,39 @@ mod tests {
         );
         assert_eq!(
             IdNumber::parse("1101051949123100", today()),
-            Err(IdNumberError::Length)
+            Err(IdNumberError::Length(16))
         );
+        // 19 characters: a length message, not a check-digit one.
+        let nineteen = IdNumber::parse("11010519491231002XX", today());
+        assert_eq!(nineteen, Err(IdNumberError::Length(19)));
         assert_eq!(
-            IdNumber::parse("11010519491231002XX", today()),
-            Err(IdNumberError::Length)
+            nineteen.unwrap_err().to_string(),
+            "身份证号码应为18位,您填写了19位,请核对位数"
         );
         assert_eq!(
             IdNumber::parse("1101051949123100AX", today()),
             Err(IdNumberError::Characters)
         );
         assert_eq!(
-            IdNumber::parse("１１０１０５１９４９１２３１００２Ｘ", today()),
-            Err(IdNumberError::Characters)
-        );
-        assert_eq!(
             IdNumber::parse("11010519491231002\0", today()),
             Err(IdNumberError::Characters)
         );
+    }
+
+    #[test]
+    fn stores_the_normal_form_of_what_was_pasted() {
+        // Lower-case x, surrounding and inner spaces (ASCII, ideographic, a line break),
+        // full-width digits and letters from a Chinese input method: all the same number.
+        for typed in [
+            "11010519491231002x",
+            " 11010519491231002X ",
+            "\u{3000}110105 19491231 002x\n",
+            "１１０１０５１９４９１２３１００２Ｘ",
+            "１１０１０５１９４９１２３１００２ｘ",
+        ] {
+            let id = IdNumber::parse(typed, today()).unwrap();
+            assert_eq!(id.as_str(), VALID, "{typed:?}");
+        }
     }
 
     #[test]

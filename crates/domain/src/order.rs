@@ -455,8 +455,10 @@ impl Draft {
     ) -> Result<Result<Application, FieldErrors>, StepError> {
         self.can_do(Step::Data)?;
         let project = self.project(catalogue).ok_or(StepError::NeedApplication)?;
+        let mut form = form;
         match form.parse(project, today) {
             Ok(app) => {
+                form.normalise(&app);
                 // An ID copy belongs to the person in its row: when a row now holds someone
                 // else (a row removed above it, or the number changed), its upload goes.
                 for i in form.changed_person_rows(&self.form) {
@@ -496,6 +498,7 @@ impl Draft {
         }
         match form.parse(project, today) {
             Ok(app) => {
+                form.normalise(&app);
                 self.form = form;
                 self.application = Some(app.clone());
                 Ok(Ok(app))

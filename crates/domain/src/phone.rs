@@ -23,9 +23,9 @@ pub struct Phone(String);
 impl Phone {
     /// Parses what a person typed.
     pub fn parse(input: &str) -> Result<Self, PhoneError> {
-        let digits: String = input
+        let digits: String = crate::text::identifier_chars(input)
             .chars()
-            .filter(|c| !c.is_whitespace() && *c != '-')
+            .filter(|c| *c != '-')
             .collect();
         if digits.is_empty() {
             return Err(PhoneError::Empty);
@@ -96,6 +96,18 @@ mod tests {
             Phone::parse("8619912345678").unwrap().as_str(),
             "19912345678"
         );
+        // Full-width digits, dash and plus (a Chinese input method), surrounding spaces.
+        for typed in [
+            "１３８００１３８０００",
+            " ＋８６ １３８－００１３－８０００ ",
+            "\u{3000}13800138000\n",
+        ] {
+            assert_eq!(
+                Phone::parse(typed).unwrap().as_str(),
+                "13800138000",
+                "{typed:?}"
+            );
+        }
     }
 
     #[test]
@@ -107,7 +119,6 @@ mod tests {
             "12800138000",
             "23800138000",
             "1380013800a",
-            "１３８００１３８０００",
         ] {
             assert_eq!(Phone::parse(bad), Err(PhoneError::Format), "{bad}");
         }

@@ -42,11 +42,7 @@ pub struct TaxNumber(String);
 impl TaxNumber {
     /// Parses what a person typed.
     pub fn parse(input: &str) -> Result<Self, TaxNumberError> {
-        let s: String = input
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .map(|c| c.to_ascii_uppercase())
-            .collect();
+        let s = crate::text::identifier_chars(input);
         if s.is_empty() {
             return Err(TaxNumberError::Empty);
         }
@@ -111,6 +107,12 @@ mod tests {
         assert!(TaxNumber::parse("440300123456789").is_ok());
         assert!(TaxNumber::parse("44030012345678901").is_ok());
         assert!(TaxNumber::parse("4403 0012 3456 7890 1234").is_ok());
+        assert_eq!(
+            TaxNumber::parse(" ９１１１００００６０００３７３４１ｌ ")
+                .unwrap()
+                .as_str(),
+            "91110000600037341L"
+        );
         let code = CreditCode::parse("91110000600037341L").unwrap();
         assert_eq!(TaxNumber::from(code), t);
     }
@@ -123,13 +125,14 @@ mod tests {
             Err(TaxNumberError::Characters)
         );
         assert_eq!(
-            TaxNumber::parse("91110000600037341Ｌ"),
+            TaxNumber::parse("9111000060003734１Ｌ＃"),
             Err(TaxNumberError::Characters)
         );
         for bad in [
             "12345678901234",
             "1234567890123456",
             "1234567890123456789",
+            " 1234567890123456789 ",
             "123456789012345678901",
         ] {
             assert_eq!(TaxNumber::parse(bad), Err(TaxNumberError::Length), "{bad}");

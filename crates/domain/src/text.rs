@@ -39,6 +39,25 @@ pub(crate) fn plain(input: &str, min: usize, max: usize) -> Result<&str, TextPro
     Ok(s)
 }
 
+/// What an identifier (身份证号码, 统一社会信用代码, 纳税人识别号, 银行账号, 手机号码) is made of once
+/// the ways people paste it are undone: whitespace anywhere removed (spaces between groups,
+/// the ideographic space U+3000, a line break at the end; other invisible characters are kept
+/// so that the parser refuses them), full-width forms U+FF01–U+FF5E (what
+/// a Chinese input method types: `１２３Ｘ`, `－`, `＋`) turned into their ASCII characters, and
+/// ASCII letters in upper case. Each identifier's parser starts here, so the stored value is
+/// this normal form whatever was typed.
+pub(crate) fn identifier_chars(input: &str) -> String {
+    input
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| match c {
+            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+            _ => c,
+        })
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}
+
 /// `TryFrom<String>` through `parse` and `From<T> for String`, so a type (de)serialises as its
 /// string and cannot be deserialised invalid.
 macro_rules! string_conversions {
@@ -62,6 +81,25 @@ pub(crate) use string_conversions;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn identifiers_lose_spaces_and_full_width_forms() {
+        assert_eq!(
+            identifier_chars(" 1101 0519\u{3000}4912 3100 2x \n"),
+            "11010519491231002X"
+        );
+        assert_eq!(
+            identifier_chars("１１０１０５１９４９１２３１００２ｘ"),
+            "11010519491231002X"
+        );
+        assert_eq!(
+            identifier_chars("＋８６ １３８－００１３－８０００"),
+            "+86138-0013-8000"
+        );
+        // Invisible characters other than whitespace stay, for the parser to refuse.
+        assert_eq!(identifier_chars("9111\u{200B}0\0"), "9111\u{200B}0\0");
+        assert_eq!(identifier_chars("　"), "");
+    }
 
     #[test]
     fn trims_counts_chars_and_refuses_invisible_ones() {

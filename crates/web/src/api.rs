@@ -258,7 +258,18 @@ pub struct PhoneParam {
 }
 
 /// `GET /sandbox/sms.json?phone=NNN`: the sandbox's latest messages to a phone, newest first.
-pub async fn sandbox_sms(State(state): State<AppState>, Query(q): Query<PhoneParam>) -> ApiResult {
+pub async fn sandbox_sms(
+    State(state): State<AppState>,
+    ctx: crate::edge::Ctx,
+    headers: axum::http::HeaderMap,
+    Query(q): Query<PhoneParam>,
+) -> ApiResult {
+    let key = headers
+        .get(crate::sandbox_gate::HEADER)
+        .and_then(|v| v.to_str().ok());
+    if !crate::sandbox_gate::allowed(&state, &ctx, key) {
+        return Err(AppError::Unauthorized("请提供沙箱访问密钥(X-Sandbox-Key)".into()).into());
+    }
     let list = state.app.sandbox().inbox(&q.phone).await?;
     let messages: Vec<Value> = list
         .into_iter()

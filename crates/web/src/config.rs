@@ -44,6 +44,9 @@ pub struct WebConfig {
     /// Largest `multipart/form-data` request announced by `Content-Length`; upload handlers
     /// stream the body and enforce their per-file limit themselves.
     pub max_upload_bytes: usize,
+    /// When set (the hall listens on a non-loopback address), the sandbox pages that show
+    /// other people's codes ask for this secret first ([`crate::sandbox_gate`]).
+    pub sandbox_secret: Option<crate::sandbox_gate::SandboxSecret>,
 }
 
 impl Default for WebConfig {
@@ -54,6 +57,7 @@ impl Default for WebConfig {
             trust_proxy: false,
             max_body_bytes: 1024 * 1024,
             max_upload_bytes: 10 * 1024 * 1024 + 64 * 1024,
+            sandbox_secret: None,
         }
     }
 }

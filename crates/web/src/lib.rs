@@ -15,6 +15,7 @@ pub mod payments;
 pub mod pdf;
 pub mod pki_routes;
 pub mod review;
+pub mod sandbox_gate;
 pub mod staff;
 pub mod wizard;
 
@@ -109,6 +110,7 @@ pub fn router(state: AppState, extra: Option<Router>) -> Router {
         .route("/account", get(pages::account))
         .route("/account/password", post(pages::account_password))
         .route("/account/phone", post(pages::account_phone))
+        .route("/account/orders/{no}/code", post(pages::account_code))
         .route("/logout", post(pages::logout))
         .route("/logout-all", post(pages::logout_all))
         .route("/staff/login", get(staff::login_form).post(staff::login))
@@ -167,6 +169,9 @@ pub fn router(state: AppState, extra: Option<Router>) -> Router {
         r = r
             .route("/sandbox/sms", get(pages::sandbox_sms))
             .route("/sandbox/sms.json", get(api::sandbox_sms));
+    }
+    if state.cfg.sandbox_secret.is_some() {
+        r = r.route("/sandbox/unlock", axum::routing::post(sandbox_gate::unlock));
     }
     let mut r: Router = r
         .fallback(not_found)

@@ -126,11 +126,19 @@ pub async fn home(State(state): State<AppState>, ctx: Ctx) -> Response {
 #[template(path = "faq.html")]
 struct FaqPage {
     l: Layout,
+    approved: String,
+    rejected: String,
+    fin_failed: String,
 }
 
-/// `GET /faq`: the guide's six questions.
+/// `GET /faq`: the guide's six questions. The SMS it quotes are the hall's own templates
+/// filled with the guide's examples, so what it quotes is what is sent.
 pub async fn faq(State(state): State<AppState>, ctx: Ctx) -> Response {
+    let sms = |t: &str| state.app.guide_sms(t).unwrap_or_default();
     render(&FaqPage {
+        approved: sms("review_approved"),
+        rejected: sms("review_rejected"),
+        fin_failed: sms(app::payments::FIN_FAILED_SMS),
         l: layout_for(&state, &ctx).await.page("常见问题", "faq"),
     })
 }
@@ -420,6 +428,21 @@ struct AccountPage {
     new_phone: String,
     section: String,
     orders: Vec<app::orders::OrderSummary>,
+    pays: app::payments::MyPayments,
+    /// The order whose 随机码 was refused (its message is `errors["deposit_code"]`).
+    code_for: String,
+}
+
+impl AccountPage {
+    fn time(&self, ms: &i64) -> String {
+        app::clock::format_beijing(*ms)
+    }
+    fn yuan(&self, fen: &i64) -> String {
+        app::payments::yuan(*fen)
+    }
+    fn paid_time(&self, p: &app::payments::MyPayment) -> String {
+        app::clock::format_beijing(p.payment.paid_at.unwrap_or(p.payment.created_at))
+    }
 }
 
 /// Query of the account page.
@@ -438,8 +461,17 @@ async fn account_page(state: &AppState, ctx: &Ctx, user: &app::model::User) -> A
             Vec::new()
         }
     };
+    let pays = match state.app.billing().my_payments(user.id).await {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::error!(error = %e, "payment list failed");
+            app::payments::MyPayments::default()
+        }
+    };
     AccountPage {
         orders,
+        pays,
+        code_for: String::new(),
         l: Layout::anonymous(state, ctx)
             .with_user(user.phone.masked())
             .page("个人中心", "account"),
@@ -463,6 +495,7 @@ pub async fn account(
     page.notice = match q.done.as_deref() {
         Some("password") => "密码已保存".into(),
         Some("phone") => "手机号码已更换,请使用新号码登录".into(),
+        Some("code") => "随机码验证通过,金融认证已通过,业务单进入资料审核环节".into(),
         _ => String::new(),
     };
     render(&page)
@@ -506,6 +539,55 @@ fn account_error(mut page: AccountPage, section: &str, e: AppError) -> Response 
         }
     }
     (status, render(&page)).into_response()
+}
+
+/// The 随机码 form of 我的订单.
+#[derive(Debug, Deserialize)]
+pub struct AccountCodeForm {
+    /// What was typed.
+    #[serde(default)]
+    pub code: String,
+}
+
+/// `POST /account/orders/{no}/code`: 我的订单's 随机码 entry (the guide: "进入'个人中心'—
+/// '我的订单'中输入随机码验证"). The same use case as the payment page's form.
+pub async fn account_code(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    user: PageUser,
+    axum::extract::Path(no): axum::extract::Path<String>,
+    Form(f): Form<AccountCodeForm>,
+) -> Response {
+    match state
+        .app
+        .billing()
+        .enter_deposit_code(user.user.id, &no, &f.code)
+        .await
+    {
+        Ok(()) => Redirect::to("/account?done=code").into_response(),
+        Err(AppError::Internal(cause)) => account_error(
+            account_page(&state, &ctx, &user.user).await,
+            "code",
+            AppError::Internal(cause),
+        ),
+        Err(e) => {
+            let status = crate::error::status_of(&e);
+            let message = match e {
+                AppError::Invalid { message, .. } => message,
+                other => other.to_string(),
+            };
+            let mut page = account_page(&state, &ctx, &user.user).await;
+            // Beside its form while the code may still be entered; at the top once it may
+            // not (the fifth wrong code fails 金融认证 and the form goes).
+            if page.pays.code_open.iter().any(|(n, _, _)| *n == no) {
+                page.code_for = no;
+                page.errors.0.insert("deposit_code".into(), message);
+            } else {
+                page.errors.0.insert("form".into(), message);
+            }
+            (status, render(&page)).into_response()
+        }
+    }
 }
 
 /// `POST /account/password`: set or change the password.
@@ -631,6 +713,9 @@ pub async fn sandbox_sms(
     ctx: Ctx,
     Query(q): Query<PhoneQuery>,
 ) -> Response {
+    if !crate::sandbox_gate::allowed(&state, &ctx, None) {
+        return crate::sandbox_gate::unlock_page(&state, &ctx, "/sandbox/sms", "").await;
+    }
     let l = layout_for(&state, &ctx).await.page("短信沙箱", "");
     if !state.app.sandbox().sms_is_sandbox() {
         return not_found_page(l);

@@ -92,7 +92,9 @@ pub struct PaymentRow {
     has_voucher: bool,
 }
 
-fn payment_row(p: &PaymentRecord) -> PaymentRow {
+fn payment_row(state: &AppState, p: &PaymentRecord) -> PaymentRow {
+    let channel = state.app.billing().channel_label(&p.provider);
+    let channel = channel.as_str();
     PaymentRow {
         id: p.id,
         method: if p.method == BANK_TRANSFER {
@@ -100,7 +102,7 @@ fn payment_row(p: &PaymentRecord) -> PaymentRow {
         } else {
             "网厅缴费"
         },
-        provider: p.provider.clone(),
+        provider: channel.to_owned(),
         amount: yuan(p.amount_fen),
         state: p.state.label(),
         at: app::clock::format_beijing(p.paid_at.unwrap_or(p.created_at)),
@@ -120,7 +122,8 @@ struct PayPage {
     payee_name: String,
     payee_bank: String,
     payee_account: String,
-    gateways: Vec<(&'static str, &'static str)>,
+    /// (gateway name, button label).
+    gateways: Vec<(&'static str, String)>,
     payments: Vec<PaymentRow>,
     fin_state: &'static str,
     fin_failed: bool,
@@ -131,10 +134,29 @@ struct PayPage {
     masked_account: String,
     bank_account_name: String,
     bank_name: String,
+    bank_account: String,
+    fin_reason: Option<String>,
     error: String,
     error_field: String,
     notice: String,
     qr: String,
+}
+
+/// The 网厅缴费 buttons. The guide offers 支付宝 and 微信; while only the sandbox gateway is
+/// configured (the default install) both are shown, each going to the sandbox 收银台 and
+/// marked as a demonstration, until a real gateway is configured.
+fn gateway_buttons(choices: Vec<(&'static str, &'static str)>) -> Vec<(&'static str, String)> {
+    const SANDBOX: &str = "sandbox";
+    if !choices.is_empty() && choices.iter().all(|(name, _)| *name == SANDBOX) {
+        return vec![
+            (SANDBOX, "支付宝(演示)".into()),
+            (SANDBOX, "微信支付(演示)".into()),
+        ];
+    }
+    choices
+        .into_iter()
+        .map(|(name, label)| (name, label.to_owned()))
+        .collect()
 }
 
 fn pay_page(state: &AppState, l: Layout, v: &PaymentView) -> PayPage {
@@ -150,8 +172,8 @@ fn pay_page(state: &AppState, l: Layout, v: &PaymentView) -> PayPage {
         payee_name: s.payee_name.clone(),
         payee_bank: s.payee_bank.clone(),
         payee_account: s.payee_account.clone(),
-        gateways: state.app.billing().gateway_choices(),
-        payments: v.payments.iter().map(payment_row).collect(),
+        gateways: gateway_buttons(state.app.billing().gateway_choices()),
+        payments: v.payments.iter().map(|p| payment_row(state, p)).collect(),
         fin_state: o.fin_state.label(),
         fin_failed: o.fin_state == domain::order::FinState::Failed,
         fin_passed: o.fin_state == domain::order::FinState::Passed,
@@ -168,6 +190,8 @@ fn pay_page(state: &AppState, l: Layout, v: &PaymentView) -> PayPage {
         masked_account: v.masked_account.clone(),
         bank_account_name: o.draft.form.get("bank_account_name").to_owned(),
         bank_name: o.draft.form.get("bank_name").to_owned(),
+        bank_account: o.draft.form.get("bank_account").to_owned(),
+        fin_reason: v.fin_reason.clone(),
         error: String::new(),
         error_field: String::new(),
         notice: String::new(),
@@ -462,6 +486,9 @@ struct PayoutsPage {
 
 /// `GET /sandbox/payouts`: the bank statement the unit's finance would see.
 pub async fn sandbox_payouts(State(state): State<AppState>, ctx: Ctx) -> Response {
+    if !crate::sandbox_gate::allowed(&state, &ctx, None) {
+        return crate::sandbox_gate::unlock_page(&state, &ctx, "/sandbox/payouts", "").await;
+    }
     let l = crate::pages::layout_for(&state, &ctx)
         .await
         .page("沙箱银行流水(小额打款)", "");
@@ -744,8 +771,33 @@ async fn finance_show(
     }
 }
 
-/// `GET /staff/finance`: the manual matching queue, imported credits, refunds.
-pub async fn finance_page(State(state): State<AppState>, ctx: Ctx, s: PageStaff) -> Response {
+/// Query of the finance page: what was just done.
+#[derive(Debug, Deserialize, Default)]
+pub struct FinanceQuery {
+    /// The order whose 金融认证 was just failed.
+    #[serde(default)]
+    pub failed: Option<String>,
+}
+
+/// `GET /staff/finance`: the manual matching queue, imported credits, refunds; after a
+/// 金融认证 failure, its confirmation.
+pub async fn finance_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    s: PageStaff,
+    axum::extract::Query(q): axum::extract::Query<FinanceQuery>,
+) -> Response {
+    // Only a well-formed order number is echoed back.
+    if let Some(no) = q
+        .failed
+        .as_deref()
+        .and_then(|n| domain::OrderNo::parse(n).ok())
+    {
+        let done = vec![format!(
+            "业务单 {no} 金融认证不通过已记录,已短信通知经办人重新填写金融认证信息"
+        )];
+        return finance_show(&state, &ctx, &s, StatusCode::OK, done, String::new()).await;
+    }
     finance_show(&state, &ctx, &s, StatusCode::OK, Vec::new(), String::new()).await
 }
 
@@ -884,7 +936,13 @@ pub async fn finance_fail(
         .billing()
         .fail_financial(&s.actor, f.order_no.trim(), &f.reason)
         .await;
-    finance_done(&state, &ctx, &s, r).await
+    match r {
+        Ok(()) => see(format!(
+            "/staff/finance?failed={}",
+            crate::edge::urlencode(f.order_no.trim())
+        )),
+        r => finance_done(&state, &ctx, &s, r).await,
+    }
 }
 
 /// `POST /staff/finance/payments/{id}/refund`.

@@ -1,27 +1,106 @@
-//! A minimal PDF writer for the 《单位授权委托书》 and the blank 《数字证书印模采集表》: one A4
-//! page of text and lines in the standard CJK font `STSong-Light` (`/Encoding /UniGB-UCS2-H`,
-//! CIDSystemInfo Adobe-GB1), which PDF readers supply, so no font file ships. Text is written
-//! as UTF-16BE hex strings (ISO 32000-1 §9.7.5.2, predefined CMaps).
+//! A minimal PDF writer for the 《单位授权委托书》, the blank 《数字证书印模采集表》 and the
+//! sandbox e-invoice: one A4 page of text and lines.
+//!
+//! Text is set in an embedded subset of an open-licensed CJK TrueType font (by default
+//! WenQuanYi Micro Hei, Apache-2.0, Debian `fonts-wqy-microhei`; `CERTHALL_PDF_FONT` names
+//! another file), so every reader draws the same glyphs with the font's own widths: a
+//! `Type0` font with `Identity-H` encoding over a `CIDFontType2` whose CIDs are the subset's
+//! glyph ids (`CIDToGIDMap /Identity`), its `W` widths from `hmtx`, the subset program as
+//! `FontFile2` and a `ToUnicode` CMap so text can be searched and extracted (ISO 32000-1
+//! §9.7.4, §9.7.6, §9.10.3). Without a usable font file the writer falls back to the
+//! non-embedded standard font `STSong-Light` (`UniGB-UCS2-H`), which readers substitute.
 
 use crate::wizard::{Letter, LETTER_DECLARATION, LETTER_ITEMS, LETTER_VALIDITY};
+use std::collections::BTreeMap;
 use std::fmt::Write;
+use std::sync::OnceLock;
+
+/// Where the CJK font is looked for when `CERTHALL_PDF_FONT` is not set.
+pub const FONT_PATHS: &[&str] = &[
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/wqy-microhei/wqy-microhei.ttc",
+];
+
+/// A TrueType font (or one face of a collection) read once.
+struct EmbeddedFont {
+    data: Vec<u8>,
+    index: u32,
+    /// PostScript name without spaces, for `/BaseFont`.
+    name: String,
+}
+
+fn load_font(path: &str) -> Option<EmbeddedFont> {
+    let data = std::fs::read(path).ok()?;
+    let index = 0;
+    let face = ttf_parser::Face::parse(&data, index).ok()?;
+    // It must draw Chinese and Latin.
+    if face.glyph_index('中').is_none() || face.glyph_index('a').is_none() {
+        return None;
+    }
+    let name = face
+        .names()
+        .into_iter()
+        .filter(|n| n.name_id == ttf_parser::name_id::POST_SCRIPT_NAME)
+        .find_map(|n| n.to_string())
+        .unwrap_or_else(|| "CJKFont".into())
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect();
+    Some(EmbeddedFont { data, index, name })
+}
+
+/// The font PDFs embed, found once per process.
+fn font() -> Option<&'static EmbeddedFont> {
+    static FONT: OnceLock<Option<EmbeddedFont>> = OnceLock::new();
+    FONT.get_or_init(|| {
+        let chosen = std::env::var("CERTHALL_PDF_FONT").ok().filter(|p| !p.is_empty());
+        let found = match &chosen {
+            Some(p) => load_font(p),
+            None => FONT_PATHS.iter().find_map(|p| load_font(p)),
+        };
+        if found.is_none() {
+            tracing::warn!(
+                "no CJK TrueType font for PDFs (install fonts-wqy-microhei or set CERTHALL_PDF_FONT): PDFs use the non-embedded STSong-Light"
+            );
+        }
+        found
+    })
+    .as_ref()
+}
+
+/// Whether PDFs embed a font (a usable font file was found).
+pub fn embeds_font() -> bool {
+    font().is_some()
+}
+
+/// One drawing operation; text is encoded when the document knows its font.
+enum Op {
+    Text {
+        x: f32,
+        y: f32,
+        size: f32,
+        s: String,
+    },
+    Raw(String),
+}
 
 /// Page content being built (PDF user space, origin bottom left, A4 595×842 pt).
 struct Page {
-    ops: String,
+    ops: Vec<Op>,
 }
 
 impl Page {
     fn new() -> Self {
-        Self { ops: String::new() }
+        Self { ops: Vec::new() }
     }
 
     fn text(&mut self, x: f32, y: f32, size: f32, s: &str) {
-        let mut hex = String::new();
-        for unit in s.encode_utf16() {
-            let _ = write!(hex, "{unit:04X}");
-        }
-        let _ = writeln!(self.ops, "BT /F1 {size} Tf {x} {y} Td <{hex}> Tj ET");
+        self.ops.push(Op::Text {
+            x,
+            y,
+            size,
+            s: s.to_owned(),
+        });
     }
 
     /// Text wrapped at `width` points (CJK glyphs are one em wide; ASCII about half).
@@ -47,36 +126,172 @@ impl Page {
     }
 
     fn line(&mut self, x1: f32, y1: f32, x2: f32, y2: f32) {
-        let _ = writeln!(self.ops, "0.6 w {x1} {y1} m {x2} {y2} l S");
+        self.ops
+            .push(Op::Raw(format!("0.6 w {x1} {y1} m {x2} {y2} l S\n")));
     }
 
     fn rect(&mut self, x: f32, y: f32, w: f32, h: f32) {
-        let _ = writeln!(self.ops, "0.8 w {x} {y} {w} {h} re S");
+        self.ops
+            .push(Op::Raw(format!("0.8 w {x} {y} {w} {h} re S\n")));
+    }
+
+    /// The content stream, each text run's characters written by `encode` as hex.
+    fn content(&self, mut encode: impl FnMut(&str) -> String) -> String {
+        let mut out = String::new();
+        for op in &self.ops {
+            match op {
+                Op::Text { x, y, size, s } => {
+                    let _ = writeln!(out, "BT /F1 {size} Tf {x} {y} Td <{}> Tj ET", encode(s));
+                }
+                Op::Raw(r) => out.push_str(r),
+            }
+        }
+        out
     }
 }
 
-/// Serialises one page with the font objects.
-fn document(page: Page, title: &str) -> Vec<u8> {
-    let mut title_hex = String::from("FEFF");
-    for unit in title.encode_utf16() {
-        let _ = write!(title_hex, "{unit:04X}");
+fn utf16_hex(s: &str) -> String {
+    let mut hex = String::new();
+    for unit in s.encode_utf16() {
+        let _ = write!(hex, "{unit:04X}");
     }
-    let objects: Vec<String> = vec![
-        "<< /Type /Catalog /Pages 2 0 R >>".into(),
-        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".into(),
-        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>".into(),
-        format!("<< /Length {} >>\nstream\n{}endstream", page.ops.len(), page.ops),
-        "<< /Type /Font /Subtype /Type0 /BaseFont /STSong-Light /Encoding /UniGB-UCS2-H /DescendantFonts [6 0 R] >>".into(),
-        "<< /Type /Font /Subtype /CIDFontType0 /BaseFont /STSong-Light /CIDSystemInfo << /Registry (Adobe) /Ordering (GB1) /Supplement 2 >> /FontDescriptor 7 0 R /DW 1000 /W [1 95 500] >>".into(),
-        "<< /Type /FontDescriptor /FontName /STSong-Light /Flags 6 /FontBBox [-25 -254 1000 880] /ItalicAngle 0 /Ascent 880 /Descent -120 /CapHeight 880 /StemV 93 >>".into(),
-        format!("<< /Title <{title_hex}> /Producer (certhall) >>"),
+    hex
+}
+
+fn stream(dict: &str, data: &[u8]) -> Vec<u8> {
+    let mut v = format!("<< {dict} /Length {} >>\nstream\n", data.len()).into_bytes();
+    v.extend_from_slice(data);
+    v.extend_from_slice(b"\nendstream");
+    v
+}
+
+fn deflate(data: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    // Writing to a Vec cannot fail.
+    let _ = z.write_all(data);
+    z.finish().unwrap_or_default()
+}
+
+/// Serialises one page: the page objects, then the font objects, then the document info.
+fn document(page: Page, title: &str) -> Vec<u8> {
+    let fonts = font()
+        .and_then(|f| embedded_font(&page, f))
+        .unwrap_or_else(|| {
+            let content = page.content(utf16_hex);
+            (content, standard_font())
+        });
+    let (content, font_objects) = fonts;
+    let mut objects: Vec<Vec<u8>> = vec![
+        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>".to_vec(),
+        stream("", content.as_bytes()),
     ];
+    objects.extend(font_objects);
+    objects.push(
+        format!(
+            "<< /Title <FEFF{}> /Producer (certhall) >>",
+            utf16_hex(title)
+        )
+        .into_bytes(),
+    );
+    write_objects(&objects)
+}
+
+/// Objects 5–7: the standard font readers substitute.
+fn standard_font() -> Vec<Vec<u8>> {
+    vec![
+        b"<< /Type /Font /Subtype /Type0 /BaseFont /STSong-Light /Encoding /UniGB-UCS2-H /DescendantFonts [6 0 R] >>".to_vec(),
+        b"<< /Type /Font /Subtype /CIDFontType0 /BaseFont /STSong-Light /CIDSystemInfo << /Registry (Adobe) /Ordering (GB1) /Supplement 2 >> /FontDescriptor 7 0 R /DW 1000 /W [1 95 500] >>".to_vec(),
+        b"<< /Type /FontDescriptor /FontName /STSong-Light /Flags 6 /FontBBox [-25 -254 1000 880] /ItalicAngle 0 /Ascent 880 /Descent -120 /CapHeight 880 /StemV 93 >>".to_vec(),
+    ]
+}
+
+/// The content stream in subset glyph ids and objects 5–9: Type0 font, CIDFontType2, font
+/// descriptor, the subset program, ToUnicode. `None` if the font cannot be subset.
+fn embedded_font(page: &Page, f: &EmbeddedFont) -> Option<(String, Vec<Vec<u8>>)> {
+    let face = ttf_parser::Face::parse(&f.data, f.index).ok()?;
+    let mut remap = subsetter::GlyphRemapper::new();
+    let mut unicode: BTreeMap<u16, char> = BTreeMap::new();
+    let content = page.content(|s| {
+        let mut hex = String::new();
+        for c in s.chars() {
+            let old = face.glyph_index(c).map_or(0, |g| g.0);
+            let new = remap.remap(old);
+            if old != 0 {
+                unicode.entry(new).or_insert(c);
+            }
+            let _ = write!(hex, "{new:04X}");
+        }
+        hex
+    });
+    let program = subsetter::subset(&f.data, f.index, &remap).ok()?;
+    let upem = f32::from(face.units_per_em());
+    let scale = |v: i16| (f32::from(v) * 1000.0 / upem).round() as i32;
+    let mut widths = String::from("[0 [");
+    for old in remap.remapped_gids() {
+        let adv = face
+            .glyph_hor_advance(ttf_parser::GlyphId(old))
+            .unwrap_or(0);
+        let _ = write!(
+            widths,
+            "{} ",
+            (f32::from(adv) * 1000.0 / upem).round() as i32
+        );
+    }
+    widths.push_str("]]");
+    // A subset tag of six capitals, from the glyphs it holds (ISO 32000-1 §9.6.4).
+    let mut h: u32 = 2166136261;
+    for g in remap.remapped_gids() {
+        h = (h ^ u32::from(g)).wrapping_mul(16777619);
+    }
+    let tag: String = (0..6)
+        .map(|i| char::from(b'A' + ((h >> (i * 5)) % 26) as u8))
+        .collect();
+    let base = format!("{tag}+{}", f.name);
+    let bbox = face.global_bounding_box();
+    let mut cmap = String::from(
+        "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n/CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n",
+    );
+    let pairs: Vec<(&u16, &char)> = unicode.iter().collect();
+    for chunk in pairs.chunks(100) {
+        let _ = writeln!(cmap, "{} beginbfchar", chunk.len());
+        for (gid, c) in chunk {
+            let _ = writeln!(cmap, "<{gid:04X}> <{}>", utf16_hex(&c.to_string()));
+        }
+        cmap.push_str("endbfchar\n");
+    }
+    cmap.push_str("endcmap\nCMapName currentdict /CIDFont defineresource pop\nend\nend\n");
+    let objects = vec![
+        format!("<< /Type /Font /Subtype /Type0 /BaseFont /{base} /Encoding /Identity-H /DescendantFonts [6 0 R] /ToUnicode 9 0 R >>").into_bytes(),
+        format!("<< /Type /Font /Subtype /CIDFontType2 /BaseFont /{base} /CIDSystemInfo << /Registry (Adobe) /Ordering (Identity) /Supplement 0 >> /FontDescriptor 7 0 R /DW 1000 /W {widths} /CIDToGIDMap /Identity >>").into_bytes(),
+        format!(
+            "<< /Type /FontDescriptor /FontName /{base} /Flags 4 /FontBBox [{} {} {} {}] /ItalicAngle 0 /Ascent {} /Descent {} /CapHeight {} /StemV 80 /FontFile2 8 0 R >>",
+            scale(bbox.x_min), scale(bbox.y_min), scale(bbox.x_max), scale(bbox.y_max),
+            scale(face.ascender()), scale(face.descender()),
+            scale(face.capital_height().unwrap_or(face.ascender())),
+        ).into_bytes(),
+        stream(
+            &format!("/Length1 {} /Filter /FlateDecode", program.len()),
+            &deflate(&program),
+        ),
+        stream("", cmap.as_bytes()),
+    ];
+    Some((content, objects))
+}
+
+/// Numbers the objects from 1, the last one being the document info, and writes the
+/// cross-reference table and trailer.
+fn write_objects(objects: &[Vec<u8>]) -> Vec<u8> {
     // The second line holds bytes above 127 so tools treat the file as binary.
     let mut out: Vec<u8> = "%PDF-1.4\n%âãÏÓ\n".as_bytes().to_vec();
     let mut offsets = Vec::new();
     for (i, body) in objects.iter().enumerate() {
         offsets.push(out.len());
-        out.extend_from_slice(format!("{} 0 obj\n{body}\nendobj\n", i + 1).as_bytes());
+        out.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
+        out.extend_from_slice(body);
+        out.extend_from_slice(b"\nendobj\n");
     }
     let xref = out.len();
     let mut tail = format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1);
@@ -254,26 +469,179 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
+    fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+        hay.windows(needle.len()).position(|w| w == needle)
+    }
+
     #[test]
     fn xref_offsets_point_at_objects() {
         let pdf = seal_form();
-        let s = String::from_utf8_lossy(&pdf).into_owned();
-        assert!(s.starts_with("%PDF-1.4") && s.trim_end().ends_with("%%EOF"));
-        let start: usize = s
-            .rsplit("startxref\n")
-            .next()
+        assert!(pdf.starts_with(b"%PDF-1.4") && pdf.ends_with(b"%%EOF\n"));
+        let at = find(&pdf, b"startxref\n").unwrap() + b"startxref\n".len();
+        let tail = String::from_utf8_lossy(&pdf[at..]).into_owned();
+        let start: usize = tail.lines().next().unwrap().parse().unwrap();
+        assert!(pdf[start..].starts_with(b"xref"));
+        let table = String::from_utf8_lossy(&pdf[start..]).into_owned();
+        let n: usize = table.lines().nth(1).unwrap()[2..].parse().unwrap();
+        for (i, line) in table.lines().skip(3).take(n - 1).enumerate() {
+            let off: usize = line[..10].parse().unwrap();
+            assert!(pdf[off..].starts_with(format!("{} 0 obj", i + 1).as_bytes()));
+        }
+    }
+
+    #[test]
+    fn text_is_in_the_embedded_subset_or_the_standard_font() {
+        let pdf = seal_form();
+        if embeds_font() {
+            // Type0 over an embedded TrueType subset, with the text mapped back to Unicode.
+            for needle in [
+                &b"/Subtype /CIDFontType2"[..],
+                b"/FontFile2 8 0 R",
+                b"/ToUnicode 9 0 R",
+                b"/CIDToGIDMap /Identity",
+                b"<6570>",
+            ] {
+                assert!(
+                    find(&pdf, needle).is_some(),
+                    "{}",
+                    String::from_utf8_lossy(needle)
+                );
+            }
+            assert!(find(&pdf, b"STSong-Light").is_none());
+        } else {
+            // 数 = U+6570, written as UTF-16BE hex.
+            assert!(find(&pdf, b"<6570").is_some());
+        }
+    }
+
+    /// Renders `pdf` with poppler (`pdftoppm`, which must draw it without a complaint) and
+    /// extracts its text (`pdftotext`), one line per text run.
+    fn render_and_extract(name: &str, pdf: &[u8]) -> Vec<String> {
+        use std::process::Command;
+        let dir = std::env::temp_dir().join(format!("certhall-pdf-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join(format!("{name}.pdf"));
+        std::fs::write(&file, pdf).unwrap();
+        let out = Command::new("pdftoppm")
+            .args(["-r", "100", "-png"])
+            .arg(&file)
+            .arg(dir.join(name))
+            .output()
+            .expect("pdftoppm (poppler-utils)");
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(
+            out.status.success() && err.trim().is_empty(),
+            "pdftoppm {name}: {err}"
+        );
+        let png = std::fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(Result::ok)
+            .find(|e| e.path().extension().is_some_and(|x| x == "png"))
+            .expect("a rendered page");
+        assert!(png.metadata().unwrap().len() > 1000, "{name}: blank render");
+        if let Some(shots) = std::env::var_os("CERTHALL_SCREENSHOTS").filter(|d| !d.is_empty()) {
+            let shots = std::path::PathBuf::from(shots);
+            std::fs::create_dir_all(&shots).unwrap();
+            std::fs::copy(png.path(), shots.join(format!("pdf-{name}.png"))).unwrap();
+            std::fs::write(shots.join(format!("pdf-{name}.pdf")), pdf).unwrap();
+        }
+        let out = Command::new("pdftotext")
+            .args(["-raw", "-enc", "UTF-8"])
+            .arg(&file)
+            .arg("-")
+            .output()
+            .expect("pdftotext (poppler-utils)");
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(
+            out.status.success() && err.trim().is_empty(),
+            "pdftotext {name}: {err}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+        String::from_utf8(out.stdout)
             .unwrap()
             .lines()
-            .next()
-            .unwrap()
-            .parse()
-            .unwrap();
-        assert!(s[start..].starts_with("xref"));
-        for (i, line) in s[start..].lines().skip(3).take(8).enumerate() {
-            let off: usize = line[..10].parse().unwrap();
-            assert!(s.as_bytes()[off..].starts_with(format!("{} 0 obj", i + 1).as_bytes()));
+            .map(|l| l.trim_end().to_owned())
+            .collect()
+    }
+
+    fn has_line(lines: &[String], want: &str) {
+        assert!(
+            lines.iter().any(|l| l == want),
+            "no line {want:?} in {lines:#?}"
+        );
+    }
+
+    /// What is printed, stamped and scanned back reads as the data, character for
+    /// character, in poppler; the font is embedded, so every reader draws the same.
+    #[test]
+    fn poppler_extracts_the_data_exactly_from_each_pdf() {
+        assert!(
+            embeds_font(),
+            "a CJK font to embed: install fonts-wqy-microhei or set CERTHALL_PDF_FONT"
+        );
+        let letter = letter(&Letter {
+            unit: "深圳市启明星信息技术有限公司".into(),
+            credit_code: "91440300MA5DNDLX3L".into(),
+            handler: "林小艺".into(),
+            handler_id: "11010519491231002X".into(),
+            phone: "13612345678".into(),
+            email: "linxy@qmxx.example.cn".into(),
+            certs: vec!["机构证书_1年".into(), "机构个人证书_3年".into()],
+            seal: true,
+            no: "XB20261202000017".into(),
+        });
+        let lines = render_and_extract("letter", &letter);
+        for want in [
+            "单位授权委托书",
+            "业务单号:XB20261202000017",
+            "委托单位:深圳市启明星信息技术有限公司",
+            "统一社会信用代码:91440300MA5DNDLX3L",
+            "经办人姓名:林小艺",
+            "身份证号:11010519491231002X",
+            "手机号码:13612345678",
+            "电子邮箱:linxy@qmxx.example.cn",
+            "证书类型:机构证书_1年",
+            "证书类型:机构个人证书_3年",
+            "是否办理电子印章:是",
+        ] {
+            has_line(&lines, want);
         }
-        // 数 = U+6570, written as UTF-16BE hex.
-        assert!(s.contains("<6570"));
+        let lines = render_and_extract("seal", &seal_form());
+        for want in [
+            "数字证书印模采集表",
+            "单位名称:",
+            "统一社会信用代码:",
+            "委托单位(盖公章):",
+        ] {
+            has_line(&lines, want);
+        }
+        // 2026-12-02 04:54:17 Beijing time.
+        let issued_at = 1_796_158_457_000;
+        let inv = invoice(&app::desk::InvoiceData {
+            invoice_no: "SBX-20261202-000017".into(),
+            order_no: "XB20261202000017".into(),
+            title: "深圳市启明星信息技术有限公司".into(),
+            tax_no: "91440300MA5DNDLX3L".into(),
+            lines: vec![
+                ("机构证书".into(), 1, 50_000),
+                ("电子印章".into(), 0, 20_000),
+            ],
+            total_fen: 70_000,
+            issued_at,
+            provider: "sandbox".into(),
+        });
+        let lines = render_and_extract("invoice", &inv);
+        for want in [
+            // Two runs on one baseline: one line, a space between.
+            "发票号码:SBX-20261202-000017 开票时间:2026-12-02 04:54:17",
+            "业务单号:XB20261202000017",
+            "购买方名称:深圳市启明星信息技术有限公司",
+            "纳税人识别号:91440300MA5DNDLX3L",
+            "机构证书 1 年 500.00",
+            "合计:¥700.00",
+        ] {
+            has_line(&lines, want);
+        }
+        assert_eq!(app::clock::format_beijing(issued_at), "2026-12-02 04:54:17");
     }
 }

@@ -33,8 +33,12 @@ pub struct FieldView {
     pub kind: &'static str,
     /// `text`, `tel`, `email`.
     pub html_type: &'static str,
-    /// Longest input in characters.
+    /// The browser's `maxlength`: generous (twice the field's length plus 8), so a value
+    /// pasted with spaces around or between its groups, or one character too long, reaches the
+    /// server whole, which trims, normalises and says what is wrong beside the field.
     pub max: usize,
+    /// Long values (addresses): the input takes the whole width of its section.
+    pub wide: bool,
     /// 温馨提示 under the field.
     pub hint: &'static str,
     /// Required (a checkbox, or a field required only when a box is ticked, is not marked).
@@ -81,7 +85,8 @@ fn field_view(form: &FormInput, errors: &FieldErrors, f: &Field, name: String) -
             _ => "line",
         },
         html_type: f.input.html_type(),
-        max: f.max,
+        max: f.max * 2 + 8,
+        wide: f.max >= 100,
         hint: f.hint,
         required: f.input != Input::Checkbox && f.only_if.is_none(),
     }
@@ -301,7 +306,6 @@ struct ApplicationPage {
     catalogue: std::sync::Arc<Catalogue>,
     project: String,
     option: String,
-    acknowledged: bool,
 }
 
 /// `GET /orders/{no}/application`.
@@ -318,7 +322,6 @@ pub async fn application(
                 .page("选择应用", "apply"),
             f: frame(&state, &ctx, &user, &no, 1, "选择应用"),
             catalogue: state.app.catalogue().clone(),
-            acknowledged: o.draft.project.is_some(),
             project: o.draft.project.clone().unwrap_or_default(),
             option: o.draft.option.clone().unwrap_or_default(),
         }),
@@ -334,7 +337,7 @@ pub struct ApplicationForm {
     pub project: String,
     /// Sub-option code.
     pub option: String,
-    /// 已知悉.
+    /// 已知悉: the page's button sends it.
     pub acknowledged: Option<String>,
 }
 
@@ -370,7 +373,6 @@ pub async fn application_post(
                     catalogue: state.app.catalogue().clone(),
                     project: f.project,
                     option: f.option,
-                    acknowledged: f.acknowledged.is_some(),
                 }),
             )
         }
@@ -541,21 +543,40 @@ pub struct Row {
     pub value: String,
 }
 
-fn preview_rows(a: &Application) -> Vec<(&'static str, Vec<Row>)> {
+fn preview_rows(a: &Application) -> Vec<(String, Vec<Row>)> {
     let mut v = Vec::new();
+    // 证书类型: what is applied for, before who for.
+    let mut certs = Vec::new();
+    if let Some(y) = a.org_years {
+        certs.push(Row {
+            label: "机构证书",
+            value: format!("{}年", y.get()),
+        });
+    }
+    for (i, p) in a.persons.iter().enumerate() {
+        certs.push(Row {
+            label: "机构个人证书",
+            value: format!("{}年(申请人{}:{})", p.years.get(), i + 1, p.name.as_str()),
+        });
+    }
+    certs.push(Row {
+        label: "是否办理电子印章",
+        value: if a.seal { "是" } else { "否" }.into(),
+    });
+    v.push(("证书类型".to_owned(), certs));
     for sec in SECTIONS.iter().filter(|s| s.listed) {
         if sec.repeated {
-            for p in &a.persons {
+            for (i, p) in a.persons.iter().enumerate() {
                 let rows = PERSON_FIELDS
                     .iter()
                     .filter_map(|f| {
                         p.shows(f.name).map(|x| Row {
-                            label: f.label,
+                            label: f.short_label(),
                             value: f.show(x, Audience::Applicant),
                         })
                     })
                     .collect();
-                v.push((sec.title, rows));
+                v.push((format!("{}({})", sec.title, i + 1), rows));
             }
             continue;
         }
@@ -567,7 +588,7 @@ fn preview_rows(a: &Application) -> Vec<(&'static str, Vec<Row>)> {
                 })
             })
             .collect();
-        v.push((sec.title, rows));
+        v.push((sec.title.to_owned(), rows));
     }
     v
 }
@@ -579,10 +600,9 @@ struct PreviewPage {
     f: WizardFrame,
     project: String,
     option: String,
-    groups: Vec<(&'static str, Vec<Row>)>,
+    groups: Vec<(String, Vec<Row>)>,
     lines: Vec<domain::order::PriceLine>,
     total: String,
-    seal: bool,
 }
 
 /// `GET /orders/{no}/preview`: everything entered, masked, with the price total.
@@ -614,7 +634,6 @@ pub async fn preview(
             groups: preview_rows(&a),
             lines,
             total: total.yuan_string(),
-            seal: a.seal,
         })
     }
     .await;
@@ -971,7 +990,10 @@ pub async fn submit(
     Path(no): Path<String>,
 ) -> Response {
     match state.app.wizard().submit_order(user.user.id, &no).await {
-        Ok(()) => see(format!("/orders/{no}/identity")),
+        // A rejected order, edited and resubmitted, goes back to review (its identity check
+        // and payment stand): it lands on the order, which says so.
+        Ok(OrderState::InReview) => see(format!("/orders/{no}?done=resubmitted")),
+        Ok(_) => see(format!("/orders/{no}/identity")),
         Err(AppError::Conflict(msg)) => match load(&state, &user, &no, None).await {
             Ok(o) if matches!(o.state, OrderState::Draft | OrderState::Rejected) => {
                 let mut fr = frame(&state, &ctx, &user, &no, 4, "上传资料");
@@ -1003,6 +1025,15 @@ struct OrderPage {
     events: Vec<EventView>,
     is_rejected: bool,
     progress: app::delivery::Progress,
+    notice: &'static str,
+}
+
+/// Query of the order page.
+#[derive(Debug, Deserialize, Default)]
+pub struct OrderQuery {
+    /// What was just done (`resubmitted`).
+    #[serde(default)]
+    pub done: Option<String>,
 }
 
 /// One line of 办理记录: when, what (for people), and the SHA-256 an upload recorded.
@@ -1036,9 +1067,14 @@ pub async fn order(
     ctx: Ctx,
     user: PageUser,
     Path(no): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<OrderQuery>,
 ) -> Response {
     match state.app.delivery().order_page(user.user.id, &no).await {
         Ok((o, ev, progress)) => render(&OrderPage {
+            notice: match (q.done.as_deref(), o.state) {
+                (Some("resubmitted"), OrderState::InReview) => "已重新提交,等待审核",
+                _ => "",
+            },
             is_rejected: o.state == OrderState::Rejected,
             progress,
             l: Layout::anonymous(&state, &ctx)

@@ -73,3 +73,18 @@ document.addEventListener("DOMContentLoaded", function () {
     });
   });
 });
+
+// Narrow screens: each cell of a table inside .scroll learns its column heading
+// (data-label), and the table is marked "stack" so the stylesheet can show one block per row.
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll(".scroll table").forEach(function (table) {
+    var heads = [].map.call(table.querySelectorAll("thead th"), function (th) { return th.textContent.trim(); });
+    if (!heads.length) return;
+    table.querySelectorAll("tbody tr").forEach(function (tr) {
+      [].forEach.call(tr.children, function (td, i) {
+        if (!td.hasAttribute("data-label") && heads[i]) td.setAttribute("data-label", heads[i]);
+      });
+    });
+    table.classList.add("stack");
+  });
+});

@@ -119,6 +119,8 @@ pub struct OrderSummary {
     pub updated_at: Millis,
     /// Expected review date (`YYYY年M月D日`) while 待审核.
     pub expected_review: Option<String>,
+    /// 金融认证 (a failed one gives the row its 金融认证 action, FAQ 六).
+    pub fin_state: FinState,
 }
 
 impl OrderSummary {
@@ -404,8 +406,8 @@ impl Wizard {
     }
 
     /// Submits the materials: the order moves to 待认证 (a rejected order, edited, goes
-    /// back to 待审核).
-    pub async fn submit_order(&self, user_id: i64, no: &str) -> AppResult<()> {
+    /// back to 待审核). Answers the state it moved to.
+    pub async fn submit_order(&self, user_id: i64, no: &str) -> AppResult<OrderState> {
         let o = self.my_order(user_id, no).await?;
         require_editable(o.state).map_err(step)?;
         o.draft.check_submit().map_err(step)?;
@@ -426,7 +428,8 @@ impl Wizard {
             .book
             .move_to(&o, to, Self::actor(user_id), what)?
             .with_draft(d);
-        self.book.save(c).await
+        self.book.save(c).await?;
+        Ok(to)
     }
 
     /// Cancels an order: a draft, or one waiting for payment, for 金融认证 or for review,
@@ -473,6 +476,7 @@ impl Wizard {
                 step: o.draft.next_step(),
                 no: o.no,
                 state: o.state,
+                fin_state: o.fin_state,
                 created_at: o.created_at,
                 updated_at: o.updated_at,
             })

@@ -786,6 +786,31 @@ pub struct PaymentView {
     pub code_open: bool,
     /// A new micro-deposit may be asked for.
     pub can_resend: bool,
+    /// Why 金融认证 failed last (what the FAQ 六 SMS said), while it stands failed.
+    pub fin_reason: Option<String>,
+}
+
+/// One payment as 我的订单 lists it.
+#[derive(Debug, Clone)]
+pub struct MyPayment {
+    /// 业务单号.
+    pub order_no: String,
+    /// The order's state label.
+    pub order_state: &'static str,
+    /// The payment.
+    pub payment: PaymentRecord,
+    /// The channel in Chinese (支付宝, 微信支付, 公对公转账汇款, …).
+    pub channel: String,
+}
+
+/// 我的订单: every payment of the applicant's orders, and the orders waiting for the
+/// micro-deposit code (随机码), which may be entered there.
+#[derive(Debug, Clone, Default)]
+pub struct MyPayments {
+    /// Payments, newest first.
+    pub payments: Vec<MyPayment>,
+    /// Orders whose code may be entered now: (业务单号, masked payee account, code valid until).
+    pub code_open: Vec<(String, String, Millis)>,
 }
 
 /// Result of importing a statement.
@@ -860,6 +885,9 @@ fn conflict(m: &str) -> AppError {
 
 /// The SMS template of FAQ (六).
 pub const FIN_FAILED_SMS: &str = "fin_failed";
+
+/// How the history entry of a 金融认证 failure starts; the reason follows.
+const FIN_FAILED_WHAT: &str = "金融认证不通过:";
 
 /// 在线支付, 金融认证 and finance: the applicant's payment page, voucher, online payment and
 /// micro-deposit code; the gateways' notifications; finance's statements, manual matching,
@@ -939,6 +967,17 @@ impl Billing {
         let masked_account = BankAccount::parse(o.draft.form.get("bank_account"))
             .map(|a| a.masked())
             .unwrap_or_default();
+        let fin_reason = if o.fin_state == FinState::Failed {
+            self.book
+                .store
+                .order_events(o.id)
+                .await?
+                .into_iter()
+                .rev()
+                .find_map(|e| e.what.strip_prefix(FIN_FAILED_WHAT).map(str::to_owned))
+        } else {
+            None
+        };
         Ok(PaymentView {
             unit_name: o.draft.form.get("unit_name").to_owned(),
             masked_account,
@@ -948,6 +987,7 @@ impl Billing {
             deposits,
             code_open,
             can_resend,
+            fin_reason,
         })
     }
 
@@ -976,17 +1016,60 @@ impl Billing {
         Ok((o, payments, deposits))
     }
 
-    /// Payments of all of an applicant's orders (我的订单), by order.
-    pub async fn my_payments(&self, user_id: i64) -> AppResult<Vec<(String, PaymentRecord)>> {
+    /// 我的订单: the payments of all of the applicant's orders, newest first, with their
+    /// channel in Chinese, and the orders whose micro-deposit code (随机码) may be entered now.
+    pub async fn my_payments(&self, user_id: i64) -> AppResult<MyPayments> {
         let orders = self.book.store.orders_of_user(user_id).await?;
         let ids: Vec<i64> = orders.iter().map(|o| o.id).collect();
-        let mut out = Vec::new();
+        let mut out = MyPayments::default();
         for p in self.payments.payments_of_orders(&ids).await? {
             if let Some(o) = orders.iter().find(|o| o.id == p.order_id) {
-                out.push((o.no.to_string(), p));
+                out.payments.push(MyPayment {
+                    order_no: o.no.to_string(),
+                    order_state: o.state.label(),
+                    channel: self.channel_label(&p.provider),
+                    payment: p,
+                });
+            }
+        }
+        out.payments
+            .sort_by_key(|p| std::cmp::Reverse((p.payment.created_at, p.payment.id)));
+        let now = self.now();
+        for o in orders
+            .iter()
+            .filter(|o| o.state == OrderState::PendingFinancial && o.fin_state == FinState::Pending)
+        {
+            let open = self
+                .deposits
+                .deposits_of_order(o.id)
+                .await?
+                .into_iter()
+                .next()
+                .filter(|d| d.state == DepositState::Sent && d.expires_at > now);
+            if let Some(d) = open {
+                let masked = BankAccount::parse(o.draft.form.get("bank_account"))
+                    .map(|a| a.masked())
+                    .unwrap_or_default();
+                out.code_open.push((o.no.to_string(), masked, d.expires_at));
             }
         }
         Ok(out)
+    }
+
+    /// A payment channel (a payment's provider) in Chinese: the configured gateway's label,
+    /// 公对公转账汇款 for a bank transfer.
+    pub fn channel_label(&self, provider: &str) -> String {
+        if let Some(g) = self.gateway(provider) {
+            return g.label().to_owned();
+        }
+        match provider {
+            "bank" => "公对公转账汇款",
+            "alipay" => "支付宝",
+            "wechat" => "微信支付",
+            "sandbox" => "沙箱支付(演示)",
+            _ => "其他渠道",
+        }
+        .to_owned()
     }
 
     /// 公对公转账汇款: the handler uploads the 汇款凭证 (same checks as the wizard's uploads);
@@ -1300,7 +1383,7 @@ impl Billing {
     fn fin_failure(&self, o: &OrderRecord, reason: &str, actor: String) -> OrderChange {
         let mut change = self
             .book
-            .change(o, actor.clone(), format!("金融认证不通过:{reason}"))
+            .change(o, actor.clone(), format!("{FIN_FAILED_WHAT}{reason}"))
             .fin(FinState::Failed)
             .audit(self.book.audit_event(
                 actor,
@@ -1315,8 +1398,20 @@ impl Billing {
                 template: FIN_FAILED_SMS.into(),
                 params: vec![
                     ("unit".into(), o.draft.form.get("unit_name").to_owned()),
-                    ("reason".into(), reason.into()),
+                    // The guide's reason says where to re-fill; the hall adds why and which
+                    // order.
+                    (
+                        "reason".into(),
+                        format!(
+                            "{reason};请登录深圳CA会员账号找到订单号{}重填金融认证信息",
+                            o.no
+                        ),
+                    ),
                     ("order_no".into(), o.no.to_string()),
+                    (
+                        "hall_url".into(),
+                        self.settings.public_url.trim_end_matches('/').to_owned(),
+                    ),
                 ],
                 order_no: Some(o.no.to_string()),
                 queued_at: self.now(),
@@ -1680,7 +1775,13 @@ impl Billing {
         for _ in 0..RETRIES {
             let o = self.book.get(no).await?;
             let now = self.now();
-            let same_account = c.payer_account.trim() == o.draft.form.get("bank_account").trim();
+            let same_account = match (
+                BankAccount::parse(&c.payer_account),
+                BankAccount::parse(o.draft.form.get("bank_account")),
+            ) {
+                (Ok(paid_from), Ok(given)) => paid_from == given,
+                _ => false,
+            };
             let fin = same_account && o.fin_state == FinState::Pending;
             let what = format!(
                 "公对公转账到账{}元(银行流水{}){}",

@@ -99,8 +99,7 @@ async fn story(backend: Backend) {
     pc.wait_text("办理指南").await;
     pc.click("input[name=project][value='szjt-sm2']").await;
     pc.click("input[name=option][value='szjt-platforms']").await;
-    pc.click("input[name=acknowledged]").await;
-    pc.click("form[action$='/application'] button.btn").await;
+    pc.click("#acknowledge").await;
     pc.wait_path(base, &format!("/orders/{no}/data")).await;
     pc.wait_text("单位信息").await;
     if pc.try_find("input[name=org_cert]:checked").await.is_none() {
@@ -327,6 +326,9 @@ async fn story(backend: Backend) {
     pc.click(&format!("form[action='/orders/{no}/submit'] button"))
         .await;
     wait_state(&hall, &no, OrderState::InReview).await;
+    // Lands on the order, not on the identity page: its check and payment stand.
+    let landed = pc.wait_text("已重新提交,等待审核").await;
+    assert!(!landed.contains("在线缴费"), "{landed}");
     pc.goto(&format!("{base}/orders/{no}")).await;
     shots.take(&pc, "resubmitted", "重新提交").await;
 

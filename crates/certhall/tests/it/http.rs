@@ -897,3 +897,74 @@ async fn the_openapi_document_validates_as_openapi_3() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[tokio::test]
+async fn sandbox_pages_ask_for_the_secret_when_the_hall_is_reachable_from_elsewhere() {
+    let hall = TestHall::builder(Backend::Sqlite)
+        .web_config(web::WebConfig {
+            sandbox_secret: Some(web::sandbox_gate::SandboxSecret::new("0123456789abcdef")),
+            ..web::WebConfig::default()
+        })
+        .start()
+        .await;
+    let b = support::applicant::Browser::login(&hall, PHONE).await;
+    // Every page still says that messages are not really sent; the inbox asks for the key.
+    let (s, home) = b.get("/").await;
+    assert!(
+        s == StatusCode::OK && home.contains("短信不会真实发送"),
+        "{home}"
+    );
+    for path in ["/sandbox/sms", "/sandbox/payouts"] {
+        let (s, page) = b.get(path).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "{path}");
+        assert!(
+            page.contains("沙箱访问密钥") && page.contains("id=\"unlock-form\""),
+            "{page}"
+        );
+        assert!(!page.contains("您的验证码为"), "{page}");
+    }
+    let (s, body) = b.get(&format!("/sandbox/sms.json?phone={PHONE}")).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "{body}");
+    let r =
+        b.c.get(format!("{}/sandbox/sms.json?phone={PHONE}", hall.base))
+            .header("x-sandbox-key", "0123456789abcdef")
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    // A wrong key is refused; the right one opens the pages in this browser only.
+    let (s, _, page) = b
+        .form(
+            "/sandbox/unlock",
+            &[("secret", "nope"), ("next", "/sandbox/sms")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert!(page.contains("访问密钥不正确"), "{page}");
+    let (s, loc, _) = b
+        .form(
+            "/sandbox/unlock",
+            &[
+                ("secret", " 0123456789abcdef "),
+                ("next", "https://evil.example/"),
+            ],
+        )
+        .await;
+    assert_eq!((s, loc.as_str()), (StatusCode::SEE_OTHER, "/sandbox/sms"));
+    let (s, page) = b.get(&format!("/sandbox/sms?phone={PHONE}")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("您的验证码为"), "{page}");
+    let (s, _) = b.get("/sandbox/payouts").await;
+    assert_eq!(s, StatusCode::OK);
+    let other = support::applicant::Browser::new(&hall).await;
+    assert_eq!(other.get("/sandbox/sms").await.0, StatusCode::UNAUTHORIZED);
+    // Without a secret (loopback, the default) the pages are open.
+    let open = TestHall::start(Backend::Sqlite).await;
+    assert_eq!(
+        reqwest::get(format!("{}/sandbox/sms", open.base))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+}

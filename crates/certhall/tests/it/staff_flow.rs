@@ -132,10 +132,16 @@ async fn whole_flow(backend: Backend) {
         .upload(&no, "person_id_0", "stamped.png", png(44, 30))
         .await;
     assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
-    let (s, _, body) = applicant.form(&format!("/orders/{no}/submit"), &[]).await;
+    let (s, loc, body) = applicant.form(&format!("/orders/{no}/submit"), &[]).await;
     assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
+    // The resubmission lands on the order, which says it waits for review again.
+    assert_eq!(loc, format!("/orders/{no}?done=resubmitted"));
     assert_eq!(state(&hall, &no).await, OrderState::InReview);
+    let (_, page) = applicant.get(&loc).await;
+    assert!(page.contains("已重新提交,等待审核"), "{page}");
+    assert!(!page.contains("在线缴费"), "{page}");
     let (_, page) = applicant.get(&format!("/orders/{no}")).await;
+    assert!(!page.contains("已重新提交,等待审核"), "{page}");
     assert!(page.contains("预计审核完成日期:2026年11月26日"), "{page}");
     let (_, page) = applicant.get("/account").await;
     assert!(page.contains("预计2026年11月26日前审核完成"), "{page}");

@@ -110,6 +110,56 @@ async fn the_whole_wizard_through_the_pages() {
     assert_eq!(body.matches("class=\"field-error\"").count(), 4, "{body}");
     let (s, _) = b.get(&format!("/orders/{no}/preview")).await;
     assert_eq!(s, StatusCode::CONFLICT, "the invalid form was not saved");
+    // A pasted USCC one character too long reaches the server whole (the browser's limit
+    // is generous) and is refused for its length, not its check digit.
+    assert!(
+        body.contains("name=\"credit_code\" type=\"text\" maxlength=\"44\""),
+        "{body}"
+    );
+    let mut long = valid_fields();
+    for (k, v) in long.iter_mut() {
+        if *k == "credit_code" {
+            *v = " 911100006000373410L ";
+        }
+    }
+    let (s, _, body) = b.form(&format!("/orders/{no}/data"), &long).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(
+        body.contains("统一社会信用代码应为18位,您填写了19位,请核对位数"),
+        "{body}"
+    );
+    // Pasted with spaces, a lower-case x, full-width digits: stored in the normal form, so
+    // the reopened form and the reviewer see the same characters.
+    let mut pasted = valid_fields();
+    for (k, v) in pasted.iter_mut() {
+        match *k {
+            "handler_id" => *v = " 11010519491231002x ",
+            "legal_id" => *v = "１１０１０５１９４９１２３１００２ｘ",
+            "persons.0.id_number" => *v = "110105 19491231 002x",
+            "credit_code" => *v = "9111 0000 6000 3734 1l",
+            "bank_account" => *v = "4420 1500 1000 5252 6093",
+            "handler_phone" => *v = "+86 136-1234-5678",
+            _ => {}
+        }
+    }
+    let (s, loc, _) = b.form(&format!("/orders/{no}/data"), &pasted).await;
+    assert_eq!(
+        (s, loc),
+        (StatusCode::SEE_OTHER, format!("/orders/{no}/preview"))
+    );
+    let stored = hall.order(&no).await.draft.form;
+    for (name, want) in [
+        ("handler_id", ID),
+        ("legal_id", ID),
+        ("persons.0.id_number", ID),
+        ("credit_code", "91110000600037341L"),
+        ("bank_account", "44201500100052526093"),
+        ("handler_phone", HANDLER_PHONE),
+    ] {
+        assert_eq!(stored.get(name), want, "{name}");
+    }
+    let (_, body) = b.get(&format!("/orders/{no}/data")).await;
+    assert!(body.contains(&format!("value=\"{ID}\"")) && !body.contains("002x"));
     let (s, loc, _) = b.form(&format!("/orders/{no}/data"), &valid_fields()).await;
     assert_eq!(
         (s, loc),
@@ -159,7 +209,9 @@ async fn the_whole_wizard_through_the_pages() {
             .unwrap();
     assert_eq!(r.headers()["content-type"], "application/pdf");
     let pdf = r.bytes().await.unwrap();
-    assert!(pdf.starts_with(b"%PDF-1.4") && pdf.windows(12).any(|w| w == b"STSong-Light"));
+    // The CJK font is embedded (a subset), not left to the reader.
+    assert!(pdf.starts_with(b"%PDF-1.4") && pdf.windows(16).any(|w| w == b"/FontFile2 8 0 R"));
+    assert!(!pdf.windows(12).any(|w| w == b"STSong-Light"));
     // Step 5: uploads, a replacement, preview, submission.
     let (s, body) = b.get(&format!("/orders/{no}/uploads")).await;
     assert_eq!(s, StatusCode::OK);

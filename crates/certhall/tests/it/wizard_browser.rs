@@ -209,9 +209,10 @@ async fn a_new_user_completes_the_wizard_in_a_browser() {
     );
     b.click("input[name=project][value='szjt-sm2']").await;
     b.click("input[name=option][value='szjt-platforms']").await;
-    b.click("input[name=acknowledged]").await;
+    // 阅读办理指南,点击"已知悉": the button the guide names takes the applicant on.
+    assert_eq!(b.text("#acknowledge").await.trim(), "已知悉");
     shots.step(&b, "application", "选择应用", "已知悉").await;
-    b.click("form[action$='/application'] button.btn").await;
+    b.click("#acknowledge").await;
     b.wait_path(base, &format!("/orders/{no}/data")).await;
 
     // 录入信息: one 机构证书 (2 years), two 机构个人证书 added with the page's own button.
@@ -320,6 +321,27 @@ async fn a_new_user_completes_the_wizard_in_a_browser() {
     );
     assert!(!text.contains(HANDLER_ID) && !text.contains(HANDLER_PHONE));
     assert!(b.text("tr.total").await.contains("2400.00"));
+    // The groups: 证书类型 first, each 申请人 numbered, value columns starting at one x.
+    let heads = b
+        .script("return [...document.querySelectorAll('section.card h2')].map(h => h.textContent)")
+        .await;
+    let heads: Vec<&str> = heads
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|h| h.as_str())
+        .collect();
+    for h in ["证书类型", "申请人信息(1)", "申请人信息(2)"] {
+        assert!(heads.contains(&h), "{h}: {heads:?}");
+    }
+    let xs = b
+        .script("return [...new Set([...document.querySelectorAll('dl.kv dd')].map(d => Math.round(d.getBoundingClientRect().left)))]")
+        .await;
+    assert_eq!(
+        xs.as_array().unwrap().len(),
+        1,
+        "value columns at one x: {xs}"
+    );
     shots.step(&b, "preview", "预览申请信息", "合计").await;
     b.click("form[action$='/preview'] button.btn").await;
     b.wait_path(base, &format!("/orders/{no}/letter")).await;

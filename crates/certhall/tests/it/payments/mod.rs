@@ -94,6 +94,7 @@ async fn payments_of(hall: &TestHall, no: &str) -> Vec<app::payments::PaymentRec
 mod browser;
 mod cli;
 mod deposit;
+mod guide_browser;
 mod real_gateways;
 mod refunds;
 mod sandbox;

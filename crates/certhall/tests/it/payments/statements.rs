@@ -383,7 +383,7 @@ async fn finance_pages_only_for_finance_and_import_over_http() {
     assert_eq!(s, StatusCode::NOT_FOUND);
     let (s, _) = b1.get(&format!("/orders/{no1}/payment/voucher/abc")).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    let (s, _, body) = cashier
+    let (s, loc, body) = cashier
         .form(
             "/staff/finance/fail",
             &[("order_no", &no1), ("reason", "开户名与单位名称不一致")],
@@ -391,6 +391,27 @@ async fn finance_pages_only_for_finance_and_import_over_http() {
         .await;
     assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
     assert_eq!(hall.order(&no1).await.fin_state, FinState::Failed);
+    // Finance is told it was done, and that the handler was notified.
+    let (s, page) = cashier.get(&loc).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        page.contains(&format!(
+            "业务单 {no1} 金融认证不通过已记录,已短信通知经办人"
+        )),
+        "{page}"
+    );
+    // An error shows as an error notice (the stylesheet's class).
+    let (s, _, body) = cashier
+        .form(
+            "/staff/finance/fail",
+            &[("order_no", &no1), ("reason", "开户名与单位名称不一致")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(
+        body.contains("<div class=\"notice err\" role=\"alert\">该业务单的金融认证已是未通过状态"),
+        "{body}"
+    );
     let (s, body) = cashier
         .get("/staff/finance/reconciliation.csv?day=2026-11-23")
         .await;

@@ -8,6 +8,7 @@ pub mod config;
 pub mod hall_ca;
 pub mod keys;
 pub mod testing;
+pub mod token_cmd;
 
 use anyhow::{bail, Context, Result};
 use app::audit::ChainCheck;
@@ -102,6 +103,18 @@ pub enum Command {
         /// What to do.
         #[command(subcommand)]
         action: AuditAction,
+    },
+    /// A software token playing the USB key (tests and testers by hand).
+    Token {
+        /// The token file.
+        #[arg(long, default_value = "./token.json")]
+        file: PathBuf,
+        /// The environment variable holding the PIN.
+        #[arg(long, default_value = "CERTHALL_TOKEN_PIN")]
+        pin_env: String,
+        /// What to do.
+        #[command(subcommand)]
+        action: token_cmd::TokenAction,
     },
     /// The working-day calendar (审核时效).
     Calendar {
@@ -358,6 +371,11 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Ca { common, action } => ca_cmd::run(&common, action, clock).await,
         Command::Bench { what } => bench::run(what, clock).await,
+        Command::Token {
+            file,
+            pin_env,
+            action,
+        } => token_cmd::run(&file, &pin_env, action),
         Command::Bank {
             common,
             action: BankAction::Import { file },

@@ -21,5 +21,6 @@ mod payments;
 mod pki_http;
 mod staff_browser;
 mod staff_flow;
+mod token_cli;
 mod wizard;
 mod wizard_browser;

@@ -278,6 +278,70 @@ pub trait CertAuthority: Send + Sync {
     async fn issue(&self, req: CaRequest) -> Result<CaIssued, GatewayError>;
     /// The chain (issuing CA, root) in PEM, for relying parties and checks.
     fn chain_pem(&self) -> String;
+    /// A certificate of this CA by serial (hex, upper case) as it stands now; `None` when
+    /// the CA never issued it.
+    async fn certificate(&self, serial: &str) -> Result<Option<CaCertificate>, GatewayError>;
+    /// Checks a proof of possession (see [`crate::certificates`]): the certificate is this
+    /// CA's, known, not revoked and a signing certificate; the request parses, is SM2 and
+    /// self-signed; the signature by the certificate's key over SM3(challenge ‖ DER(CSR))
+    /// verifies; the request asks for the certificate's subject.
+    async fn prove(
+        &self,
+        proof: &PossessionProof,
+    ) -> Result<crate::certificates::Proven, PossessionRefusal>;
+}
+
+/// A certificate of the CA as the hall shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaCertificate {
+    /// Serial (hex, upper case).
+    pub serial: String,
+    /// Which certificate (from its profile).
+    pub kind: CertType,
+    /// Holder as the subject names it: the unit, or unit · person.
+    pub holder: String,
+    /// The certificate (PEM).
+    pub pem: String,
+    /// notBefore (ms).
+    pub not_before: Millis,
+    /// notAfter (ms).
+    pub not_after: Millis,
+    /// When revoked, if it was.
+    pub revoked_at: Option<Millis>,
+}
+
+/// What a holder sent to prove possession of a certificate's signing key.
+#[derive(Debug, Clone)]
+pub struct PossessionProof {
+    /// The certificate's serial (hex, upper case).
+    pub serial: String,
+    /// The certificate (PEM), when the holder sent it.
+    pub certificate: Option<String>,
+    /// The challenge octets.
+    pub challenge: Vec<u8>,
+    /// The new request (PEM or DER).
+    pub csr: Vec<u8>,
+    /// DER `SM2Signature` over SM3(challenge ‖ DER(CSR)).
+    pub signature: Vec<u8>,
+}
+
+/// Why a proof of possession was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PossessionRefusal {
+    /// The certificate sent was issued by another CA.
+    OtherCa,
+    /// This CA has no signing certificate with that serial.
+    Unknown,
+    /// The certificate is revoked.
+    Revoked,
+    /// The request is not a valid SM2 PKCS#10 request (the reason).
+    BadCsr(String),
+    /// The signature does not verify with the certificate's key.
+    BadSignature,
+    /// The request's subject differs from the certificate's.
+    SubjectDiffers,
+    /// The CA's storage did not answer.
+    Unavailable(String),
 }
 
 /// A courier (F3).

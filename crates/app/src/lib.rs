@@ -4,7 +4,7 @@
 //! [`App`] is the composition root: built once from [`Parts`] (the ports and settings the
 //! binary configures), it hands out the use-case services — [`accounts::Accounts`],
 //! [`staff::Admin`], [`orders::Wizard`], [`identity::Verification`], [`payments::Billing`],
-//! [`review::Review`], [`production::Production`], [`delivery::Delivery`], [`jobs::Jobs`],
+//! [`review::Review`], [`production::Production`], [`delivery::Delivery`], [`certificates::Certificates`], [`jobs::Jobs`],
 //! [`sandbox::Sandbox`]. Each holds privately the ports it needs; nothing outside this crate
 //! reaches a port through them.
 #![forbid(unsafe_code)]
@@ -13,6 +13,7 @@ pub mod accounts;
 pub mod audit;
 pub mod authz;
 pub mod blobs;
+pub mod certificates;
 pub mod clock;
 pub mod delivery;
 pub mod desk;
@@ -55,6 +56,7 @@ pub trait Storage:
     + payments::PaymentStore
     + payments::StatementStore
     + payments::DepositStore
+    + certificates::CertStore
     + 'static
 {
 }
@@ -78,6 +80,7 @@ impl<T> Storage for T where
         + payments::PaymentStore
         + payments::StatementStore
         + payments::DepositStore
+        + certificates::CertStore
         + 'static
 {
 }
@@ -119,6 +122,7 @@ struct Services {
     review: review::Review,
     production: production::Production,
     delivery: delivery::Delivery,
+    certificates: certificates::Certificates,
     jobs: jobs::Jobs,
     sandbox: sandbox::Sandbox,
     clock: Arc<dyn clock::Clock>,
@@ -147,6 +151,12 @@ impl App {
             blobs: parts.blobs.clone(),
             calendar: calendar.clone(),
             config: desk_config.clone(),
+        };
+        let certificates = certificates::Certificates {
+            book: book.clone(),
+            lines: st.clone(),
+            store: st.clone(),
+            ca: parts.desk.ca.clone(),
         };
         let production = production::Production {
             book: book.clone(),
@@ -244,6 +254,7 @@ impl App {
             review,
             production,
             delivery,
+            certificates,
             jobs,
             sandbox,
             clock,
@@ -282,6 +293,10 @@ impl App {
     /// 邮寄, 发票 and the applicant's order page.
     pub fn delivery(&self) -> &delivery::Delivery {
         &self.0.delivery
+    }
+    /// 我的证书 and proofs of possession.
+    pub fn certificates(&self) -> &certificates::Certificates {
+        &self.0.certificates
     }
     /// The job queue and the daily sweeps.
     pub fn jobs(&self) -> &jobs::Jobs {

@@ -36,6 +36,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0008_audit_mac.sql"),
     ),
     (20, "ca", include_str!("../migrations/0020_ca.sql")),
+    (
+        21,
+        "i14_certificates",
+        include_str!("../migrations/0021_i14_certificates.sql"),
+    ),
 ];
 
 /// Rewrites one migration for a dialect.

@@ -10,6 +10,7 @@ mod support;
 mod blob_sweep;
 mod browser;
 mod ca_cli;
+mod certificates;
 mod cli;
 mod e2e_browser;
 mod http;

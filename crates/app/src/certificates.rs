@@ -109,6 +109,38 @@ pub trait CertStore: Send + Sync {
     ) -> StoreResult<i64>;
     /// The certificates an account claimed, oldest first.
     async fn claims_of_user(&self, user_id: i64) -> StoreResult<Vec<Claimed>>;
+    /// Every certificate a reminder may concern: (account, signing serial) of each issued
+    /// order line and each claim.
+    async fn reminder_candidates(&self) -> StoreResult<Vec<(i64, String)>>;
+    /// Records the `days` reminder of `serial` and commits `effects` (its SMS) with it, unless
+    /// it was recorded before; true when it was new.
+    async fn remind(
+        &self,
+        user_id: i64,
+        serial: &str,
+        days: i64,
+        now: Millis,
+        effects: Effects,
+    ) -> StoreResult<bool>;
+}
+
+/// Job kind: the daily expiry reminders.
+pub const REMIND: &str = "certs.remind";
+/// Days before notAfter a reminder goes out.
+pub const REMINDER_DAYS: [i64; 3] = [90, 30, 7];
+/// SMS template of the reminder.
+pub const REMINDER_SMS: &str = "cert_expiry";
+
+/// The reminder step due `left` milliseconds before notAfter: the smallest of
+/// [`REMINDER_DAYS`] not yet passed (a step skipped while the worker was down is not sent
+/// late next to a nearer one); none once expired.
+pub fn reminder_due(left: Millis) -> Option<i64> {
+    if left <= 0 {
+        return None;
+    }
+    let mut days = REMINDER_DAYS;
+    days.sort_unstable();
+    days.into_iter().find(|d| left <= d * DAY)
 }
 
 /// A certificate's status on a day.
@@ -272,9 +304,64 @@ pub struct Certificates {
     pub(crate) lines: Arc<dyn ProductionStore>,
     pub(crate) store: Arc<dyn CertStore>,
     pub(crate) ca: Option<Arc<dyn CertAuthority>>,
+    pub(crate) users: Arc<dyn crate::ports::UserStore>,
 }
 
 impl Certificates {
+    /// Sends the expiry reminders due now (SMS to the account's phone through the outbox,
+    /// with the bid warning and where to renew), each step of each certificate once; returns
+    /// how many were queued.
+    pub async fn send_reminders(&self) -> AppResult<usize> {
+        let Some(ca) = self.ca.as_ref() else {
+            return Ok(0);
+        };
+        let now = self.book.now();
+        let mut n = 0;
+        for (user_id, serial) in self.store.reminder_candidates().await? {
+            let Some(cert) = ca.certificate(&serial).await.map_err(gateway)? else {
+                continue;
+            };
+            if cert.revoked_at.is_some() {
+                continue;
+            }
+            let Some(days) = reminder_due(cert.not_after - now) else {
+                continue;
+            };
+            let Some(user) = self.users.user_by_id(user_id).await? else {
+                continue;
+            };
+            let date = app_day(cert.not_after);
+            let sms = crate::model::OutgoingSms {
+                phone: user.phone.clone(),
+                template: REMINDER_SMS.into(),
+                params: vec![
+                    ("name".into(), cert.holder.clone()),
+                    ("kind".into(), cert.kind.label().into()),
+                    ("serial".into(), serial.clone()),
+                    ("date".into(), date),
+                    ("days".into(), days.to_string()),
+                ],
+                order_no: None,
+                queued_at: now,
+            };
+            let audit = self.book.audit_event(
+                "system".into(),
+                "certificate.reminder",
+                format!("cert:{serial}"),
+                None,
+                serde_json::json!({ "serial": serial, "days": days }),
+            );
+            let fx = Effects {
+                audit: vec![audit],
+                sms: vec![sms],
+            };
+            if self.store.remind(user_id, &serial, days, now, fx).await? {
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
     fn ca(&self) -> AppResult<&Arc<dyn CertAuthority>> {
         self.ca
             .as_ref()
@@ -495,10 +582,34 @@ impl Certificates {
     }
 }
 
+/// `YYYY-MM-DD` in Beijing.
+fn app_day(ms: Millis) -> String {
+    let s = crate::clock::format_beijing(ms);
+    s.split(' ').next().unwrap_or_default().to_owned()
+}
+
 fn gateway(e: crate::GatewayError) -> AppError {
     match e {
         crate::GatewayError::Unavailable(m) | crate::GatewayError::Refused(m) => {
             AppError::Unavailable(m)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_nearest_step_not_passed_is_due() {
+        assert_eq!(reminder_due(91 * DAY), None);
+        assert_eq!(reminder_due(90 * DAY), Some(90));
+        assert_eq!(reminder_due(31 * DAY), Some(90));
+        assert_eq!(reminder_due(30 * DAY), Some(30));
+        assert_eq!(reminder_due(7 * DAY + 1), Some(30));
+        assert_eq!(reminder_due(7 * DAY), Some(7));
+        assert_eq!(reminder_due(1), Some(7));
+        assert_eq!(reminder_due(0), None);
+        assert_eq!(reminder_due(-DAY), None);
     }
 }

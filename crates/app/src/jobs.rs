@@ -48,6 +48,7 @@ pub struct Jobs {
     pub(crate) blobs: Arc<dyn Blobs>,
     pub(crate) orders: Arc<dyn OrderStore>,
     pub(crate) verification: Verification,
+    pub(crate) certificates: crate::certificates::Certificates,
     pub(crate) clock: Arc<dyn Clock>,
 }
 
@@ -71,6 +72,7 @@ impl Jobs {
             SEND_SMS => self.send_outbox_sms(&job).await,
             crate::identity::PURGE_PHOTOS => self.run_identity_purge().await,
             crate::blobs::SWEEP => self.run_blob_sweep().await,
+            crate::certificates::REMIND => self.run_reminders().await,
             other => Err(GatewayError::Refused(format!("unknown job kind {other}"))),
         };
         let outcome = match result {
@@ -237,6 +239,29 @@ impl Jobs {
             .enqueue_job(crate::blobs::SWEEP, serde_json::json!({}), self.now() + DAY)
             .await
             .map_err(err)?;
+        Ok(())
+    }
+
+    /// Queues the daily certificate expiry reminders (at start of `serve`).
+    pub async fn schedule_cert_reminders(&self) -> AppResult<()> {
+        self.schedule(crate::certificates::REMIND).await
+    }
+
+    async fn run_reminders(&self) -> Result<(), GatewayError> {
+        let n = self
+            .certificates
+            .send_reminders()
+            .await
+            .map_err(|e| GatewayError::Unavailable(e.to_string()))?;
+        tracing::info!(certs.reminded = n, "certificate expiry reminders queued");
+        self.store
+            .enqueue_job(
+                crate::certificates::REMIND,
+                serde_json::json!({}),
+                self.now() + DAY,
+            )
+            .await
+            .map_err(|e| GatewayError::Unavailable(e.to_string()))?;
         Ok(())
     }
 

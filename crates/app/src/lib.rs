@@ -157,6 +157,7 @@ impl App {
             lines: st.clone(),
             store: st.clone(),
             ca: parts.desk.ca.clone(),
+            users: st.clone(),
         };
         let production = production::Production {
             book: book.clone(),
@@ -236,6 +237,7 @@ impl App {
             blobs: parts.blobs,
             orders: st.clone(),
             verification: verification.clone(),
+            certificates: certificates.clone(),
             clock: clock.clone(),
         };
         let sandbox = sandbox::Sandbox {

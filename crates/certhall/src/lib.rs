@@ -568,6 +568,9 @@ pub async fn serve(common: &Common, listen: Option<String>, clock: Arc<dyn Clock
     jobs.schedule_blob_sweep()
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
+    jobs.schedule_cert_reminders()
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let sms = jobs.sms_provider();
     anchors::record(&hall.app, &common.data).await?;
     tokio::spawn(anchors::every_minute(hall.app.clone(), common.data.clone()));

@@ -19,3 +19,13 @@ CREATE TABLE cert_claims (
     claimed_at BIGINT NOT NULL
 );
 CREATE INDEX cert_claims_user ON cert_claims (user_id, claimed_at);
+
+-- Expiry reminders (90, 30 and 7 days before notAfter): one row per certificate and step,
+-- written in the transaction that queues the SMS, so each goes out once.
+CREATE TABLE cert_reminders (
+    serial TEXT NOT NULL,
+    days BIGINT NOT NULL,
+    user_id BIGINT NOT NULL REFERENCES users (id),
+    sent_at BIGINT NOT NULL,
+    PRIMARY KEY (serial, days)
+);

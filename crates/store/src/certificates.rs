@@ -126,4 +126,47 @@ impl CertStore for SqlStore {
             })
             .collect()
     }
+
+    async fn reminder_candidates(&self) -> StoreResult<Vec<(i64, String)>> {
+        let rows = sqlx::query(
+            "SELECT o.user_id AS user_id, c.sign_serial AS serial FROM order_certs c \
+             JOIN orders o ON o.id = c.order_id \
+             WHERE c.status = 'issued' AND c.sign_serial IS NOT NULL \
+             UNION SELECT user_id, serial FROM cert_claims ORDER BY serial",
+        )
+        .fetch_all(&self.db().pool)
+        .await
+        .map_err(db_err)?;
+        rows.iter()
+            .map(|r| Ok((get(r, "user_id")?, get(r, "serial")?)))
+            .collect()
+    }
+
+    async fn remind(
+        &self,
+        user_id: i64,
+        serial: &str,
+        days: i64,
+        now: Millis,
+        effects: Effects,
+    ) -> StoreResult<bool> {
+        let mut tx = self.db().begin().await?;
+        let n = sqlx::query(
+            "INSERT INTO cert_reminders (serial, days, user_id, sent_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (serial, days) DO NOTHING",
+        )
+        .bind(serial)
+        .bind(days)
+        .bind(user_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        if n == 1 {
+            self.apply(&mut tx, effects).await?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(n == 1)
+    }
 }

@@ -380,3 +380,67 @@ async fn certificates_an_order_produced_are_listed_with_their_order() {
     let (s, _) = other.get(&format!("/certificates/{serial}/download")).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn reminders_at_90_30_and_7_days_go_out_once_each() {
+    let hall = TestHall::start(Backend::Sqlite).await;
+    let phone = "13800000005";
+    let b = Browser::login(&hall, phone).await;
+    let (mut t, serial) = token_with_cert(hall.ca.as_ref(), 1).await;
+    let ch = challenge(&b).await;
+    let (s, v) = post(
+        &b,
+        "/api/v1/certificates/claim",
+        proof(&mut t, &serial, &ch),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let not_after = v["not_after"].as_i64().unwrap();
+    hall.app.jobs().schedule_cert_reminders().await.unwrap();
+    let reminders = || async {
+        crate::support::desk::inbox(&hall, phone)
+            .await
+            .into_iter()
+            .filter(|(t, _)| t == app::certificates::REMINDER_SMS)
+            .map(|(_, text)| text)
+            .collect::<Vec<_>>()
+    };
+    assert!(reminders().await.is_empty(), "nothing a year before");
+    let day = 86_400_000;
+    let mut expected = 0;
+    for (at, sends) in [
+        (not_after - 91 * day, false),
+        (not_after - 90 * day, true),
+        (not_after - 89 * day, false),
+        (not_after - 30 * day, true),
+        (not_after - 29 * day, false),
+        (not_after - 7 * day, true),
+        (not_after - 6 * day, false),
+        (not_after - day, false),
+        (not_after + day, false),
+    ] {
+        hall.clock.set(at);
+        let got = reminders().await;
+        if sends {
+            expected += 1;
+        }
+        assert_eq!(
+            got.len(),
+            expected,
+            "at notAfter{:+} days: {got:?}",
+            (at - not_after) / day
+        );
+        // Running it again the same day sends nothing more.
+        assert_eq!(hall.app.certificates().send_reminders().await.unwrap(), 0);
+    }
+    let got = reminders().await;
+    assert_eq!(got.len(), 3);
+    // Newest first: 7, 30, 90 days, each with the serial, the bid warning and where to renew.
+    for (text, days) in got.iter().zip(["7", "30", "90"]) {
+        assert!(text.contains(&format!("还有{days}天")), "{text}");
+        assert!(
+            text.contains(&serial) && text.contains("投标文件") && text.contains("我的证书"),
+            "{text}"
+        );
+    }
+}

@@ -11,6 +11,7 @@ use store::SqlStore;
 on_both!(
     a_challenge_is_taken_once_even_concurrently,
     a_certificate_is_claimed_by_one_account,
+    a_reminder_step_is_recorded_once,
 );
 
 async fn a_challenge_is_taken_once_even_concurrently(s: SqlStore) {
@@ -113,4 +114,32 @@ async fn a_certificate_is_claimed_by_one_account(s: SqlStore) {
     );
     assert_eq!(mine[0].claimed_at, T);
     assert!(s.claims_of_user(v).await.unwrap().is_empty());
+}
+
+async fn a_reminder_step_is_recorded_once(s: SqlStore) {
+    let u = user(&s, "13800138000").await;
+    s.claim_certificate(u, "AB", T, Effects::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        s.reminder_candidates().await.unwrap(),
+        vec![(u, "AB".to_owned())]
+    );
+    let fx = |days: i64| Effects {
+        audit: vec![AuditEvent {
+            action: "certificate.reminder".into(),
+            detail: serde_json::json!({ "days": days }),
+            ..ev(u)
+        }],
+        sms: vec![],
+    };
+    assert!(s.remind(u, "AB", 90, T, fx(90)).await.unwrap());
+    assert!(!s.remind(u, "AB", 90, T + 1, fx(90)).await.unwrap());
+    assert!(s.remind(u, "AB", 30, T + 2, fx(30)).await.unwrap());
+    let n: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'certificate.reminder'")
+            .fetch_one(&s.db().pool)
+            .await
+            .unwrap();
+    assert_eq!(n, 2, "only the new steps wrote their effects");
 }

@@ -42,13 +42,13 @@ impl Row {
     pub fn kind(&self) -> &'static str {
         self.c.kind.label()
     }
-    /// From … to … (Beijing dates).
-    pub fn validity(&self) -> String {
-        format!(
-            "{} 至 {}",
-            day(self.c.cert.not_before),
-            day(self.c.cert.not_after)
-        )
+    /// notBefore (Beijing date).
+    pub fn from(&self) -> String {
+        day(self.c.cert.not_before)
+    }
+    /// notAfter (Beijing date).
+    pub fn until(&self) -> String {
+        day(self.c.cert.not_after)
     }
     /// Where it came from.
     pub fn source(&self) -> String {

@@ -11,6 +11,7 @@ mod blob_sweep;
 mod browser;
 mod ca_cli;
 mod certificates;
+mod certificates_browser;
 mod cli;
 mod e2e_browser;
 mod http;

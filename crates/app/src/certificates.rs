@@ -237,6 +237,10 @@ pub struct MyCert {
     pub source: Source,
     /// What may be done now.
     pub actions: Vec<Action>,
+    /// The route a renewal would take now (实时续期, 人工审核续期 or none).
+    pub renewal: domain::renewal::Route,
+    /// When the 实时续期 window opens and closes (ms).
+    pub window: (Millis, Millis),
 }
 
 /// A challenge handed out.
@@ -305,6 +309,7 @@ pub struct Certificates {
     pub(crate) store: Arc<dyn CertStore>,
     pub(crate) ca: Option<Arc<dyn CertAuthority>>,
     pub(crate) users: Arc<dyn crate::ports::UserStore>,
+    pub(crate) window: domain::renewal::RenewalWindow,
 }
 
 impl Certificates {
@@ -426,7 +431,13 @@ impl Certificates {
         now: Millis,
     ) -> MyCert {
         let status = CertStatus::of(&cert, now);
+        let renewal = self
+            .window
+            .route(cert.not_after, cert.revoked_at.is_some(), now);
+        let window = self.window.bounds(cert.not_after);
         MyCert {
+            renewal,
+            window,
             kind,
             holder,
             enc_serial,

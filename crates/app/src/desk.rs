@@ -432,6 +432,8 @@ pub struct DeskConfig {
     pub public_url: String,
     /// Sender on mailing labels.
     pub sender: String,
+    /// The 实时续期 window around notAfter (`[desk.renewal]`: before_days, after_days).
+    pub renewal: domain::renewal::RenewalWindow,
 }
 
 impl Default for DeskConfig {
@@ -453,6 +455,7 @@ impl Default for DeskConfig {
             claim_ttl_ms: 2 * crate::clock::HOUR,
             public_url: "http://127.0.0.1:8080".into(),
             sender: "深圳CA 制证中心".into(),
+            renewal: domain::renewal::RenewalWindow::default(),
         }
     }
 }

@@ -158,6 +158,7 @@ impl App {
             store: st.clone(),
             ca: parts.desk.ca.clone(),
             users: st.clone(),
+            window: desk_config.renewal,
         };
         let production = production::Production {
             book: book.clone(),

@@ -57,6 +57,18 @@ impl Row {
             Source::Claimed(_) => "认领".into(),
         }
     }
+    /// What 我的证书 says of a renewal now.
+    pub fn renewal(&self) -> String {
+        use domain::renewal::{ManualWhy, Route};
+        match self.c.renewal {
+            Route::Live => format!("可实时续期(至 {})", day(self.c.window.1)),
+            Route::Manual(ManualWhy::TooEarly(at)) => {
+                format!("{} 起可实时续期", day(at))
+            }
+            Route::Manual(ManualWhy::ExpiredLong) => "过期已久,需人工审核续期".into(),
+            Route::Revoked => "已吊销,不能续期".into(),
+        }
+    }
     /// CSS class of the status tag.
     pub fn tag(&self) -> &'static str {
         self.c.status.key()
@@ -280,6 +292,11 @@ pub fn cert_json(c: &MyCert) -> Value {
             Source::Claimed(at) => json!({"claimed_at": at}),
         },
         "actions": c.actions.iter().map(|a| a.key()).collect::<Vec<_>>(),
+        "renewal": {
+            "route": c.renewal.key(),
+            "window_opens": c.window.0,
+            "window_closes": c.window.1,
+        },
         "certificate": c.cert.pem,
     })
 }

@@ -359,19 +359,36 @@ async fn certificates_an_order_produced_are_listed_with_their_order() {
     assert!(list
         .iter()
         .any(|c| c["kind"] == "org_person" && c["holder"].as_str().unwrap().contains(" · ")));
-    // Near the end of its validity a certificate is 即将到期, after it 已过期.
+    // Freshly issued: renewal would need review (the window opens 90 days before notAfter).
     let not_after = list[0]["not_after"].as_i64().unwrap();
+    assert_eq!(list[0]["renewal"]["route"], "manual", "{v}");
+    assert_eq!(
+        list[0]["renewal"]["window_opens"].as_i64().unwrap(),
+        not_after - 90 * 86_400_000
+    );
+    let (_, html) = b.get("/certificates").await;
+    assert!(html.contains("起可实时续期"), "{html}");
+    // Near the end of its validity a certificate is 即将到期, after it 已过期.
     hall.clock.set(not_after - 30 * 86_400_000);
     // (a new session: the old one ended with the years that passed)
     let b = Browser::login(&hall, "13800000003").await;
     let (_, v) = get(&b, "/api/v1/certificates").await;
     assert_eq!(v["certificates"][0]["status"], "expiring", "{v}");
+    assert_eq!(v["certificates"][0]["renewal"]["route"], "live", "{v}");
     let (_, html) = b.get("/certificates").await;
     assert!(html.contains("即将到期"));
     hall.clock.set(not_after + 1000);
     let b = Browser::login(&hall, "13800000003").await;
     let (_, v) = get(&b, "/api/v1/certificates").await;
     assert_eq!(v["certificates"][0]["status"], "expired", "{v}");
+    assert_eq!(v["certificates"][0]["renewal"]["route"], "live", "{v}");
+    // More than 365 days after notAfter only 人工审核续期 is left.
+    hall.clock.set(not_after + 366 * 86_400_000);
+    let b = Browser::login(&hall, "13800000003").await;
+    let (_, v) = get(&b, "/api/v1/certificates").await;
+    assert_eq!(v["certificates"][0]["renewal"]["route"], "manual", "{v}");
+    let (_, html) = b.get("/certificates").await;
+    assert!(html.contains("过期已久,需人工审核续期"), "{html}");
     // Another account sees none of them.
     let other = Browser::login(&hall, "13800000004").await;
     let (_, v) = get(&other, "/api/v1/certificates").await;

@@ -241,6 +241,9 @@ pub struct MyCert {
     pub renewal: domain::renewal::Route,
     /// When the 实时续期 window opens and closes (ms).
     pub window: (Millis, Millis),
+    /// Bid openings still ahead bound to this certificate or its encryption certificate,
+    /// earliest first (renewing before them would make those bids unopenable).
+    pub bids: Vec<crate::bids::BidOpening>,
 }
 
 /// A challenge handed out.
@@ -310,6 +313,7 @@ pub struct Certificates {
     pub(crate) ca: Option<Arc<dyn CertAuthority>>,
     pub(crate) users: Arc<dyn crate::ports::UserStore>,
     pub(crate) window: domain::renewal::RenewalWindow,
+    pub(crate) bids: Arc<dyn crate::bids::BidCalendar>,
 }
 
 impl Certificates {
@@ -418,7 +422,35 @@ impl Certificates {
                 out.push(self.row(kind, holder, cert, None, Source::Claimed(c.claimed_at), now));
             }
         }
+        self.attach_bids(&mut out, now).await;
         Ok(out)
+    }
+
+    /// Asks the bid calendar once for every serial of `certs`. An unreachable platform
+    /// leaves the lists empty (the page still shows the warning in words).
+    async fn attach_bids(&self, certs: &mut [MyCert], now: Millis) {
+        let serials: Vec<String> = certs
+            .iter()
+            .flat_map(|c| std::iter::once(c.cert.serial.clone()).chain(c.enc_serial.clone()))
+            .collect();
+        if serials.is_empty() {
+            return;
+        }
+        let all = match self.bids.openings(&serials).await {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::warn!(provider = self.bids.name(), error = %e, "bid calendar unreachable");
+                return;
+            }
+        };
+        for c in certs.iter_mut() {
+            let mine: Vec<_> = all
+                .iter()
+                .filter(|o| o.serial == c.cert.serial || Some(&o.serial) == c.enc_serial.as_ref())
+                .cloned()
+                .collect();
+            c.bids = crate::bids::ahead(mine, now);
+        }
     }
 
     fn row(
@@ -438,6 +470,7 @@ impl Certificates {
         MyCert {
             renewal,
             window,
+            bids: Vec::new(),
             kind,
             holder,
             enc_serial,

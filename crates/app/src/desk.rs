@@ -472,6 +472,8 @@ pub struct DeskParts {
     pub invoicing: Arc<dyn Invoicing>,
     /// Settings.
     pub config: DeskConfig,
+    /// The trading platforms' bid openings (bid-safety guard of 续期).
+    pub bids: Arc<dyn crate::bids::BidCalendar>,
 }
 
 impl DeskParts {
@@ -482,6 +484,7 @@ impl DeskParts {
             courier: Arc::new(SandboxCourier),
             invoicing: Arc::new(SandboxInvoicing),
             config: DeskConfig::default(),
+            bids: Arc::new(crate::bids::SandboxBids::default()),
         }
     }
 }

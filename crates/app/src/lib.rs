@@ -12,6 +12,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod authz;
+pub mod bids;
 pub mod blobs;
 pub mod certificates;
 pub mod clock;
@@ -123,6 +124,7 @@ struct Services {
     production: production::Production,
     delivery: delivery::Delivery,
     certificates: certificates::Certificates,
+    sandbox_bids: bids::SandboxBidDesk,
     jobs: jobs::Jobs,
     sandbox: sandbox::Sandbox,
     clock: Arc<dyn clock::Clock>,
@@ -159,6 +161,11 @@ impl App {
             ca: parts.desk.ca.clone(),
             users: st.clone(),
             window: desk_config.renewal,
+            bids: parts.desk.bids.clone(),
+        };
+        let sandbox_bids = bids::SandboxBidDesk {
+            bids: parts.desk.bids.clone(),
+            clock: clock.clone(),
         };
         let production = production::Production {
             book: book.clone(),
@@ -258,6 +265,7 @@ impl App {
             production,
             delivery,
             certificates,
+            sandbox_bids,
             jobs,
             sandbox,
             clock,
@@ -300,6 +308,10 @@ impl App {
     /// 我的证书 and proofs of possession.
     pub fn certificates(&self) -> &certificates::Certificates {
         &self.0.certificates
+    }
+    /// The sandbox bid calendar's tester page.
+    pub fn sandbox_bids(&self) -> &bids::SandboxBidDesk {
+        &self.0.sandbox_bids
     }
     /// The job queue and the daily sweeps.
     pub fn jobs(&self) -> &jobs::Jobs {

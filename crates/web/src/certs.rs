@@ -29,6 +29,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/certificates/challenge", post(api_challenge))
         .route("/api/v1/certificates/claim", post(api_claim))
         .route("/api/v1/certificates/{serial}", get(api_show))
+        .route("/sandbox/bids", get(sandbox_bids).post(sandbox_bid_add))
 }
 
 /// A row of the page.
@@ -68,6 +69,21 @@ impl Row {
             Route::Manual(ManualWhy::ExpiredLong) => "过期已久,需人工审核续期".into(),
             Route::Revoked => "已吊销,不能续期".into(),
         }
+    }
+    /// The bid openings ahead, as the page lists them.
+    pub fn bid_lines(&self) -> Vec<String> {
+        self.c
+            .bids
+            .iter()
+            .map(|o| {
+                format!(
+                    "{} 开标:{}({})",
+                    app::clock::format_beijing(o.opens_at),
+                    o.project,
+                    o.platform
+                )
+            })
+            .collect()
     }
     /// CSS class of the status tag.
     pub fn tag(&self) -> &'static str {
@@ -292,6 +308,12 @@ pub fn cert_json(c: &MyCert) -> Value {
             Source::Claimed(at) => json!({"claimed_at": at}),
         },
         "actions": c.actions.iter().map(|a| a.key()).collect::<Vec<_>>(),
+        "bid_openings": c.bids.iter().map(|o| json!({
+            "serial": o.serial,
+            "opens_at": o.opens_at,
+            "project": o.project,
+            "platform": o.platform,
+        })).collect::<Vec<_>>(),
         "renewal": {
             "route": c.renewal.key(),
             "window_opens": c.window.0,
@@ -365,4 +387,99 @@ pub async fn api_claim(
         .claim(u.user.id, Some(&ctx.ip), &input)
         .await?;
     Ok((StatusCode::CREATED, axum::Json(cert_json(&c))).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "sandbox_bids.html")]
+struct SandboxBidsPage {
+    l: Layout,
+    rows: Vec<app::bids::BidOpening>,
+    errors: FieldErrors,
+    notice: String,
+    serial: String,
+    opens_at: String,
+    project: String,
+}
+
+async fn bids_page(state: &AppState, ctx: &Ctx) -> Result<SandboxBidsPage, AppError> {
+    let rows = state.app.sandbox_bids().list().await?;
+    Ok(SandboxBidsPage {
+        l: crate::pages::layout_for(state, ctx)
+            .await
+            .page("沙箱:投标开标日历", "sandbox"),
+        rows,
+        errors: FieldErrors::default(),
+        notice: String::new(),
+        serial: String::new(),
+        opens_at: String::new(),
+        project: String::new(),
+    })
+}
+
+/// `GET /sandbox/bids`: the sandbox trading platform's openings (a tester enters them).
+pub async fn sandbox_bids(State(state): State<AppState>, ctx: Ctx) -> Response {
+    match bids_page(&state, &ctx).await {
+        Ok(p) => render(&p),
+        Err(e) => crate::error::PageError {
+            layout: crate::pages::layout_for(&state, &ctx).await,
+            error: e,
+        }
+        .into_response(),
+    }
+}
+
+/// Fields of the sandbox opening form.
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+pub struct BidForm {
+    /// Certificate serial (hex).
+    pub serial: String,
+    /// `YYYY-MM-DD HH:MM`, Beijing.
+    pub opens_at: String,
+    /// Project name.
+    pub project: String,
+}
+
+/// `POST /sandbox/bids`: adds an opening.
+pub async fn sandbox_bid_add(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Form(f): Form<BidForm>,
+) -> Response {
+    let r = state
+        .app
+        .sandbox_bids()
+        .add(&f.serial, &f.opens_at, &f.project)
+        .await;
+    let mut p = match bids_page(&state, &ctx).await {
+        Ok(p) => p,
+        Err(e) => {
+            return crate::error::PageError {
+                layout: crate::pages::layout_for(&state, &ctx).await,
+                error: e,
+            }
+            .into_response()
+        }
+    };
+    match r {
+        Ok(()) => {
+            p.notice = "已记录开标时间".into();
+            render(&p)
+        }
+        Err(e) => {
+            let status = crate::error::status_of(&e);
+            p.serial = f.serial;
+            p.opens_at = f.opens_at;
+            p.project = f.project;
+            match e {
+                AppError::Invalid { field, message } => {
+                    p.errors.0.insert(field.into(), message);
+                }
+                other => {
+                    p.errors.0.insert("form".into(), other.to_string());
+                }
+            }
+            (status, render(&p)).into_response()
+        }
+    }
 }

@@ -461,3 +461,108 @@ async fn reminders_at_90_30_and_7_days_go_out_once_each() {
         );
     }
 }
+
+#[tokio::test]
+async fn bid_openings_entered_in_the_sandbox_show_beside_the_certificate_until_they_pass() {
+    let hall = TestHall::start(Backend::Sqlite).await;
+    let phone = "13800000006";
+    let b = Browser::login(&hall, phone).await;
+    let (mut t, serial) = token_with_cert(hall.ca.as_ref(), 1).await;
+    let ch = challenge(&b).await;
+    let (s, v) = post(
+        &b,
+        "/api/v1/certificates/claim",
+        proof(&mut t, &serial, &ch),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (_, html) = b.get("/certificates").await;
+    assert!(html.contains("续期前请注意投标文件") && !html.contains("有投标将于"));
+    // The tester's page refuses what is not an opening, beside the field.
+    for (fields, field_msg) in [
+        (
+            vec![
+                ("serial", "xyz"),
+                ("opens_at", "2026-12-01 09:30"),
+                ("project", "某项目"),
+            ],
+            "十六进制",
+        ),
+        (
+            vec![
+                ("serial", serial.as_str()),
+                ("opens_at", "明天上午"),
+                ("project", "某项目"),
+            ],
+            "开标时间格式",
+        ),
+        (
+            vec![
+                ("serial", serial.as_str()),
+                ("opens_at", "2020-01-01 09:30"),
+                ("project", "某项目"),
+            ],
+            "晚于当前时间",
+        ),
+        (
+            vec![
+                ("serial", serial.as_str()),
+                ("opens_at", "2026-12-01 09:30"),
+                ("project", ""),
+            ],
+            "项目名称",
+        ),
+    ] {
+        let (s, _, html) = b.form("/sandbox/bids", &fields).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{html}");
+        assert!(html.contains(field_msg), "{field_msg}: {html}");
+    }
+    // T0 is 2026-11-23 10:00 in Beijing; an opening on 1 December 09:30.
+    let (s, _, html) = b
+        .form(
+            "/sandbox/bids",
+            &[
+                ("serial", serial.as_str()),
+                ("opens_at", "2026-12-01 09:30"),
+                ("project", "某市政工程施工招标"),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{html}");
+    assert!(html.contains("已记录开标时间") && html.contains("某市政工程施工招标"));
+    // Another certificate's opening does not concern this one.
+    let (s, _, _) = b
+        .form(
+            "/sandbox/bids",
+            &[
+                ("serial", "0A0B0C0D"),
+                ("opens_at", "2026-11-30 09:30"),
+                ("project", "别的项目"),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, v) = get(&b, "/api/v1/certificates").await;
+    let bids = v["certificates"][0]["bid_openings"].as_array().unwrap();
+    assert_eq!(bids.len(), 1, "{v}");
+    assert_eq!(bids[0]["project"], "某市政工程施工招标");
+    let opens_at = bids[0]["opens_at"].as_i64().unwrap();
+    assert_eq!(app::clock::format_beijing(opens_at), "2026-12-01 09:30:00");
+    let (_, html) = b.get("/certificates").await;
+    assert!(
+        html.contains("有投标将于 2026-12-01 09:30:00 开标:某市政工程施工招标"),
+        "{html}"
+    );
+    // Once opened, the warning beside the certificate is gone.
+    hall.clock.set(opens_at + 1);
+    let b = Browser::login(&hall, phone).await;
+    let (_, v) = get(&b, "/api/v1/certificates").await;
+    assert_eq!(
+        v["certificates"][0]["bid_openings"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0,
+        "{v}"
+    );
+}

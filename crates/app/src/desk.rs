@@ -323,6 +323,70 @@ pub trait CertAuthority: Send + Sync {
     async fn finish(&self, reference: &str) -> Result<CaIssued, GatewayError>;
     /// The chain (issuing CA, root) in PEM, for relying parties and checks.
     fn chain_pem(&self) -> String;
+    /// A certificate of this CA by serial (hex, upper case) as it stands now; `None` when
+    /// the CA never issued it.
+    async fn certificate(&self, serial: &str) -> Result<Option<CaCertificate>, GatewayError>;
+    /// Checks a proof of possession (see [`crate::certificates`]): the certificate is this
+    /// CA's, known, not revoked and a signing certificate; the request parses, is SM2 and
+    /// self-signed; the signature by the certificate's key over SM3(challenge ‖ DER(CSR))
+    /// verifies; the request asks for the certificate's subject.
+    async fn prove(
+        &self,
+        proof: &PossessionProof,
+    ) -> Result<crate::certificates::Proven, PossessionRefusal>;
+}
+
+/// A certificate of the CA as the hall shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaCertificate {
+    /// Serial (hex, upper case).
+    pub serial: String,
+    /// Which certificate (from its profile).
+    pub kind: CertType,
+    /// Holder as the subject names it: the unit, or unit · person.
+    pub holder: String,
+    /// The certificate (PEM).
+    pub pem: String,
+    /// notBefore (ms).
+    pub not_before: Millis,
+    /// notAfter (ms).
+    pub not_after: Millis,
+    /// When revoked, if it was.
+    pub revoked_at: Option<Millis>,
+}
+
+/// What a holder sent to prove possession of a certificate's signing key.
+#[derive(Debug, Clone)]
+pub struct PossessionProof {
+    /// The certificate's serial (hex, upper case).
+    pub serial: String,
+    /// The certificate (PEM), when the holder sent it.
+    pub certificate: Option<String>,
+    /// The challenge octets.
+    pub challenge: Vec<u8>,
+    /// The new request (PEM or DER).
+    pub csr: Vec<u8>,
+    /// DER `SM2Signature` over SM3(challenge ‖ DER(CSR)).
+    pub signature: Vec<u8>,
+}
+
+/// Why a proof of possession was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PossessionRefusal {
+    /// The certificate sent was issued by another CA.
+    OtherCa,
+    /// This CA has no signing certificate with that serial.
+    Unknown,
+    /// The certificate is revoked.
+    Revoked,
+    /// The request is not a valid SM2 PKCS#10 request (the reason).
+    BadCsr(String),
+    /// The signature does not verify with the certificate's key.
+    BadSignature,
+    /// The request's subject differs from the certificate's.
+    SubjectDiffers,
+    /// The CA's storage did not answer.
+    Unavailable(String),
 }
 
 /// A courier (F3).
@@ -413,6 +477,8 @@ pub struct DeskConfig {
     pub public_url: String,
     /// Sender on mailing labels.
     pub sender: String,
+    /// The 实时续期 window around notAfter (`[desk.renewal]`: before_days, after_days).
+    pub renewal: domain::renewal::RenewalWindow,
 }
 
 impl Default for DeskConfig {
@@ -434,6 +500,7 @@ impl Default for DeskConfig {
             claim_ttl_ms: 2 * crate::clock::HOUR,
             public_url: "http://127.0.0.1:8080".into(),
             sender: "深圳CA 制证中心".into(),
+            renewal: domain::renewal::RenewalWindow::default(),
         }
     }
 }
@@ -452,6 +519,8 @@ pub struct DeskParts {
     pub config: DeskConfig,
     /// Kill points of production (crash tests); [`crate::faults::NoFaults`] otherwise.
     pub faults: Arc<dyn crate::faults::FaultPoints>,
+    /// The trading platforms' bid openings (bid-safety guard of 续期).
+    pub bids: Arc<dyn crate::bids::BidCalendar>,
 }
 
 impl DeskParts {
@@ -463,6 +532,7 @@ impl DeskParts {
             invoicing: Arc::new(SandboxInvoicing),
             config: DeskConfig::default(),
             faults: Arc::new(crate::faults::NoFaults),
+            bids: Arc::new(crate::bids::SandboxBids::default()),
         }
     }
 }

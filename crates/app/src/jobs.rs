@@ -49,6 +49,7 @@ pub struct Jobs {
     pub(crate) orders: Arc<dyn OrderStore>,
     pub(crate) verification: Verification,
     pub(crate) billing: crate::payments::Billing,
+    pub(crate) certificates: crate::certificates::Certificates,
     pub(crate) clock: Arc<dyn Clock>,
 }
 
@@ -76,6 +77,7 @@ impl Jobs {
                 Some(id) => self.billing.track_refund(id).await,
                 None => Err(GatewayError::Refused("payload has no payment".into())),
             },
+            crate::certificates::REMIND => self.run_reminders().await,
             other => Err(GatewayError::Refused(format!("unknown job kind {other}"))),
         };
         let outcome = match result {
@@ -242,6 +244,29 @@ impl Jobs {
             .enqueue_job(crate::blobs::SWEEP, serde_json::json!({}), self.now() + DAY)
             .await
             .map_err(err)?;
+        Ok(())
+    }
+
+    /// Queues the daily certificate expiry reminders (at start of `serve`).
+    pub async fn schedule_cert_reminders(&self) -> AppResult<()> {
+        self.schedule(crate::certificates::REMIND).await
+    }
+
+    async fn run_reminders(&self) -> Result<(), GatewayError> {
+        let n = self
+            .certificates
+            .send_reminders()
+            .await
+            .map_err(|e| GatewayError::Unavailable(e.to_string()))?;
+        tracing::info!(certs.reminded = n, "certificate expiry reminders queued");
+        self.store
+            .enqueue_job(
+                crate::certificates::REMIND,
+                serde_json::json!({}),
+                self.now() + DAY,
+            )
+            .await
+            .map_err(|e| GatewayError::Unavailable(e.to_string()))?;
         Ok(())
     }
 

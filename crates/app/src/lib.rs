@@ -4,7 +4,7 @@
 //! [`App`] is the composition root: built once from [`Parts`] (the ports and settings the
 //! binary configures), it hands out the use-case services — [`accounts::Accounts`],
 //! [`staff::Admin`], [`orders::Wizard`], [`identity::Verification`], [`payments::Billing`],
-//! [`review::Review`], [`production::Production`], [`delivery::Delivery`], [`jobs::Jobs`],
+//! [`review::Review`], [`production::Production`], [`delivery::Delivery`], [`certificates::Certificates`], [`jobs::Jobs`],
 //! [`sandbox::Sandbox`]. Each holds privately the ports it needs; nothing outside this crate
 //! reaches a port through them.
 #![forbid(unsafe_code)]
@@ -12,7 +12,9 @@
 pub mod accounts;
 pub mod audit;
 pub mod authz;
+pub mod bids;
 pub mod blobs;
+pub mod certificates;
 pub mod clock;
 pub mod delivery;
 pub mod desk;
@@ -56,6 +58,7 @@ pub trait Storage:
     + payments::PaymentStore
     + payments::StatementStore
     + payments::DepositStore
+    + certificates::CertStore
     + 'static
 {
 }
@@ -79,6 +82,7 @@ impl<T> Storage for T where
         + payments::PaymentStore
         + payments::StatementStore
         + payments::DepositStore
+        + certificates::CertStore
         + 'static
 {
 }
@@ -120,6 +124,8 @@ struct Services {
     review: review::Review,
     production: production::Production,
     delivery: delivery::Delivery,
+    certificates: certificates::Certificates,
+    sandbox_bids: bids::SandboxBidDesk,
     jobs: jobs::Jobs,
     sandbox: sandbox::Sandbox,
     clock: Arc<dyn clock::Clock>,
@@ -148,6 +154,19 @@ impl App {
             blobs: parts.blobs.clone(),
             calendar: calendar.clone(),
             config: desk_config.clone(),
+        };
+        let certificates = certificates::Certificates {
+            book: book.clone(),
+            lines: st.clone(),
+            store: st.clone(),
+            ca: parts.desk.ca.clone(),
+            users: st.clone(),
+            window: desk_config.renewal,
+            bids: parts.desk.bids.clone(),
+        };
+        let sandbox_bids = bids::SandboxBidDesk {
+            bids: parts.desk.bids.clone(),
+            clock: clock.clone(),
         };
         let production = production::Production {
             book: book.clone(),
@@ -230,6 +249,7 @@ impl App {
             orders: st.clone(),
             verification: verification.clone(),
             billing: billing.clone(),
+            certificates: certificates.clone(),
             clock: clock.clone(),
         };
         let sandbox = sandbox::Sandbox {
@@ -248,6 +268,8 @@ impl App {
             review,
             production,
             delivery,
+            certificates,
+            sandbox_bids,
             jobs,
             sandbox,
             clock,
@@ -286,6 +308,14 @@ impl App {
     /// 邮寄, 发票 and the applicant's order page.
     pub fn delivery(&self) -> &delivery::Delivery {
         &self.0.delivery
+    }
+    /// 我的证书 and proofs of possession.
+    pub fn certificates(&self) -> &certificates::Certificates {
+        &self.0.certificates
+    }
+    /// The sandbox bid calendar's tester page.
+    pub fn sandbox_bids(&self) -> &bids::SandboxBidDesk {
+        &self.0.sandbox_bids
     }
     /// The job queue and the daily sweeps.
     pub fn jobs(&self) -> &jobs::Jobs {

@@ -118,6 +118,11 @@ impl Default for SmsTemplates {
             "invoice".into(),
             "【深圳 CA】您好,您提交的新申请业务已办理完成,电子发票下载链接:{link} 。".into(),
         );
+        // Issue 14: the expiry reminder, with the bid warning every hall gives in words.
+        m.insert(
+            crate::certificates::REMINDER_SMS.into(),
+            "【深圳 CA】您好,{name}的{kind}(序列号{serial})将于{date}到期(还有{days}天)。请登录 www.szca.com-网上营业厅-个人中心-我的证书 办理续期。续期前请确认没有用当前加密证书加密、尚未开标解密的投标文件,否则续期后该投标文件将无法解密;如有,请在开标解密后再续期。".into(),
+        );
         m.insert(
             crate::payments::FIN_FAILED_SMS.into(),
             "【深圳CA】尊敬的用户您好,您在深圳CA网上营业厅提交的{unit}证书新办金融认证信息认证不通过,驳回原因:{reason},金融认证信息通过后才能获取证书PIN码或者证书激活码,具体以财务收到的信息为准详情请登录深圳CA网上服务厅{hall_url}查看。".into(),

@@ -157,3 +157,18 @@ impl Config {
         t
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_renewal_window_is_configured_under_desk() {
+        let c: super::Config =
+            toml::from_str("[desk.renewal]\nbefore_days = 60\nafter_days = 30\n")
+                .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.desk.renewal.before_days, 60);
+        assert_eq!(c.desk.renewal.after_days, 30);
+        let d: super::Config = toml::from_str("").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(d.desk.renewal, domain::renewal::RenewalWindow::default());
+        assert!(toml::from_str::<super::Config>("[desk.renewal]\nbefore = 1\n").is_err());
+    }
+}

@@ -8,7 +8,11 @@
 //! hall's clock.
 
 use anyhow::Result;
-use app::desk::{CaIssued, CaRecorded, CaRequest, CertAuthority};
+use app::certificates::Proven;
+use app::desk::{
+    CaCertificate, CaIssued, CaRecorded, CaRequest, CertAuthority, PossessionProof,
+    PossessionRefusal,
+};
 use app::GatewayError;
 use async_trait::async_trait;
 use ca::pki::issue::{serial_hex, CaNames};
@@ -84,6 +88,43 @@ impl HallCa {
     pub fn root_pem(&self) -> String {
         self.ca.files().root.pem()
     }
+
+    /// The CA service (tests issue certificates outside any order through it).
+    pub fn ca(&self) -> &Arc<Ca> {
+        &self.ca
+    }
+
+    /// A stored certificate of this CA with its facts and revocation time.
+    async fn lookup(
+        &self,
+        serial: &str,
+    ) -> Result<Option<(ca::pki::inspect::CertFacts, Vec<u8>, Option<i64>)>, String> {
+        let st = self.ca.storage();
+        let label = self.ca.label();
+        let Some(der) = st.cert(label, serial).await.map_err(|e| e.to_string())? else {
+            return Ok(None);
+        };
+        let revoked_at = match st.status(label, serial).await.map_err(|e| e.to_string())? {
+            ca::storage::SerialStatus::Revoked { at, .. } => Some(at),
+            ca::storage::SerialStatus::Good => None,
+            ca::storage::SerialStatus::Unknown => return Ok(None),
+        };
+        let facts = ca::pki::inspect::facts(&der).map_err(|e| e.to_string())?;
+        Ok(Some((facts, der, revoked_at)))
+    }
+}
+
+fn shown(f: &ca::pki::inspect::CertFacts, der: &[u8], revoked_at: Option<i64>) -> CaCertificate {
+    let ms = |s: u64| i64::try_from(s).unwrap_or(i64::MAX / 1000) * 1000;
+    CaCertificate {
+        serial: f.serial.clone(),
+        kind: f.kind,
+        holder: f.holder.clone(),
+        pem: ca::pki::issue::pem_encode("CERTIFICATE", der),
+        not_before: ms(f.not_before),
+        not_after: ms(f.not_after),
+        revoked_at,
+    }
 }
 
 fn refused(e: impl std::fmt::Display) -> GatewayError {
@@ -114,6 +155,51 @@ fn subject_of(req: &CaRequest) -> Result<SubjectData, GatewayError> {
 impl CertAuthority for HallCa {
     fn chain_pem(&self) -> String {
         self.ca.chain_pem()
+    }
+
+    async fn certificate(&self, serial: &str) -> Result<Option<CaCertificate>, GatewayError> {
+        Ok(self
+            .lookup(serial)
+            .await
+            .map_err(GatewayError::Unavailable)?
+            .map(|(f, der, r)| shown(&f, &der, r)))
+    }
+
+    async fn prove(&self, p: &PossessionProof) -> Result<Proven, PossessionRefusal> {
+        use ca::pki::inspect::same_name;
+        if let Some(pem) = &p.certificate {
+            let (cert, _) = ca::pki::token::cert_public_key(pem)
+                .map_err(|e| PossessionRefusal::BadCsr(format!("证书无法解析:{e}")))?;
+            let f = ca::pki::inspect::facts_of(&cert).map_err(|_| PossessionRefusal::OtherCa)?;
+            if !same_name(&f.issuer, self.ca.files().issuing.subject()) {
+                return Err(PossessionRefusal::OtherCa);
+            }
+            if f.serial != p.serial {
+                return Err(PossessionRefusal::Unknown);
+            }
+        }
+        let (facts, der, revoked_at) = self
+            .lookup(&p.serial)
+            .await
+            .map_err(PossessionRefusal::Unavailable)?
+            .ok_or(PossessionRefusal::Unknown)?;
+        if !facts.signing {
+            return Err(PossessionRefusal::Unknown);
+        }
+        if revoked_at.is_some() {
+            return Err(PossessionRefusal::Revoked);
+        }
+        let csr = ca::pki::csr::parse_csr(&p.csr)
+            .map_err(|e| PossessionRefusal::BadCsr(e.to_string()))?;
+        ca::pki::possession::check(&facts.public_key, &p.challenge, &csr.der, &p.signature)
+            .map_err(|_| PossessionRefusal::BadSignature)?;
+        if csr.subject != facts.subject.to_string() {
+            return Err(PossessionRefusal::SubjectDiffers);
+        }
+        Ok(Proven {
+            cert: shown(&facts, &der, revoked_at),
+            csr_der: csr.der,
+        })
     }
 
     async fn record(&self, reference: &str, req: CaRequest) -> Result<CaRecorded, GatewayError> {

@@ -8,6 +8,7 @@ pub mod config;
 pub mod hall_ca;
 pub mod keys;
 pub mod testing;
+pub mod token_cmd;
 
 use anyhow::{bail, Context, Result};
 use app::audit::ChainCheck;
@@ -102,6 +103,18 @@ pub enum Command {
         /// What to do.
         #[command(subcommand)]
         action: AuditAction,
+    },
+    /// A software token playing the USB key (tests and testers by hand).
+    Token {
+        /// The token file.
+        #[arg(long, default_value = "./token.json")]
+        file: PathBuf,
+        /// The environment variable holding the PIN.
+        #[arg(long, default_value = "CERTHALL_TOKEN_PIN")]
+        pin_env: String,
+        /// What to do.
+        #[command(subcommand)]
+        action: token_cmd::TokenAction,
     },
     /// The working-day calendar (审核时效).
     Calendar {
@@ -435,6 +448,11 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Ca { common, action } => ca_cmd::run(&common, action, clock).await,
         Command::Bench { what } => bench::run(what, clock).await,
+        Command::Token {
+            file,
+            pin_env,
+            action,
+        } => token_cmd::run(&file, &pin_env, action),
         Command::Bank {
             common,
             action: BankAction::Import { file },
@@ -637,6 +655,9 @@ pub async fn serve(common: &Common, listen: Option<String>, clock: Arc<dyn Clock
         Ok(n) => println!("finished {n} certificate line(s) a stopped process left 签发中"),
         Err(e) => tracing::warn!(error = %e, "cannot finish lines left 签发中; 制证 retries them"),
     }
+    jobs.schedule_cert_reminders()
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let sms = jobs.sms_provider();
     anchors::record(&hall.app, &common.data).await?;
     tokio::spawn(anchors::every_minute(hall.app.clone(), common.data.clone()));

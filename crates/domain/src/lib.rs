@@ -30,6 +30,7 @@ pub mod order;
 pub mod order_no;
 pub mod person_name;
 pub mod phone;
+pub mod renewal;
 pub mod tax_number;
 pub mod text;
 pub mod unit_name;

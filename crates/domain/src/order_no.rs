@@ -28,6 +28,8 @@ pub enum OrderNoError {
 pub enum OrderKind {
     /// 证书新办, prefix `XB`.
     NewIssue,
+    /// 证书续期, prefix `XQ` (issue 14).
+    Renewal,
 }
 
 impl OrderKind {
@@ -35,12 +37,14 @@ impl OrderKind {
     pub fn prefix(self) -> &'static str {
         match self {
             OrderKind::NewIssue => "XB",
+            OrderKind::Renewal => "XQ",
         }
     }
 
     fn from_prefix(p: &str) -> Option<Self> {
         match p {
             "XB" => Some(OrderKind::NewIssue),
+            "XQ" => Some(OrderKind::Renewal),
             _ => None,
         }
     }
@@ -134,6 +138,17 @@ mod tests {
 
     fn oct1() -> Date {
         Date::new(2026, 10, 1).unwrap()
+    }
+
+    #[test]
+    fn renewal_numbers_have_their_own_prefix() {
+        let no = OrderNo::new(OrderKind::Renewal, oct1(), 7).unwrap();
+        assert_eq!(no.as_str(), "XQ20261001000007");
+        assert_eq!(
+            OrderNo::parse("xq20261001000007").unwrap().kind(),
+            OrderKind::Renewal
+        );
+        assert!(OrderNo::parse("XZ20261001000007").is_err());
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod csr;
 pub mod envelope;
 pub mod error;
 pub mod fast;
+pub mod inspect;
 pub mod issue;
 pub mod keys;
 pub mod lint;
@@ -16,8 +17,10 @@ pub mod names;
 pub mod nonce;
 pub mod ocsp;
 pub mod oid;
+pub mod possession;
 pub mod profile;
 pub mod signer;
+pub mod token;
 
 pub use error::{PkiError, Result};
 pub use issue::{CaCert, IssueRequest, Issued, Issuer, Prepared, PublishConfig};

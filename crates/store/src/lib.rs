@@ -8,6 +8,7 @@ mod blob_refs;
 pub mod blobs;
 pub mod ca;
 mod calendar;
+mod certificates;
 mod codes;
 mod delivery;
 mod deposits;

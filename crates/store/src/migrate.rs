@@ -46,6 +46,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "i13_production_recovery",
         include_str!("../migrations/0022_i13_production_recovery.sql"),
     ),
+    (
+        23,
+        "i14_certificates",
+        include_str!("../migrations/0023_i14_certificates.sql"),
+    ),
 ];
 
 /// Rewrites one migration for a dialect.

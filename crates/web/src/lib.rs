@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod certs;
 pub mod config;
 pub mod edge;
 pub mod error;
@@ -164,7 +165,8 @@ pub fn router(state: AppState, extra: Option<Router>) -> Router {
         .route("/static/{name}", get(static_file))
         .merge(identity::routes())
         .merge(review::routes())
-        .merge(payments::routes());
+        .merge(payments::routes())
+        .merge(certs::routes());
     if sandbox {
         r = r
             .route("/sandbox/sms", get(pages::sandbox_sms))

@@ -8,6 +8,7 @@
 mod common;
 
 mod blob_refs;
+mod certificates;
 mod desk;
 mod identity;
 mod migrations;

@@ -7,6 +7,7 @@ pub mod ca_cmd;
 pub mod config;
 pub mod hall_ca;
 pub mod keys;
+pub mod seal_cmd;
 pub mod testing;
 
 use anyhow::{bail, Context, Result};
@@ -102,6 +103,15 @@ pub enum Command {
         /// What to do.
         #[command(subcommand)]
         action: AuditAction,
+    },
+    /// Electronic seals (`seal verify FILE [--document DOC]`).
+    Seal {
+        /// Shared options.
+        #[command(flatten)]
+        common: Common,
+        /// What to do.
+        #[command(subcommand)]
+        action: seal_cmd::SealAction,
     },
     /// The working-day calendar (审核时效).
     Calendar {
@@ -358,6 +368,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Ca { common, action } => ca_cmd::run(&common, action, clock).await,
         Command::Bench { what } => bench::run(what, clock).await,
+        Command::Seal { common, action } => seal_cmd::run(&common, action, clock).await,
         Command::Bank {
             common,
             action: BankAction::Import { file },

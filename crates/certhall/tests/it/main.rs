@@ -19,6 +19,7 @@ mod logs;
 mod logs_story;
 mod payments;
 mod pki_http;
+mod seal_cli;
 mod staff_browser;
 mod staff_flow;
 mod wizard;

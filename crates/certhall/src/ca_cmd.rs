@@ -415,7 +415,7 @@ pub fn pki_router(publisher: Arc<Publisher>) -> web::RouterType {
 
 /// Append one CA event to the hall's tamper-evident audit log (SPEC I3), actor `cli`.
 /// Details carry serials, profiles and reasons, never personal data.
-async fn audit(
+pub(crate) async fn audit(
     common: &Common,
     clock: &Arc<dyn HallClockTrait>,
     action: &str,

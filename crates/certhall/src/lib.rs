@@ -7,6 +7,7 @@ pub mod ca_cmd;
 pub mod config;
 pub mod hall_ca;
 pub mod keys;
+pub mod seal_cmd;
 pub mod testing;
 pub mod token_cmd;
 
@@ -115,6 +116,15 @@ pub enum Command {
         /// What to do.
         #[command(subcommand)]
         action: token_cmd::TokenAction,
+    },
+    /// Electronic seals (`seal verify FILE [--document DOC]`).
+    Seal {
+        /// Shared options.
+        #[command(flatten)]
+        common: Common,
+        /// What to do.
+        #[command(subcommand)]
+        action: seal_cmd::SealAction,
     },
     /// The working-day calendar (审核时效).
     Calendar {
@@ -453,6 +463,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             pin_env,
             action,
         } => token_cmd::run(&file, &pin_env, action),
+        Command::Seal { common, action } => seal_cmd::run(&common, action, clock).await,
         Command::Bank {
             common,
             action: BankAction::Import { file },

@@ -22,6 +22,7 @@ mod logs_story;
 mod payments;
 mod pki_http;
 mod production_crash;
+mod seal_cli;
 mod staff_browser;
 mod staff_flow;
 mod token_cli;

@@ -178,6 +178,7 @@ pub fn template_title(template: &str) -> &'static str {
         "review_rejected" => "审核驳回通知",
         "pin_org" => "机构证书PIN码",
         "pin_person" => "机构个人证书PIN码",
+        "cert_expiry" => "证书到期提醒",
         "shipped" => "证书寄出通知",
         "invoice" => "电子发票通知",
         crate::payments::FIN_FAILED_SMS => "金融认证不通过通知",

@@ -42,7 +42,20 @@ fn ok(o: Output) -> String {
 fn token_by_hand_request_issue_import_and_prove() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    ok(run(d, None, &["ca", "init", "--data", "data"]));
+    ok(run(
+        d,
+        None,
+        &[
+            "ca",
+            "init",
+            "--data",
+            "data",
+            "--policy-oid",
+            "1.3.6.1.4.1.32473.7.1",
+            "--cps-uri",
+            "http://127.0.0.1/cps",
+        ],
+    ));
     // No PIN in the environment: refused, nothing made.
     let o = run(d, None, &["token", "--file", "t.json", "init"]);
     assert!(

@@ -323,9 +323,11 @@ async fn crl_and_ocsp_over_http() {
         let (st, body) = post(bad).await;
         assert_eq!((st, body), (200, malformed.clone()));
     }
-    // An oversized body gets an OCSP malformedRequest too (RFC 6960 §2.3), not a page:
-    // past the OCSP route's limit (16 KB) and past the edge's (2 MB).
-    for size in [16 * 1024, 2 << 20] {
+    // An oversized body gets an OCSP malformedRequest too (RFC 6960 §2.3), not a page, past
+    // the OCSP route's limit. (This router has no edge in front; a body far past the limit can
+    // meet a closed connection while still being written, a race on a loaded machine, so the
+    // size stays small enough to be sent whole.)
+    for size in [16 * 1024] {
         let sent = http
             .post(format!("{base}/ocsp"))
             .header("content-type", "application/ocsp-request")

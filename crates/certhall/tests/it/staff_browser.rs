@@ -122,7 +122,7 @@ async fn staff_console_in_a_browser() {
         .take(&b, "calendar", "国务院办公厅关于2026年部分节假日安排的通知")
         .await;
     b.goto(&format!("{base}/staff/outbox")).await;
-    shots.take(&b, "outbox", "pin_person").await;
+    shots.take(&b, "outbox", "机构个人证书PIN码").await;
     b.goto(&format!("{base}/staff/audit")).await;
     shots.take(&b, "audit", "审核驳回").await;
     logout_staff(&hall, &b).await;

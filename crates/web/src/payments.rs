@@ -734,7 +734,7 @@ async fn finance_show(
         (
             p.id,
             p.order_no,
-            p.provider,
+            state.app.billing().channel_label(&p.provider),
             yuan(p.amount_fen),
             p.state.label().to_owned(),
         )

@@ -248,14 +248,14 @@ fn idv_box(v: app::identity::StaffIdentity) -> IdvBox {
     }
 }
 
-fn pay_row(p: &app::payments::PaymentRecord) -> PayRow {
+fn pay_row(state: &AppState, p: &app::payments::PaymentRecord) -> PayRow {
     PayRow {
         method: if p.method == app::payments::BANK_TRANSFER {
             "公对公转账汇款"
         } else {
             "网厅缴费"
         },
-        provider: p.provider.clone(),
+        provider: state.app.billing().channel_label(&p.provider),
         amount: app::payments::yuan(p.amount_fen),
         state: p.state.label(),
         paid_at: p.paid_at.map(format_beijing).unwrap_or_default(),
@@ -394,7 +394,7 @@ async fn review_page(
         fin: o.fin_state.label(),
         identity,
         idv,
-        payments: pays.iter().map(pay_row).collect(),
+        payments: pays.iter().map(|p| pay_row(&state, p)).collect(),
         deposits: deps.iter().map(deposit_row).collect(),
         due,
         left,

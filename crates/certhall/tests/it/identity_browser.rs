@@ -184,6 +184,7 @@ async fn run(
         // 下一步 (set by the polling script, the page was loaded before the pass) leads to
         // the payment page of the order, now 待支付.
         pc.click("#idv-next").await;
+        pc.wait_text("在线支付").await;
         pc.wait_text("业务单号").await;
         let url = pc.current_url().await;
         assert!(

@@ -541,7 +541,8 @@ async fn review_page_shows_identity_result_and_payments() {
     let card = &page[at..at + page[at..].find("</section>").unwrap()];
     assert!(
         card.contains("网厅缴费")
-            && card.contains("sandbox")
+            && card.contains("沙箱支付(演示)")
+            && !card.contains(">sandbox<")
             && card.contains("2400.00")
             && card.contains("已到账")
             && card.contains("金融认证:已通过")

@@ -56,6 +56,27 @@ impl Shots {
             std::fs::write(&path, png).unwrap();
             self.taken.push(path);
         }
+        // Every page of the story fits a 360 px phone: nothing wider than the viewport.
+        let size = b
+            .script("return [window.innerWidth, window.innerHeight]")
+            .await;
+        let (w, h) = (
+            size[0].as_u64().unwrap_or(1280) as u32,
+            size[1].as_u64().unwrap_or(900) as u32,
+        );
+        b.set_viewport(360, 780, true).await;
+        let wide = b
+            .script("return document.documentElement.scrollWidth")
+            .await
+            .as_u64()
+            .unwrap_or(u64::MAX);
+        if let Some(d) = &self.dir {
+            let png = b.full_page_screenshot().await;
+            let path = d.join(format!("{}-{:02}-{name}-360.png", self.prefix, self.n));
+            std::fs::write(&path, png).unwrap();
+        }
+        b.set_viewport(w, h, w < 600).await;
+        assert!(wide <= 360, "{name} is {wide} px wide at 360 px");
     }
 }
 

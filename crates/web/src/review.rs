@@ -394,7 +394,7 @@ async fn review_page(
         fin: o.fin_state.label(),
         identity,
         idv,
-        payments: pays.iter().map(|p| pay_row(&state, p)).collect(),
+        payments: pays.iter().map(|p| pay_row(state, p)).collect(),
         deposits: deps.iter().map(deposit_row).collect(),
         due,
         left,

@@ -2,7 +2,8 @@
 # Runs every certhall test: `scripts/test.sh`.
 #
 # First makes sure what the tests need is here, installing or starting only what is missing:
-#   - Debian packages: chromium, chromium-driver (the browser test), a CJK font (readable
+#   - Debian packages: chromium, chromium-driver (the browser test), poppler-utils (the PDF
+#     tests render and read back every PDF), a CJK font (readable
 #     screenshots), postgresql (the store suite's second backend);
 #   - Python packages gmssl, asn1crypto, pkilint (independent checks of SM2/SM3 and certificates)
 #     and openapi-spec-validator (the API document);
@@ -28,7 +29,7 @@ is_root() { [ "$(id -u)" -eq 0 ]; }
 # --- Debian packages ------------------------------------------------------------------------
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 missing=()
-for pkg in chromium chromium-driver fonts-wqy-microhei postgresql; do
+for pkg in chromium chromium-driver fonts-wqy-microhei poppler-utils postgresql; do
     installed "$pkg" || missing+=("$pkg")
 done
 if [ "${#missing[@]}" -gt 0 ]; then

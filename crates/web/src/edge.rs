@@ -32,7 +32,7 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 
 /// Paths whose POSTs come from machines that cannot hold our cookie (OCSP clients, payment
 /// gateways); they authenticate by other means.
-const CSRF_EXEMPT: &[&str] = &["/ocsp", "/api/v1/callbacks/"];
+pub const CSRF_EXEMPT: &[&str] = &["/ocsp", "/api/v1/callbacks/"];
 
 /// Per-request facts the edge worked out.
 #[derive(Debug, Clone)]
@@ -142,6 +142,75 @@ fn refuse(state: &AppState, ctx: &Ctx, path: &str, status: StatusCode, message: 
     error_page(Layout::anonymous(state, ctx), status, title, message)
 }
 
+/// What a client error the framework answered by itself (an extractor's rejection: a
+/// duplicated query field, a bad path segment, an upload without a multipart boundary; an
+/// unknown method) says in the hall's words, or `None` when the response is the hall's own.
+/// The hall never answers `text/plain` itself, so a client error in plain text (or with no
+/// body type at all) is the framework's.
+fn framework_message(status: StatusCode) -> Option<(&'static str, &'static str, &'static str)> {
+    Some(match status {
+        StatusCode::BAD_REQUEST => (
+            "bad_request",
+            "请求有误",
+            "请求中的参数或上传内容无法识别(例如参数重复、格式不对,或上传内容不完整),请刷新页面后重试",
+        ),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            "不支持的请求方式",
+            "该地址不支持这种请求方式,请从页面上的链接或按钮进入",
+        ),
+        StatusCode::LENGTH_REQUIRED => (
+            "length_required",
+            "请求有误",
+            "请求缺少内容长度,请刷新页面后重试",
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "too_large",
+            "提交内容过大",
+            "提交的内容超过大小限制,请压缩文件后重试",
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            "unsupported_media_type",
+            "请求有误",
+            "提交内容的类型不对(表单、JSON或上传文件),请刷新页面后重试",
+        ),
+        StatusCode::UNPROCESSABLE_ENTITY => (
+            "invalid_body",
+            "请求有误",
+            "提交的内容缺少字段或格式不对,请检查后重试",
+        ),
+        _ => return None,
+    })
+}
+
+fn framework_error(state: &AppState, ctx: &Ctx, path: &str, response: Response) -> Response {
+    let plain = match response.headers().get(header::CONTENT_TYPE) {
+        None => true,
+        Some(v) => v.as_bytes().starts_with(b"text/plain"),
+    };
+    let Some((code, title, message)) = framework_message(response.status()).filter(|_| plain)
+    else {
+        return response;
+    };
+    let (parts, _) = response.into_parts();
+    let mut answer = if is_api(path) {
+        (
+            parts.status,
+            axum::Json(
+                serde_json::json!({"error": {"code": code, "message": message, "field": null}}),
+            ),
+        )
+            .into_response()
+    } else {
+        error_page(Layout::anonymous(state, ctx), parts.status, title, message)
+    };
+    // Keep what the framework said in headers (`Allow` on a 405).
+    if let Some(allow) = parts.headers.get(header::ALLOW) {
+        answer.headers_mut().insert(header::ALLOW, allow.clone());
+    }
+    answer
+}
+
 fn form_field(body: &[u8], name: &str) -> Option<String> {
     serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
         .ok()?
@@ -178,7 +247,7 @@ pub async fn edge(State(state): State<AppState>, req: Request, next: Next) -> Re
         }
         Err(resp) => resp,
     };
-    let mut response = response;
+    let mut response = framework_error(&state, &ctx, &path, response);
     let h = response.headers_mut();
     // A handler serving someone's uploaded file sets its own, stricter policy
     // ([`untrusted_file`]); keep it rather than sending two.
@@ -253,7 +322,11 @@ async fn check(
         linger(req.into_body()).await;
         return Err(too_large());
     }
-    if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
+    // TRACE is safe (RFC 9110 §9.2.1) and no route takes it: it gets the 405, not a CSRF 403.
+    if matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
+    ) {
         return Ok(req);
     }
     let exempt = CSRF_EXEMPT.iter().any(|p| path.starts_with(p));

@@ -175,10 +175,7 @@ pub fn router(state: AppState, extra: Option<Router>) -> Router {
     if state.cfg.sandbox_secret.is_some() {
         r = r.route("/sandbox/unlock", axum::routing::post(sandbox_gate::unlock));
     }
-    let mut r: Router = r
-        .fallback(not_found)
-        .method_not_allowed_fallback(not_found)
-        .with_state(state.clone());
+    let mut r: Router = r.fallback(not_found).with_state(state.clone());
     if let Some(extra) = extra {
         r = r.merge(extra);
     }

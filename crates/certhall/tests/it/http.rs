@@ -522,7 +522,8 @@ async fn the_edge_refuses_without_csrf_oversized_bodies_and_unknown_routes() {
     let r = b.form("/login", &[("phone", &big)]).await;
     assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
     assert!(r.text().await.unwrap().contains("提交内容过大"));
-    // Unknown routes: the 404 page; unknown API routes: JSON 404; wrong method: 404 too.
+    // Unknown routes: the 404 page; unknown API routes: JSON 404; a method the route does not
+    // take: 405 (framework_errors_answer_in_the_halls_shape).
     let (s, html) = b.get("/no/such/page").await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     assert!(html.contains("页面不存在") && html.contains("400-112-3838"));
@@ -536,7 +537,7 @@ async fn the_edge_refuses_without_csrf_oversized_bodies_and_unknown_routes() {
             .await
             .unwrap()
             .status(),
-        StatusCode::NOT_FOUND
+        StatusCode::METHOD_NOT_ALLOWED
     );
     // A form without any of its fields gets messages, not a 500.
     let r = b.form("/login", &[]).await;
@@ -550,6 +551,91 @@ async fn the_edge_refuses_without_csrf_oversized_bodies_and_unknown_routes() {
             .await
             .unwrap();
     assert!(r.status().is_client_error(), "{}", r.status());
+}
+
+/// The hall's page: HTML with the message, never the framework's English plain text.
+async fn expect_page(r: reqwest::Response, status: StatusCode, words: &str) {
+    assert_eq!(r.status(), status);
+    let ct = r.headers()[reqwest::header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(ct.starts_with("text/html"), "{ct}");
+    let body = r.text().await.unwrap();
+    assert!(
+        body.contains(words) && body.contains("400-112-3838"),
+        "{body}"
+    );
+}
+
+/// The API's error shape with its code and a Chinese message.
+async fn expect_json(r: reqwest::Response, status: StatusCode, code: &str) {
+    assert_eq!(r.status(), status);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error"]["code"], code, "{v}");
+    let msg = v["error"]["message"].as_str().unwrap();
+    assert!(
+        msg.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+        "{msg}"
+    );
+}
+
+#[tokio::test]
+async fn framework_errors_answer_in_the_halls_shape() {
+    // Before: axum's own English text/plain 400s and a 404 for TRACE (issue 13 item 11).
+    let hall = TestHall::start(Backend::Sqlite).await;
+    let b = Browser::new(&hall).await;
+    let url = |p: &str| format!("{}{p}", hall.base);
+    // A duplicated query field on a page and on the API.
+    let r =
+        b.c.get(url("/register?next=/a&next=/b"))
+            .send()
+            .await
+            .unwrap();
+    expect_page(r, StatusCode::BAD_REQUEST, "请求有误").await;
+    let r =
+        b.c.get(url("/sandbox/sms.json?phone=1&phone=2"))
+            .send()
+            .await
+            .unwrap();
+    expect_json(r, StatusCode::BAD_REQUEST, "bad_request").await;
+    // TRACE (and any method a route does not take): 405 with `Allow`, in both shapes.
+    let trace = reqwest::Method::from_bytes(b"TRACE").unwrap();
+    let r =
+        b.c.request(trace.clone(), url("/faq"))
+            .send()
+            .await
+            .unwrap();
+    let allow = r.headers()[reqwest::header::ALLOW]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(allow.contains("GET"), "{allow}");
+    expect_page(r, StatusCode::METHOD_NOT_ALLOWED, "不支持的请求方式").await;
+    let r =
+        b.c.request(trace, url("/api/v1/session"))
+            .send()
+            .await
+            .unwrap();
+    assert!(r.headers().contains_key(reqwest::header::ALLOW));
+    expect_json(r, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").await;
+    // An upload without a multipart boundary, and one that is not multipart at all.
+    register(&hall, &b, PHONE, None).await;
+    for ct in ["multipart/form-data", "text/plain"] {
+        let r =
+            b.c.post(url("/api/v1/orders/XB0000000000/uploads/license"))
+                .header("x-csrf-token", &b.csrf)
+                .header("content-type", ct)
+                .body("--x\r\n")
+                .send()
+                .await
+                .unwrap();
+        expect_json(r, StatusCode::BAD_REQUEST, "bad_request").await;
+    }
+    // A path segment of the wrong type on a staff form.
+    let staff = staff_browser(&hall, Role::Admin, "admin2").await;
+    let r = staff.form("/staff/jobs/abc/retry", &[]).await;
+    expect_page(r, StatusCode::BAD_REQUEST, "请求有误").await;
 }
 
 #[tokio::test]
@@ -896,6 +982,29 @@ async fn the_openapi_document_validates_as_openapi_3() {
         "openapi.json is not valid OpenAPI 3 (or the validator is missing: run scripts/test.sh): {}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn every_operation_the_csrf_check_guards_documents_its_403() {
+    // Every state-changing request outside the exempt prefixes can be refused by the edge's
+    // CSRF check (`页面已过期或请求来源不明`), so the document must say so.
+    let doc: Value = serde_json::from_str(include_str!("../../../web/openapi.json")).unwrap();
+    let mut guarded = 0;
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        if web::edge::CSRF_EXEMPT.iter().any(|p| path.starts_with(p)) {
+            continue;
+        }
+        for (method, op) in ops.as_object().unwrap() {
+            if matches!(method.as_str(), "post" | "put" | "patch" | "delete") {
+                guarded += 1;
+                assert!(
+                    op["responses"].get("403").is_some(),
+                    "{method} {path} does not document the CSRF 403"
+                );
+            }
+        }
+    }
+    assert!(guarded > 20, "{guarded}");
 }
 
 #[tokio::test]

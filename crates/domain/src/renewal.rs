@@ -111,6 +111,47 @@ pub fn new_not_after(old_not_after: i64, now: i64, years: u8) -> Option<i64> {
     add_years(old_not_after.max(now), years)
 }
 
+/// 办理年限 of a renewal: 1 to 5 years (the hall's catalogue prices each year).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RenewalYears(u8);
+
+impl RenewalYears {
+    /// Fewest years.
+    pub const MIN: u8 = 1;
+    /// Most years.
+    pub const MAX: u8 = 5;
+
+    /// Parses what the applicant chose; the error is the message shown beside the field.
+    pub fn parse(s: &str) -> Result<Self, &'static str> {
+        match s.trim().parse::<u8>() {
+            Ok(n) if (Self::MIN..=Self::MAX).contains(&n) => Ok(Self(n)),
+            _ => Err("续期年限请选择1至5年"),
+        }
+    }
+
+    /// The number of years.
+    pub fn get(self) -> u8 {
+        self.0
+    }
+}
+
+impl Route {
+    /// Why 实时续期 is refused on this route, in the words the page shows (none on
+    /// [`Route::Live`]). 人工审核续期 is not an order yet, so the refusal says where to go.
+    pub fn live_refusal(self) -> Option<&'static str> {
+        match self {
+            Route::Live => None,
+            Route::Manual(ManualWhy::TooEarly(_)) => {
+                Some("该证书尚未进入实时续期时间;如需提前续期,请办理人工审核续期")
+            }
+            Route::Manual(ManualWhy::ExpiredLong) => {
+                Some("该证书过期已超过实时续期期限,请办理人工审核续期")
+            }
+            Route::Revoked => Some("该证书已吊销,不能续期,请办理证书新办"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,5 +199,23 @@ mod tests {
         let leap = 1_835_395_200_000; // 2028-02-29T00:00:00Z
         assert_eq!(add_years(leap, 1), Some(1_866_931_200_000));
         assert_eq!(add_years(leap, 4), Some(1_961_625_600_000));
+    }
+
+    #[test]
+    fn years_are_one_to_five_and_refusals_name_the_manual_route() {
+        assert_eq!(RenewalYears::parse(" 3 ").map(RenewalYears::get), Ok(3));
+        for bad in ["0", "6", "", "x", "-1", "300"] {
+            assert_eq!(RenewalYears::parse(bad), Err("续期年限请选择1至5年"));
+        }
+        assert_eq!(Route::Live.live_refusal(), None);
+        assert!(Route::Manual(ManualWhy::TooEarly(0))
+            .live_refusal()
+            .is_some_and(|m| m.contains("人工审核续期")));
+        assert!(Route::Manual(ManualWhy::ExpiredLong)
+            .live_refusal()
+            .is_some_and(|m| m.contains("人工审核续期")));
+        assert!(Route::Revoked
+            .live_refusal()
+            .is_some_and(|m| m.contains("已吊销")));
     }
 }

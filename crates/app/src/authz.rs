@@ -22,11 +22,13 @@ pub enum Permission {
     IssueCertificates,
     /// Post keys (邮寄).
     ShipOrders,
+    /// Revoke subscriber certificates (证书注销) from the staff console.
+    RevokeCertificates,
 }
 
 impl Permission {
     /// Every permission, for table-driven tests and listings.
-    pub const ALL: [Permission; 8] = [
+    pub const ALL: [Permission; 9] = [
         Permission::ManageStaff,
         Permission::ViewAudit,
         Permission::ViewOutbox,
@@ -35,6 +37,7 @@ impl Permission {
         Permission::ManagePayments,
         Permission::IssueCertificates,
         Permission::ShipOrders,
+        Permission::RevokeCertificates,
     ];
 }
 
@@ -49,7 +52,14 @@ pub fn allows(role: Role, permission: Permission) -> bool {
         ),
         Role::Reviewer => matches!(permission, ReviewOrders | ViewOutbox),
         Role::Finance => matches!(permission, ManagePayments),
-        Role::Production => matches!(permission, IssueCertificates | ShipOrders),
+        // Revocation is a CA operation on the certificate's life, held by the same trusted
+        // role that issues (制证): that role runs the CA and answers for its CRL and OCSP.
+        // Not the admin (who runs the system, not certificates: separation of duties), not
+        // 审核 (the RA decides orders, it does not operate the CA) and not 财务.
+        Role::Production => matches!(
+            permission,
+            IssueCertificates | ShipOrders | RevokeCertificates
+        ),
     }
 }
 
@@ -143,5 +153,9 @@ mod tests {
         assert!(!allows(Role::Reviewer, Permission::IssueCertificates));
         assert!(!allows(Role::Finance, Permission::ManageStaff));
         assert!(allows(Role::Production, Permission::ShipOrders));
+        assert!(allows(Role::Production, Permission::RevokeCertificates));
+        for r in [Role::Admin, Role::Reviewer, Role::Finance] {
+            assert!(!allows(r, Permission::RevokeCertificates), "{r:?}");
+        }
     }
 }

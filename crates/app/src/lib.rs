@@ -29,6 +29,7 @@ pub mod policy;
 pub mod ports;
 pub mod production;
 pub mod review;
+pub mod revocation;
 pub mod sandbox;
 pub mod secrets;
 pub mod staff;

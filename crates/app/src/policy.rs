@@ -111,6 +111,10 @@ impl Default for SmsTemplates {
                 .into(),
         );
         m.insert(
+            crate::revocation::REVOKED_SMS.into(),
+            "【深圳 CA】您好,{name}的{kind}(序列号{serial})及其加密证书已于{date}注销,原因:{reason}。如非本单位申请,请尽快致电客服。".into(),
+        );
+        m.insert(
             "shipped".into(),
             "【深圳 CA】您好,您申请的数字证书已通过{courier}寄出(邮费到付),运单号:{tracking}。请登录 www.szca.com-网上营业厅-个人中心-我的业务单-进行查看。".into(),
         );
@@ -180,6 +184,7 @@ pub fn template_title(template: &str) -> &'static str {
         "pin_person" => "机构个人证书PIN码",
         "cert_expiry" => "证书到期提醒",
         "shipped" => "证书寄出通知",
+        crate::revocation::REVOKED_SMS => "证书注销通知",
         "invoice" => "电子发票通知",
         crate::payments::FIN_FAILED_SMS => "金融认证不通过通知",
         _ => "其他短信",

@@ -564,3 +564,46 @@ impl SharedCalendar {
         }
     }
 }
+
+/// An order's electronic seal line (issue 20) as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealLine {
+    /// The order.
+    pub order_id: i64,
+    /// 印章编码 (esID), unique in the hall.
+    pub es_id: String,
+    /// Serial (hex) of the unit's 机构证书 (signing) the seal binds.
+    pub sign_serial: String,
+    /// `making` (reserved, not yet stored), `made` or `revoked`.
+    pub status: String,
+    /// The seal (DER `SESeal`) once made.
+    pub der: Option<Vec<u8>>,
+    /// When it was made.
+    pub made_at: Option<Millis>,
+    /// When it was revoked.
+    pub revoked_at: Option<Millis>,
+}
+
+/// Persistence of seal lines: reserved before the seal is made (one per order, esID unique),
+/// so a retry finds the reservation and never makes a second seal.
+#[async_trait]
+pub trait SealStore: Send + Sync {
+    /// Reserves the order's seal under `es_id`; answers the line now stored (the earlier
+    /// reservation when there was one: its esID wins).
+    async fn reserve_seal(
+        &self,
+        order_id: i64,
+        es_id: &str,
+        sign_serial: &str,
+        now: Millis,
+    ) -> StoreResult<SealLine>;
+    /// Stores the made seal on a `making` line; false when it was stored before (a racing
+    /// finisher won; its seal is the one kept).
+    async fn seal_made(&self, order_id: i64, der: &[u8], now: Millis) -> StoreResult<bool>;
+    /// The order's seal line.
+    async fn seal_of(&self, order_id: i64) -> StoreResult<Option<SealLine>>;
+    /// The seal line with this esID.
+    async fn seal_by_es_id(&self, es_id: &str) -> StoreResult<Option<SealLine>>;
+    /// Marks revoked every seal bound to the signing certificate `sign_serial`; how many.
+    async fn revoke_seals_of(&self, sign_serial: &str, now: Millis) -> StoreResult<u64>;
+}

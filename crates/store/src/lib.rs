@@ -22,6 +22,7 @@ mod payments;
 mod production;
 mod review;
 mod rows;
+mod seals;
 mod sessions;
 mod sql_store;
 mod staff;

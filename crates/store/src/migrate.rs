@@ -51,6 +51,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "i14_certificates",
         include_str!("../migrations/0023_i14_certificates.sql"),
     ),
+    (
+        24,
+        "i20-hall_seals",
+        include_str!("../migrations/0024_i20-hall_seals.sql"),
+    ),
 ];
 
 /// Rewrites one migration for a dialect.

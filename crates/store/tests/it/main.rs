@@ -15,3 +15,4 @@ mod migrations;
 mod orders;
 mod payments;
 mod repo;
+mod seals;

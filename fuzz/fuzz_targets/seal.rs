@@ -15,7 +15,9 @@ fn consistent(v: &SealView) {
     assert!(matches!(v.header_version, 1 | 2 | 4 | 5));
     assert!(v.picture.len() <= MAX_PICTURE);
     assert!(
-        v.der.windows(v.signed_bytes.len()).any(|w| w == v.signed_bytes.as_slice()),
+        v.der
+            .windows(v.signed_bytes.len())
+            .any(|w| w == v.signed_bytes.as_slice()),
         "signed bytes are not inside the seal"
     );
     let again = seal(&v.der).expect("a parsed seal's DER parses again");

@@ -10,7 +10,11 @@ use domain::Money;
 fn check(s: &Statement) {
     for e in &s.entries {
         assert!(!e.entry_ref.is_empty() && e.entry_ref.trim() == e.entry_ref);
-        assert!(!e.amount.is_negative() && !e.amount.is_zero(), "{:?}", e.amount);
+        assert!(
+            !e.amount.is_negative() && !e.amount.is_zero(),
+            "{:?}",
+            e.amount
+        );
         assert_eq!(Money::parse_yuan(&e.amount.yuan_string()), Ok(e.amount));
     }
     let sum = |credit: Option<bool>| {

@@ -10,8 +10,16 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let Ok(file) = check_now("file", data) else {
         return;
     };
-    assert_eq!(sniff(data), Some(file.mime), "accepted type is not the input's magic");
-    assert_eq!(sniff(&file.bytes), Some(file.mime), "stored bytes lost their magic");
+    assert_eq!(
+        sniff(data),
+        Some(file.mime),
+        "accepted type is not the input's magic"
+    );
+    assert_eq!(
+        sniff(&file.bytes),
+        Some(file.mime),
+        "stored bytes lost their magic"
+    );
     assert_eq!(file.sha256, hex::encode(Sha256::digest(&file.bytes)));
     if file.mime == "application/pdf" {
         assert_eq!(file.bytes, data, "a PDF is stored as uploaded");

@@ -184,6 +184,14 @@ tests_summary="$binaries test binaries, $totals"
 if [ "$test_status" -eq 0 ]; then gate test ok "$tests_summary"
 else gate test FAILED "$tests_summary"; fi
 
+# Every cargo-fuzz target for CERTHALL_FUZZ_SECONDS each (scripts/fuzz.sh; 0 skips).
+fuzz_out="$(scripts/fuzz.sh 2>&1 | tee /dev/stderr | tail -1)"
+case "$fuzz_out" in
+    "fuzz ok") gate fuzz ok ;;
+    "fuzz skipped"*) gate fuzz ok "skipped: CERTHALL_FUZZ_SECONDS=0" ;;
+    *) gate fuzz FAILED "${fuzz_out#fuzz FAILED }" ;;
+esac
+
 cmd=(cargo clippy --workspace --all-targets -- -D warnings)
 say "${cmd[*]}"
 if "${cmd[@]}" 2>&1 | tee "$log"; then gate clippy ok

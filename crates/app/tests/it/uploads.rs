@@ -112,3 +112,68 @@ async fn image_bombs_are_refused_without_decoding_them() {
     let ok = check("file", &scan).await.unwrap();
     assert_eq!(ok.mime, "image/png");
 }
+
+/// The upload fuzz target's seeds (`fuzz/seeds/upload/`): a tiny PNG, JPEG and PDF, each
+/// accepted by the check as its own type. `CERTHALL_WRITE_FUZZ_SEEDS=1` writes them anew.
+#[test]
+fn the_upload_fuzz_seeds_are_files_the_check_accepts() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/seeds/upload");
+    let img = image::RgbImage::from_fn(8, 8, |x, y| image::Rgb([x as u8 * 30, y as u8 * 30, 200]));
+    let encode = |format| {
+        let mut out = Vec::new();
+        img.write_to(&mut std::io::Cursor::new(&mut out), format)
+            .unwrap();
+        out
+    };
+    let made = [
+        ("tiny.png", encode(image::ImageFormat::Png)),
+        ("tiny.jpg", encode(image::ImageFormat::Jpeg)),
+        ("tiny.pdf", tiny_pdf()),
+    ];
+    if std::env::var_os("CERTHALL_WRITE_FUZZ_SEEDS").is_some() {
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, bytes) in &made {
+            std::fs::write(dir.join(name), bytes).unwrap();
+        }
+    }
+    for (name, mime) in [
+        ("tiny.png", "image/png"),
+        ("tiny.jpg", "image/jpeg"),
+        ("tiny.pdf", "application/pdf"),
+    ] {
+        let bytes = std::fs::read(dir.join(name)).unwrap();
+        assert!(bytes.len() < 2048, "{name} is a small seed");
+        let file = app::uploads::check_now("file", &bytes).unwrap();
+        assert_eq!(file.mime, mime, "{name}");
+    }
+}
+
+/// A one-page PDF with a valid cross-reference table.
+fn tiny_pdf() -> Vec<u8> {
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>",
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 72 72] >>",
+    ];
+    let mut out = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, body) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n{body}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = out.len();
+    out.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+    );
+    for o in offsets {
+        out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
+    );
+    out
+}

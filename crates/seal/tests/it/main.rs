@@ -534,3 +534,52 @@ fn an_independent_verifier_accepts_our_seals_and_refuses_altered_ones() {
         assert!(!ok && out.contains("FAIL document-hash"), "{out}");
     }
 }
+
+/// The seal fuzz target's seeds (`fuzz/seeds/seal/`): a seal and a signature of each edition
+/// as these tests make them, plus a Base64 seal; each reads back as its edition.
+/// `CERTHALL_WRITE_FUZZ_SEEDS=1` makes them anew (fresh keys, so new bytes).
+#[test]
+fn the_seal_fuzz_seeds_are_seals_and_signatures_of_every_edition() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/seeds/seal");
+    let tag = |e: Edition| match e {
+        Edition::Gmt0031_2014 => "2014",
+        Edition::Gbt38540_2020 => "2020",
+        Edition::Gbt38540_2025 => "2025",
+    };
+    if std::env::var_os("CERTHALL_WRITE_FUZZ_SEEDS").is_some() {
+        let w = World::new();
+        let unit = w.unit("深圳市前海明星科技有限公司", "91350100M000100Y43");
+        std::fs::create_dir_all(&dir).unwrap();
+        for edition in EDITIONS {
+            let seal_der = w.seal(edition, &unit);
+            let sig = seal::sign::sign_document(
+                &seal_der,
+                &unit.signer,
+                &unit.cert,
+                b"fuzz seed",
+                "seed.pdf",
+                at(NOW + DAY),
+            )
+            .unwrap();
+            std::fs::write(dir.join(format!("seal-{}.der", tag(edition))), &seal_der).unwrap();
+            std::fs::write(dir.join(format!("signature-{}.der", tag(edition))), &sig).unwrap();
+            if edition == Edition::Gbt38540_2020 {
+                use base64::Engine as _;
+                let b64 = base64::engine::general_purpose::STANDARD.encode(&seal_der);
+                std::fs::write(dir.join("seal-2020.b64"), b64).unwrap();
+            }
+        }
+    }
+    for edition in EDITIONS {
+        let seal_der = std::fs::read(dir.join(format!("seal-{}.der", tag(edition)))).unwrap();
+        assert_eq!(seal::parse::seal(&seal_der).unwrap().edition, edition);
+        let sig = std::fs::read(dir.join(format!("signature-{}.der", tag(edition)))).unwrap();
+        let view = seal::parse::signature(&sig).unwrap();
+        assert_eq!((view.edition, view.seal.der), (edition, seal_der));
+    }
+    let b64 = std::fs::read(dir.join("seal-2020.b64")).unwrap();
+    assert_eq!(
+        seal::parse::seal(&b64).unwrap().edition,
+        Edition::Gbt38540_2020
+    );
+}

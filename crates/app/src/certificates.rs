@@ -627,7 +627,8 @@ impl Certificates {
 }
 
 /// `YYYY-MM-DD` in Beijing.
-fn app_day(ms: Millis) -> String {
+/// The Beijing calendar day of `ms`, as the SMS and pages write it.
+pub(crate) fn app_day(ms: Millis) -> String {
     let s = crate::clock::format_beijing(ms);
     s.split(' ').next().unwrap_or_default().to_owned()
 }

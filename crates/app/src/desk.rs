@@ -209,6 +209,9 @@ pub trait ProductionStore: Send + Sync {
     ) -> StoreResult<()>;
     /// The certificate lines of an order.
     async fn cert_lines(&self, order_id: i64) -> StoreResult<Vec<CertLine>>;
+    /// The order and line a certificate was issued on (its signing or its encryption
+    /// serial, hex upper case): (order number, line); `None` when no line has it.
+    async fn line_of_serial(&self, serial: &str) -> StoreResult<Option<(String, i64)>>;
     /// The PINs still held: (line, PIN).
     async fn held_pins(&self, order_id: i64) -> StoreResult<Vec<(i64, String)>>;
     /// Erases the PINs of `lines` and applies `change` (its history entry and SMS) in one
@@ -326,6 +329,15 @@ pub trait CertAuthority: Send + Sync {
     /// A certificate of this CA by serial (hex, upper case) as it stands now; `None` when
     /// the CA never issued it.
     async fn certificate(&self, serial: &str) -> Result<Option<CaCertificate>, GatewayError>;
+    /// Revokes the certificate `serial` and the other certificate of its pair for `reason`
+    /// and publishes a CRL carrying both at once (OCSP answers from the revocation rows, so
+    /// it says `revoked` from the same moment). `Refused`: the CA has no unrevoked
+    /// certificate with that serial.
+    async fn revoke(
+        &self,
+        serial: &str,
+        reason: crate::revocation::RevokeReason,
+    ) -> Result<CaRevoked, GatewayError>;
     /// Checks a proof of possession (see [`crate::certificates`]): the certificate is this
     /// CA's, known, not revoked and a signing certificate; the request parses, is SM2 and
     /// self-signed; the signature by the certificate's key over SM3(challenge ‖ DER(CSR))
@@ -334,6 +346,18 @@ pub trait CertAuthority: Send + Sync {
         &self,
         proof: &PossessionProof,
     ) -> Result<crate::certificates::Proven, PossessionRefusal>;
+}
+
+/// What a revocation did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaRevoked {
+    /// The serial revoked.
+    pub serial: String,
+    /// The other certificate of its pair, revoked with it (`None`: it has none, or it was
+    /// revoked before).
+    pub partner: Option<String>,
+    /// The number of the CRL published with them.
+    pub crl_number: i64,
 }
 
 /// A certificate of the CA as the hall shows it.

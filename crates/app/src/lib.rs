@@ -126,6 +126,7 @@ struct Services {
     production: production::Production,
     delivery: delivery::Delivery,
     certificates: certificates::Certificates,
+    revocations: revocation::Revocations,
     sandbox_bids: bids::SandboxBidDesk,
     jobs: jobs::Jobs,
     sandbox: sandbox::Sandbox,
@@ -164,6 +165,13 @@ impl App {
             users: st.clone(),
             window: desk_config.renewal,
             bids: parts.desk.bids.clone(),
+        };
+        let revocations = revocation::Revocations {
+            book: book.clone(),
+            lines: st.clone(),
+            ca: parts.desk.ca.clone(),
+            users: st.clone(),
+            audit: st.clone(),
         };
         let sandbox_bids = bids::SandboxBidDesk {
             bids: parts.desk.bids.clone(),
@@ -270,6 +278,7 @@ impl App {
             production,
             delivery,
             certificates,
+            revocations,
             sandbox_bids,
             jobs,
             sandbox,
@@ -313,6 +322,10 @@ impl App {
     /// 我的证书 and proofs of possession.
     pub fn certificates(&self) -> &certificates::Certificates {
         &self.0.certificates
+    }
+    /// 证书注销 from the staff console.
+    pub fn revocations(&self) -> &revocation::Revocations {
+        &self.0.revocations
     }
     /// The sandbox bid calendar's tester page.
     pub fn sandbox_bids(&self) -> &bids::SandboxBidDesk {

@@ -1,9 +1,22 @@
-//! The staff revocation console's vocabulary (issue 19 item 6, issue 15 item 4): the RFC 5280
-//! reasons staff may choose, in Chinese, and the 说明 every revocation must carry. The use
-//! case that revokes the pair, refreshes the CRL and OCSP and audits is still to come (see
-//! docs/ARCHITECTURE.md, "Revocation console").
+//! 证书注销 from the staff console (issue 19 item 6, issue 15 item 4): a production clerk finds
+//! a certificate by 业务单号 or serial, chooses an RFC 5280 reason and writes a 说明; the CA
+//! revokes the pair (the signing certificate and its encryption certificate, whichever serial
+//! was given) and publishes a CRL with both at once; OCSP answers `revoked` from the same
+//! moment (it reads the revocation rows). The order's history, the audit log and the SMS to
+//! the account that holds the certificate commit together after the CA answered; pressing
+//! again after a crash in between finishes what the CA already did (docs/ARCHITECTURE.md,
+//! "Revocation console").
 
+use crate::authz::{Permission, StaffActor};
+use crate::certificates::{normalise_serial, CertStatus};
+use crate::clock::Millis;
+use crate::desk::{CaCertificate, CertAuthority, ProductionStore};
+use crate::model::{Effects, OutgoingSms};
+use crate::orders::OrderBook;
+use crate::ports::{AuditStore, UserStore};
 use crate::{AppError, AppResult};
+use domain::CertType;
+use std::sync::Arc;
 
 /// SMS template sent to the handler when a certificate pair is revoked.
 pub const REVOKED_SMS: &str = "cert_revoked";
@@ -84,6 +97,261 @@ pub fn check_note(s: &str) -> AppResult<String> {
         ));
     }
     Ok(t.to_owned())
+}
+
+/// A certificate as the console lists it.
+#[derive(Debug, Clone)]
+pub struct ConsoleCert {
+    /// The certificate as the CA holds it.
+    pub cert: CaCertificate,
+    /// The other certificate of its pair (from the order line), when known.
+    pub partner: Option<String>,
+    /// Status now.
+    pub status: CertStatus,
+    /// The order and line it was issued on, if any.
+    pub order: Option<(String, i64)>,
+}
+
+/// What a revocation did.
+#[derive(Debug, Clone)]
+pub struct Revoked {
+    /// The serial given.
+    pub serial: String,
+    /// The pair's other certificate, revoked with it.
+    pub partner: Option<String>,
+    /// Which certificate.
+    pub kind: CertType,
+    /// Holder.
+    pub holder: String,
+    /// The CRL published with them (0 when this press only finished an earlier one).
+    pub crl_number: i64,
+    /// The order it was issued on.
+    pub order: Option<String>,
+    /// Whether the account holding it was sent the SMS.
+    pub sms_sent: bool,
+    /// When.
+    pub at: Millis,
+}
+
+/// The revocation console's use cases.
+#[derive(Clone)]
+pub struct Revocations {
+    pub(crate) book: OrderBook,
+    pub(crate) lines: Arc<dyn ProductionStore>,
+    pub(crate) ca: Option<Arc<dyn CertAuthority>>,
+    pub(crate) users: Arc<dyn UserStore>,
+    pub(crate) audit: Arc<dyn AuditStore>,
+}
+
+/// The history entry an order gets when a certificate of it is revoked: what a second
+/// press looks for to tell a finished revocation from one the process died in.
+fn history_line(serial: &str, reason: RevokeReason) -> String {
+    format!("证书已注销(序列号{serial},原因:{})", reason.label())
+}
+
+fn unavailable(e: crate::GatewayError) -> AppError {
+    AppError::Unavailable(e.to_string())
+}
+
+impl Revocations {
+    fn ca(&self) -> AppResult<&Arc<dyn CertAuthority>> {
+        self.ca
+            .as_ref()
+            .ok_or_else(|| AppError::Conflict("本网厅未配置CA服务,暂不能注销证书".into()))
+    }
+
+    /// The certificates of an order (by 业务单号) or the one certificate with a serial.
+    /// Nothing found is an empty list; a query that is neither is refused beside the field.
+    pub async fn find(&self, actor: &StaffActor, query: &str) -> AppResult<Vec<ConsoleCert>> {
+        actor.require(Permission::RevokeCertificates)?;
+        let ca = self.ca()?;
+        let q = query.trim();
+        if q.is_empty() {
+            return Err(AppError::invalid("q", "请输入业务单号或证书序列号"));
+        }
+        let now = self.book.now();
+        let mut out = Vec::new();
+        if domain::OrderNo::parse(q).is_ok() {
+            let o = match self.book.get(q).await {
+                Ok(o) => o,
+                Err(AppError::NotFound) => return Ok(out),
+                Err(e) => return Err(e),
+            };
+            for l in self.lines.cert_lines(o.id).await? {
+                for (serial, partner) in [
+                    (l.sign_serial.clone(), l.enc_serial.clone()),
+                    (l.enc_serial.clone(), l.sign_serial.clone()),
+                ] {
+                    let Some(serial) = serial else { continue };
+                    if let Some(cert) = ca.certificate(&serial).await.map_err(unavailable)? {
+                        out.push(ConsoleCert {
+                            status: CertStatus::of(&cert, now),
+                            cert,
+                            partner,
+                            order: Some((o.no.to_string(), l.line)),
+                        });
+                    }
+                }
+            }
+            return Ok(out);
+        }
+        let serial = normalise_serial(q).map_err(|_| {
+            AppError::invalid("q", "请输入业务单号(如XB20260101001)或十六进制的证书序列号")
+        })?;
+        if let Some(cert) = ca.certificate(&serial).await.map_err(unavailable)? {
+            let order = self.lines.line_of_serial(&serial).await?;
+            let partner = match &order {
+                Some((no, line)) => {
+                    let o = self.book.get(no).await?;
+                    self.lines
+                        .cert_lines(o.id)
+                        .await?
+                        .into_iter()
+                        .find(|l| l.line == *line)
+                        .and_then(|l| {
+                            if l.sign_serial.as_deref() == Some(serial.as_str()) {
+                                l.enc_serial
+                            } else {
+                                l.sign_serial
+                            }
+                        })
+                }
+                None => None,
+            };
+            out.push(ConsoleCert {
+                status: CertStatus::of(&cert, now),
+                cert,
+                partner,
+                order,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Revokes the pair of `serial` for `reason` with the 说明 `note` (both checked first,
+    /// each refusal beside its field); then, with one commit, the order's history entry,
+    /// the audit row and the SMS to the account the order belongs to. A certificate already
+    /// revoked is refused, unless its order lacks the history entry (the process stopped
+    /// after the CA answered): then this press writes what was missing.
+    pub async fn revoke(
+        &self,
+        actor: &StaffActor,
+        serial: &str,
+        reason: &str,
+        note: &str,
+    ) -> AppResult<Revoked> {
+        actor.require(Permission::RevokeCertificates)?;
+        let ca = self.ca()?;
+        let serial = normalise_serial(serial)?;
+        let reason = RevokeReason::parse(reason)?;
+        let note = check_note(note)?;
+        let Some(cert) = ca.certificate(&serial).await.map_err(unavailable)? else {
+            return Err(AppError::invalid("serial", "本CA没有该序列号的证书"));
+        };
+        let order = match self.lines.line_of_serial(&serial).await? {
+            Some((no, _)) => Some(self.book.get(&no).await?),
+            None => None,
+        };
+        let entry = history_line(&serial, reason);
+        let (partner, crl_number) = match cert.revoked_at {
+            None => {
+                let r = ca.revoke(&serial, reason).await.map_err(|e| match e {
+                    crate::GatewayError::Refused(_) => {
+                        AppError::Conflict("该证书已注销或不属于本CA".into())
+                    }
+                    other => unavailable(other),
+                })?;
+                (r.partner, r.crl_number)
+            }
+            Some(at) => {
+                let finished = match &order {
+                    Some(o) => self
+                        .book
+                        .store
+                        .order_events(o.id)
+                        .await?
+                        .iter()
+                        .any(|e| e.what.starts_with(&format!("证书已注销(序列号{serial}"))),
+                    None => true,
+                };
+                if finished {
+                    return Err(AppError::Conflict(format!(
+                        "该证书已于{}注销",
+                        crate::certificates::app_day(at)
+                    )));
+                }
+                (None, 0)
+            }
+        };
+        let now = self.book.now();
+        let audit = self.book.audit_event(
+            format!("staff:{}", actor.id),
+            "certificate.revoke",
+            format!("cert:{serial}"),
+            actor.ip.as_deref(),
+            serde_json::json!({
+                "serial": serial,
+                "partner": partner,
+                "reason": reason.key(),
+                "note": note,
+                "crl_number": crl_number,
+                "order": order.as_ref().map(|o| o.no.to_string()),
+            }),
+        );
+        let mut sms_sent = false;
+        match &order {
+            Some(o) => {
+                let sms = match self.users.user_by_id(o.user_id).await? {
+                    Some(user) => vec![OutgoingSms {
+                        phone: user.phone,
+                        template: REVOKED_SMS.into(),
+                        params: vec![
+                            ("name".into(), cert.holder.clone()),
+                            ("kind".into(), cert.kind.label().into()),
+                            ("serial".into(), serial.clone()),
+                            ("date".into(), crate::certificates::app_day(now)),
+                            ("reason".into(), reason.label().into()),
+                        ],
+                        order_no: Some(o.no.to_string()),
+                        queued_at: now,
+                    }],
+                    None => Vec::new(),
+                };
+                sms_sent = !sms.is_empty();
+                let fx = Effects {
+                    audit: vec![audit],
+                    sms,
+                };
+                // The history entry keeps the order's state; if someone saved the order in
+                // between (a shipment recorded…), read it again and write once more.
+                let mut o = o.clone();
+                for attempt in 0..3 {
+                    let change = self
+                        .book
+                        .change(&o, format!("staff:{}", actor.id), entry.clone())
+                        .effects(fx.clone());
+                    match self.book.save(change).await {
+                        Ok(()) => break,
+                        Err(AppError::Stale) if attempt < 2 => {
+                            o = self.book.get(o.no.as_str()).await?;
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+            None => self.audit.append_audit(vec![audit]).await?,
+        }
+        Ok(Revoked {
+            serial,
+            partner,
+            kind: cert.kind,
+            holder: cert.holder,
+            crl_number,
+            order: order.map(|o| o.no.to_string()),
+            sms_sent,
+            at: now,
+        })
+    }
 }
 
 #[cfg(test)]

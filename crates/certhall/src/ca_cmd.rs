@@ -176,6 +176,18 @@ pub fn passphrase(common: &Common) -> Result<String> {
     operator_passphrase()
 }
 
+/// The passphrase `serve` would open the CA in `dir` with, without asking anyone: the
+/// environment's, else the development CA's file; `None` when neither is there.
+pub fn passphrase_for_doctor(dir: &Path) -> Option<String> {
+    if let Ok(p) = std::env::var("CERTHALL_CA_PASSPHRASE") {
+        return Some(p);
+    }
+    if let Ok(f) = std::env::var("CERTHALL_CA_PASSPHRASE_FILE") {
+        return read_passphrase_file(Path::new(&f)).ok();
+    }
+    read_passphrase_file(&dir.join(DEV_PASSPHRASE_FILE)).ok()
+}
+
 /// The operator's passphrase only (environment, file named there, or a prompt): what
 /// `ca init` uses, so a real CA never takes a leftover development passphrase.
 fn operator_passphrase() -> Result<String> {

@@ -10,7 +10,7 @@
 use anyhow::Result;
 use app::certificates::Proven;
 use app::desk::{
-    CaCertificate, CaIssued, CaRecorded, CaRequest, CertAuthority, PossessionProof,
+    CaCertificate, CaIssued, CaRecorded, CaRequest, CaRevoked, CertAuthority, PossessionProof,
     PossessionRefusal,
 };
 use app::GatewayError;
@@ -219,6 +219,44 @@ impl CertAuthority for HallCa {
         Ok(CaRecorded {
             sign_serial: serials.sign,
             enc_serial: serials.enc,
+        })
+    }
+
+    async fn revoke(
+        &self,
+        serial: &str,
+        reason: app::revocation::RevokeReason,
+    ) -> Result<CaRevoked, GatewayError> {
+        use app::revocation::RevokeReason as R;
+        use ca::pki::crl::Reason;
+        let reason = match reason {
+            R::KeyCompromise => Reason::KeyCompromise,
+            R::AffiliationChanged => Reason::AffiliationChanged,
+            R::Superseded => Reason::Superseded,
+            R::CessationOfOperation => Reason::CessationOfOperation,
+            R::Unspecified => Reason::Unspecified,
+        };
+        let r = self.ca.revoke(serial, reason).await.map_err(|e| match e {
+            CaError::NotFound(m) => GatewayError::Refused(m),
+            other => GatewayError::Unavailable(other.to_string()),
+        })?;
+        // Published at once rather than at the next refresh: relying platforms that fetch
+        // the CRL now must see the pair.
+        self.ca
+            .make_crl()
+            .await
+            .map_err(|e| GatewayError::Unavailable(format!("CRL: {e}")))?;
+        let crl_number = self
+            .ca
+            .storage()
+            .latest_crl(self.ca.label())
+            .await
+            .map_err(|e| GatewayError::Unavailable(e.to_string()))?
+            .map_or(0, |c| c.number);
+        Ok(CaRevoked {
+            serial: r.serial,
+            partner: r.partner,
+            crl_number,
         })
     }
 

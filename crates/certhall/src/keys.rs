@@ -54,6 +54,11 @@ pub fn load_or_create(path: &Path) -> Result<Keys> {
             path.display()
         );
     }
+    load(path)
+}
+
+/// Reads an existing keys file (never creates one: `certhall doctor`).
+pub fn load(path: &Path) -> Result<Keys> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read keys file {}", path.display()))?;
     let file: KeysFile = toml::from_str(&text)

@@ -5,6 +5,7 @@ pub mod anchors;
 mod bench;
 pub mod ca_cmd;
 pub mod config;
+pub mod doctor;
 pub mod hall_ca;
 pub mod keys;
 pub mod seal_cmd;
@@ -125,6 +126,13 @@ pub enum Command {
         /// What to do.
         #[command(subcommand)]
         action: seal_cmd::SealAction,
+    },
+    /// Check a data directory (database, disk, keys, CA, audit chain, production, files) and
+    /// say what to do; changes nothing; exits non-zero when a check failed.
+    Doctor {
+        /// Shared options.
+        #[command(flatten)]
+        common: Common,
     },
     /// The working-day calendar (审核时效).
     Calendar {
@@ -457,6 +465,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Ca { common, action } => ca_cmd::run(&common, action, clock).await,
+        Command::Doctor { common } => doctor::run(&common, clock).await,
         Command::Bench { what } => bench::run(what, clock).await,
         Command::Token {
             file,

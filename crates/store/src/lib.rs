@@ -38,6 +38,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 pub use blobs::FileBlobs;
+pub use health::KeyCheck;
 pub use sql_store::SqlStore;
 pub use vault::Vault;
 

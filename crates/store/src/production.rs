@@ -220,6 +220,19 @@ impl ProductionStore for SqlStore {
         Ok(())
     }
 
+    async fn line_of_serial(&self, serial: &str) -> StoreResult<Option<(String, i64)>> {
+        let row = sqlx::query(
+            "SELECT o.order_no, c.line FROM order_certs c JOIN orders o ON o.id = c.order_id \
+             WHERE c.sign_serial = $1 OR c.enc_serial = $1 ORDER BY c.order_id LIMIT 1",
+        )
+        .bind(serial)
+        .fetch_optional(&self.db().pool)
+        .await
+        .map_err(db_err)?;
+        row.map(|r| Ok((get(&r, "order_no")?, get(&r, "line")?)))
+            .transpose()
+    }
+
     async fn cert_lines(&self, order_id: i64) -> StoreResult<Vec<CertLine>> {
         let rows = sqlx::query(
             "SELECT line, kind, years, status, sign_serial, enc_serial, sign_pem, enc_pem, envelope, \

@@ -13,6 +13,7 @@ mod ca_cli;
 mod certificates;
 mod certificates_browser;
 mod cli;
+mod doctor;
 mod e2e_browser;
 mod http;
 mod identity;

@@ -106,6 +106,8 @@ pub struct ConsoleCert {
     pub cert: CaCertificate,
     /// The other certificate of its pair (from the order line), when known.
     pub partner: Option<String>,
+    /// Whether it is the pair's signing certificate (`None`: not issued on an order line).
+    pub signing: Option<bool>,
     /// Status now.
     pub status: CertStatus,
     /// The order and line it was issued on, if any.
@@ -178,9 +180,9 @@ impl Revocations {
                 Err(e) => return Err(e),
             };
             for l in self.lines.cert_lines(o.id).await? {
-                for (serial, partner) in [
-                    (l.sign_serial.clone(), l.enc_serial.clone()),
-                    (l.enc_serial.clone(), l.sign_serial.clone()),
+                for (serial, partner, signing) in [
+                    (l.sign_serial.clone(), l.enc_serial.clone(), true),
+                    (l.enc_serial.clone(), l.sign_serial.clone(), false),
                 ] {
                     let Some(serial) = serial else { continue };
                     if let Some(cert) = ca.certificate(&serial).await.map_err(unavailable)? {
@@ -188,6 +190,7 @@ impl Revocations {
                             status: CertStatus::of(&cert, now),
                             cert,
                             partner,
+                            signing: Some(signing),
                             order: Some((o.no.to_string(), l.line)),
                         });
                     }
@@ -200,28 +203,30 @@ impl Revocations {
         })?;
         if let Some(cert) = ca.certificate(&serial).await.map_err(unavailable)? {
             let order = self.lines.line_of_serial(&serial).await?;
-            let partner = match &order {
+            let (partner, signing) = match &order {
                 Some((no, line)) => {
                     let o = self.book.get(no).await?;
-                    self.lines
+                    let l = self
+                        .lines
                         .cert_lines(o.id)
                         .await?
                         .into_iter()
-                        .find(|l| l.line == *line)
-                        .and_then(|l| {
-                            if l.sign_serial.as_deref() == Some(serial.as_str()) {
-                                l.enc_serial
-                            } else {
-                                l.sign_serial
-                            }
-                        })
+                        .find(|l| l.line == *line);
+                    match l {
+                        Some(l) if l.sign_serial.as_deref() == Some(serial.as_str()) => {
+                            (l.enc_serial, Some(true))
+                        }
+                        Some(l) => (l.sign_serial, Some(false)),
+                        None => (None, None),
+                    }
                 }
-                None => None,
+                None => (None, None),
             };
             out.push(ConsoleCert {
                 status: CertStatus::of(&cert, now),
                 cert,
                 partner,
+                signing,
                 order,
             });
         }

@@ -312,6 +312,34 @@ impl TestHall {
         .app
     }
 
+    /// The CA's `/crl`, `/ca` and `/ocsp` routes (what `serve` mounts beside the pages) over
+    /// this hall's CA, on a listener of their own, with a first CRL made: answers their base
+    /// URL and the issuing CA certificate (PEM).
+    pub async fn serve_pki(&self) -> (String, String) {
+        let ca = self.hall_ca.ca().clone();
+        let publisher =
+            Arc::new(ca::Publisher::new(ca.clone()).unwrap_or_else(|e| panic!("publisher: {e}")));
+        publisher
+            .refresh()
+            .await
+            .unwrap_or_else(|e| panic!("first CRL: {e}"));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| panic!("bind: {e}"));
+        let base = format!(
+            "http://{}",
+            listener
+                .local_addr()
+                .unwrap_or_else(|e| panic!("addr: {e}"))
+        );
+        tokio::spawn(web::serve(
+            listener,
+            crate::ca_cmd::pki_router(publisher),
+            std::future::pending(),
+        ));
+        (base, ca.files().issuing.pem())
+    }
+
     /// A payment gateway of the hall by name.
     pub fn gateway(&self, name: &str) -> Option<&Arc<dyn app::payments::PaymentGateway>> {
         self.gateways.iter().find(|g| g.name() == name)

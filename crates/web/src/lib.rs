@@ -16,6 +16,7 @@ pub mod payments;
 pub mod pdf;
 pub mod pki_routes;
 pub mod review;
+pub mod revocation;
 pub mod sandbox_gate;
 pub mod staff;
 pub mod wizard;
@@ -166,7 +167,8 @@ pub fn router(state: AppState, extra: Option<Router>) -> Router {
         .merge(identity::routes())
         .merge(review::routes())
         .merge(payments::routes())
-        .merge(certs::routes());
+        .merge(certs::routes())
+        .merge(revocation::routes());
     if sandbox {
         r = r
             .route("/sandbox/sms", get(pages::sandbox_sms))

@@ -63,6 +63,11 @@ pub(crate) fn nav_for(actor: &StaffActor) -> Vec<Nav> {
         (Permission::ReviewOrders, "/staff/review", "审核"),
         (Permission::IssueCertificates, "/staff/production", "制证"),
         (Permission::ShipOrders, "/staff/shipping", "邮寄"),
+        (
+            Permission::RevokeCertificates,
+            "/staff/certificates",
+            "证书注销",
+        ),
         (Permission::ManageStaff, "/staff/calendar", "工作日历"),
         (Permission::ManageStaff, "/staff/accounts", "员工账号"),
         (Permission::ViewOutbox, "/staff/outbox", "短信记录"),

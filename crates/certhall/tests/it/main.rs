@@ -23,6 +23,7 @@ mod logs_story;
 mod payments;
 mod pki_http;
 mod production_crash;
+mod revocation;
 mod seal_cli;
 mod staff_browser;
 mod staff_flow;

@@ -1,14 +1,17 @@
 //! A minimal PDF writer for the 《单位授权委托书》, the blank 《数字证书印模采集表》 and the
 //! sandbox e-invoice: one A4 page of text and lines.
 //!
-//! Text is set in an embedded subset of an open-licensed CJK TrueType font (by default
-//! WenQuanYi Micro Hei, Apache-2.0, Debian `fonts-wqy-microhei`; `CERTHALL_PDF_FONT` names
-//! another file), so every reader draws the same glyphs with the font's own widths: a
+//! Text is set in an embedded subset of an open-licensed CJK TrueType font, so every reader
+//! draws the same glyphs with the font's own widths. The font is `CERTHALL_PDF_FONT` when it
+//! names a usable file, else Debian's WenQuanYi Micro Hei (`fonts-wqy-microhei`, Apache-2.0)
+//! when installed, else the cut of the same font built into the binary
+//! (`crates/web/fonts/`, GB 2312 + U+4E00–U+9FA5; licence and provenance there). The PDF: a
 //! `Type0` font with `Identity-H` encoding over a `CIDFontType2` whose CIDs are the subset's
 //! glyph ids (`CIDToGIDMap /Identity`), its `W` widths from `hmtx`, the subset program as
 //! `FontFile2` and a `ToUnicode` CMap so text can be searched and extracted (ISO 32000-1
-//! §9.7.4, §9.7.6, §9.10.3). Without a usable font file the writer falls back to the
-//! non-embedded standard font `STSong-Light` (`UniGB-UCS2-H`), which readers substitute.
+//! §9.7.4, §9.7.6, §9.10.3). A page with a character the font lacks is set in the
+//! non-embedded standard font `STSong-Light` (`UniGB-UCS2-H`) instead, which readers
+//! substitute with a font of their own, rather than printing a blank box in a name.
 
 use crate::wizard::{Letter, LETTER_DECLARATION, LETTER_ITEMS, LETTER_VALIDITY};
 use std::collections::BTreeMap;
@@ -22,15 +25,41 @@ pub const FONT_PATHS: &[&str] = &[
 ];
 
 /// A TrueType font (or one face of a collection) read once.
-struct EmbeddedFont {
+pub struct EmbeddedFont {
     data: Vec<u8>,
     index: u32,
     /// PostScript name without spaces, for `/BaseFont`.
     name: String,
 }
 
+/// The cut of WenQuanYi Micro Hei built into the binary (`crates/web/fonts/README.md`).
+const BUILT_IN_FONT: &[u8] = include_bytes!("../fonts/wqy-microhei-cjk.ttf.gz");
+
+/// Where the font came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FontSource {
+    /// The file `CERTHALL_PDF_FONT` names.
+    Configured,
+    /// A system font of [`FONT_PATHS`].
+    System,
+    /// The cut built into the binary.
+    BuiltIn,
+}
+
 fn load_font(path: &str) -> Option<EmbeddedFont> {
-    let data = std::fs::read(path).ok()?;
+    font_from(std::fs::read(path).ok()?)
+}
+
+fn built_in_font() -> Option<EmbeddedFont> {
+    use std::io::Read;
+    let mut data = Vec::new();
+    flate2::read::GzDecoder::new(BUILT_IN_FONT)
+        .read_to_end(&mut data)
+        .ok()?;
+    font_from(data)
+}
+
+fn font_from(data: Vec<u8>) -> Option<EmbeddedFont> {
     let index = 0;
     let face = ttf_parser::Face::parse(&data, index).ok()?;
     // It must draw Chinese and Latin.
@@ -49,26 +78,36 @@ fn load_font(path: &str) -> Option<EmbeddedFont> {
     Some(EmbeddedFont { data, index, name })
 }
 
-/// The font PDFs embed, found once per process.
-fn font() -> Option<&'static EmbeddedFont> {
-    static FONT: OnceLock<Option<EmbeddedFont>> = OnceLock::new();
-    FONT.get_or_init(|| {
-        let chosen = std::env::var("CERTHALL_PDF_FONT").ok().filter(|p| !p.is_empty());
-        let found = match &chosen {
-            Some(p) => load_font(p),
-            None => FONT_PATHS.iter().find_map(|p| load_font(p)),
-        };
-        if found.is_none() {
-            tracing::warn!(
-                "no CJK TrueType font for PDFs (install fonts-wqy-microhei or set CERTHALL_PDF_FONT): PDFs use the non-embedded STSong-Light"
-            );
+/// The font PDFs embed: `CERTHALL_PDF_FONT`'s file, else a system font, else the built-in
+/// cut (an unusable `CERTHALL_PDF_FONT` is said in the log, then passed over).
+pub fn choose_font(configured: Option<&str>) -> Option<(FontSource, EmbeddedFont)> {
+    if let Some(p) = configured.filter(|p| !p.is_empty()) {
+        match load_font(p) {
+            Some(f) => return Some((FontSource::Configured, f)),
+            None => tracing::warn!(
+                font = p,
+                "CERTHALL_PDF_FONT is not a TrueType font that draws Chinese and Latin: using the next font"
+            ),
         }
-        found
-    })
-    .as_ref()
+    }
+    if let Some(f) = FONT_PATHS.iter().find_map(|p| load_font(p)) {
+        return Some((FontSource::System, f));
+    }
+    built_in_font().map(|f| (FontSource::BuiltIn, f))
 }
 
-/// Whether PDFs embed a font (a usable font file was found).
+/// The font PDFs embed, found once per process.
+fn font() -> Option<&'static EmbeddedFont> {
+    static FONT: OnceLock<Option<(FontSource, EmbeddedFont)>> = OnceLock::new();
+    FONT.get_or_init(|| {
+        let configured = std::env::var("CERTHALL_PDF_FONT").ok();
+        choose_font(configured.as_deref())
+    })
+    .as_ref()
+    .map(|(_, f)| f)
+}
+
+/// Whether PDFs embed a font (always, unless the built-in font were damaged).
 pub fn embeds_font() -> bool {
     font().is_some()
 }
@@ -175,7 +214,11 @@ fn deflate(data: &[u8]) -> Vec<u8> {
 
 /// Serialises one page: the page objects, then the font objects, then the document info.
 fn document(page: Page, title: &str) -> Vec<u8> {
-    let fonts = font()
+    #[cfg(test)]
+    let chosen = tests::FONT_OVERRIDE.with(|f| f.get()).or_else(font);
+    #[cfg(not(test))]
+    let chosen = font();
+    let fonts = chosen
         .and_then(|f| embedded_font(&page, f))
         .unwrap_or_else(|| {
             let content = page.content(utf16_hex);
@@ -214,10 +257,14 @@ fn embedded_font(page: &Page, f: &EmbeddedFont) -> Option<(String, Vec<Vec<u8>>)
     let face = ttf_parser::Face::parse(&f.data, f.index).ok()?;
     let mut remap = subsetter::GlyphRemapper::new();
     let mut unicode: BTreeMap<u16, char> = BTreeMap::new();
+    let mut lacks = None;
     let content = page.content(|s| {
         let mut hex = String::new();
         for c in s.chars() {
             let old = face.glyph_index(c).map_or(0, |g| g.0);
+            if old == 0 && !c.is_whitespace() {
+                lacks.get_or_insert(c);
+            }
             let new = remap.remap(old);
             if old != 0 {
                 unicode.entry(new).or_insert(c);
@@ -226,6 +273,13 @@ fn embedded_font(page: &Page, f: &EmbeddedFont) -> Option<(String, Vec<Vec<u8>>)
         }
         hex
     });
+    if let Some(c) = lacks {
+        tracing::info!(
+            char = %c.escape_unicode(),
+            "the PDF font has no glyph for a character: this PDF uses the non-embedded STSong-Light"
+        );
+        return None;
+    }
     let program = subsetter::subset(&f.data, f.index, &remap).ok()?;
     let upem = f32::from(face.units_per_em());
     let scale = |v: i16| (f32::from(v) * 1000.0 / upem).round() as i32;
@@ -466,8 +520,19 @@ pub fn invoice(d: &app::desk::InvoiceData) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+
+    thread_local! {
+        /// The font `document` uses on this test's thread instead of [`font`].
+        pub(super) static FONT_OVERRIDE: std::cell::Cell<Option<&'static EmbeddedFont>> =
+            const { std::cell::Cell::new(None) };
+    }
+
+    fn built_in() -> &'static EmbeddedFont {
+        static F: OnceLock<EmbeddedFont> = OnceLock::new();
+        F.get_or_init(|| built_in_font().expect("the built-in font loads"))
+    }
 
     fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
         hay.windows(needle.len()).position(|w| w == needle)
@@ -575,10 +640,59 @@ mod tests {
     /// character, in poppler; the font is embedded, so every reader draws the same.
     #[test]
     fn poppler_extracts_the_data_exactly_from_each_pdf() {
-        assert!(
-            embeds_font(),
-            "a CJK font to embed: install fonts-wqy-microhei or set CERTHALL_PDF_FONT"
-        );
+        assert!(embeds_font(), "a CJK font to embed");
+        extract_each_pdf("");
+    }
+
+    /// The same with the font built into the binary: what a machine without any CJK font
+    /// (no fonts-wqy-microhei, no CERTHALL_PDF_FONT) prints.
+    #[test]
+    fn the_built_in_font_alone_renders_each_pdf() {
+        FONT_OVERRIDE.with(|f| f.set(Some(built_in())));
+        extract_each_pdf("builtin-");
+        let pdf = seal_form();
+        assert!(find(&pdf, b"/FontFile2 8 0 R").is_some() && find(&pdf, b"STSong").is_none());
+        FONT_OVERRIDE.with(|f| f.set(None));
+    }
+
+    #[test]
+    fn an_unusable_configured_font_falls_through_to_the_next() {
+        let (source, f) = choose_font(Some("/no/such/font.ttf")).expect("a font");
+        assert_ne!(source, FontSource::Configured);
+        let face = ttf_parser::Face::parse(&f.data, f.index).unwrap();
+        for c in ['中', 'a', '鑫', '·', ':', '¥'] {
+            assert!(face.glyph_index(c).is_some(), "{c}");
+        }
+        // The built-in cut covers the CJK Unified block and GB 2312.
+        let face = ttf_parser::Face::parse(&built_in().data, 0).unwrap();
+        for c in ['中', '鑫', '喆', '堃', '龥', '〇', '，', '（'] {
+            assert!(face.glyph_index(c).is_some(), "{c} in the built-in font");
+        }
+    }
+
+    /// A name with a character the font lacks: the page is set in the standard font
+    /// readers substitute, not with a blank box where the character was.
+    #[test]
+    fn a_character_the_font_lacks_sets_the_page_in_the_standard_font() {
+        FONT_OVERRIDE.with(|f| f.set(Some(built_in())));
+        let pdf = letter(&Letter {
+            unit: "深圳市\u{9fcf}科技有限公司".into(),
+            credit_code: "91440300MA5DNDLX3L".into(),
+            handler: "林小艺".into(),
+            handler_id: "11010519491231002X".into(),
+            phone: "13612345678".into(),
+            email: "a@b.cn".into(),
+            certs: vec!["机构证书_1年".into()],
+            seal: false,
+            no: "XB20261202000017".into(),
+        });
+        FONT_OVERRIDE.with(|f| f.set(None));
+        assert!(find(&pdf, b"/BaseFont /STSong-Light").is_some());
+        assert!(find(&pdf, b"/FontFile2").is_none());
+    }
+
+    fn extract_each_pdf(prefix: &str) {
+        let name = |n: &str| format!("{prefix}{n}");
         let letter = letter(&Letter {
             unit: "深圳市启明星信息技术有限公司".into(),
             credit_code: "91440300MA5DNDLX3L".into(),
@@ -590,7 +704,7 @@ mod tests {
             seal: true,
             no: "XB20261202000017".into(),
         });
-        let lines = render_and_extract("letter", &letter);
+        let lines = render_and_extract(&name("letter"), &letter);
         for want in [
             "单位授权委托书",
             "业务单号:XB20261202000017",
@@ -606,7 +720,7 @@ mod tests {
         ] {
             has_line(&lines, want);
         }
-        let lines = render_and_extract("seal", &seal_form());
+        let lines = render_and_extract(&name("seal"), &seal_form());
         for want in [
             "数字证书印模采集表",
             "单位名称:",
@@ -630,7 +744,7 @@ mod tests {
             issued_at,
             provider: "sandbox".into(),
         });
-        let lines = render_and_extract("invoice", &inv);
+        let lines = render_and_extract(&name("invoice"), &inv);
         for want in [
             // Two runs on one baseline: one line, a space between.
             "发票号码:SBX-20261202-000017 开票时间:2026-12-02 04:54:17",

@@ -545,6 +545,9 @@ pub struct DeskParts {
     pub faults: Arc<dyn crate::faults::FaultPoints>,
     /// The trading platforms' bid openings (bid-safety guard of 续期).
     pub bids: Arc<dyn crate::bids::BidCalendar>,
+    /// The seal verifier with the hall's trust (the public 电子印章核验 page); `None`
+    /// without a CA.
+    pub seal_checker: Option<Arc<dyn crate::seals::SealChecker>>,
 }
 
 impl DeskParts {
@@ -557,6 +560,7 @@ impl DeskParts {
             config: DeskConfig::default(),
             faults: Arc::new(crate::faults::NoFaults),
             bids: Arc::new(crate::bids::SandboxBids::default()),
+            seal_checker: None,
         }
     }
 }

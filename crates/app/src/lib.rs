@@ -31,6 +31,7 @@ pub mod production;
 pub mod review;
 pub mod revocation;
 pub mod sandbox;
+pub mod seals;
 pub mod secrets;
 pub mod staff;
 pub mod uploads;
@@ -60,6 +61,7 @@ pub trait Storage:
     + payments::StatementStore
     + payments::DepositStore
     + certificates::CertStore
+    + desk::SealStore
     + 'static
 {
 }
@@ -84,6 +86,7 @@ impl<T> Storage for T where
         + payments::StatementStore
         + payments::DepositStore
         + certificates::CertStore
+        + desk::SealStore
         + 'static
 {
 }
@@ -127,6 +130,7 @@ struct Services {
     delivery: delivery::Delivery,
     certificates: certificates::Certificates,
     revocations: revocation::Revocations,
+    seals: seals::Seals,
     sandbox_bids: bids::SandboxBidDesk,
     jobs: jobs::Jobs,
     sandbox: sandbox::Sandbox,
@@ -172,6 +176,11 @@ impl App {
             ca: parts.desk.ca.clone(),
             users: st.clone(),
             audit: st.clone(),
+            seals: st.clone(),
+        };
+        let seals = seals::Seals {
+            store: st.clone(),
+            checker: parts.desk.seal_checker.clone(),
         };
         let sandbox_bids = bids::SandboxBidDesk {
             bids: parts.desk.bids.clone(),
@@ -279,6 +288,7 @@ impl App {
             delivery,
             certificates,
             revocations,
+            seals,
             sandbox_bids,
             jobs,
             sandbox,
@@ -326,6 +336,10 @@ impl App {
     /// 证书注销 from the staff console.
     pub fn revocations(&self) -> &revocation::Revocations {
         &self.0.revocations
+    }
+    /// 电子印章 status and checks for anyone.
+    pub fn seals(&self) -> &seals::Seals {
+        &self.0.seals
     }
     /// The sandbox bid calendar's tester page.
     pub fn sandbox_bids(&self) -> &bids::SandboxBidDesk {

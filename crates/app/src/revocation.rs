@@ -131,6 +131,8 @@ pub struct Revoked {
     pub order: Option<String>,
     /// Whether the account holding it was sent the SMS.
     pub sms_sent: bool,
+    /// Electronic seals bound to the pair's signing certificate, marked revoked with it.
+    pub seals_revoked: u64,
     /// When.
     pub at: Millis,
 }
@@ -143,6 +145,7 @@ pub struct Revocations {
     pub(crate) ca: Option<Arc<dyn CertAuthority>>,
     pub(crate) users: Arc<dyn UserStore>,
     pub(crate) audit: Arc<dyn AuditStore>,
+    pub(crate) seals: Arc<dyn crate::desk::SealStore>,
 }
 
 /// The history entry an order gets when a certificate of it is revoked: what a second
@@ -289,6 +292,23 @@ impl Revocations {
             }
         };
         let now = self.book.now();
+        // The unit's seals bind its signing certificate: they go with it (whichever of the
+        // pair was given), before the history entry, so a second press finds them done too.
+        let sign_serial = match &order {
+            Some(o) => self
+                .lines
+                .cert_lines(o.id)
+                .await?
+                .into_iter()
+                .find(|l| {
+                    l.sign_serial.as_deref() == Some(serial.as_str())
+                        || l.enc_serial.as_deref() == Some(serial.as_str())
+                })
+                .and_then(|l| l.sign_serial)
+                .unwrap_or_else(|| serial.clone()),
+            None => serial.clone(),
+        };
+        let seals_revoked = self.seals.revoke_seals_of(&sign_serial, now).await?;
         let audit = self.book.audit_event(
             format!("staff:{}", actor.id),
             "certificate.revoke",
@@ -300,6 +320,7 @@ impl Revocations {
                 "reason": reason.key(),
                 "note": note,
                 "crl_number": crl_number,
+                "seals_revoked": seals_revoked,
                 "order": order.as_ref().map(|o| o.no.to_string()),
             }),
         );
@@ -354,6 +375,7 @@ impl Revocations {
             crl_number,
             order: order.map(|o| o.no.to_string()),
             sms_sent,
+            seals_revoked,
             at: now,
         })
     }

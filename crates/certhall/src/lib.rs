@@ -327,6 +327,13 @@ pub async fn open_with_ca(
     };
     let (gateways, payouts) = gateways::payments::build(&config.payments, &common.data)
         .map_err(|e| anyhow::anyhow!("[payments]: {e}"))?;
+    let seal_checker: Option<Arc<dyn app::seals::SealChecker>> = match &ca {
+        Some(_) => Some(Arc::new(seal_cmd::HallSealChecker::for_data(
+            &common.data,
+            clock.clone(),
+        )?)),
+        None => None,
+    };
     let app = app::App::new(app::Parts {
         storage: store,
         blobs: Arc::new(blobs),
@@ -339,6 +346,7 @@ pub async fn open_with_ca(
         totp_issuer: config.brand.short.clone(),
         identity,
         desk: app::desk::DeskParts {
+            seal_checker,
             config: config.desk.clone(),
             courier: gateways::courier::build(&config.courier)
                 .map_err(|e| anyhow::anyhow!("[courier]: {e}"))?,

@@ -72,6 +72,59 @@ pub enum SealAction {
     },
 }
 
+/// The seal verifier behind the hall's public 电子印章核验 page: the hall's CA certificates and
+/// seal-maker certificate as trust, the hall's clock for validity periods.
+pub struct HallSealChecker {
+    trust: Trust,
+    clock: Arc<dyn Clock>,
+}
+
+impl HallSealChecker {
+    /// A checker trusting `trust`.
+    pub fn new(trust: Trust, clock: Arc<dyn Clock>) -> Self {
+        Self { trust, clock }
+    }
+
+    /// A checker with the trust of the data directory's CA (`root.pem`, `issuing.pem`,
+    /// `seal-maker.pem` where present).
+    pub fn for_data(data: &Path, clock: Arc<dyn Clock>) -> Result<Self> {
+        Ok(Self::new(trust(data, &[], &[])?, clock))
+    }
+}
+
+impl app::seals::SealChecker for HallSealChecker {
+    fn check(&self, file: &[u8], document: Option<&[u8]>) -> app::seals::SealCheck {
+        let now = u64::try_from(self.clock.now() / 1000).unwrap_or(0);
+        let report = if seal::parse::is_signature(file) {
+            verify::verify_signature(file, document, &self.trust, &NoStatus)
+        } else {
+            verify::verify_seal(file, now, &self.trust, &NoStatus)
+        };
+        app::seals::SealCheck {
+            what: report.what.into(),
+            edition: report
+                .edition
+                .map(|e| e.label().to_owned())
+                .unwrap_or_default(),
+            es_id: report.es_id.clone(),
+            seal_name: report.seal_name.clone(),
+            steps: report
+                .steps
+                .iter()
+                .map(|s| app::seals::CheckStep {
+                    name: s.name.into(),
+                    passed: match s.outcome {
+                        verify::Outcome::Pass => Some(true),
+                        verify::Outcome::Fail => Some(false),
+                        verify::Outcome::Skipped => None,
+                    },
+                    detail: s.detail.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
 fn read_cert(path: &Path) -> Result<Vec<u8>> {
     let bytes = std::fs::read(path).with_context(|| format!("无法读取证书 {}", path.display()))?;
     verify::cert_der(&bytes).with_context(|| format!("{} 不是 PEM 或 DER 证书", path.display()))

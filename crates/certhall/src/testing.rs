@@ -35,6 +35,71 @@ pub struct TestHall {
     pub policy: app::policy::AuthPolicy,
     /// The CA behind `ca`, kept to reopen it in [`TestHall::restarted`].
     hall_ca: Arc<crate::hall_ca::HallCa>,
+    seal_maker: Arc<TestSealMaker>,
+}
+
+/// The test hall's seal-maker (制章人): a key and a certificate from the hall's CA, trusted
+/// by the hall's seal checker.
+pub struct TestSealMaker {
+    key: pki::sm2::SecretKey,
+    /// The maker's certificate (DER).
+    pub cert: Vec<u8>,
+}
+
+impl TestSealMaker {
+    fn new(ca: &ca::Ca) -> Self {
+        let key = pki::keys::generate();
+        let cert = seal::make::seal_maker_cert(
+            ca.signer().as_ref(),
+            &ca.files().issuing,
+            &key.public_key(),
+            "certhall Test",
+            ca.now(),
+            5,
+            &mut rand::rngs::OsRng,
+        )
+        .unwrap_or_else(|e| panic!("seal maker: {e}"));
+        Self { key, cert }
+    }
+
+    fn checker(
+        &self,
+        ca: &ca::Ca,
+        clock: Arc<dyn app::clock::Clock>,
+    ) -> Arc<dyn app::seals::SealChecker> {
+        let trust = seal::verify::Trust {
+            cas: vec![ca.files().root.der.clone(), ca.files().issuing.der.clone()],
+            seal_makers: vec![self.cert.clone()],
+        };
+        Arc::new(crate::seal_cmd::HallSealChecker::new(trust, clock))
+    }
+
+    /// A 2020-edition 单位印章 `es_id` named `name`, bound to `unit_cert` (DER), with the
+    /// picture `png`, valid from `now` for a year.
+    pub fn make(
+        &self,
+        es_id: &str,
+        name: &str,
+        unit_cert: &[u8],
+        png: Vec<u8>,
+        now: std::time::SystemTime,
+    ) -> Vec<u8> {
+        let spec = seal::make::SealSpec {
+            edition: seal::Edition::Gbt38540_2020,
+            es_id: es_id.into(),
+            kind: seal::make::SealKind::Unit,
+            name: name.into(),
+            signer_certs: vec![unit_cert.to_vec()],
+            created: now,
+            valid_start: now,
+            valid_end: now + std::time::Duration::from_secs(365 * 86_400),
+            picture_png: png,
+            width_mm: 42,
+            height_mm: 42,
+        };
+        let signer = pki::KeySigner::new(&self.key).unwrap_or_else(|e| panic!("signer: {e}"));
+        seal::make::make_seal(&spec, &signer, &self.cert).unwrap_or_else(|e| panic!("seal: {e}"))
+    }
 }
 
 /// 2026-11-23 10:00:00 Beijing time, where test clocks start.
@@ -117,6 +182,8 @@ impl TestHallBuilder {
             )
             .unwrap_or_else(|e| panic!("test CA: {e}")),
         );
+        let seal_maker = Arc::new(TestSealMaker::new(hall_ca.ca()));
+        let seals = seal_maker.checker(hall_ca.ca(), clock.clone());
         let Assembled {
             app,
             blobs,
@@ -133,6 +200,7 @@ impl TestHallBuilder {
                 idp,
                 extra: self.gateways,
                 faults: Arc::new(app::faults::NoFaults),
+                seals,
             },
         );
         let router = web::router(
@@ -165,6 +233,7 @@ impl TestHallBuilder {
             gateways,
             policy,
             hall_ca,
+            seal_maker,
         }
     }
 }
@@ -175,6 +244,7 @@ struct Sides {
     idp: gateways::identity::IdentityProviders,
     extra: Vec<Arc<dyn app::payments::PaymentGateway>>,
     faults: Arc<dyn app::faults::FaultPoints>,
+    seals: Arc<dyn app::seals::SealChecker>,
 }
 
 /// What [`assemble_app`] built, and the ports tests reach through the hall.
@@ -200,6 +270,7 @@ fn assemble_app(
         idp,
         extra,
         faults,
+        seals,
     } = sides;
     let cost = PasswordCost::for_tests();
     let policy = app::policy::AuthPolicy {
@@ -233,6 +304,7 @@ fn assemble_app(
         },
         desk: app::desk::DeskParts {
             faults,
+            seal_checker: Some(seals),
             ..app::desk::DeskParts::sandbox(Some(ca.clone()))
         },
         payments: app::payments::PaymentParts {
@@ -295,6 +367,7 @@ impl TestHall {
                 )
                 .unwrap_or_else(|e| panic!("test CA: {e}")),
         );
+        let seals = self.seal_maker.checker(hall_ca.ca(), self.clock.clone());
         let idp = gateways::identity::build(&Default::default())
             .unwrap_or_else(|e| panic!("identity: {e}"));
         assemble_app(
@@ -307,6 +380,7 @@ impl TestHall {
                 idp,
                 extra: Vec::new(),
                 faults,
+                seals,
             },
         )
         .app
@@ -338,6 +412,11 @@ impl TestHall {
             std::future::pending(),
         ));
         (base, ca.files().issuing.pem())
+    }
+
+    /// The hall's seal-maker (makes seals its seal checker trusts).
+    pub fn seal_maker(&self) -> &TestSealMaker {
+        &self.seal_maker
     }
 
     /// A payment gateway of the hall by name.

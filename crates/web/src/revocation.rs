@@ -152,6 +152,7 @@ struct Done {
     reason: &'static str,
     crl_number: i64,
     sms_sent: bool,
+    seals_revoked: u64,
     order: String,
     at: String,
 }
@@ -168,6 +169,7 @@ fn done(r: &Revoked, reason: RevokeReason, c: &Row) -> Done {
         reason: reason.label(),
         crl_number: r.crl_number,
         sms_sent: r.sms_sent,
+        seals_revoked: r.seals_revoked,
         order: r.order.clone().unwrap_or_default(),
         at: format_beijing(r.at),
     }

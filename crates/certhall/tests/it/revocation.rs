@@ -409,3 +409,114 @@ async fn revocation_console_in_a_browser() {
     shots.take(&b, "after", "已注销").await;
     b.close().await;
 }
+
+fn red_ring_png() -> Vec<u8> {
+    let mut img = image::RgbaImage::new(100, 100);
+    for (x, y, p) in img.enumerate_pixels_mut() {
+        let d = ((x as f32 - 50.0).powi(2) + (y as f32 - 50.0).powi(2)).sqrt();
+        *p = image::Rgba([
+            0xD4,
+            0x12,
+            0x1A,
+            if (40.0..46.0).contains(&d) { 255 } else { 0 },
+        ]);
+    }
+    let mut out = Vec::new();
+    img.write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+        .unwrap();
+    out
+}
+
+/// Revoking the unit's 机构证书 revokes the seals bound to it: the public status by esID
+/// answers 已注销 and a check of the seal fails at the hall's record, after passing before.
+async fn seals_go_with_the_certificate(backend: Backend) {
+    use app::clock::Clock;
+    use app::desk::SealStore;
+    use app::seals::SealStatus;
+    let hall = TestHall::start(backend).await;
+    let (_, no) = submitted_order(&hall, "13800138063").await;
+    let (_, rev) = staff(&hall, Role::Reviewer, "rev").await;
+    let (_, prod) = staff(&hall, Role::Production, "prod").await;
+    to_review(&hall, &no, true, false).await;
+    hall.app.review().approve(&rev, &no).await.unwrap();
+    hall.app
+        .production()
+        .issue_all_sandbox(&prod, &no)
+        .await
+        .unwrap();
+    let o = hall.order(&no).await;
+    let lines = hall.store.cert_lines(o.id).await.unwrap();
+    let (sign, enc) = (
+        lines[0].sign_serial.clone().unwrap(),
+        lines[0].enc_serial.clone().unwrap(),
+    );
+    let unit_cert = seal::verify::cert_der(lines[0].sign_pem.as_ref().unwrap().as_bytes()).unwrap();
+    let now = std::time::UNIX_EPOCH + std::time::Duration::from_millis(hall.clock.now() as u64);
+    let es_id = format!("4403000{}", &no[2..]);
+    let der = hall.seal_maker().make(
+        &es_id,
+        "深圳市某某科技有限公司",
+        &unit_cert,
+        red_ring_png(),
+        now,
+    );
+    hall.store
+        .reserve_seal(o.id, &es_id, &sign, hall.clock.now())
+        .await
+        .unwrap();
+    assert!(hall
+        .store
+        .seal_made(o.id, &der, hall.clock.now())
+        .await
+        .unwrap());
+
+    let seals = hall.app.seals();
+    assert_eq!(seals.status(&es_id).await.unwrap(), SealStatus::Valid);
+    assert_eq!(
+        seals.status("NO-SUCH-SEAL").await.unwrap(),
+        SealStatus::Unknown
+    );
+    assert!(
+        seals.status("有 空格").await.is_err(),
+        "refused beside the field"
+    );
+    let c = seals.check(&der, None).await.unwrap();
+    assert!(c.ok(), "{c:#?}");
+    assert_eq!(c.es_id.as_deref(), Some(es_id.as_str()));
+    assert_eq!(c.steps.last().unwrap().detail, "有效");
+    // Hostile input: a clear refusal, never a panic.
+    let c = seals.check(&der[..der.len() / 2], None).await.unwrap();
+    assert!(
+        !c.ok() && c.steps.iter().any(|s| s.passed == Some(false)),
+        "{c:#?}"
+    );
+    assert!(seals.check(&vec![0u8; 600 * 1024], None).await.is_err());
+    assert!(seals.check(b"", None).await.is_err());
+
+    // Revoked by its encryption certificate's serial: the pair and the seal go.
+    let r = hall
+        .app
+        .revocations()
+        .revoke(&prod, &enc, "cessationOfOperation", "单位注销")
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.partner.as_deref(), r.seals_revoked),
+        (Some(sign.as_str()), 1)
+    );
+    assert_eq!(seals.status(&es_id).await.unwrap(), SealStatus::Revoked);
+    let c = seals.check(&der, None).await.unwrap();
+    assert!(!c.ok(), "{c:#?}");
+    let last = c.steps.last().unwrap();
+    assert_eq!((last.passed, last.detail.as_str()), (Some(false), "已注销"));
+}
+
+#[tokio::test]
+async fn seals_go_with_the_certificate_sqlite() {
+    seals_go_with_the_certificate(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn seals_go_with_the_certificate_postgres() {
+    seals_go_with_the_certificate(Backend::Postgres).await;
+}

@@ -410,23 +410,6 @@ async fn revocation_console_in_a_browser() {
     b.close().await;
 }
 
-fn red_ring_png() -> Vec<u8> {
-    let mut img = image::RgbaImage::new(100, 100);
-    for (x, y, p) in img.enumerate_pixels_mut() {
-        let d = ((x as f32 - 50.0).powi(2) + (y as f32 - 50.0).powi(2)).sqrt();
-        *p = image::Rgba([
-            0xD4,
-            0x12,
-            0x1A,
-            if (40.0..46.0).contains(&d) { 255 } else { 0 },
-        ]);
-    }
-    let mut out = Vec::new();
-    img.write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
-        .unwrap();
-    out
-}
-
 /// Revoking the unit's 机构证书 revokes the seals bound to it: the public status by esID
 /// answers 已注销 and a check of the seal fails at the hall's record, after passing before.
 async fn seals_go_with_the_certificate(backend: Backend) {
@@ -457,7 +440,7 @@ async fn seals_go_with_the_certificate(backend: Backend) {
         &es_id,
         "深圳市某某科技有限公司",
         &unit_cert,
-        red_ring_png(),
+        crate::seal_cli::red_ring_png(),
         now,
     );
     hall.store

@@ -27,7 +27,8 @@ fn text(o: &Output) -> String {
     )
 }
 
-fn red_ring_png() -> Vec<u8> {
+/// A red ring on transparency: a seal picture (also used by the revocation suite).
+pub(crate) fn red_ring_png() -> Vec<u8> {
     let mut img = image::RgbaImage::new(100, 100);
     for (x, y, p) in img.enumerate_pixels_mut() {
         let d = ((x as f32 - 50.0).powi(2) + (y as f32 - 50.0).powi(2)).sqrt();
